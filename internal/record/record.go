@@ -1,0 +1,223 @@
+// Package record defines the Record: one per request attempted, whatever
+// happened to it. It is the leaf type that travels through the whole pipeline
+// (load → backend → stats → store → reports) and imports nothing of ours.
+//
+// All times come from one monotonic clock. A Record keeps two absolute
+// wall-clock stamps (Scheduled and Sent, with their monotonic readings while
+// in memory) and expresses every later moment as an offset from Sent, so that
+// records survive encoding without losing precision. An offset of zero means
+// "did not happen" (a stream never produces a token at the very instant the
+// request was written); the backend clamps real events to at least 1 ns.
+// See ../shared/reference/metrics.md §1–§4 for the meaning of each field.
+package record
+
+import (
+	"time"
+)
+
+// Outcome classifies how a request ended (metrics.md §4).
+type Outcome string
+
+// The closed set of outcomes.
+const (
+	OK           Outcome = "ok"
+	Timeout      Outcome = "timeout"
+	HTTPError    Outcome = "http_error"
+	StreamError  Outcome = "stream_error"
+	ConnectError Outcome = "connect_error"
+	Canceled     Outcome = "canceled"
+)
+
+// Outcomes lists every outcome in report order.
+var Outcomes = []Outcome{OK, Timeout, HTTPError, StreamError, ConnectError, Canceled}
+
+// Failed reports whether the outcome counts against the error rate.
+// Canceled requests are neither successes nor failures.
+func (o Outcome) Failed() bool { return o != OK && o != Canceled }
+
+// Phase names where a request was when it timed out or failed.
+type Phase string
+
+// Request phases, in order.
+const (
+	PhaseConnect    Phase = "connect"     // before the connection was made
+	PhaseHeaders    Phase = "headers"     // request written, waiting for response headers
+	PhaseFirstToken Phase = "first_token" // headers received, no generated text yet
+	PhaseStream     Phase = "stream"      // generating: at least one token received
+)
+
+// TokenSource says where a token count came from (metrics.md §2), best first.
+type TokenSource string
+
+// Token sources, best first.
+const (
+	SourceUsage    TokenSource = "usage"    // usage object reported by the server
+	SourceEngine   TokenSource = "engine"   // engine-native counter (llama.cpp timings, Ollama eval_count)
+	SourceEstimate TokenSource = "estimate" // tokenizer estimate of the text
+	SourceChunks   TokenSource = "chunks"   // number of text-bearing chunks: last resort, approximate
+	SourceNone     TokenSource = ""         // no count
+)
+
+// Rank orders sources: lower is better; SourceNone ranks last.
+func (s TokenSource) Rank() int {
+	switch s {
+	case SourceUsage:
+		return 0
+	case SourceEngine:
+		return 1
+	case SourceEstimate:
+		return 2
+	case SourceChunks:
+		return 3
+	}
+	return 4
+}
+
+// Record is everything measured about one request.
+type Record struct {
+	// Identity and grouping.
+	Seq      int64  `json:"seq"`                // order of scheduling within the run, from 0
+	Model    string `json:"model"`              // model id as sent to the engine
+	Scenario string `json:"scenario"`           // suite scenario name
+	Stage    string `json:"stage,omitempty"`    // load stage label, e.g. "c=8" (empty for a single stage)
+	Worker   int    `json:"worker"`             // closed-loop worker or open-loop slot that sent it
+	Warmup   bool   `json:"warmup,omitempty"`   // warm-up request: recorded, never summarised
+	Stream   bool   `json:"stream"`             // streaming request
+	MaxTok   int    `json:"max_tokens"`         // max_tokens requested (0: not set)
+	Attempt  int    `json:"attempt,omitempty"`  // retry attempt number (0: first try; retries are off by default)
+	Endpoint string `json:"endpoint,omitempty"` // base URL the request went to
+
+	// Times. Scheduled and Sent are absolute; the rest are offsets from Sent.
+	Scheduled   time.Time     `json:"scheduled"`          // t_sched: when the load generator meant to send it
+	Sent        time.Time     `json:"sent"`               // t_send: just before the request was written
+	FirstByte   time.Duration `json:"first_byte_ns"`      // t_fb − t_send
+	FirstToken  time.Duration `json:"first_token_ns"`     // t_first − t_send (content or reasoning)
+	FirstAnswer time.Duration `json:"first_answer_ns"`    // t_first_answer − t_send (content only)
+	LastToken   time.Duration `json:"last_token_ns"`      // t_last − t_send
+	End         time.Duration `json:"end_ns"`             // t_end − t_send
+	Chunks      []Chunk       `json:"chunks,omitempty"`   // every text-bearing event, in arrival order
+	ChunkCount  int           `json:"chunk_count"`        // number of text-bearing events
+	ReasonChunk int           `json:"reason_chunk_count"` // of which carried reasoning text only
+
+	// Token counts and where they came from.
+	InputTokens     int         `json:"input_tokens"`
+	InputSource     TokenSource `json:"input_source"`
+	OutputTokens    int         `json:"output_tokens"`
+	OutputSource    TokenSource `json:"output_source"`
+	EngineOutTokens int         `json:"engine_output_tokens,omitempty"` // engine-native count when the server sent one beside usage
+	EstOutTokens    int         `json:"estimated_output_tokens"`        // tokenizer estimate of the generated text (second source)
+	CachedTokens    int         `json:"cached_tokens,omitempty"`        // prompt tokens served from a prefix cache, when reported
+
+	// Result.
+	Status       int     `json:"status"`                  // HTTP status code (0: no response)
+	FinishReason string  `json:"finish_reason,omitempty"` // stop, length, …
+	Outcome      Outcome `json:"outcome"`
+	Phase        Phase   `json:"phase,omitempty"` // where a failed request was
+	Error        string  `json:"error,omitempty"` // error text (HTTP error bodies: first 1 KiB)
+	Text         string  `json:"text,omitempty"`  // generated text, untrusted, first TextLimit bytes
+	TextBytes    int     `json:"text_bytes"`      // full length of the generated text in bytes
+}
+
+// TextLimit is how many bytes of generated text a Record keeps.
+const TextLimit = 2048
+
+// Chunk is one text-bearing stream event.
+type Chunk struct {
+	At     time.Duration `json:"at"`               // arrival, offset from Sent
+	Tokens int           `json:"tokens,omitempty"` // tokens it carried per server usage (0: unknown)
+	Est    int           `json:"est"`              // tokenizer estimate of its text (≥ 1)
+}
+
+// TTFT is the time to first token, t_first − t_send; ok=false when no token arrived.
+func (r *Record) TTFT() (time.Duration, bool) { return r.FirstToken, r.FirstToken > 0 }
+
+// TTFO is the time to first answer (non-reasoning) token.
+func (r *Record) TTFO() (time.Duration, bool) { return r.FirstAnswer, r.FirstAnswer > 0 }
+
+// QueueWait is t_send − t_sched: how long the request waited in the client.
+func (r *Record) QueueWait() time.Duration {
+	if r.Scheduled.IsZero() || r.Sent.IsZero() {
+		return 0
+	}
+	if d := r.Sent.Sub(r.Scheduled); d > 0 {
+		return d
+	}
+	return 0
+}
+
+// E2E is t_end − t_send; ok=false when the stream never ended.
+func (r *Record) E2E() (time.Duration, bool) { return r.End, r.End > 0 }
+
+// TPOT is (t_last − t_first)/(N_out − 1); ok=false unless N_out ≥ 2 and both
+// moments are known.
+func (r *Record) TPOT() (time.Duration, bool) {
+	if r.OutputTokens < 2 || r.FirstToken <= 0 || r.LastToken < r.FirstToken {
+		return 0, false
+	}
+	return (r.LastToken - r.FirstToken) / time.Duration(r.OutputTokens-1), true
+}
+
+// ITL returns the per-token inter-token latency samples of metrics.md §3:
+// the gap before each text-bearing event after the first, split evenly over
+// the k_i tokens that event carried. k_i comes from per-chunk server counts
+// when every chunk has one, else from the tokenizer estimate scaled so that
+// the k_i sum to N_out − k_first. The result is appended to dst.
+func (r *Record) ITL(dst []time.Duration) []time.Duration {
+	n := len(r.Chunks)
+	if n < 2 {
+		return dst
+	}
+	exact := true
+	for _, c := range r.Chunks {
+		if c.Tokens <= 0 {
+			exact = false
+			break
+		}
+	}
+	if exact {
+		for i := 1; i < n; i++ {
+			g := r.Chunks[i].At - r.Chunks[i-1].At
+			k := r.Chunks[i].Tokens
+			for j := 0; j < k; j++ {
+				dst = append(dst, g/time.Duration(k))
+			}
+		}
+		return dst
+	}
+	// Estimated split, scaled to the true count when it is known.
+	est := 0
+	for _, c := range r.Chunks[1:] {
+		est += max(c.Est, 1)
+	}
+	target := est
+	if r.OutputTokens > 0 && r.OutputSource != SourceChunks {
+		first := max(r.Chunks[0].Est, 1)
+		if t := r.OutputTokens - first; t >= n-1 {
+			target = t
+		}
+	}
+	// Largest-remainder apportionment of target tokens over the events,
+	// at least one token each.
+	acc, given := 0, 0
+	for i := 1; i < n; i++ {
+		acc += max(r.Chunks[i].Est, 1)
+		k := (acc*target+est/2)/est - given
+		if k < 1 {
+			k = 1
+		}
+		given += k
+		g := r.Chunks[i].At - r.Chunks[i-1].At
+		for j := 0; j < k; j++ {
+			dst = append(dst, g/time.Duration(k))
+		}
+	}
+	return dst
+}
+
+// ChunkGaps appends the raw gaps between consecutive text-bearing events.
+func (r *Record) ChunkGaps(dst []time.Duration) []time.Duration {
+	for i := 1; i < len(r.Chunks); i++ {
+		dst = append(dst, r.Chunks[i].At-r.Chunks[i-1].At)
+	}
+	return dst
+}
