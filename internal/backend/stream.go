@@ -1,0 +1,268 @@
+package backend
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"strings"
+	"time"
+
+	"flperf/internal/record"
+	"flperf/internal/tokens"
+)
+
+// streamState accumulates what the frames of one response say into its
+// record. Timestamps arrive with the frames; nothing here reads the clock.
+type streamState struct {
+	rec    *record.Record
+	sent   time.Time
+	parser chunkParser
+	f      frame
+	text   strings.Builder // all generated text: reasoning and content, in arrival order
+
+	// Latest values reported by the server (-1: never).
+	prompt, completion, cached  int64
+	promptN, predictedN, cacheN int64
+
+	prevCompletion int64 // usage.completion_tokens at the previous text event
+	contUsage      bool  // every text event so far carried usage.completion_tokens
+}
+
+func newStreamState(rec *record.Record, sent time.Time) *streamState {
+	return &streamState{
+		rec: rec, sent: sent,
+		prompt: -1, completion: -1, cached: -1,
+		promptN: -1, predictedN: -1, cacheN: -1,
+		contUsage: true,
+	}
+}
+
+// offset is t − t_send, clamped so that a real event is never 0 ("did not happen").
+func (st *streamState) offset(t time.Time) time.Duration {
+	return max(t.Sub(st.sent), 1)
+}
+
+// endKind says how a stream stopped.
+type endKind int
+
+const (
+	endDone  endKind = iota // data: [DONE]
+	endEOF                  // the body ended cleanly without [DONE]
+	endError                // an error frame, a malformed frame or an overlong line
+	endRead                 // a read failed (connection cut, timeout, cancel)
+)
+
+// streamEnd is how and when a stream stopped.
+type streamEnd struct {
+	kind endKind
+	at   time.Time
+	msg  string // endError: the error text
+	err  error  // endRead: the read error
+}
+
+var doneMarker = []byte("[DONE]")
+
+// consume reads events until the stream stops.
+func (st *streamState) consume(sr *sseReader) streamEnd {
+	for {
+		ev, err := sr.next()
+		switch {
+		case err == io.EOF:
+			return streamEnd{kind: endEOF, at: sr.readAt}
+		case err == errLineTooLong:
+			return streamEnd{kind: endError, at: sr.readAt, msg: "stream line longer than " + byteSize(sr.maxLine)}
+		case err != nil:
+			return streamEnd{kind: endRead, at: sr.readAt, err: err}
+		case ev.errorField:
+			return streamEnd{kind: endError, at: ev.at, msg: "error field: " + errorText(ev.data)}
+		case ev.errorType:
+			return streamEnd{kind: endError, at: ev.at, msg: "error event: " + errorText(ev.data)}
+		case bytes.Equal(bytes.TrimSpace(ev.data), doneMarker):
+			return streamEnd{kind: endDone, at: ev.at}
+		}
+		if msg, bad := st.chunk(ev.data, ev.at); bad {
+			return streamEnd{kind: endError, at: ev.at, msg: msg}
+		}
+	}
+}
+
+// chunk applies one stream chunk that arrived at t; bad reports an error or
+// malformed frame, described by msg.
+func (st *streamState) chunk(data []byte, t time.Time) (msg string, bad bool) {
+	f := &st.f
+	if err := st.parser.parse(data, f); err != nil {
+		return limitText("malformed frame: " + err.Error()), true
+	}
+	if f.errVal != nil {
+		return errorText(f.errVal), true
+	}
+	st.counts(f)
+	reasoning := f.reasoningContent
+	if len(reasoning) == 0 {
+		reasoning = f.reasoning // Ollama, LM Studio; vLLM may send both, identical
+	}
+	if len(reasoning) == 0 && len(f.content) == 0 {
+		return "", false // role-only, empty delta, usage-only or finish chunk
+	}
+	rec := st.rec
+	off := st.offset(t)
+	rec.ChunkCount++
+	if rec.FirstToken == 0 {
+		rec.FirstToken = off
+	}
+	if len(f.content) == 0 {
+		rec.ReasonChunk++
+	} else if rec.FirstAnswer == 0 {
+		rec.FirstAnswer = off
+	}
+	rec.LastToken = off
+
+	start := st.text.Len()
+	st.text.Write(reasoning)
+	st.text.Write(f.content)
+	// The builder only appends, so this view of its bytes stays valid.
+	est := max(1, tokens.Estimate(st.text.String()[start:]))
+	n := 0
+	if f.completionTokens >= 0 && st.contUsage {
+		// Cumulative usage in every chunk (vLLM continuous_usage_stats).
+		if d := f.completionTokens - st.prevCompletion; d > 0 {
+			n = int(d)
+		}
+		st.prevCompletion = f.completionTokens
+	} else {
+		st.contUsage = false
+	}
+	rec.Chunks = append(rec.Chunks, record.Chunk{At: off, Tokens: n, Est: est})
+	return "", false
+}
+
+// counts keeps the latest usage, timings and finish reason of a frame.
+func (st *streamState) counts(f *frame) {
+	keep := func(dst *int64, v int64) {
+		if v >= 0 {
+			*dst = v
+		}
+	}
+	keep(&st.prompt, f.promptTokens)
+	keep(&st.completion, f.completionTokens)
+	keep(&st.cached, f.cachedTokens)
+	keep(&st.promptN, f.promptN)
+	keep(&st.predictedN, f.predictedN)
+	keep(&st.cacheN, f.cacheN)
+	if len(f.finish) > 0 && string(f.finish) != st.rec.FinishReason {
+		st.rec.FinishReason = string(f.finish)
+	}
+}
+
+// complete reports whether the stream said it was complete: a finish reason
+// or a usage report was seen (a stream may end at EOF without [DONE]).
+func (st *streamState) complete() bool {
+	return st.rec.FinishReason != "" || st.completion >= 0 || st.prompt >= 0
+}
+
+// whole applies a complete (non-streaming) response body.
+func (st *streamState) whole(body []byte) (msg string, bad bool) {
+	f := &st.f
+	if err := refParse(body, "message", f); err != nil {
+		return limitText("malformed response: " + err.Error()), true
+	}
+	if f.errVal != nil {
+		return errorText(f.errVal), true
+	}
+	st.counts(f)
+	reasoning := f.reasoningContent
+	if len(reasoning) == 0 {
+		reasoning = f.reasoning
+	}
+	st.text.Write(reasoning)
+	st.text.Write(f.content)
+	return "", false
+}
+
+// finish fills the text and token counts of the record (metrics.md §2),
+// whatever the outcome: partial responses keep what arrived.
+func (st *streamState) finish(req *Request) {
+	rec := st.rec
+	text := st.text.String()
+	rec.TextBytes = len(text)
+	rec.Text = truncUTF8(text, record.TextLimit)
+	est := tokens.Estimate(text)
+	rec.EstOutTokens = est
+
+	if st.predictedN >= 0 {
+		rec.EngineOutTokens = int(st.predictedN)
+	}
+	// A zero count beside generated text is a placeholder, not a count.
+	switch {
+	case st.completion > 0 || st.completion == 0 && est == 0:
+		rec.OutputTokens, rec.OutputSource = int(st.completion), record.SourceUsage
+	case st.predictedN > 0 || st.predictedN == 0 && est == 0:
+		rec.OutputTokens, rec.OutputSource = int(st.predictedN), record.SourceEngine
+	case est > 0:
+		rec.OutputTokens, rec.OutputSource = est, record.SourceEstimate
+	case rec.ChunkCount > 0:
+		rec.OutputTokens, rec.OutputSource = rec.ChunkCount, record.SourceChunks
+	default:
+		rec.OutputTokens, rec.OutputSource = 0, record.SourceNone
+	}
+
+	inEst := -1 // computed only when needed
+	estimateInput := func() int {
+		if inEst < 0 {
+			inEst = 0
+			for _, m := range req.Messages {
+				inEst += tokens.Estimate(m.Content)
+			}
+		}
+		return inEst
+	}
+	engineIn := int64(-1)
+	if st.promptN >= 0 || st.cacheN >= 0 {
+		engineIn = max(st.promptN, 0) + max(st.cacheN, 0)
+	}
+	switch {
+	case st.prompt > 0 || st.prompt == 0 && estimateInput() == 0:
+		rec.InputTokens, rec.InputSource = int(st.prompt), record.SourceUsage
+	case engineIn > 0 || engineIn == 0 && estimateInput() == 0:
+		rec.InputTokens, rec.InputSource = int(engineIn), record.SourceEngine
+	default:
+		rec.InputTokens, rec.InputSource = estimateInput(), record.SourceEstimate
+	}
+
+	switch {
+	case st.cached >= 0:
+		rec.CachedTokens = int(st.cached)
+	case st.cacheN >= 0:
+		rec.CachedTokens = int(st.cacheN)
+	}
+}
+
+// errorText turns an error value (a JSON object with a message, a JSON
+// string, or anything else) into at most 1 KiB of text.
+func errorText(raw []byte) string {
+	raw = bytes.TrimSpace(raw)
+	var obj struct {
+		Error   json.RawMessage `json:"error"`
+		Message *string         `json:"message"`
+		Type    *string         `json:"type"`
+	}
+	var s string
+	switch {
+	case len(raw) == 0:
+		return "(no details)"
+	case json.Unmarshal(raw, &s) == nil:
+		return limitText(s)
+	case json.Unmarshal(raw, &obj) == nil:
+		if obj.Message == nil && len(obj.Error) > 0 && string(obj.Error) != "null" {
+			return errorText(obj.Error) // an event whose data is {"error": …}
+		}
+		if obj.Message != nil {
+			msg := *obj.Message
+			if obj.Type != nil && *obj.Type != "" {
+				msg += " (" + *obj.Type + ")"
+			}
+			return limitText(msg)
+		}
+	}
+	return limitText(string(raw))
+}

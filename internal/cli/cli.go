@@ -1,0 +1,113 @@
+// Package cli is the flperf command line: it parses flags (with FLPERF_*
+// environment overrides), wires the packages together and maps outcomes to
+// exit codes. It is the only package that touches the process (os, signals,
+// the terminal); everything else is testable through Main.
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"flperf/internal/load"
+)
+
+// Exit codes.
+const (
+	ExitOK          = 0
+	ExitFailure     = 1   // the command could not do its job (engine unreachable, file unwritable, …)
+	ExitUsage       = 2   // bad flags or input files
+	ExitInterrupted = 130 // the user interrupted a run; partial results were still reported
+)
+
+// Main runs the flperf command with args (without the program name) and
+// returns the exit code. ctx carries the two-stage interrupt of
+// SignalContext: its stop signal ends scheduling, its cancellation cancels
+// requests in flight.
+func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		usage(stderr)
+		return ExitUsage
+	}
+	env := &Env{Stdin: stdin, Stdout: stdout, Stderr: stderr, Getenv: os.Getenv}
+	switch args[0] {
+	case "run":
+		return runCmd(ctx, env, args[1:])
+	case "sim":
+		return simCmd(ctx, env, args[1:])
+	case "suites":
+		return suitesCmd(env, args[1:])
+	case "version", "--version":
+		t := toolVersion()
+		fmt.Fprintf(stdout, "flperf %s (%s %s/%s)\n", t.Version, t.Go, t.OS, t.Arch)
+		return ExitOK
+	case "help", "-h", "--help":
+		usage(stdout)
+		return ExitOK
+	}
+	fmt.Fprintf(stderr, "flperf: unknown command %q\n\n", args[0])
+	usage(stderr)
+	return ExitUsage
+}
+
+// Env is what a command may touch of the process. Tests build their own.
+type Env struct {
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+	Getenv         func(string) string
+}
+
+func usage(w io.Writer) {
+	fmt.Fprint(w, `flperf benchmarks LLMs served on this machine (Foundry Local, Ollama, llama.cpp,
+vLLM, SGLang, LM Studio, any OpenAI-compatible endpoint) and reports numbers you can trust.
+
+Usage:
+  flperf run [flags]     benchmark one or more models (flperf run -h lists the flags)
+  flperf sim [flags]     serve the built-in SIMULATED engine on 127.0.0.1 (for trying flperf out)
+  flperf suites [NAME]   list the built-in suites, or show one suite's scenarios
+  flperf version         print the version
+
+With no --endpoint, 'flperf run' looks for Foundry Local (through its CLI), Ollama (11434),
+llama.cpp (8080), LM Studio (1234), vLLM (8000) and SGLang (30000), and benchmarks the
+built-in simulated engine if none answers, saying so in every output.
+`)
+}
+
+// SignalContext returns a context for Main wired to SIGINT and SIGTERM in
+// two stages: the first signal stops scheduling new requests (in-flight ones
+// finish), the second cancels the requests in flight. Call stop to release
+// the signal handler.
+func SignalContext(parent context.Context) (ctx context.Context, stop func()) {
+	ctx, cancel := context.WithCancel(parent)
+	ctx, stopScheduling := load.WithStop(ctx)
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() {
+		n := 0
+		for {
+			select {
+			case <-sigs:
+				n++
+				if n == 1 {
+					fmt.Fprintln(os.Stderr, "\nflperf: stopping: no new requests; waiting for requests in flight (press Ctrl-C again to cancel them)")
+					stopScheduling()
+					continue
+				}
+				fmt.Fprintln(os.Stderr, "\nflperf: cancelling requests in flight")
+				cancel()
+				return
+			case <-done:
+				return
+			}
+		}
+	}()
+	return ctx, func() {
+		signal.Stop(sigs)
+		close(done)
+		cancel()
+	}
+}

@@ -1,0 +1,86 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"flperf/internal/engine"
+	"flperf/internal/sim"
+)
+
+// chosenEngine is the engine a run measures.
+type chosenEngine struct {
+	engine.Info
+	httpClient *http.Client // nil: the backend's default
+}
+
+// chooseEngine resolves --endpoint/--engine: an explicit endpoint is
+// identified by its own routes; with none, a running local engine is
+// detected; failing that, the built-in simulated engine is started on
+// 127.0.0.1 for the duration of the run. cleanup stops it.
+func chooseEngine(ctx context.Context, env *Env, f *runFlags) (chosenEngine, func(), error) {
+	nop := func() {}
+	var p engine.Prober
+	if f.engineKind == string(engine.Sim) && f.endpoint == "" {
+		return startSim(ctx, env, "--engine sim")
+	}
+	if f.endpoint != "" {
+		base, err := engine.NormalizeEndpoint(f.endpoint)
+		if err != nil {
+			return chosenEngine{}, nop, fmt.Errorf("--endpoint: %v", err)
+		}
+		info, err := p.Identify(ctx, base)
+		if err != nil {
+			if errors.Is(err, engine.ErrUnreachable) {
+				return chosenEngine{}, nop, fmt.Errorf("nothing answers at %s: is the engine running and is the port right? (%v)", base, err)
+			}
+			return chosenEngine{}, nop, err
+		}
+		info.DetectedBy = "--endpoint"
+		if f.engineKind != "auto" && info.Kind != engine.Kind(f.engineKind) {
+			if info.Kind == engine.Sim {
+				return chosenEngine{}, nop, fmt.Errorf("--engine %s: %s is flperf's SIMULATED engine", f.engineKind, base)
+			}
+			info.Kind = engine.Kind(f.engineKind) // the user knows better than a generic OpenAI answer
+		}
+		return chosenEngine{Info: info}, nop, nil
+	}
+	d := p.Detect(ctx)
+	for _, n := range d.Notes {
+		fmt.Fprintf(env.Stderr, "flperf: %s\n", n)
+	}
+	if d.Found {
+		if f.engineKind != "auto" && d.Info.Kind != engine.Kind(f.engineKind) {
+			return chosenEngine{}, nop, fmt.Errorf("--engine %s: found %s instead; pass --endpoint", f.engineKind, d.Info.Label())
+		}
+		fmt.Fprintf(env.Stderr, "flperf: found %s (%s)\n", d.Info.Label(), d.Info.DetectedBy)
+		return chosenEngine{Info: d.Info}, nop, nil
+	}
+	if f.engineKind != "auto" {
+		return chosenEngine{}, nop, fmt.Errorf("--engine %s: no such engine found on its usual port; start it or pass --endpoint", f.engineKind)
+	}
+	return startSim(ctx, env, "no engine found")
+}
+
+// startSim serves the simulated engine in-process on a free loopback port.
+func startSim(ctx context.Context, env *Env, why string) (chosenEngine, func(), error) {
+	srv, err := sim.New(sim.DefaultProfiles()...)
+	if err != nil {
+		return chosenEngine{}, func() {}, err
+	}
+	ln, err := sim.Listen("")
+	if err != nil {
+		return chosenEngine{}, func() {}, fmt.Errorf("starting the simulated engine: %v", err)
+	}
+	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = srv.Serve(sctx, ln)
+	}()
+	info := engine.Info{Kind: engine.Sim, Endpoint: "http://" + ln.Addr().String() + "/v1", Simulated: true, DetectedBy: "built-in (" + why + ")"}
+	fmt.Fprintf(env.Stderr, "flperf: %s: benchmarking the built-in SIMULATED engine; its figures describe a simulator, not a model\n", why)
+	return chosenEngine{Info: info}, func() { cancel(); <-done }, nil
+}

@@ -1,0 +1,378 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"flperf/internal/backend"
+	"flperf/internal/engine"
+	"flperf/internal/load"
+	"flperf/internal/report"
+	"flperf/internal/runner"
+	"flperf/internal/sim"
+	"flperf/internal/stats"
+	"flperf/internal/suite"
+)
+
+// runFlags are the flags of `flperf run`, a documented stable set.
+type runFlags struct {
+	endpoint, engineKind, apiKey string
+	models, scenarios            listFlag
+	suite                        string
+	requests, concurrency        int
+	maxInFlight, warmup, maxTok  int
+	duration, timeout            time.Duration
+	rate                         float64
+	arrival                      string
+	temperature                  optFloat
+	noStream, noCacheBust        bool
+	noProgress                   bool
+	slo, format, out             string
+	seed                         string
+}
+
+// runEnv lists the flags that an FLPERF_* variable may set.
+var runEnv = map[string]bool{"endpoint": true, "engine": true, "api-key": true, "model": true, "suite": true,
+	"requests": true, "concurrency": true, "timeout": true, "max-tokens": true, "temperature": true, "seed": true, "format": true}
+
+func newRunFlagSet(f *runFlags) *flag.FlagSet {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.StringVar(&f.endpoint, "endpoint", "", "OpenAI-compatible base `URL` (e.g. http://127.0.0.1:11434/v1); empty: detect a local engine, else use the simulated one")
+	fs.StringVar(&f.engineKind, "engine", "auto", "engine `kind`: auto, sim (built-in simulated engine), foundry, ollama, llamacpp, vllm, sglang, lmstudio, openai")
+	fs.StringVar(&f.apiKey, "api-key", "", "API `key` sent as a Bearer token (never stored or printed)")
+	fs.Var(&f.models, "model", "model `id` to benchmark; repeat (or comma-separate) to compare several, one after another")
+	fs.StringVar(&f.suite, "suite", "default", "built-in suite `name` or path to a suite .json file")
+	fs.Var(&f.scenarios, "scenario", "scenario `name` or unique prefix to run; repeatable (default: all)")
+	fs.IntVar(&f.requests, "requests", 0, "measured requests per model × scenario (default: the suite's default_config.iterations, else 5; 0 with --duration: unbounded)")
+	fs.DurationVar(&f.duration, "duration", 0, "bound each model × scenario by time instead of (or as well as) --requests")
+	fs.IntVar(&f.concurrency, "concurrency", 1, "closed loop: `N` requests in flight at all times")
+	fs.Float64Var(&f.rate, "rate", 0, "open loop: `R` requests per second (see --arrival, --max-in-flight)")
+	fs.StringVar(&f.arrival, "arrival", "constant", "open-loop arrivals: constant or poisson (seeded)")
+	fs.IntVar(&f.maxInFlight, "max-in-flight", 0, "open loop: cap on requests in flight; waiting time shows in queue-inclusive metrics")
+	fs.IntVar(&f.warmup, "warmup", 1, "warm-up requests per model, recorded but never summarised")
+	fs.DurationVar(&f.timeout, "timeout", 0, "per-request deadline (default: the suite's default_config.timeout, else 60s)")
+	fs.IntVar(&f.maxTok, "max-tokens", 0, "override every scenario's max_tokens")
+	fs.Var(&f.temperature, "temperature", "override every scenario's temperature (0 is sent as 0)")
+	fs.BoolVar(&f.noStream, "no-stream", false, "non-streaming requests (no TTFT, TPOT or ITL)")
+	fs.StringVar(&f.slo, "slo", "", "service-level objectives for goodput, e.g. ttft=500ms,tpot=50ms,e2e=10s")
+	fs.StringVar(&f.seed, "seed", "", "seed for schedules and prompt nonces (default: random, printed so the run can be repeated)")
+	fs.BoolVar(&f.noCacheBust, "no-cache-bust", false, "send prompts exactly as written (no per-request nonce; prefix caches may then serve repeats)")
+	fs.StringVar(&f.format, "format", "table", "output `format`: table, json, csv or jsonl (one line per request record)")
+	fs.StringVar(&f.out, "out", "", "write the output to `FILE` instead of standard output")
+	fs.BoolVar(&f.noProgress, "no-progress", false, "no live progress line on a terminal")
+	return fs
+}
+
+func runCmd(ctx context.Context, env *Env, args []string) int {
+	var f runFlags
+	fs := newRunFlagSet(&f)
+	fs.Usage = func() {
+		fmt.Fprint(env.Stdout, "Usage: flperf run [flags]\n\nBenchmarks each --model over the suite's scenarios, one model after another.\n\nFlags:\n")
+		printDefaults(env.Stdout, fs, runEnv)
+	}
+	if err := parseFlags(fs, env, args, runEnv); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return ExitOK
+		}
+		fmt.Fprintf(env.Stderr, "flperf run: %v\n", err)
+		return ExitUsage
+	}
+	set := map[string]bool{}
+	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	for name := range runEnv {
+		if env.Getenv(envName(name)) != "" {
+			set[name] = true
+		}
+	}
+
+	st, cfg, err := buildConfig(&f, set)
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "flperf run: %v\n", err)
+		return ExitUsage
+	}
+
+	eng, cleanup, err := chooseEngine(ctx, env, &f)
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "flperf run: %v\n", err)
+		return ExitFailure
+	}
+	defer cleanup()
+	cfg.Endpoint = eng.Endpoint
+	client := backend.New(eng.Endpoint, backend.Options{APIKey: f.apiKey, Timeout: time.Duration(cfg.Timeout), HTTPClient: eng.httpClient})
+	if len(cfg.Models) == 0 {
+		models, err := defaultModels(ctx, client, eng.Info)
+		if err != nil {
+			fmt.Fprintf(env.Stderr, "flperf run: %v\n", err)
+			return ExitUsage
+		}
+		cfg.Models = models
+	}
+	cfg.Command = repeatCommand(cfg, &f, eng.Info)
+
+	out, closeOut, err := openOutput(env, f.out)
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "flperf run: %v\n", err)
+		return ExitFailure
+	}
+	r := &runner.Runner{Client: client, Engine: eng.Info, Suite: st.suite, Scenarios: st.scenarios, Config: *cfg}
+	if f.format == "jsonl" {
+		r.Sinks = append(r.Sinks, report.NewJSONL(out))
+	}
+	fmt.Fprintf(env.Stderr, "flperf: benchmarking %s on %s (%d scenarios, %s, seed %d)\n",
+		strings.Join(cfg.Models, ", "), eng.Info.Label(), len(st.scenarios), cfg.Plan().String(), cfg.Seed)
+	prog := newProgressLine(env.Stdout, !f.noProgress && isTerminal(env.Stdout))
+	r.Progress = prog.update
+	res, runErr := r.Run(ctx)
+	prog.clear()
+	if res == nil {
+		closeOut()
+		fmt.Fprintf(env.Stderr, "flperf run: %v\n", runErr)
+		return ExitFailure
+	}
+	var werr error
+	switch f.format {
+	case "table":
+		werr = report.Table(out, res)
+	case "json":
+		werr = report.JSON(out, res)
+	case "csv":
+		werr = report.CSV(out, res)
+	}
+	if err := errors.Join(runErr, werr, closeOut()); err != nil {
+		fmt.Fprintf(env.Stderr, "flperf run: writing results: %v\n", err)
+		return ExitFailure
+	}
+	if f.out != "" {
+		fmt.Fprintf(env.Stderr, "flperf: run %s %s; %s written to %s\n", res.ID, res.Status, f.format, f.out)
+	}
+	if res.Status != runner.Completed {
+		return ExitInterrupted
+	}
+	return ExitOK
+}
+
+// suiteChoice is the resolved suite and the scenarios to run.
+type suiteChoice struct {
+	suite     *suite.Suite
+	scenarios []suite.Scenario
+}
+
+// buildConfig validates every flag and reports all problems at once.
+func buildConfig(f *runFlags, set map[string]bool) (*suiteChoice, *runner.Config, error) {
+	var errs []error
+	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+
+	st := &suiteChoice{}
+	s, err := suite.Resolve(f.suite)
+	if err != nil {
+		bad("--suite: %v", err)
+	} else {
+		st.suite = s
+		if st.scenarios, err = s.Select(f.scenarios); err != nil {
+			bad("--scenario: %v", err)
+		}
+	}
+	cfg := &runner.Config{
+		Models:    slices.Clone([]string(f.models)),
+		Suite:     f.suite,
+		Stream:    !f.noStream,
+		CacheBust: !f.noCacheBust,
+		Warmup:    f.warmup,
+		MaxTokens: f.maxTok,
+		Requests:  f.requests,
+		Duration:  runner.Duration(f.duration),
+		Timeout:   runner.Duration(f.timeout),
+	}
+	for _, m := range cfg.Models {
+		if strings.ContainsAny(m, "\x00\r\n") {
+			bad("--model: %q contains control characters", m)
+		}
+	}
+	if st.suite != nil && st.suite.DefaultConfig != nil {
+		dc := st.suite.DefaultConfig
+		if !set["requests"] && !set["duration"] && dc.Iterations != nil {
+			cfg.Requests = *dc.Iterations
+		}
+		if !set["timeout"] && dc.Timeout != nil {
+			cfg.Timeout = runner.Duration(time.Duration(*dc.Timeout) * time.Millisecond)
+		}
+		if dc.Temperature != nil {
+			for i := range st.scenarios {
+				if st.scenarios[i].Temperature == nil {
+					t := *dc.Temperature
+					st.scenarios[i].Temperature = &t
+				}
+			}
+		}
+	}
+	if !set["requests"] && !set["duration"] && cfg.Requests == 0 {
+		cfg.Requests = 5
+	}
+	if cfg.Timeout == 0 {
+		cfg.Timeout = runner.Duration(60 * time.Second)
+	}
+	if f.timeout < 0 {
+		bad("--timeout: must be positive, got %s", f.timeout)
+	}
+	if f.maxTok < 0 || f.maxTok > 1<<20 {
+		bad("--max-tokens: must be between 1 and %d, got %d", 1<<20, f.maxTok)
+	}
+	if f.temperature.set {
+		if f.temperature.v < 0 || f.temperature.v > 2 {
+			bad("--temperature: must be between 0 and 2, got %g", f.temperature.v)
+		}
+		t := f.temperature.v
+		cfg.Temperature = &t
+	}
+	if f.warmup < 0 {
+		bad("--warmup: must be 0 or more, got %d", f.warmup)
+	}
+	switch {
+	case set["rate"]:
+		cfg.Mode, cfg.Rate, cfg.MaxInFlight = load.Mode("rate"), f.rate, f.maxInFlight
+		cfg.Arrival = load.Arrival(f.arrival)
+		if set["concurrency"] {
+			bad("--concurrency: not used with --rate (an open loop); cap requests in flight with --max-in-flight")
+		}
+	case f.concurrency > 1:
+		cfg.Mode, cfg.Concurrency = load.Mode("concurrency"), f.concurrency
+	default:
+		cfg.Mode, cfg.Concurrency = load.Mode("sequential"), 1
+		if f.concurrency < 1 {
+			bad("--concurrency: must be 1 or more, got %d", f.concurrency)
+		}
+	}
+	if set["max-in-flight"] && !set["rate"] {
+		bad("--max-in-flight: only used with --rate")
+	}
+	if set["arrival"] && !set["rate"] {
+		bad("--arrival: only used with --rate")
+	}
+	if f.slo != "" {
+		slo, err := stats.ParseSLO(f.slo)
+		if err != nil {
+			bad("--slo: %v", err)
+		}
+		cfg.SLO, cfg.SLOSpec = slo, f.slo
+	}
+	if f.seed == "" {
+		cfg.Seed = rand.Int64N(1 << 31)
+	} else if n, err := strconv.ParseInt(f.seed, 10, 64); err != nil {
+		bad("--seed: not an integer: %q", f.seed)
+	} else {
+		cfg.Seed = n
+	}
+	if !slices.Contains(report.Formats, f.format) {
+		bad("--format: must be one of %s, got %q", strings.Join(report.Formats, ", "), f.format)
+	}
+	if f.engineKind != "auto" && !slices.Contains(engine.Kinds, engine.Kind(f.engineKind)) {
+		bad("--engine: unknown kind %q", f.engineKind)
+	}
+	if st.scenarios != nil {
+		for _, sc := range st.scenarios {
+			cfg.Scenarios = append(cfg.Scenarios, sc.Name)
+		}
+	}
+	for _, e := range cfg.Plan().Validate() {
+		errs = append(errs, e)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, nil, err
+	}
+	return st, cfg, nil
+}
+
+// repeatCommand is the command line that repeats this run exactly.
+func repeatCommand(cfg *runner.Config, f *runFlags, eng engine.Info) []string {
+	c := []string{"flperf", "run"}
+	if eng.Simulated {
+		c = append(c, "--engine", "sim")
+	} else {
+		c = append(c, "--endpoint", cfg.Endpoint)
+	}
+	for _, m := range cfg.Models {
+		c = append(c, "--model", m)
+	}
+	c = append(c, "--suite", cfg.Suite)
+	if len(f.scenarios) > 0 {
+		for _, s := range cfg.Scenarios {
+			c = append(c, "--scenario", s)
+		}
+	}
+	if cfg.Requests > 0 {
+		c = append(c, "--requests", strconv.Itoa(cfg.Requests))
+	}
+	if cfg.Duration > 0 {
+		c = append(c, "--duration", time.Duration(cfg.Duration).String())
+	}
+	switch string(cfg.Mode) {
+	case "concurrency":
+		c = append(c, "--concurrency", strconv.Itoa(cfg.Concurrency))
+	case "rate":
+		c = append(c, "--rate", strconv.FormatFloat(cfg.Rate, 'g', -1, 64), "--arrival", string(cfg.Arrival))
+		if cfg.MaxInFlight > 0 {
+			c = append(c, "--max-in-flight", strconv.Itoa(cfg.MaxInFlight))
+		}
+	}
+	c = append(c, "--warmup", strconv.Itoa(cfg.Warmup), "--timeout", time.Duration(cfg.Timeout).String())
+	if cfg.MaxTokens > 0 {
+		c = append(c, "--max-tokens", strconv.Itoa(cfg.MaxTokens))
+	}
+	if cfg.Temperature != nil {
+		c = append(c, "--temperature", strconv.FormatFloat(*cfg.Temperature, 'g', -1, 64))
+	}
+	if !cfg.Stream {
+		c = append(c, "--no-stream")
+	}
+	if !cfg.CacheBust {
+		c = append(c, "--no-cache-bust")
+	}
+	if cfg.SLOSpec != "" {
+		c = append(c, "--slo", cfg.SLOSpec)
+	}
+	return append(c, "--seed", strconv.FormatInt(cfg.Seed, 10))
+}
+
+// openOutput returns where the report goes and a function that closes it.
+func openOutput(env *Env, path string) (io.Writer, func() error, error) {
+	if path == "" {
+		return env.Stdout, func() error { return nil }, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--out: %v", err)
+	}
+	return f, f.Close, nil
+}
+
+// defaultModels picks the models when none was given: every simulated
+// profile, or the engine's only model.
+func defaultModels(ctx context.Context, c *backend.Client, info engine.Info) ([]string, error) {
+	if info.Simulated {
+		var names []string
+		for _, p := range sim.DefaultProfiles() {
+			names = append(names, p.Name)
+		}
+		return names, nil
+	}
+	models, err := c.Models(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("no --model given and listing the engine's models failed: %v", err)
+	}
+	switch len(models) {
+	case 0:
+		return nil, fmt.Errorf("no --model given and %s lists no models: load or download one first", info.Endpoint)
+	case 1:
+		return models, nil
+	}
+	return nil, fmt.Errorf("no --model given; %s serves %d models, choose with --model: %s", info.Endpoint, len(models), strings.Join(models, ", "))
+}

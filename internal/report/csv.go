@@ -1,0 +1,87 @@
+package report
+
+import (
+	"encoding/csv"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+
+	"flperf/internal/runner"
+	"flperf/internal/stats"
+)
+
+var distCols = []string{"n", "mean", "std", "min", "p50", "p90", "p95", "p99", "max"}
+
+// CSVHeader is the header row of CSV: one column per summary figure.
+func CSVHeader() []string {
+	h := []string{"run_id", "engine", "endpoint", "simulated", "model", "scenario", "stage", "load",
+		"requests", "ok", "canceled"}
+	for _, o := range failureOrder {
+		h = append(h, string(o))
+	}
+	h = append(h, "error_rate", "short_responses")
+	for _, m := range metrics {
+		for _, c := range distCols {
+			h = append(h, m.Key+"_"+c)
+		}
+	}
+	return append(h, "window_s", "requests_per_s", "output_tokens_per_s", "total_tokens_per_s",
+		"goodput_per_s", "good_fraction", "token_source", "warnings")
+}
+
+// CSV writes one row per model × scenario, then one per model (scenario
+// empty: all scenarios pooled). Unknown figures are empty cells, never 0.
+// Quoting follows RFC 4180 (encoding/csv).
+func CSV(w io.Writer, r *runner.Result) error {
+	cw := csv.NewWriter(w)
+	if err := cw.Write(CSVHeader()); err != nil {
+		return err
+	}
+	for _, groups := range [][]stats.Group{r.Groups, r.Models} {
+		for i := range groups {
+			if err := cw.Write(csvRow(r, &groups[i])); err != nil {
+				return err
+			}
+		}
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+func f64(v float64) string {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return ""
+	}
+	return strconv.FormatFloat(v, 'g', -1, 64)
+}
+
+func csvRow(r *runner.Result, g *stats.Group) []string {
+	row := []string{r.ID, string(r.Engine.Kind), r.Engine.Endpoint, strconv.FormatBool(r.Engine.Simulated),
+		g.Model, g.Scenario, g.Stage, r.Config.Plan().String(),
+		strconv.Itoa(g.Requests), strconv.Itoa(g.OK), strconv.Itoa(g.Canceled)}
+	for _, o := range failureOrder {
+		row = append(row, strconv.Itoa(g.Failures[o]))
+	}
+	row = append(row, f64(g.ErrorRate), strconv.Itoa(g.Short))
+	for _, m := range metrics {
+		d := m.Get(g)
+		if d.N == 0 {
+			row = append(row, "0")
+			for range distCols[1:] {
+				row = append(row, "")
+			}
+			continue
+		}
+		row = append(row, strconv.Itoa(d.N), f64(d.Mean), f64(d.Std), f64(d.Min), f64(d.P50), f64(d.P90), f64(d.P95), f64(d.P99), f64(d.Max))
+	}
+	good, frac := "", ""
+	if g.Goodput != nil {
+		good, frac = f64(g.Goodput.PerS), f64(g.Goodput.Fraction)
+	}
+	rps, ops, tps := "", "", ""
+	if g.OK > 0 {
+		rps, ops, tps = f64(g.RequestsPerS), f64(g.OutputTokensPerS), f64(g.TotalTokensPerS)
+	}
+	return append(row, f64(g.Window), rps, ops, tps, good, frac, g.TokenSource, strings.Join(g.Warnings, "; "))
+}

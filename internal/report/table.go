@@ -1,0 +1,226 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"flperf/internal/record"
+	"flperf/internal/runner"
+	"flperf/internal/stats"
+)
+
+var failureOrder = []record.Outcome{record.Timeout, record.HTTPError, record.StreamError, record.ConnectError}
+
+// Table writes the human report: a header naming the engine and the load,
+// one row per model × scenario, pooled rows per model, the best model per
+// headline metric with the scenario it came from, and numbered warnings.
+func Table(w io.Writer, r *runner.Result) error {
+	ew := &errWriter{w: w}
+	c := &r.Config
+	ew.printf("FLPerformance run %s  %s  %s  (%s)\n", r.ID, r.Status, r.Started.Local().Format("2006-01-02 15:04:05"), r.Ended.Sub(r.Started).Round(100*time.Millisecond))
+	ew.printf("Engine   %s\n", r.Engine.Label())
+	ew.printf("Suite    %s (%d scenarios)\n", r.Suite.Name, len(r.Suite.Scenarios))
+	ew.printf("Load     %s\n", loadLabel(c))
+	ew.printf("Request  %s\n\n", requestLabel(c))
+
+	notes := &footnotes{}
+	ew.printf("Per model × scenario (latencies in ms over ok requests; rates in tokens/s)\n")
+	groupTable(ew, r.Groups, notes, true)
+	if len(r.Models) > 0 {
+		ew.printf("\nPer model (all scenarios pooled, not averaged)\n")
+		groupTable(ew, r.Models, notes, false)
+	}
+	best(ew, r)
+	if len(r.Warnings) > 0 || len(notes.list) > 0 {
+		ew.printf("\nWarnings\n")
+		for _, s := range r.Warnings {
+			ew.printf("  ! %s\n", s)
+		}
+		for i, s := range notes.list {
+			ew.printf("  [%d] %s\n", i+1, s)
+		}
+	}
+	return ew.err
+}
+
+func loadLabel(c *runner.Config) string {
+	s := c.Plan().String()
+	switch {
+	case c.Requests > 0 && c.Duration > 0:
+		s += fmt.Sprintf(", %d requests or %s per scenario", c.Requests, time.Duration(c.Duration))
+	case c.Requests > 0:
+		s += fmt.Sprintf(", %d requests per scenario", c.Requests)
+	default:
+		s += fmt.Sprintf(", %s per scenario", time.Duration(c.Duration))
+	}
+	s += fmt.Sprintf(", %d warm-up per model", c.Warmup)
+	return s + fmt.Sprintf(", seed %d", c.Seed)
+}
+
+func requestLabel(c *runner.Config) string {
+	var p []string
+	if c.Stream {
+		p = append(p, "streaming")
+	} else {
+		p = append(p, "non-streaming (no TTFT/TPOT)")
+	}
+	if c.MaxTokens > 0 {
+		p = append(p, fmt.Sprintf("max_tokens %d", c.MaxTokens))
+	} else {
+		p = append(p, "max_tokens per scenario")
+	}
+	if c.Temperature != nil {
+		p = append(p, fmt.Sprintf("temperature %g", *c.Temperature))
+	} else {
+		p = append(p, "temperature per scenario/server default")
+	}
+	p = append(p, "timeout "+time.Duration(c.Timeout).String())
+	if c.SLOSpec != "" {
+		p = append(p, "SLO "+c.SLOSpec)
+	}
+	if c.CacheBust {
+		p = append(p, "prompt-cache nonce on")
+	}
+	return strings.Join(p, ", ")
+}
+
+// footnotes numbers warnings so table cells can point at them.
+type footnotes struct{ list []string }
+
+func (f *footnotes) add(s string) int {
+	for i, x := range f.list {
+		if x == s {
+			return i + 1
+		}
+	}
+	f.list = append(f.list, s)
+	return len(f.list)
+}
+
+func groupTable(ew *errWriter, groups []stats.Group, notes *footnotes, withScenario bool) {
+	tw := tabwriter.NewWriter(ew, 0, 0, 2, ' ', tabwriter.AlignRight)
+	head := "MODEL\t"
+	if withScenario {
+		head += "SCENARIO\t"
+	}
+	head += "OK/N\tERR\tTTFT p50\tp95\tp99\tTPOT p50\tITL p99\tDECODE\tE2E p50\tp95\tREQ/s\tOUT tok/s\tTOKENS\tNOTES\t"
+	fmt.Fprintln(tw, head)
+	for i := range groups {
+		g := &groups[i]
+		row := g.Model + "\t"
+		if withScenario {
+			row += g.Scenario + "\t"
+		}
+		var refs []string
+		for _, wrn := range g.Warnings {
+			refs = append(refs, fmt.Sprintf("[%d]", notes.add(wrn)))
+		}
+		row += fmt.Sprintf("%d/%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t",
+			g.OK, g.Requests-g.Canceled, pct(g.ErrorRate),
+			dnum(g.TTFT, g.TTFT.P50), dnum(g.TTFT, g.TTFT.P95), dnum(g.TTFT, g.TTFT.P99),
+			dnum(g.TPOT, g.TPOT.P50), dnum(g.ITL, g.ITL.P99), dnum(g.DecodeTPS, g.DecodeTPS.P50),
+			dnum(g.E2E, g.E2E.P50), dnum(g.E2E, g.E2E.P95),
+			rate(g, g.RequestsPerS), rate(g, g.OutputTokensPerS), g.TokenSource, strings.Join(refs, ""))
+		fmt.Fprintln(tw, row)
+	}
+	tw.Flush()
+}
+
+func rate(g *stats.Group, v float64) string {
+	if g.OK == 0 {
+		return "–"
+	}
+	return num(v)
+}
+
+func groupLabel(g *stats.Group) string {
+	if g.Scenario == "" {
+		return g.Model
+	}
+	return g.Model + " / " + g.Scenario
+}
+
+// MaxRankedErrorRate is the highest error rate a group may have and still be
+// ranked "best" at anything: a model that fails must never look fast.
+const MaxRankedErrorRate = 0.05
+
+// best prints, for each headline metric, which model wins in how many
+// scenarios under the run's load. Groups without samples for the metric, or
+// with more than MaxRankedErrorRate failures, are never ranked.
+func best(ew *errWriter, r *runner.Result) {
+	if len(r.Config.Models) < 2 {
+		return
+	}
+	type pick struct {
+		name string
+		get  func(*stats.Group) (float64, bool)
+		unit string
+		low  bool
+	}
+	picks := []pick{
+		{"Lowest TTFT p50", func(g *stats.Group) (float64, bool) { return g.TTFT.P50, g.TTFT.N > 0 }, "ms", true},
+		{"Highest decode rate p50", func(g *stats.Group) (float64, bool) { return g.DecodeTPS.P50, g.DecodeTPS.N > 0 }, "tok/s", false},
+		{"Lowest E2E p95", func(g *stats.Group) (float64, bool) { return g.E2E.P95, g.E2E.N > 0 }, "ms", true},
+		{"Highest output throughput", func(g *stats.Group) (float64, bool) { return g.OutputTokensPerS, g.OK > 0 }, "tok/s", false},
+	}
+	ew.printf("\nBest model per scenario (load %s; groups with > %.0f%% errors are never ranked)\n", r.Config.Plan().String(), 100*MaxRankedErrorRate)
+	for _, p := range picks {
+		byScenario := map[string]*stats.Group{}
+		var order []string
+		for i := range r.Groups {
+			g := &r.Groups[i]
+			v, ok := p.get(g)
+			if !ok || g.ErrorRate > MaxRankedErrorRate {
+				continue
+			}
+			cur, seen := byScenario[g.Scenario]
+			if !seen {
+				order = append(order, g.Scenario)
+			}
+			if cv, _ := p.get(orDefault(cur)); !seen || (p.low && v < cv) || (!p.low && v > cv) {
+				byScenario[g.Scenario] = g
+			}
+		}
+		wins := map[string]int{}
+		for _, s := range order {
+			wins[byScenario[s].Model]++
+		}
+		var parts []string
+		for _, m := range r.Config.Models {
+			if wins[m] > 0 {
+				parts = append(parts, fmt.Sprintf("%s in %d of %d scenarios", m, wins[m], len(order)))
+			}
+		}
+		if len(parts) == 0 {
+			parts = []string{"no model has figures"}
+		}
+		ew.printf("  %-27s %s\n", p.name+":", strings.Join(parts, "; "))
+	}
+}
+
+func orDefault(g *stats.Group) *stats.Group {
+	if g == nil {
+		return &stats.Group{}
+	}
+	return g
+}
+
+// errWriter keeps the first write error.
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) Write(p []byte) (int, error) {
+	if e.err != nil {
+		return 0, e.err
+	}
+	n, err := e.w.Write(p)
+	e.err = err
+	return n, err
+}
+
+func (e *errWriter) printf(format string, a ...any) { fmt.Fprintf(e, format, a...) }

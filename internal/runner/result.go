@@ -1,0 +1,158 @@
+package runner
+
+import (
+	"encoding/json"
+	"fmt"
+	"runtime"
+	"runtime/debug"
+	"time"
+
+	"flperf/internal/engine"
+	"flperf/internal/load"
+	"flperf/internal/stats"
+	"flperf/internal/suite"
+)
+
+// Config is everything needed to repeat a run. It is stored with every run;
+// it never holds secrets (the API key is not part of it).
+type Config struct {
+	Command     []string     `json:"command,omitempty"` // the command line that repeats this run
+	Endpoint    string       `json:"endpoint"`
+	Models      []string     `json:"models"`
+	Suite       string       `json:"suite"`     // builtin name or file path, as given
+	Scenarios   []string     `json:"scenarios"` // selected scenario names, in run order
+	Mode        load.Mode    `json:"mode"`
+	Concurrency int          `json:"concurrency"`
+	Rate        float64      `json:"rate,omitempty"`
+	Arrival     load.Arrival `json:"arrival,omitempty"`
+	MaxInFlight int          `json:"max_in_flight,omitempty"`
+	Requests    int          `json:"requests"` // measured requests per model × scenario (0: duration-bound)
+	Duration    Duration     `json:"duration"` // per model × scenario (0: count-bound)
+	Warmup      int          `json:"warmup"`   // warm-up requests per model, before its first scenario
+	Timeout     Duration     `json:"timeout"`  // per-request deadline
+	MaxTokens   int          `json:"max_tokens,omitempty"`
+	Temperature *float64     `json:"temperature"` // null: each scenario's own (or the server default)
+	Stream      bool         `json:"stream"`
+	SLO         stats.SLO    `json:"-"`
+	SLOSpec     string       `json:"slo,omitempty"`
+	Seed        int64        `json:"seed"`
+	CacheBust   bool         `json:"cache_bust"` // a per-request nonce prefix defeats prefix caches
+}
+
+// Plan is the load plan of each model × scenario stage.
+func (c *Config) Plan() load.Plan {
+	return load.Plan{
+		Mode:        c.Mode,
+		Concurrency: c.Concurrency,
+		Rate:        c.Rate,
+		Arrival:     c.Arrival,
+		MaxInFlight: c.MaxInFlight,
+		Requests:    c.Requests,
+		Duration:    time.Duration(c.Duration),
+		Warmup:      c.Warmup,
+		Seed:        c.Seed,
+	}
+}
+
+// Duration is a time.Duration that reads and writes JSON as "1.5s".
+type Duration time.Duration
+
+// MarshalJSON writes the duration as a Go duration string.
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+
+// UnmarshalJSON reads a Go duration string or a number of nanoseconds.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err == nil {
+		v, err := time.ParseDuration(s)
+		if err != nil {
+			return err
+		}
+		*d = Duration(v)
+		return nil
+	}
+	var n int64
+	if err := json.Unmarshal(b, &n); err != nil {
+		return fmt.Errorf("duration: want a string like \"30s\", got %s", b)
+	}
+	*d = Duration(n)
+	return nil
+}
+
+// Tool identifies the program that produced a result.
+type Tool struct {
+	Name    string `json:"name"`
+	Version string `json:"version"`
+	Go      string `json:"go"`
+	OS      string `json:"os"`
+	Arch    string `json:"arch"`
+}
+
+// CurrentTool describes this binary.
+func CurrentTool() Tool {
+	t := Tool{Name: "flperf", Version: "devel", Go: runtime.Version(), OS: runtime.GOOS, Arch: runtime.GOARCH}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		if v := bi.Main.Version; v != "" && v != "(devel)" {
+			t.Version = v
+		}
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" && len(s.Value) >= 12 && t.Version == "devel" {
+				t.Version = "devel-" + s.Value[:12]
+			}
+		}
+	}
+	return t
+}
+
+// SuiteInfo names the suite a run used.
+type SuiteInfo struct {
+	Name      string   `json:"name"`
+	Version   string   `json:"version,omitempty"`
+	Source    string   `json:"source"`
+	Scenarios []string `json:"scenarios"`
+}
+
+func suiteInfo(s *suite.Suite, scs []suite.Scenario) SuiteInfo {
+	si := SuiteInfo{Name: s.Name, Version: s.Version, Source: s.Source}
+	for _, sc := range scs {
+		si.Scenarios = append(si.Scenarios, sc.Name)
+	}
+	return si
+}
+
+// Result is one run: what was asked, what answered, and the summaries. Its
+// JSON form is the document `flperf run --format json` prints; the per-group
+// keys are a stable interface for scripts.
+type Result struct {
+	ID      string      `json:"id"`
+	Tool    Tool        `json:"tool"`
+	Status  Status      `json:"status"`
+	Started time.Time   `json:"started"`
+	Ended   time.Time   `json:"ended"`
+	Engine  engine.Info `json:"engine"`
+	Config  Config      `json:"config"`
+	Suite   SuiteInfo   `json:"suite"`
+	Records int         `json:"records"` // records produced, warm-ups included
+	stats.Summary
+	Warnings []string `json:"warnings"` // run-level warnings; per-group ones are in each group
+}
+
+// runWarnings lists what a reader of the run must know before trusting it.
+func runWarnings(r *Result) []string {
+	w := []string{}
+	if r.Engine.Simulated {
+		w = append(w, "SIMULATED engine: these figures come from flperf's built-in simulator, not from a real model. Pass --endpoint (or start Foundry Local, Ollama, llama.cpp or LM Studio) to measure a real engine.")
+	}
+	switch r.Status {
+	case Interrupted:
+		w = append(w, "interrupted: scheduling was stopped early; figures cover only the requests that ran.")
+	case Canceled:
+		w = append(w, "canceled: requests in flight were cancelled; figures cover only the requests that finished.")
+	}
+	for _, g := range r.Models {
+		if g.Requests > 0 && g.OK == 0 {
+			w = append(w, fmt.Sprintf("model %s: all %d requests failed; it has no latency or throughput figures and is ranked last.", g.Model, g.Requests))
+		}
+	}
+	return w
+}

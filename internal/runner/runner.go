@@ -1,0 +1,223 @@
+// Package runner executes one benchmark run: for every model, one after
+// another, and every selected scenario, it drives the load generator against
+// the backend client, fans each record out in one place (the statistics
+// aggregator, then every Sink: JSONL files, and later the store and the live
+// web feed), and returns the run's Result. It is used by `flperf run` and,
+// later, by the web app's POST /api/v1/runs.
+package runner
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"time"
+
+	"flperf/internal/backend"
+	"flperf/internal/engine"
+	"flperf/internal/load"
+	"flperf/internal/record"
+	"flperf/internal/stats"
+	"flperf/internal/suite"
+)
+
+// Sink receives every record of a run, in the order records complete, from
+// one goroutine. Close is called once after the last record.
+type Sink interface {
+	Add(*record.Record) error
+	Close() error
+}
+
+// Progress is reported after every record.
+type Progress struct {
+	Model, Scenario string
+	Done, Total     int           // requests finished and planned (Total 0: duration-bound, unknown)
+	Errors          int           // failed requests so far (warm-ups excluded)
+	Elapsed         time.Duration // since the run started
+	ETA             time.Duration // estimated time left (0: unknown)
+}
+
+// Runner holds everything one run needs. Build it, then call Run once.
+type Runner struct {
+	Client    *backend.Client
+	Engine    engine.Info
+	Suite     *suite.Suite
+	Scenarios []suite.Scenario // selected, in order
+	Config    Config
+	Sinks     []Sink
+	Progress  func(Progress) // optional
+	Now       func() time.Time
+}
+
+// Status says how a run ended.
+type Status string
+
+// Run statuses.
+const (
+	Completed   Status = "completed"   // every planned request was attempted
+	Interrupted Status = "interrupted" // the user stopped scheduling; in-flight requests finished
+	Canceled    Status = "canceled"    // the user cancelled in-flight requests too
+)
+
+// NewID returns a new run id: sortable by time, unique.
+func NewID(now time.Time) string {
+	var b [3]byte
+	_, _ = rand.Read(b[:])
+	return now.UTC().Format("20060102-150405") + "-" + hex.EncodeToString(b[:])
+}
+
+// Run executes the run. It returns an error only for set-up problems; every
+// request's failure is data in the records and the summary.
+func (r *Runner) Run(ctx context.Context) (*Result, error) {
+	if r.Client == nil || r.Suite == nil || len(r.Scenarios) == 0 || len(r.Config.Models) == 0 {
+		return nil, fmt.Errorf("runner: client, suite, scenarios and models are required")
+	}
+	now := time.Now
+	if r.Now != nil {
+		now = r.Now
+	}
+	res := &Result{
+		ID:      NewID(now()),
+		Tool:    CurrentTool(),
+		Status:  Completed,
+		Started: now(),
+		Engine:  r.Engine,
+		Config:  r.Config,
+		Suite:   suiteInfo(r.Suite, r.Scenarios),
+	}
+	var agg stats.Aggregator
+	plan := r.Config.Plan()
+	total := 0
+	if plan.Requests > 0 && plan.Duration == 0 {
+		total = len(r.Config.Models) * (len(r.Scenarios)*plan.Requests + plan.Warmup)
+	}
+	start := time.Now()
+	var seq int64
+	done, errs := 0, 0
+	var sinkErr error
+	stopped := load.Stopped(ctx)
+
+models:
+	for _, model := range r.Config.Models {
+		for i := range r.Scenarios {
+			sc := &r.Scenarios[i]
+			p := plan
+			if i > 0 {
+				p.Warmup = 0 // warm-up once per model, before its first scenario
+			}
+			base := seq
+			for rec := range load.Run(ctx, p, r.doFunc(model, sc)) {
+				rec.Seq = base + rec.Seq
+				if rec.Seq >= seq {
+					seq = rec.Seq + 1
+				}
+				agg.Add(&rec)
+				for _, s := range r.Sinks {
+					if err := s.Add(&rec); err != nil && sinkErr == nil {
+						sinkErr = err
+					}
+				}
+				done++
+				if !rec.Warmup && rec.Outcome.Failed() {
+					errs++
+				}
+				res.Records++
+				if r.Progress != nil {
+					r.Progress(progress(model, sc.Name, done, total, errs, time.Since(start), plan, len(r.Config.Models)*len(r.Scenarios)))
+				}
+			}
+			select {
+			case <-stopped:
+				break models
+			default:
+			}
+		}
+	}
+	switch {
+	case ctx.Err() != nil:
+		res.Status = Canceled
+	case isClosed(stopped):
+		res.Status = Interrupted
+	}
+	for _, s := range r.Sinks {
+		if err := s.Close(); err != nil && sinkErr == nil {
+			sinkErr = err
+		}
+	}
+	res.Ended = now()
+	res.Summary = agg.Summary(stats.Options{SLO: r.Config.SLO})
+	res.Warnings = runWarnings(res)
+	return res, sinkErr
+}
+
+func isClosed(c <-chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
+	}
+}
+
+func progress(model, scenario string, done, total, errs int, elapsed time.Duration, plan load.Plan, stages int) Progress {
+	p := Progress{Model: model, Scenario: scenario, Done: done, Total: total, Errors: errs, Elapsed: elapsed}
+	switch {
+	case total > 0 && done > 0 && done < total:
+		p.ETA = time.Duration(float64(elapsed) / float64(done) * float64(total-done))
+	case total == 0 && plan.Duration > 0:
+		if left := time.Duration(stages)*plan.Duration - elapsed; left > 0 {
+			p.ETA = left
+		}
+	}
+	return p
+}
+
+// doFunc builds and sends the request for one job of one model × scenario.
+func (r *Runner) doFunc(model string, sc *suite.Scenario) load.DoFunc {
+	cfg := &r.Config
+	maxTok := sc.MaxTokensOr(DefaultMaxTokens)
+	if cfg.MaxTokens > 0 {
+		maxTok = cfg.MaxTokens
+	}
+	temp := sc.Temperature
+	if cfg.Temperature != nil {
+		temp = cfg.Temperature
+	}
+	return func(ctx context.Context, job load.Job) record.Record {
+		nonce := ""
+		if cfg.CacheBust {
+			key := sc.Name
+			if job.Warmup {
+				key = "warmup/" + key
+			}
+			nonce = suite.Nonce(cfg.Seed, model, key, job.Index)
+		}
+		msgs := sc.BuildMessages(nonce)
+		req := backend.Request{
+			Model:       model,
+			Messages:    make([]backend.Message, len(msgs)),
+			MaxTokens:   maxTok,
+			Temperature: temp,
+			Stop:        sc.Stop,
+			Stream:      cfg.Stream,
+			IgnoreEOS:   sc.IgnoreEOS,
+			MinTokens:   sc.MinTokens,
+		}
+		for i, m := range msgs {
+			req.Messages[i] = backend.Message{Role: m.Role, Content: m.Content}
+		}
+		rec := record.Record{
+			Seq:       job.Seq,
+			Model:     model,
+			Scenario:  sc.Name,
+			Worker:    job.Worker,
+			Warmup:    job.Warmup,
+			Scheduled: job.Scheduled,
+		}
+		r.Client.Do(ctx, req, &rec)
+		return rec
+	}
+}
+
+// DefaultMaxTokens is the original's default when a scenario has no max_tokens.
+const DefaultMaxTokens = 100

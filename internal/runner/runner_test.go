@@ -1,0 +1,124 @@
+package runner
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"flperf/internal/backend"
+	"flperf/internal/engine"
+	"flperf/internal/load"
+	"flperf/internal/record"
+	"flperf/internal/sim"
+	"flperf/internal/suite"
+)
+
+func TestHTTP500sShowInErrorRate(t *testing.T) {
+	p := sim.Profile{Name: "flaky", TTFT: time.Millisecond, DecodeTPS: 5000, Usage: true, Seed: 7,
+		Faults: sim.Faults{Status500: 0.3}}
+	s := startSim(t, p)
+	res, recs := runAgainst(t, s, p.Name, Config{Mode: load.Mode("concurrency"), Concurrency: 4, Requests: 60, Seed: 1})
+	n500 := 0
+	for _, r := range recs {
+		if r.Status == 500 {
+			n500++
+			if r.Outcome != record.HTTPError || r.Error == "" {
+				t.Fatalf("HTTP 500 record: outcome %s, error %q", r.Outcome, r.Error)
+			}
+		}
+	}
+	g := res.Groups[0]
+	if n500 == 0 || n500 == 60 {
+		t.Fatalf("%d of 60 requests got HTTP 500 at a 30%% fault rate", n500)
+	}
+	if g.Failures[record.HTTPError] != n500 || g.OK != 60-n500 {
+		t.Fatalf("summary: ok %d, http_error %d; records: %d HTTP 500", g.OK, g.Failures[record.HTTPError], n500)
+	}
+	if want := float64(n500) / 60; g.ErrorRate != want {
+		t.Fatalf("error rate %v, want %v (the original reported 0%%)", g.ErrorRate, want)
+	}
+	if g.TTFT.N != g.OK {
+		t.Fatalf("TTFT samples %d, want one per ok request (%d): failures never enter latency", g.TTFT.N, g.OK)
+	}
+}
+
+func TestCutMidStreamIsStreamError(t *testing.T) {
+	p := sim.Profile{Name: "cut", TTFT: time.Millisecond, DecodeTPS: 2000, Usage: true, Faults: sim.Faults{Cut: 1}}
+	s := startSim(t, p)
+	res, recs := runAgainst(t, s, p.Name, Config{Requests: 5, Seed: 1})
+	for _, r := range recs {
+		if r.Outcome != record.StreamError || r.ChunkCount == 0 || r.FirstToken == 0 {
+			t.Fatalf("cut stream: outcome %s, %d chunks kept, first token %v", r.Outcome, r.ChunkCount, r.FirstToken)
+		}
+	}
+	if g := res.Groups[0]; g.Failures[record.StreamError] != 5 || g.ErrorRate != 1 {
+		t.Fatalf("summary: %v, error rate %v", g.Failures, g.ErrorRate)
+	}
+}
+
+// A model whose every request times out must never rank as fast, nor show
+// latency figures of 0.
+func TestAllTimeoutsNeverLookFast(t *testing.T) {
+	slow := sim.Profile{Name: "too-slow", TTFT: 5 * time.Second, DecodeTPS: 10, Usage: true}
+	fast := sim.Profile{Name: "fine", TTFT: 5 * time.Millisecond, DecodeTPS: 2000, Usage: true}
+	s := startSim(t, slow, fast)
+	st, _ := suite.Parse("accuracy.json", []byte(accuracySuite))
+	cfg := Config{Mode: load.Mode("concurrency"), Concurrency: 3, Requests: 3, Models: []string{"too-slow", "fine"},
+		Stream: true, Timeout: Duration(150 * time.Millisecond)}
+	r := &Runner{Client: backend.New(s.base, backend.Options{Timeout: 150 * time.Millisecond}),
+		Engine: engine.Info{Kind: engine.Sim, Endpoint: s.base, Simulated: true}, Suite: st, Scenarios: st.Scenarios, Config: cfg}
+	res, err := r.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var slowG, fastG = res.Models[0], res.Models[1]
+	if slowG.Model != "too-slow" || slowG.Failures[record.Timeout] != 3 || slowG.ErrorRate != 1 {
+		t.Fatalf("slow model: %+v", slowG)
+	}
+	if slowG.TTFT.N != 0 || slowG.E2E.N != 0 || slowG.OK != 0 {
+		t.Fatalf("a model with only timeouts has latency samples: TTFT n=%d E2E n=%d", slowG.TTFT.N, slowG.E2E.N)
+	}
+	if fastG.OK != 3 {
+		t.Fatalf("fast model ok = %d", fastG.OK)
+	}
+	found := false
+	for _, w := range res.Warnings {
+		found = found || strings.Contains(w, "too-slow") && strings.Contains(w, "failed")
+	}
+	if !found {
+		t.Fatalf("no run warning about the failing model: %q", res.Warnings)
+	}
+	if !res.Engine.Simulated || !strings.Contains(res.Warnings[0], "SIMULATED") {
+		t.Fatalf("simulated run not labelled: %q", res.Warnings)
+	}
+}
+
+func TestStopSchedulingDrainsAndMarksInterrupted(t *testing.T) {
+	p := sim.Profile{Name: "steady", TTFT: 20 * time.Millisecond, DecodeTPS: 400, Usage: true}
+	s := startSim(t, p)
+	st, _ := suite.Parse("accuracy.json", []byte(accuracySuite))
+	ctx, stop := load.WithStop(context.Background())
+	cfg := Config{Mode: load.Mode("concurrency"), Concurrency: 4, Requests: 1000, Models: []string{p.Name}, Stream: true, Timeout: Duration(10 * time.Second)}
+	r := &Runner{Client: backend.New(s.base, backend.Options{Timeout: 10 * time.Second}), Suite: st, Scenarios: st.Scenarios, Config: cfg,
+		Engine: engine.Info{Kind: engine.Sim, Endpoint: s.base, Simulated: true}}
+	r.Progress = func(p Progress) {
+		if p.Done == 10 {
+			stop()
+		}
+	}
+	res, err := r.Run(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := res.Groups[0]
+	if res.Status != Interrupted || g.Requests >= 1000 || g.Requests < 10 {
+		t.Fatalf("status %s after %d requests", res.Status, g.Requests)
+	}
+	if g.OK != g.Requests {
+		t.Fatalf("in-flight requests were not drained: ok %d of %d (%v, canceled %d)", g.OK, g.Requests, g.Failures, g.Canceled)
+	}
+	if s.Stats().InFlight != 0 {
+		t.Fatalf("%d requests still in flight at the engine", s.Stats().InFlight)
+	}
+}

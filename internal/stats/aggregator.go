@@ -1,0 +1,171 @@
+package stats
+
+import (
+	"time"
+
+	"flperf/internal/record"
+)
+
+// Aggregator collects records and keeps their raw samples per model ×
+// scenario × stage. The zero value is ready to use. It is not safe for
+// concurrent use: feed it from one goroutine (the run's fan-out) and call
+// Summary from the same one, or guard it.
+type Aggregator struct {
+	groups  map[groupKey]*acc
+	order   []*acc
+	scratch []time.Duration // reused by Record.ITL
+}
+
+// groupKey identifies one summary row.
+type groupKey struct{ model, scenario, stage string }
+
+// acc is one group's raw material: counts kept as records arrive, one row
+// per ok record and every per-token ITL sample.
+type acc struct {
+	key  groupKey
+	t    tally
+	rows []row
+	itl  []float64 // ms, unsorted until Summary
+}
+
+// row holds the per-request figures of one ok record; times in ms, NaN
+// where the record has no such figure.
+type row struct {
+	ttft, ttfo, tpot, e2e, qttft, qe2e float64
+	in, out                            int
+	maxTok                             int
+	inKnown, outKnown                  bool
+	length                             bool // finish reason "length"
+}
+
+// otherFailure is the failure class of records whose outcome is not one of
+// record.Outcomes (hostile or corrupt input).
+const otherFailure record.Outcome = "other"
+
+// failClasses lists the failure classes in report order.
+var failClasses = []record.Outcome{record.Timeout, record.HTTPError, record.StreamError, record.ConnectError, otherFailure}
+
+// failIndex returns the index of o in failClasses.
+func failIndex(o record.Outcome) int {
+	switch o {
+	case record.Timeout:
+		return 0
+	case record.HTTPError:
+		return 1
+	case record.StreamError:
+		return 2
+	case record.ConnectError:
+		return 3
+	}
+	return 4
+}
+
+// outSources lists the output token sources, best first.
+var outSources = []record.TokenSource{record.SourceUsage, record.SourceEngine, record.SourceEstimate, record.SourceChunks}
+
+// Add records r. Warm-up records are only counted. Add appends raw values
+// and does no sorting; a nil record is ignored.
+func (a *Aggregator) Add(r *record.Record) {
+	if r == nil {
+		return
+	}
+	g := a.group(groupKey{r.Model, r.Scenario, r.Stage})
+	if r.Warmup {
+		g.t.warmup++
+		return
+	}
+	g.t.requests++
+	g.t.widen(r)
+	switch r.Outcome {
+	case record.OK:
+		a.addOK(g, r)
+	case record.Canceled:
+		g.t.canceled++
+	default:
+		g.t.addFailure(r)
+	}
+}
+
+// group returns the accumulator for k, creating it in first-seen order.
+func (a *Aggregator) group(k groupKey) *acc {
+	if g, ok := a.groups[k]; ok {
+		return g
+	}
+	if a.groups == nil {
+		a.groups = map[groupKey]*acc{}
+	}
+	g := &acc{key: k}
+	a.groups[k] = g
+	a.order = append(a.order, g)
+	return g
+}
+
+// ms converts a duration to float milliseconds.
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// addOK records the figures of an ok record.
+func (a *Aggregator) addOK(g *acc, r *record.Record) {
+	t := &g.t
+	t.ok++
+	w := row{ttft: nan, ttfo: nan, tpot: nan, e2e: nan, qttft: nan, qe2e: nan, maxTok: r.MaxTok, length: r.FinishReason == "length"}
+	qw := r.QueueWait()
+	if d, ok := r.TTFT(); ok {
+		w.ttft, w.qttft = ms(d), ms(qw+d)
+	}
+	if d, ok := r.TTFO(); ok {
+		w.ttfo = ms(d)
+	}
+	if d, ok := r.E2E(); ok {
+		w.e2e, w.qe2e = ms(d), ms(qw+d)
+	}
+	if d, ok := r.TPOT(); ok {
+		if d > 0 {
+			w.tpot = ms(d)
+		} else {
+			t.oneEvent++ // several tokens, one event: no decode time to measure
+		}
+	}
+	if r.InputTokens > 0 || (r.InputTokens == 0 && known(r.InputSource)) {
+		w.in, w.inKnown = r.InputTokens, true
+	}
+	if r.OutputTokens > 0 || (r.OutputTokens == 0 && known(r.OutputSource)) {
+		w.out, w.outKnown = r.OutputTokens, true
+	}
+	t.sumIn += int64(w.in)
+	t.sumOut += int64(w.out)
+
+	if i := sourceIndex(r.OutputSource); i >= 0 {
+		t.sources[i]++
+	} else {
+		t.noSource++
+	}
+	if r.OutputSource == record.SourceUsage && r.EngineOutTokens > 0 && w.outKnown {
+		t.checkAgreement(r.OutputTokens, r.EngineOutTokens)
+	}
+	g.rows = append(g.rows, w)
+
+	if len(r.Chunks) >= 2 {
+		a.scratch = r.ITL(a.scratch[:0])
+		for _, d := range a.scratch {
+			g.itl = append(g.itl, ms(d))
+		}
+	}
+}
+
+// known reports whether s is one of the defined token sources.
+func known(s record.TokenSource) bool { return sourceIndex(s) >= 0 }
+
+// sourceIndex returns the index of s in outSources, or -1.
+func sourceIndex(s record.TokenSource) int {
+	switch s {
+	case record.SourceUsage:
+		return 0
+	case record.SourceEngine:
+		return 1
+	case record.SourceEstimate:
+		return 2
+	case record.SourceChunks:
+		return 3
+	}
+	return -1
+}
