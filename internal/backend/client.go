@@ -31,6 +31,11 @@ type Options struct {
 	// headers arrived (0: none). Any bytes, keep-alive comments included,
 	// restart it. Expiry is recorded as a timeout with its phase.
 	IdleTimeout time.Duration
+	// MaxConns sizes the default transport's connection pool (0:
+	// DefaultMaxConns). Set it to at least the load's concurrency, or
+	// requests wait for a connection inside the transport after their send
+	// time. Ignored when HTTPClient is set.
+	MaxConns int
 	// HTTPClient sends the requests; nil means a client over
 	// NewTransport(DefaultMaxConns) that does not follow redirects. Its
 	// Timeout should be 0: it would cap reading the stream.
@@ -84,7 +89,7 @@ func New(baseURL string, opts Options) *Client {
 	}
 	if c.hc == nil {
 		c.hc = &http.Client{
-			Transport: NewTransport(DefaultMaxConns),
+			Transport: NewTransport(opts.MaxConns),
 			// A redirect would be a hidden second request.
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		}

@@ -28,11 +28,17 @@ const (
 // SignalContext: its stop signal ends scheduling, its cancellation cancels
 // requests in flight.
 func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	return dispatch(ctx, &Env{Stdin: stdin, Stdout: stdout, Stderr: stderr, Getenv: os.Getenv}, args)
+}
+
+// dispatch is Main with the process environment in env, so that tests can
+// give each command their own FLPERF_* variables.
+func dispatch(ctx context.Context, env *Env, args []string) int {
+	stdout, stderr := env.Stdout, env.Stderr
 	if len(args) == 0 {
 		usage(stderr)
 		return ExitUsage
 	}
-	env := &Env{Stdin: stdin, Stdout: stdout, Stderr: stderr, Getenv: os.Getenv}
 	switch args[0] {
 	case "run":
 		return runCmd(ctx, env, args[1:])

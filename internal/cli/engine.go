@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 
 	"flperf/internal/engine"
 	"flperf/internal/sim"
@@ -13,7 +12,6 @@ import (
 // chosenEngine is the engine a run measures.
 type chosenEngine struct {
 	engine.Info
-	httpClient *http.Client // nil: the backend's default
 }
 
 // chooseEngine resolves --endpoint/--engine: an explicit endpoint is

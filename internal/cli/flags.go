@@ -54,7 +54,7 @@ func envName(name string) string {
 }
 
 // parseFlags applies FLPERF_* environment overrides, then the command line
-// (which wins). Help goes to stdout and returns flag.ErrHelp.
+// (which wins). On -h it returns flag.ErrHelp after fs.Usage ran.
 func parseFlags(fs *flag.FlagSet, env *Env, args []string, envOK map[string]bool) error {
 	fs.SetOutput(io.Discard)
 	var errs []error
@@ -71,11 +71,8 @@ func parseFlags(fs *flag.FlagSet, env *Env, args []string, envOK map[string]bool
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
+	// On -h, fs.Parse itself calls fs.Usage, which writes to standard output.
 	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fs.SetOutput(env.Stdout)
-			fs.Usage()
-		}
 		return err
 	}
 	if fs.NArg() > 0 {
@@ -94,7 +91,7 @@ func printDefaults(w io.Writer, fs *flag.FlagSet, envOK map[string]bool) {
 		}
 		fmt.Fprintln(w, line)
 		extra := ""
-		if f.DefValue != "" && f.DefValue != "0" && f.DefValue != "false" && f.DefValue != "[]" {
+		if f.DefValue != "" && f.DefValue != "0" && f.DefValue != "0s" && f.DefValue != "false" && f.DefValue != "[]" {
 			extra = " (default " + f.DefValue + ")"
 		}
 		if envOK[f.Name] {

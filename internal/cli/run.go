@@ -107,7 +107,8 @@ func runCmd(ctx context.Context, env *Env, args []string) int {
 	}
 	defer cleanup()
 	cfg.Endpoint = eng.Endpoint
-	client := backend.New(eng.Endpoint, backend.Options{APIKey: f.apiKey, Timeout: time.Duration(cfg.Timeout), HTTPClient: eng.httpClient})
+	client := backend.New(eng.Endpoint, backend.Options{APIKey: f.apiKey, Timeout: time.Duration(cfg.Timeout),
+		MaxConns: max(cfg.Connections(), backend.DefaultMaxConns)})
 	if len(cfg.Models) == 0 {
 		models, err := defaultModels(ctx, client, eng.Info)
 		if err != nil {
@@ -238,15 +239,15 @@ func buildConfig(f *runFlags, set map[string]bool) (*suiteChoice, *runner.Config
 	}
 	switch {
 	case set["rate"]:
-		cfg.Mode, cfg.Rate, cfg.MaxInFlight = load.Mode("rate"), f.rate, f.maxInFlight
+		cfg.Mode, cfg.Rate, cfg.MaxInFlight = load.Rate, f.rate, f.maxInFlight
 		cfg.Arrival = load.Arrival(f.arrival)
 		if set["concurrency"] {
 			bad("--concurrency: not used with --rate (an open loop); cap requests in flight with --max-in-flight")
 		}
 	case f.concurrency > 1:
-		cfg.Mode, cfg.Concurrency = load.Mode("concurrency"), f.concurrency
+		cfg.Mode, cfg.Concurrency = load.Concurrency, f.concurrency
 	default:
-		cfg.Mode, cfg.Concurrency = load.Mode("sequential"), 1
+		cfg.Mode, cfg.Concurrency = load.Sequential, 1
 		if f.concurrency < 1 {
 			bad("--concurrency: must be 1 or more, got %d", f.concurrency)
 		}

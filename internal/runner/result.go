@@ -54,6 +54,22 @@ func (c *Config) Plan() load.Plan {
 	}
 }
 
+// Connections is how many connections the load may hold open at once: the
+// client's pool must be at least this large, or requests would queue for a
+// connection after their send time. An uncapped open loop gets a large pool.
+func (c *Config) Connections() int {
+	switch c.Mode {
+	case load.Concurrency:
+		return c.Concurrency
+	case load.Rate:
+		if c.MaxInFlight > 0 {
+			return c.MaxInFlight
+		}
+		return 1 << 16
+	}
+	return 1
+}
+
 // Duration is a time.Duration that reads and writes JSON as "1.5s".
 type Duration time.Duration
 

@@ -96,12 +96,36 @@ func newSleeper(ctx context.Context) sleeper {
 	return sleeper{timer: t, done: ctx.Done(), ctx: ctx}
 }
 
+// timerSlack is how late a Go timer may fire: the runtime's poller waits in
+// whole milliseconds on Linux.
+const timerSlack = 1500 * time.Microsecond
+
 // until returns once t is reached, or early with the context's error.
+//
+// A Go timer fires up to about a millisecond late. To keep the schedule
+// exact, until sleeps on the timer only to within timerSlack of t, then
+// finishes with a precise sleep of the OS thread (preciseSleep) when one of
+// the few precise sleepers is free; under heavy concurrency it falls back to
+// the timer, which costs nothing per stream but is up to 1 ms late.
 func (s *sleeper) until(t time.Time) error {
 	d := time.Until(t)
 	if d <= 0 {
 		return s.ctx.Err()
 	}
+	if d > timerSlack {
+		if err := s.wait(d - timerSlack); err != nil {
+			return err
+		}
+		d = time.Until(t)
+	}
+	if d > 0 && !preciseSleep(d) {
+		return s.wait(d)
+	}
+	return s.ctx.Err()
+}
+
+// wait sleeps d on the reusable timer, or returns early with the context's error.
+func (s *sleeper) wait(d time.Duration) error {
 	s.timer.Reset(d)
 	select {
 	case <-s.timer.C:
