@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"time"
 
 	"flperf/internal/engine"
 	"flperf/internal/sim"
@@ -12,6 +14,7 @@ import (
 // chosenEngine is the engine a run measures.
 type chosenEngine struct {
 	engine.Info
+	builtin bool // the simulated engine started in-process for this run
 }
 
 // chooseEngine resolves --endpoint/--engine: an explicit endpoint is
@@ -22,12 +25,15 @@ func chooseEngine(ctx context.Context, env *Env, f *runFlags) (chosenEngine, fun
 	nop := func() {}
 	var p engine.Prober
 	if f.engineKind == string(engine.Sim) && f.endpoint == "" {
-		return startSim(ctx, env, "--engine sim")
+		return startSim(env, "--engine sim")
 	}
 	if f.endpoint != "" {
 		base, err := engine.NormalizeEndpoint(f.endpoint)
 		if err != nil {
 			return chosenEngine{}, nop, fmt.Errorf("--endpoint: %v", err)
+		}
+		if f.apiKey != "" {
+			p.HTTP = probeClient(f.apiKey)
 		}
 		info, err := p.Identify(ctx, base)
 		if err != nil {
@@ -59,26 +65,38 @@ func chooseEngine(ctx context.Context, env *Env, f *runFlags) (chosenEngine, fun
 	if f.engineKind != "auto" {
 		return chosenEngine{}, nop, fmt.Errorf("--engine %s: no such engine found on its usual port; start it or pass --endpoint", f.engineKind)
 	}
-	return startSim(ctx, env, "no engine found")
+	return startSim(env, "no engine found")
 }
 
 // startSim serves the simulated engine in-process on a free loopback port.
-func startSim(ctx context.Context, env *Env, why string) (chosenEngine, func(), error) {
-	srv, err := sim.New(sim.DefaultProfiles()...)
-	if err != nil {
-		return chosenEngine{}, func() {}, err
-	}
-	ln, err := sim.Listen("")
+func startSim(env *Env, why string) (chosenEngine, func(), error) {
+	r, err := sim.Start("", sim.DefaultProfiles()...)
 	if err != nil {
 		return chosenEngine{}, func() {}, fmt.Errorf("starting the simulated engine: %v", err)
 	}
-	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_ = srv.Serve(sctx, ln)
-	}()
-	info := engine.Info{Kind: engine.Sim, Endpoint: "http://" + ln.Addr().String() + "/v1", Simulated: true, DetectedBy: "built-in (" + why + ")"}
+	info := engine.Info{Kind: engine.Sim, Endpoint: r.URL, Simulated: true, Version: sim.Version, DetectedBy: "built-in (" + why + ")"}
 	fmt.Fprintf(env.Stderr, "flperf: %s: benchmarking the built-in SIMULATED engine; its figures describe a simulator, not a model\n", why)
-	return chosenEngine{Info: info}, func() { cancel(); <-done }, nil
+	return chosenEngine{Info: info, builtin: true}, r.Close, nil
+}
+
+// probeClient is the identification client for an explicit --endpoint that
+// needs an API key: a server that guards every route would otherwise answer
+// each probe 401 and never be identified. Redirects are not followed, so the
+// key never reaches another host. Auto-detection's probes of the usual ports
+// never carry the key.
+func probeClient(apiKey string) *http.Client {
+	return &http.Client{
+		Timeout:       1500 * time.Millisecond, // as engine.Prober's default client
+		Transport:     bearer("Bearer " + apiKey),
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
+// bearer is a RoundTripper that adds an Authorization header.
+type bearer string
+
+func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("Authorization", string(b))
+	return http.DefaultTransport.RoundTrip(r)
 }

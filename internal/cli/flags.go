@@ -5,6 +5,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
+	"strconv"
 	"strings"
 )
 
@@ -37,9 +39,10 @@ func (o *optFloat) String() string {
 }
 
 func (o *optFloat) Set(s string) error {
-	var v float64
-	if _, err := fmt.Sscan(s, &v); err != nil {
-		return fmt.Errorf("not a number: %q", s)
+	// ParseFloat, unlike fmt.Sscan, refuses trailing junk ("0.5abc").
+	v, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+		return fmt.Errorf("not a finite number: %q", s)
 	}
 	o.v, o.set = v, true
 	return nil
@@ -53,32 +56,52 @@ func envName(name string) string {
 	return envPrefix + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
 }
 
-// parseFlags applies FLPERF_* environment overrides, then the command line
-// (which wins). On -h it returns flag.ErrHelp after fs.Usage ran.
-func parseFlags(fs *flag.FlagSet, env *Env, args []string, envOK map[string]bool) error {
+// flagSources says which flags were given, and where.
+type flagSources struct {
+	cmdline map[string]bool // on the command line
+	env     map[string]bool // from an FLPERF_* variable (and not on the command line)
+}
+
+// given reports whether the flag was set at all.
+func (s flagSources) given(name string) bool { return s.cmdline[name] || s.env[name] }
+
+// parseFlags parses the command line, then applies the FLPERF_* variable of
+// every flag in envOK that the command line did not set (the command line
+// wins, and a repeatable flag given there does not add to the variable's
+// values). On -h it returns flag.ErrHelp after fs.Usage ran; on a bad flag it
+// returns the error without running fs.Usage, so that the help text never
+// lands on standard output (a report's destination) by mistake.
+func parseFlags(fs *flag.FlagSet, env *Env, args []string, envOK map[string]bool) (flagSources, error) {
+	src := flagSources{cmdline: map[string]bool{}, env: map[string]bool{}}
 	fs.SetOutput(io.Discard)
+	// fs.Parse calls fs.Usage on -h and on every bad flag alike.
+	usage := fs.Usage
+	fs.Usage = func() {}
+	err := fs.Parse(args)
+	fs.Usage = usage
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			usage()
+		}
+		return src, err
+	}
+	if fs.NArg() > 0 {
+		return src, fmt.Errorf("unexpected argument %q (flags start with --)", fs.Arg(0))
+	}
+	fs.Visit(func(f *flag.Flag) { src.cmdline[f.Name] = true })
 	var errs []error
 	fs.VisitAll(func(f *flag.Flag) {
-		if !envOK[f.Name] {
+		if !envOK[f.Name] || src.cmdline[f.Name] {
 			return
 		}
 		if v := env.Getenv(envName(f.Name)); v != "" {
 			if err := fs.Set(f.Name, v); err != nil {
 				errs = append(errs, fmt.Errorf("%s=%q: %v", envName(f.Name), v, err))
 			}
+			src.env[f.Name] = true
 		}
 	})
-	if err := errors.Join(errs...); err != nil {
-		return err
-	}
-	// On -h, fs.Parse itself calls fs.Usage, which writes to standard output.
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected argument %q (flags start with --)", fs.Arg(0))
-	}
-	return nil
+	return src, errors.Join(errs...)
 }
 
 // printDefaults lists the flags with their environment overrides.

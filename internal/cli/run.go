@@ -18,7 +18,6 @@ import (
 	"flperf/internal/load"
 	"flperf/internal/report"
 	"flperf/internal/runner"
-	"flperf/internal/sim"
 	"flperf/internal/stats"
 	"flperf/internal/suite"
 )
@@ -79,22 +78,16 @@ func runCmd(ctx context.Context, env *Env, args []string) int {
 		fmt.Fprint(env.Stdout, "Usage: flperf run [flags]\n\nBenchmarks each --model over the suite's scenarios, one model after another.\n\nFlags:\n")
 		printDefaults(env.Stdout, fs, runEnv)
 	}
-	if err := parseFlags(fs, env, args, runEnv); err != nil {
+	src, err := parseFlags(fs, env, args, runEnv)
+	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return ExitOK
 		}
 		fmt.Fprintf(env.Stderr, "flperf run: %v\n", err)
 		return ExitUsage
 	}
-	set := map[string]bool{}
-	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
-	for name := range runEnv {
-		if env.Getenv(envName(name)) != "" {
-			set[name] = true
-		}
-	}
 
-	st, cfg, err := buildConfig(&f, set)
+	st, cfg, err := buildConfig(&f, src)
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "flperf run: %v\n", err)
 		return ExitUsage
@@ -117,9 +110,9 @@ func runCmd(ctx context.Context, env *Env, args []string) int {
 		}
 		cfg.Models = models
 	}
-	cfg.Command = repeatCommand(cfg, &f, eng.Info)
+	cfg.Command = repeatCommand(cfg, &f, eng.builtin)
 
-	out, closeOut, err := openOutput(env, f.out)
+	out, err := openOutput(env, f.out)
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "flperf run: %v\n", err)
 		return ExitFailure
@@ -130,12 +123,15 @@ func runCmd(ctx context.Context, env *Env, args []string) int {
 	}
 	fmt.Fprintf(env.Stderr, "flperf: benchmarking %s on %s (%d scenarios, %s, seed %d)\n",
 		strings.Join(cfg.Models, ", "), eng.Info.Label(), len(st.scenarios), cfg.Plan().String(), cfg.Seed)
-	prog := newProgressLine(env.Stdout, !f.noProgress && isTerminal(env.Stdout))
+	// The live line goes to stderr, and only when both streams are a
+	// terminal and no records stream to that terminal.
+	prog := newProgressLine(env.Stderr, !f.noProgress && isTerminal(env.Stdout) && isTerminal(env.Stderr) &&
+		!(f.format == "jsonl" && f.out == ""))
 	r.Progress = prog.update
 	res, runErr := r.Run(ctx)
 	prog.clear()
 	if res == nil {
-		closeOut()
+		out.abort()
 		fmt.Fprintf(env.Stderr, "flperf run: %v\n", runErr)
 		return ExitFailure
 	}
@@ -148,7 +144,7 @@ func runCmd(ctx context.Context, env *Env, args []string) int {
 	case "csv":
 		werr = report.CSV(out, res)
 	}
-	if err := errors.Join(runErr, werr, closeOut()); err != nil {
+	if err := errors.Join(runErr, werr, out.commit()); err != nil {
 		fmt.Fprintf(env.Stderr, "flperf run: writing results: %v\n", err)
 		return ExitFailure
 	}
@@ -168,7 +164,8 @@ type suiteChoice struct {
 }
 
 // buildConfig validates every flag and reports all problems at once.
-func buildConfig(f *runFlags, set map[string]bool) (*suiteChoice, *runner.Config, error) {
+func buildConfig(f *runFlags, src flagSources) (*suiteChoice, *runner.Config, error) {
+	set := src.given
 	var errs []error
 	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
 
@@ -200,10 +197,10 @@ func buildConfig(f *runFlags, set map[string]bool) (*suiteChoice, *runner.Config
 	}
 	if st.suite != nil && st.suite.DefaultConfig != nil {
 		dc := st.suite.DefaultConfig
-		if !set["requests"] && !set["duration"] && dc.Iterations != nil {
+		if !set("requests") && !set("duration") && dc.Iterations != nil {
 			cfg.Requests = *dc.Iterations
 		}
-		if !set["timeout"] && dc.Timeout != nil {
+		if !set("timeout") && dc.Timeout != nil {
 			cfg.Timeout = runner.Duration(time.Duration(*dc.Timeout) * time.Millisecond)
 		}
 		if dc.Temperature != nil {
@@ -215,7 +212,7 @@ func buildConfig(f *runFlags, set map[string]bool) (*suiteChoice, *runner.Config
 			}
 		}
 	}
-	if !set["requests"] && !set["duration"] && cfg.Requests == 0 {
+	if !set("requests") && !set("duration") && cfg.Requests == 0 {
 		cfg.Requests = 5
 	}
 	if cfg.Timeout == 0 {
@@ -237,11 +234,19 @@ func buildConfig(f *runFlags, set map[string]bool) (*suiteChoice, *runner.Config
 	if f.warmup < 0 {
 		bad("--warmup: must be 0 or more, got %d", f.warmup)
 	}
+	// A load mode on the command line beats another one from the environment.
+	rate, conc := set("rate"), set("concurrency")
+	if rate && conc && src.cmdline["rate"] != src.cmdline["concurrency"] {
+		rate, conc = src.cmdline["rate"], src.cmdline["concurrency"]
+		if !conc {
+			f.concurrency = 1
+		}
+	}
 	switch {
-	case set["rate"]:
+	case rate:
 		cfg.Mode, cfg.Rate, cfg.MaxInFlight = load.Rate, f.rate, f.maxInFlight
 		cfg.Arrival = load.Arrival(f.arrival)
-		if set["concurrency"] {
+		if conc {
 			bad("--concurrency: not used with --rate (an open loop); cap requests in flight with --max-in-flight")
 		}
 	case f.concurrency > 1:
@@ -252,10 +257,10 @@ func buildConfig(f *runFlags, set map[string]bool) (*suiteChoice, *runner.Config
 			bad("--concurrency: must be 1 or more, got %d", f.concurrency)
 		}
 	}
-	if set["max-in-flight"] && !set["rate"] {
+	if set("max-in-flight") && !rate {
 		bad("--max-in-flight: only used with --rate")
 	}
-	if set["arrival"] && !set["rate"] {
+	if set("arrival") && !rate {
 		bad("--arrival: only used with --rate")
 	}
 	if f.slo != "" {
@@ -284,6 +289,10 @@ func buildConfig(f *runFlags, set map[string]bool) (*suiteChoice, *runner.Config
 		}
 	}
 	for _, e := range cfg.Plan().Validate() {
+		var fe *load.FieldError
+		if errors.As(e, &fe) {
+			e = fmt.Errorf("--%s: %s", strings.ReplaceAll(fe.Field, "_", "-"), fe.Problem)
+		}
 		errs = append(errs, e)
 	}
 	if err := errors.Join(errs...); err != nil {
@@ -292,10 +301,12 @@ func buildConfig(f *runFlags, set map[string]bool) (*suiteChoice, *runner.Config
 	return st, cfg, nil
 }
 
-// repeatCommand is the command line that repeats this run exactly.
-func repeatCommand(cfg *runner.Config, f *runFlags, eng engine.Info) []string {
+// repeatCommand is the command line that repeats this run exactly. Only
+// the built-in simulated engine (builtin) is named by --engine sim; any other
+// engine, a simulator served by `flperf sim` included, by its endpoint.
+func repeatCommand(cfg *runner.Config, f *runFlags, builtin bool) []string {
 	c := []string{"flperf", "run"}
-	if eng.Simulated {
+	if builtin {
 		c = append(c, "--engine", "sim")
 	} else {
 		c = append(c, "--endpoint", cfg.Endpoint)
@@ -343,36 +354,58 @@ func repeatCommand(cfg *runner.Config, f *runFlags, eng engine.Info) []string {
 	return append(c, "--seed", strconv.FormatInt(cfg.Seed, 10))
 }
 
-// openOutput returns where the report goes and a function that closes it.
-func openOutput(env *Env, path string) (io.Writer, func() error, error) {
-	if path == "" {
-		return env.Stdout, func() error { return nil }, nil
-	}
-	f, err := os.Create(path)
-	if err != nil {
-		return nil, nil, fmt.Errorf("--out: %v", err)
-	}
-	return f, f.Close, nil
+// output is where the report goes. With --out it is FILE.partial until
+// commit renames it to FILE, so an existing FILE is never truncated by a run
+// that then fails, and a file named FILE is always a finished report.
+type output struct {
+	io.Writer
+	f    *os.File
+	path string
 }
 
-// defaultModels picks the models when none was given: every simulated
-// profile, or the engine's only model.
-func defaultModels(ctx context.Context, c *backend.Client, info engine.Info) ([]string, error) {
-	if info.Simulated {
-		var names []string
-		for _, p := range sim.DefaultProfiles() {
-			names = append(names, p.Name)
-		}
-		return names, nil
+// openOutput opens the report's destination.
+func openOutput(env *Env, path string) (*output, error) {
+	if path == "" {
+		return &output{Writer: env.Stdout}, nil
 	}
+	f, err := os.Create(path + ".partial")
+	if err != nil {
+		return nil, fmt.Errorf("--out: %v", err)
+	}
+	return &output{Writer: f, f: f, path: path}, nil
+}
+
+// commit closes the file and gives it its final name.
+func (o *output) commit() error {
+	if o.f == nil {
+		return nil
+	}
+	if err := o.f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(o.f.Name(), o.path)
+}
+
+// abort closes and removes the partial file of a run that produced nothing.
+func (o *output) abort() {
+	if o.f != nil {
+		o.f.Close()
+		os.Remove(o.f.Name())
+	}
+}
+
+// defaultModels picks the models when none was given: every model of a
+// simulated engine (the built-in one serves sim.DefaultProfiles; one started
+// with `flperf sim --profiles` serves its own), or a real engine's only model.
+func defaultModels(ctx context.Context, c *backend.Client, info engine.Info) ([]string, error) {
 	models, err := c.Models(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("no --model given and listing the engine's models failed: %v", err)
 	}
-	switch len(models) {
-	case 0:
+	switch {
+	case len(models) == 0:
 		return nil, fmt.Errorf("no --model given and %s lists no models: load or download one first", info.Endpoint)
-	case 1:
+	case len(models) == 1 || info.Simulated:
 		return models, nil
 	}
 	return nil, fmt.Errorf("no --model given; %s serves %d models, choose with --model: %s", info.Endpoint, len(models), strings.Join(models, ", "))

@@ -95,7 +95,7 @@ func simCmd(ctx context.Context, env *Env, args []string) int {
 		fmt.Fprint(env.Stdout, "Usage: flperf sim [flags]\n\nServes flperf's SIMULATED OpenAI-compatible engine on a loopback address, for trying\nflperf out and for tests. Its figures describe a simulator, never a real model.\n\nFlags:\n")
 		printDefaults(env.Stdout, fs, nil)
 	}
-	if err := parseFlags(fs, env, args, nil); err != nil {
+	if _, err := parseFlags(fs, env, args, nil); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return ExitOK
 		}
@@ -119,6 +119,9 @@ func simCmd(ctx context.Context, env *Env, args []string) int {
 	}
 	srv, err := sim.New(ps...)
 	if err != nil {
+		if *profiles != "" {
+			err = fmt.Errorf("--profiles: %s: %v", *profiles, err)
+		}
 		fmt.Fprintf(env.Stderr, "flperf sim: %v\n", err)
 		return ExitUsage
 	}

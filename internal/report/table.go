@@ -6,6 +6,7 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode/utf8"
 
 	"flperf/internal/record"
 	"flperf/internal/runner"
@@ -101,18 +102,24 @@ func (f *footnotes) add(s string) int {
 }
 
 func groupTable(ew *errWriter, groups []stats.Group, notes *footnotes, withScenario bool) {
+	// Numbers align right; names are padded here so that they read left-aligned.
+	mw, sw := len("MODEL"), len("SCENARIO")
+	for i := range groups {
+		mw = max(mw, utf8.RuneCountInString(groups[i].Model))
+		sw = max(sw, utf8.RuneCountInString(groups[i].Scenario))
+	}
 	tw := tabwriter.NewWriter(ew, 0, 0, 2, ' ', tabwriter.AlignRight)
-	head := "MODEL\t"
+	head := fmt.Sprintf("%-*s\t", mw, "MODEL")
 	if withScenario {
-		head += "SCENARIO\t"
+		head += fmt.Sprintf("%-*s\t", sw, "SCENARIO")
 	}
 	head += "OK/N\tERR\tTTFT p50\tp95\tp99\tTPOT p50\tITL p99\tDECODE\tE2E p50\tp95\tREQ/s\tOUT tok/s\tTOKENS\tNOTES\t"
 	fmt.Fprintln(tw, head)
 	for i := range groups {
 		g := &groups[i]
-		row := g.Model + "\t"
+		row := fmt.Sprintf("%-*s\t", mw, g.Model)
 		if withScenario {
-			row += g.Scenario + "\t"
+			row += fmt.Sprintf("%-*s\t", sw, g.Scenario)
 		}
 		var refs []string
 		for _, wrn := range g.Warnings {

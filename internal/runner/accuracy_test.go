@@ -27,7 +27,12 @@ type simServer struct {
 	*sim.Server
 	base string
 	mu   sync.Mutex
-	reqs map[int64]*served
+	reqs map[reqKey]*served
+}
+
+type reqKey struct {
+	model string
+	req   int64
 }
 
 // served is what the simulated engine did for one request.
@@ -40,19 +45,16 @@ type served struct {
 
 func startSim(t *testing.T, profiles ...sim.Profile) *simServer {
 	t.Helper()
-	srv, err := sim.New(profiles...)
+	r, err := sim.Start("", profiles...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := sim.Listen("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &simServer{Server: srv, base: "http://" + ln.Addr().String() + "/v1", reqs: map[int64]*served{}}
-	srv.SetTrace(func(e sim.Event) {
+	t.Cleanup(r.Close)
+	s := &simServer{Server: r.Server, base: r.URL, reqs: map[reqKey]*served{}}
+	r.SetTrace(func(e sim.Event) {
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		key := e.Req<<8 | int64(len(e.Model)) // request ids are per model
+		key := reqKey{e.Model, e.Req} // request ids count per model
 		r := s.reqs[key]
 		if r == nil {
 			r = &served{}
@@ -65,10 +67,6 @@ func startSim(t *testing.T, profiles ...sim.Profile) *simServer {
 			r.at, r.due, r.tokens = append(r.at, e.At), append(r.due, e.Due), append(r.tokens, e.Tokens)
 		}
 	})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); srv.Serve(ctx, ln) }()
-	t.Cleanup(func() { cancel(); <-done })
 	return s
 }
 

@@ -1,6 +1,7 @@
 package stats
 
 import (
+	"bytes"
 	"encoding/json"
 	"maps"
 	"slices"
@@ -29,6 +30,9 @@ func (o Options) normalized() Options {
 }
 
 // Summary is the summary of a run (metrics.md §5).
+// Its JSON form has no method of its own, so that types embedding it (the
+// runner's Result) keep their other fields; Aggregator.Summary never returns
+// nil lists, so they encode as [].
 type Summary struct {
 	Groups []Group `json:"groups"` // one per model × scenario (× stage), in first-seen order
 	Models []Group `json:"models"` // per model (× stage), pooling the records of all its scenarios; Scenario ""
@@ -108,20 +112,19 @@ func (g Group) MarshalJSON() ([]byte, error) {
 	for _, s := range outSources {
 		p.TokenSources[s] += 0
 	}
-	return json.Marshal(p)
+	return marshalNoEscape(p)
 }
 
-// MarshalJSON writes s with empty lists as [], never null.
-func (s Summary) MarshalJSON() ([]byte, error) {
-	type plain Summary
-	p := plain(s)
-	if p.Groups == nil {
-		p.Groups = []Group{}
+// marshalNoEscape is json.Marshal without HTML escaping: model and scenario
+// names such as "Q&A" stay readable (the output is never HTML).
+func marshalNoEscape(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
 	}
-	if p.Models == nil {
-		p.Models = []Group{}
-	}
-	return json.Marshal(p)
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }
 
 // Summary computes the summary of everything added so far. Each raw sample
