@@ -26,8 +26,8 @@ func result(t *testing.T) *runner.Result {
 		agg.Add(&record.Record{Seq: int64(i), Model: "fast", Scenario: `Q&A, "short"`, Stream: true, MaxTok: 10,
 			Scheduled: sent, Sent: sent, FirstByte: 5 * time.Millisecond, FirstToken: 40 * time.Millisecond,
 			FirstAnswer: 40 * time.Millisecond, LastToken: 130 * time.Millisecond, End: 131 * time.Millisecond,
-			Chunks:      []record.Chunk{{At: 40 * time.Millisecond, Est: 1}, {At: 130 * time.Millisecond, Est: 9}},
-			ChunkCount:  2, InputTokens: 20, InputSource: record.SourceUsage, OutputTokens: 10, OutputSource: record.SourceUsage,
+			Chunks:     []record.Chunk{{At: 40 * time.Millisecond, Est: 1}, {At: 130 * time.Millisecond, Est: 9}},
+			ChunkCount: 2, InputTokens: 20, InputSource: record.SourceUsage, OutputTokens: 10, OutputSource: record.SourceUsage,
 			Status: 200, FinishReason: "length", Outcome: record.OK})
 		agg.Add(&record.Record{Seq: int64(10 + i), Model: "broken", Scenario: `Q&A, "short"`, Stream: true, MaxTok: 10,
 			Scheduled: sent, Sent: sent, Outcome: record.Timeout, Phase: record.PhaseHeaders, Error: "deadline"})
