@@ -2,8 +2,10 @@ package runner
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -108,7 +110,7 @@ func runAgainst(t *testing.T, s *simServer, model string, cfg Config) (*Result, 
 		t.Fatal(err)
 	}
 	if cfg.Mode == "" {
-		cfg.Mode, cfg.Concurrency = load.Mode("sequential"), 1
+		cfg.Mode, cfg.Concurrency = load.Sequential, 1
 	}
 	cfg.Models, cfg.Stream, cfg.Endpoint = []string{model}, true, s.base
 	if cfg.Timeout == 0 {
@@ -138,12 +140,40 @@ func median(xs []float64) float64 {
 	return stats.Percentile(s, 50)
 }
 
-func within(t *testing.T, what string, got, want, tol float64) {
-	t.Helper()
+// checks collects timing comparisons of one attempt. Timing on a shared
+// machine only ever gets worse under load (another test binary hogging the
+// cores delays both the engine and the client), so a test may try a few
+// times and pass on the first attempt whose every figure is within tolerance.
+type checks struct {
+	t      *testing.T
+	failed []string
+}
+
+func (c *checks) within(what string, got, want, tol float64) {
+	c.t.Helper()
 	if math.IsNaN(got) || math.Abs(got-want) > tol {
-		t.Errorf("%s = %.3f, want %.3f ± %.3f", what, got, want, tol)
+		c.failed = append(c.failed, fmt.Sprintf("%s = %.3f, want %.3f ± %.3f", what, got, want, tol))
 	} else {
-		t.Logf("%s = %.3f (schedule %.3f)", what, got, want)
+		c.t.Logf("%s = %.3f (schedule %.3f)", what, got, want)
+	}
+}
+
+// attempts runs try up to n times, until one attempt has no failed check.
+func attempts(t *testing.T, n int, try func(c *checks)) {
+	t.Helper()
+	for i := 1; ; i++ {
+		c := &checks{t: t}
+		try(c)
+		if len(c.failed) == 0 {
+			return
+		}
+		if i == n {
+			for _, f := range c.failed {
+				t.Error(f)
+			}
+			return
+		}
+		t.Logf("attempt %d of %d out of tolerance (machine busy?): %s", i, n, strings.Join(c.failed, "; "))
 	}
 }
 
@@ -153,7 +183,7 @@ func within(t *testing.T, what string, got, want, tol float64) {
 // with the scheduled per-token gaps. The medians of the differences must be
 // within tol milliseconds. It also checks that the client stamped each first
 // token when the server flushed it.
-func checkSchedule(t *testing.T, s *simServer, res *Result, recs []record.Record, tol float64) {
+func checkSchedule(t *testing.T, c *checks, s *simServer, res *Result, recs []record.Record, tol float64) {
 	t.Helper()
 	g := res.Groups[0]
 	if g.OK != g.Requests || g.Requests == 0 {
@@ -188,10 +218,10 @@ func checkSchedule(t *testing.T, s *simServer, res *Result, recs []record.Record
 			}
 		}
 	}
-	within(t, "client first-token stamp vs server flush, median |difference| (ms)", median(lag), 0, tol)
-	within(t, "TTFT − scheduled TTFT, median (ms)", median(dTTFT), 0, tol)
-	within(t, "TPOT − scheduled TPOT, median (ms)", median(dTPOT), 0, tol)
-	within(t, "ITL median (ms)", median(clientITL), median(serverITL), tol)
+	c.within("client first-token stamp vs server flush, median |difference| (ms)", median(lag), 0, tol)
+	c.within("TTFT − scheduled TTFT, median (ms)", median(dTTFT), 0, tol)
+	c.within("TPOT − scheduled TPOT, median (ms)", median(dTPOT), 0, tol)
+	c.within("ITL median (ms)", median(clientITL), median(serverITL), tol)
 }
 
 func TestAccuracySequentialRoleChunkFirst(t *testing.T) {
@@ -200,25 +230,27 @@ func TestAccuracySequentialRoleChunkFirst(t *testing.T) {
 	}
 	p := sim.Profile{Name: "acc-seq", TTFT: 80 * time.Millisecond, PrefillTPS: 10000, DecodeTPS: 200,
 		TokensPerChunk: 1, RoleChunk: true, Usage: true}
-	s := startSim(t, p)
-	res, recs := runAgainst(t, s, p.Name, Config{Requests: 12, Warmup: 1, Seed: 1})
-	if len(recs) != 13 || !recs[0].Warmup || res.Groups[0].Requests != 12 || res.Groups[0].Warmup != 1 {
-		t.Fatalf("records %d (first warm-up %v), group requests %d warmup %d", len(recs), recs[0].Warmup, res.Groups[0].Requests, res.Groups[0].Warmup)
-	}
-	// The role chunk arrives at headers time, 80 ms before the first token:
-	// TTFT must not start there.
-	for _, r := range recs {
-		if r.FirstToken-r.FirstByte < 70*time.Millisecond {
-			t.Fatalf("TTFT %v but first byte %v: the role-only chunk started the clock", r.FirstToken, r.FirstByte)
+	attempts(t, 3, func(c *checks) {
+		s := startSim(t, p)
+		res, recs := runAgainst(t, s, p.Name, Config{Requests: 12, Warmup: 1, Seed: 1})
+		if len(recs) != 13 || !recs[0].Warmup || res.Groups[0].Requests != 12 || res.Groups[0].Warmup != 1 {
+			t.Fatalf("records %d (first warm-up %v), group requests %d warmup %d", len(recs), recs[0].Warmup, res.Groups[0].Requests, res.Groups[0].Warmup)
 		}
-	}
-	g := res.Groups[0]
-	nIn := recs[1].InputTokens
-	within(t, "TTFT p50 vs profile (ms)", g.TTFT.P50, ms(p.TTFT)+float64(nIn)/p.PrefillTPS*1000, 1)
-	within(t, "TPOT p50 vs profile (ms)", g.TPOT.P50, 1000/p.DecodeTPS, 1)
-	within(t, "ITL p50 vs profile (ms)", g.ITL.P50, 1000/p.DecodeTPS, 1)
-	within(t, "decode rate p50 (tok/s)", g.DecodeTPS.P50, p.DecodeTPS, p.DecodeTPS*0.02)
-	checkSchedule(t, s, res, recs[1:], 1.0)
+		// The role chunk arrives at headers time, 80 ms before the first
+		// token: TTFT must not start there.
+		for _, r := range recs {
+			if r.FirstToken-r.FirstByte < 70*time.Millisecond {
+				t.Fatalf("TTFT %v but first byte %v: the role-only chunk started the clock", r.FirstToken, r.FirstByte)
+			}
+		}
+		g := res.Groups[0]
+		nIn := recs[1].InputTokens
+		c.within("TTFT p50 vs profile (ms)", g.TTFT.P50, ms(p.TTFT)+float64(nIn)/p.PrefillTPS*1000, 1)
+		c.within("TPOT p50 vs profile (ms)", g.TPOT.P50, 1000/p.DecodeTPS, 1)
+		c.within("ITL p50 vs profile (ms)", g.ITL.P50, 1000/p.DecodeTPS, 1)
+		c.within("decode rate p50 (tok/s)", g.DecodeTPS.P50, p.DecodeTPS, p.DecodeTPS*0.02)
+		checkSchedule(t, c, s, res, recs[1:], 1.0)
+	})
 }
 
 func TestAccuracyConcurrency64(t *testing.T) {
@@ -229,14 +261,16 @@ func TestAccuracyConcurrency64(t *testing.T) {
 	// of every request is still known exactly from the engine's trace.
 	p := sim.Profile{Name: "acc-c64", TTFT: 150 * time.Millisecond, PrefillTPS: 20000, DecodeTPS: 100,
 		TokensPerChunk: 1, Usage: true, Jitter: 0.2, Seed: 5}
-	s := startSim(t, p)
-	// Three waves of 64: the first wave also opens 64 connections at once,
-	// which is real client latency but not part of the engine's schedule.
-	res, recs := runAgainst(t, s, p.Name, Config{Mode: load.Mode("concurrency"), Concurrency: 64, Requests: 192, Seed: 2})
-	if got := s.Stats().MaxInFlight; got != 64 {
-		t.Fatalf("the engine saw at most %d requests overlapping, want 64", got)
-	}
-	checkSchedule(t, s, res, recs, 2.0)
+	attempts(t, 3, func(c *checks) {
+		s := startSim(t, p)
+		// Three waves of 64: the first wave also opens 64 connections at
+		// once, which is real client latency but not the engine's schedule.
+		res, recs := runAgainst(t, s, p.Name, Config{Mode: load.Concurrency, Concurrency: 64, Requests: 192, Seed: 2})
+		if got := s.Stats().MaxInFlight; got != 64 {
+			t.Fatalf("the engine saw at most %d requests overlapping, want 64", got)
+		}
+		checkSchedule(t, c, s, res, recs, 2.0)
+	})
 }
 
 func TestITLWithMultiTokenChunks(t *testing.T) {
@@ -244,18 +278,20 @@ func TestITLWithMultiTokenChunks(t *testing.T) {
 		t.Skip("timing accuracy test")
 	}
 	p := sim.Profile{Name: "acc-4pc", TTFT: 30 * time.Millisecond, DecodeTPS: 200, TokensPerChunk: 4, Usage: true}
-	s := startSim(t, p)
-	res, recs := runAgainst(t, s, p.Name, Config{Requests: 8, Seed: 3})
-	for _, r := range recs {
-		if r.ChunkCount != 10 {
-			t.Fatalf("%d text chunks for 40 tokens at 4 per chunk, want 10", r.ChunkCount)
+	attempts(t, 3, func(c *checks) {
+		s := startSim(t, p)
+		res, recs := runAgainst(t, s, p.Name, Config{Requests: 8, Seed: 3})
+		for _, r := range recs {
+			if r.ChunkCount != 10 {
+				t.Fatalf("%d text chunks for 40 tokens at 4 per chunk, want 10", r.ChunkCount)
+			}
 		}
-	}
-	g := res.Groups[0]
-	within(t, "ITL p50 (ms) at 4 tokens/chunk", g.ITL.P50, 5, 5*0.02)
-	// 9 gaps of 4 tokens each per request: 36 per-token samples.
-	if g.ITL.N != 8*36 {
-		t.Fatalf("ITL samples = %d, want %d (per token, not per chunk)", g.ITL.N, 8*36)
-	}
-	within(t, "TPOT p50 (ms)", g.TPOT.P50, (9*20.0)/39, 0.5)
+		g := res.Groups[0]
+		// 9 gaps of 4 tokens each per request: 36 per-token samples.
+		if g.ITL.N != 8*36 {
+			t.Fatalf("ITL samples = %d, want %d (per token, not per chunk)", g.ITL.N, 8*36)
+		}
+		c.within("ITL p50 (ms) at 4 tokens/chunk", g.ITL.P50, 5, 5*0.02)
+		c.within("TPOT p50 (ms)", g.TPOT.P50, (9*20.0)/39, 0.5)
+	})
 }
