@@ -39,6 +39,7 @@ type Progress struct {
 
 // Runner holds everything one run needs. Build it, then call Run once.
 type Runner struct {
+	ID        string // run id; empty: NewID at start (set it to register the run elsewhere first)
 	Client    *backend.Client
 	Engine    engine.Info
 	Suite     *suite.Suite
@@ -76,8 +77,12 @@ func (r *Runner) Run(ctx context.Context) (*Result, error) {
 	if r.Now != nil {
 		now = r.Now
 	}
+	id := r.ID
+	if id == "" {
+		id = NewID(now())
+	}
 	res := &Result{
-		ID:      NewID(now()),
+		ID:      id,
 		Tool:    CurrentTool(),
 		Status:  Completed,
 		Started: now(),
