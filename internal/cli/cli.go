@@ -44,6 +44,22 @@ func dispatch(ctx context.Context, env *Env, args []string) int {
 		return runCmd(ctx, env, args[1:])
 	case "sim":
 		return simCmd(ctx, env, args[1:])
+	case "runs":
+		return runsCmd(ctx, env, args[1:])
+	case "show":
+		return showCmd(ctx, env, args[1:])
+	case "delete":
+		return deleteCmd(ctx, env, args[1:])
+	case "prune":
+		return pruneCmd(ctx, env, args[1:])
+	case "db":
+		return dbCmd(ctx, env, args[1:])
+	case "export":
+		return exportCmd(ctx, env, args[1:])
+	case "import":
+		return importCmd(ctx, env, args[1:])
+	case "compare":
+		return compareCmd(ctx, env, args[1:])
 	case "suites":
 		return suitesCmd(env, args[1:])
 	case "version", "--version":
@@ -71,7 +87,11 @@ func usage(w io.Writer) {
 vLLM, SGLang, LM Studio, any OpenAI-compatible endpoint) and reports numbers you can trust.
 
 Usage:
-  flperf run [flags]     benchmark one or more models (flperf run -h lists the flags)
+  flperf run [flags]     benchmark one or more models (flperf run -h lists the flags); saves the run
+  flperf runs            list stored runs            flperf show RUN      a stored run's report
+  flperf compare A B     compare two runs, or RUN@MODEL against RUN@MODEL (benchstat style)
+  flperf export RUN      json (lossless), csv, jsonl or benchstat; flperf import FILE takes json back
+  flperf delete RUN...   flperf prune --older-than 30d | --keep N    flperf db backup FILE | db path
   flperf sim [flags]     serve the built-in SIMULATED engine on 127.0.0.1 (for trying flperf out)
   flperf suites [NAME]   list the built-in suites, or show one suite's scenarios
   flperf version         print the version

@@ -72,6 +72,16 @@ func (s flagSources) given(name string) bool { return s.cmdline[name] || s.env[n
 // returns the error without running fs.Usage, so that the help text never
 // lands on standard output (a report's destination) by mistake.
 func parseFlags(fs *flag.FlagSet, env *Env, args []string, envOK map[string]bool) (flagSources, error) {
+	src, err := parseFlagsAllowArgs(fs, env, args, envOK)
+	if err == nil && fs.NArg() > 0 {
+		return src, fmt.Errorf("unexpected argument %q (flags start with --)", fs.Arg(0))
+	}
+	return src, err
+}
+
+// parseFlagsAllowArgs is parseFlags for commands that take positional
+// arguments: parsing stops at the first one (fs.Args holds the rest).
+func parseFlagsAllowArgs(fs *flag.FlagSet, env *Env, args []string, envOK map[string]bool) (flagSources, error) {
 	src := flagSources{cmdline: map[string]bool{}, env: map[string]bool{}}
 	fs.SetOutput(io.Discard)
 	// fs.Parse calls fs.Usage on -h and on every bad flag alike.
@@ -84,9 +94,6 @@ func parseFlags(fs *flag.FlagSet, env *Env, args []string, envOK map[string]bool
 			usage()
 		}
 		return src, err
-	}
-	if fs.NArg() > 0 {
-		return src, fmt.Errorf("unexpected argument %q (flags start with --)", fs.Arg(0))
 	}
 	fs.Visit(func(f *flag.Flag) { src.cmdline[f.Name] = true })
 	var errs []error

@@ -33,7 +33,16 @@ func TestMain(m *testing.M) {
 		stop()
 		os.Exit(code)
 	}
-	os.Exit(m.Run())
+	// Runs are saved by default: keep every test's database out of the
+	// user's data directory (children inherit the variable).
+	dir, err := os.MkdirTemp("", "flperf-cli-test-")
+	if err != nil {
+		panic(err)
+	}
+	os.Setenv("XDG_DATA_HOME", dir)
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
 }
 
 // syncBuffer is a bytes.Buffer safe for one writer and concurrent readers.

@@ -19,6 +19,7 @@ import (
 	"flperf/internal/report"
 	"flperf/internal/runner"
 	"flperf/internal/stats"
+	"flperf/internal/store"
 	"flperf/internal/suite"
 )
 
@@ -34,13 +35,14 @@ type runFlags struct {
 	arrival                      string
 	temperature                  optFloat
 	noStream, noCacheBust        bool
-	noProgress                   bool
+	noProgress, noSave           bool
+	db                           string
 	slo, format, out             string
 	seed                         string
 }
 
 // runEnv lists the flags that an FLPERF_* variable may set.
-var runEnv = map[string]bool{"endpoint": true, "engine": true, "api-key": true, "model": true, "suite": true,
+var runEnv = map[string]bool{"db": true, "endpoint": true, "engine": true, "api-key": true, "model": true, "suite": true,
 	"requests": true, "concurrency": true, "timeout": true, "max-tokens": true, "temperature": true, "seed": true, "format": true}
 
 func newRunFlagSet(f *runFlags) *flag.FlagSet {
@@ -68,6 +70,8 @@ func newRunFlagSet(f *runFlags) *flag.FlagSet {
 	fs.StringVar(&f.format, "format", "table", "output `format`: table, json, csv or jsonl (one line per request record)")
 	fs.StringVar(&f.out, "out", "", "write the output to `FILE` instead of standard output")
 	fs.BoolVar(&f.noProgress, "no-progress", false, "no live progress line on a terminal")
+	fs.StringVar(&f.db, "db", "", "save the run in this SQLite database `file` (default: the user's data directory)")
+	fs.BoolVar(&f.noSave, "no-save", false, "do not save the run in the database")
 	return fs
 }
 
@@ -91,6 +95,17 @@ func runCmd(ctx context.Context, env *Env, args []string) int {
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "flperf run: %v\n", err)
 		return ExitUsage
+	}
+
+	// The database is opened before anything runs: a run that cannot be
+	// saved is refused, never silently lost.
+	var db *store.DB
+	if !f.noSave {
+		if db, err = openDB(ctx, f.db); err != nil {
+			fmt.Fprintf(env.Stderr, "flperf run: %v (or pass --no-save)\n", err)
+			return ExitFailure
+		}
+		defer db.Close()
 	}
 
 	eng, cleanup, err := chooseEngine(ctx, env, &f)
@@ -121,6 +136,20 @@ func runCmd(ctx context.Context, env *Env, args []string) int {
 	if f.format == "jsonl" {
 		r.Sinks = append(r.Sinks, report.NewJSONL(out))
 	}
+	r.ID = runner.NewID(time.Now())
+	// Store writes must outlive a second Ctrl-C: what ran is kept.
+	sctx := context.WithoutCancel(ctx)
+	if db != nil {
+		begin := &runner.Result{ID: r.ID, Tool: runner.CurrentTool(), Status: "running", Started: time.Now(),
+			Engine: eng.Info, Config: *cfg, Suite: runner.NewSuiteInfo(st.suite, st.scenarios)}
+		if err := db.BeginRun(sctx, begin); err != nil {
+			out.abort()
+			fmt.Fprintf(env.Stderr, "flperf run: saving the run: %v (or pass --no-save)\n", err)
+			return ExitFailure
+		}
+		r.Sinks = append(r.Sinks, db.NewRecordWriter(r.ID, store.WriterOptions{}))
+		r.Log = func(level, msg string) { _ = db.Event(sctx, r.ID, level, msg) }
+	}
 	fmt.Fprintf(env.Stderr, "flperf: benchmarking %s on %s (%d scenarios, %s, seed %d)\n",
 		strings.Join(cfg.Models, ", "), eng.Info.Label(), len(st.scenarios), cfg.Plan().String(), cfg.Seed)
 	// The live line goes to stderr, and only when both streams are a
@@ -135,6 +164,12 @@ func runCmd(ctx context.Context, env *Env, args []string) int {
 		fmt.Fprintf(env.Stderr, "flperf run: %v\n", runErr)
 		return ExitFailure
 	}
+	var serr error
+	if db != nil {
+		if serr = db.FinishRun(sctx, res); serr == nil {
+			fmt.Fprintf(env.Stderr, "flperf: run %s saved in %s (flperf show %s)\n", res.ID, db.Path(), res.ID)
+		}
+	}
 	var werr error
 	switch f.format {
 	case "table":
@@ -144,7 +179,7 @@ func runCmd(ctx context.Context, env *Env, args []string) int {
 	case "csv":
 		werr = report.CSV(out, res)
 	}
-	if err := errors.Join(runErr, werr, out.commit()); err != nil {
+	if err := errors.Join(runErr, serr, werr, out.commit()); err != nil {
 		fmt.Fprintf(env.Stderr, "flperf run: writing results: %v\n", err)
 		return ExitFailure
 	}

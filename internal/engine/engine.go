@@ -44,11 +44,11 @@ type Info struct {
 // or "SIMULATED engine (built-in) at …".
 func (i Info) Label() string {
 	s := string(i.Kind)
-	if i.Simulated {
-		s = "SIMULATED engine (flperf built-in, not a real model)"
-	}
 	if i.Version != "" {
 		s += " " + i.Version
+	}
+	if i.Simulated {
+		s = "SIMULATED engine (flperf built-in, not a real model)"
 	}
 	return s + " at " + i.Endpoint
 }

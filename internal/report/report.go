@@ -1,7 +1,9 @@
 // Package report renders a run's Result for people and scripts: a table for
 // the terminal, one JSON document, CSV (RFC 4180, one row per model ×
 // scenario and per model), and JSON Lines of the raw request records.
-// Renderers are plain functions of (io.Writer, *runner.Result).
+// Renderers are plain functions of (io.Writer, *runner.Result). It also
+// renders comparisons (CompareTable, CompareJSON, in benchstat's look) and
+// writes per-request samples in Go's benchmark format (Benchstat).
 package report
 
 import (

@@ -128,7 +128,8 @@ type SuiteInfo struct {
 	Scenarios []string `json:"scenarios"`
 }
 
-func suiteInfo(s *suite.Suite, scs []suite.Scenario) SuiteInfo {
+// NewSuiteInfo describes suite s run with scenarios scs.
+func NewSuiteInfo(s *suite.Suite, scs []suite.Scenario) SuiteInfo {
 	si := SuiteInfo{Name: s.Name, Version: s.Version, Source: s.Source}
 	for _, sc := range scs {
 		si.Scenarios = append(si.Scenarios, sc.Name)

@@ -46,7 +46,8 @@ type Runner struct {
 	Scenarios []suite.Scenario // selected, in order
 	Config    Config
 	Sinks     []Sink
-	Progress  func(Progress) // optional
+	Progress  func(Progress)          // optional
+	Log       func(level, msg string) // optional: stage changes and notable events, for the run's event log
 	Now       func() time.Time
 }
 
@@ -88,7 +89,7 @@ func (r *Runner) Run(ctx context.Context) (*Result, error) {
 		Started: now(),
 		Engine:  r.Engine,
 		Config:  r.Config,
-		Suite:   suiteInfo(r.Suite, r.Scenarios),
+		Suite:   NewSuiteInfo(r.Suite, r.Scenarios),
 	}
 	var agg stats.Aggregator
 	plan := r.Config.Plan()
@@ -111,6 +112,7 @@ models:
 				p.Warmup = 0 // warm-up once per model, before its first scenario
 			}
 			base := seq
+			r.log("info", fmt.Sprintf("model %s, scenario %q: %s", model, sc.Name, p.String()))
 			for rec := range load.Run(ctx, p, r.doFunc(model, sc)) {
 				rec.Seq = base + rec.Seq
 				if rec.Seq >= seq {
@@ -141,8 +143,10 @@ models:
 	switch {
 	case ctx.Err() != nil:
 		res.Status = Canceled
+		r.log("warn", "canceled by the user: requests in flight were cancelled")
 	case isClosed(stopped):
 		res.Status = Interrupted
+		r.log("warn", "interrupted by the user: scheduling stopped, requests in flight finished")
 	}
 	for _, s := range r.Sinks {
 		if err := s.Close(); err != nil && sinkErr == nil {
@@ -153,6 +157,12 @@ models:
 	res.Summary = agg.Summary(stats.Options{SLO: r.Config.SLO})
 	res.Warnings = runWarnings(res)
 	return res, sinkErr
+}
+
+func (r *Runner) log(level, msg string) {
+	if r.Log != nil {
+		r.Log(level, msg)
+	}
 }
 
 func isClosed(c <-chan struct{}) bool {

@@ -12,4 +12,8 @@
 // carries its error rate, failure breakdown and plain-language warnings:
 // a group whose requests all failed has empty distributions (null in JSON),
 // an error rate of 1 and a warning, and never looks fast.
+//
+// Compare sets two sides' records against each other (metrics.md §6): per
+// scenario and pooled, medians with their CIs, the relative change, a
+// Mann-Whitney U test, and benchstat's geometric-mean row.
 package stats

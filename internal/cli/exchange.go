@@ -1,0 +1,138 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"flperf/internal/record"
+	"flperf/internal/report"
+	"flperf/internal/store"
+)
+
+// maxImportBytes bounds an import file (records of a long run included).
+const maxImportBytes = 2 << 30
+
+// exportCmd writes a stored run in one of the exchange formats.
+func exportCmd(ctx context.Context, env *Env, args []string) int {
+	c := newSimpleCmd(env, "export", "RUN [flags]", "Writes a stored run: json (the run document with every request record: `flperf import` takes it back losslessly), csv (one row per model × scenario and per model), jsonl (one request record per line) or benchstat (Go benchmark format, for the benchstat tool).")
+	format := c.fs.String("format", "json", "`format`: json, csv, jsonl or benchstat")
+	outPath := c.fs.String("out", "", "write to `FILE` instead of standard output")
+	pos, code, ok := c.parse(args, 1, 1)
+	if !ok {
+		return code
+	}
+	switch *format {
+	case "json", "csv", "jsonl", "benchstat":
+	default:
+		fmt.Fprintf(env.Stderr, "flperf export: --format: must be json, csv, jsonl or benchstat, got %q\n", *format)
+		return ExitUsage
+	}
+	db, err := openDB(ctx, *c.db)
+	if err != nil {
+		return c.fail(err)
+	}
+	defer db.Close()
+	id, err := db.Resolve(ctx, pos[0])
+	if err != nil {
+		return c.fail(err)
+	}
+	out, err := openOutput(env, *outPath)
+	if err != nil {
+		return c.fail(err)
+	}
+	switch *format {
+	case "json":
+		var a *store.Archive
+		if a, err = db.Export(ctx, id); err == nil {
+			err = writeArchive(out, a)
+		}
+	case "csv":
+		if r, rerr := db.Run(ctx, id); rerr != nil {
+			err = rerr
+		} else {
+			err = report.CSV(out, r)
+		}
+	case "jsonl":
+		j := report.NewJSONL(out)
+		err = errors.Join(db.Records(ctx, id, j.Add), j.Close())
+	case "benchstat":
+		var recs []record.Record
+		err = db.Records(ctx, id, func(r *record.Record) error { recs = append(recs, *r); return nil })
+		if err == nil {
+			err = report.Benchstat(out, "", recs) // no run: line, so `benchstat a.txt b.txt` compares two exports
+		}
+	}
+	if err != nil {
+		out.abort()
+		return c.fail(err)
+	}
+	if err := out.commit(); err != nil {
+		return c.fail(err)
+	}
+	return ExitOK
+}
+
+// writeArchive writes the lossless JSON export document.
+func writeArchive(w io.Writer, a *store.Archive) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(a)
+}
+
+// importCmd loads an exported run into the database.
+func importCmd(ctx context.Context, env *Env, args []string) int {
+	c := newSimpleCmd(env, "import", "FILE [flags]", "Adds a run exported with `flperf export --format json` (from this or another machine) to the database, records and all.")
+	pos, code, ok := c.parse(args, 1, 1)
+	if !ok {
+		return code
+	}
+	a, err := readArchive(pos[0])
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "flperf import: %v\n", err)
+		return ExitUsage
+	}
+	db, err := openDB(ctx, *c.db)
+	if err != nil {
+		return c.fail(err)
+	}
+	defer db.Close()
+	if err := db.Import(ctx, a); err != nil {
+		return c.fail(err)
+	}
+	fmt.Fprintf(env.Stdout, "imported run %s (%d records)\n", a.ID, len(a.Records))
+	return ExitOK
+}
+
+// readArchive reads and checks an export document.
+func readArchive(path string) (*store.Archive, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxImportBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", path, err)
+	}
+	if len(data) > maxImportBytes {
+		return nil, fmt.Errorf("%s: larger than %d bytes", path, maxImportBytes)
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	var a store.Archive
+	if err := dec.Decode(&a); err != nil {
+		return nil, fmt.Errorf("%s: not an flperf export document: %v", path, err)
+	}
+	if dec.More() {
+		return nil, fmt.Errorf("%s: trailing data after the export document", path)
+	}
+	if a.ID == "" {
+		return nil, fmt.Errorf("%s: no run id: is this a `flperf export --format json` document?", path)
+	}
+	return &a, nil
+}

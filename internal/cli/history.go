@@ -1,0 +1,333 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"flperf/internal/report"
+	"flperf/internal/store"
+)
+
+// dbFlag adds --db to fs; the FLPERF_DB variable sets it too.
+func dbFlag(fs *flag.FlagSet) *string {
+	return fs.String("db", "", "SQLite database `file` (default: the user's data directory; [env FLPERF_DB])")
+}
+
+// dbEnv lets FLPERF_DB set --db on every command that has it.
+var dbEnv = map[string]bool{"db": true}
+
+// openDB opens the history database at path, or the default one.
+func openDB(ctx context.Context, path string) (*store.DB, error) {
+	if path == "" {
+		p, err := store.DefaultPath()
+		if err != nil {
+			return nil, fmt.Errorf("finding the data directory: %v (pass --db FILE)", err)
+		}
+		path = p
+	}
+	db, err := store.Open(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	return db, nil
+}
+
+// simpleCmd parses a history command's flags and opens the database.
+type simpleCmd struct {
+	name, args, about string
+	fs                *flag.FlagSet
+	db                *string
+	env               *Env
+}
+
+func newSimpleCmd(env *Env, name, args, about string) *simpleCmd {
+	c := &simpleCmd{name: name, args: args, about: about, fs: flag.NewFlagSet(name, flag.ContinueOnError), env: env}
+	c.db = dbFlag(c.fs)
+	c.fs.Usage = func() {
+		fmt.Fprintf(env.Stdout, "Usage: flperf %s %s\n\n%s\n\nFlags:\n", name, args, about)
+		printDefaults(env.Stdout, c.fs, dbEnv)
+	}
+	return c
+}
+
+// parse parses args; positional arguments are allowed between and after
+// flags. It returns the positional arguments, or an exit code to return.
+func (c *simpleCmd) parse(args []string, minPos, maxPos int) ([]string, int, bool) {
+	var pos []string
+	rest := args
+	for {
+		if _, err := parseFlagsAllowArgs(c.fs, c.env, rest, dbEnv); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, ExitOK, false
+			}
+			fmt.Fprintf(c.env.Stderr, "flperf %s: %v\n", c.name, err)
+			return nil, ExitUsage, false
+		}
+		if c.fs.NArg() == 0 {
+			break
+		}
+		pos = append(pos, c.fs.Arg(0))
+		rest = c.fs.Args()[1:]
+	}
+	if len(pos) < minPos || (maxPos >= 0 && len(pos) > maxPos) {
+		fmt.Fprintf(c.env.Stderr, "flperf %s: usage: flperf %s %s\n", c.name, c.name, c.args)
+		return nil, ExitUsage, false
+	}
+	return pos, 0, true
+}
+
+// fail prints err and returns ExitFailure.
+func (c *simpleCmd) fail(err error) int {
+	fmt.Fprintf(c.env.Stderr, "flperf %s: %v\n", c.name, err)
+	return ExitFailure
+}
+
+// runsCmd lists stored runs, newest first.
+func runsCmd(ctx context.Context, env *Env, args []string) int {
+	c := newSimpleCmd(env, "runs", "[flags]", "Lists stored runs, newest first, with their headline numbers.")
+	format := c.fs.String("format", "table", "`format`: table or json")
+	limit := c.fs.Int("limit", 50, "show at most `N` runs (0: all)")
+	model := c.fs.String("model", "", "only runs that benchmarked this model `id`")
+	engineKind := c.fs.String("engine", "", "only runs on this engine `kind`")
+	suiteName := c.fs.String("suite", "", "only runs of this suite `name`")
+	status := c.fs.String("status", "", "only runs with this `status` (running, completed, interrupted, canceled)")
+	if _, code, ok := c.parse(args, 0, 0); !ok {
+		return code
+	}
+	if *format != "table" && *format != "json" {
+		fmt.Fprintf(env.Stderr, "flperf runs: --format: must be table or json, got %q\n", *format)
+		return ExitUsage
+	}
+	db, err := openDB(ctx, *c.db)
+	if err != nil {
+		return c.fail(err)
+	}
+	defer db.Close()
+	runs, err := db.Runs(ctx, store.Filter{Limit: *limit, Model: *model, Engine: *engineKind, Suite: *suiteName, Status: *status})
+	if err != nil {
+		return c.fail(err)
+	}
+	if *format == "json" {
+		enc := json.NewEncoder(env.Stdout)
+		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false)
+		if runs == nil {
+			runs = []store.RunInfo{}
+		}
+		if err := enc.Encode(runs); err != nil {
+			return c.fail(err)
+		}
+		return ExitOK
+	}
+	if len(runs) == 0 {
+		fmt.Fprintf(env.Stderr, "flperf runs: no runs stored in %s yet (flperf run saves every run)\n", db.Path())
+		return ExitOK
+	}
+	tw := tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tSTARTED\tSTATUS\tENGINE\tMODELS\tSUITE\tOK/N\tERR\tTTFT p50\tDECODE p50\tOUT tok/s")
+	for _, r := range runs {
+		eng := string(r.Engine.Kind)
+		if r.Engine.Simulated {
+			eng = "SIMULATED"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Started.Local().Format("2006-01-02 15:04"), r.Status, eng,
+			strings.Join(r.Models, ","), r.Suite, okOf(r), optPct(r.ErrorRate), optNum(r.TTFTP50, "ms"), optNum(r.DecodeP50, "tok/s"), optNum(r.OutputTokensPerS, ""))
+	}
+	tw.Flush()
+	return ExitOK
+}
+
+func okOf(r store.RunInfo) string {
+	if r.Requests == nil || r.OK == nil {
+		return "–"
+	}
+	return fmt.Sprintf("%d/%d", *r.OK, *r.Requests)
+}
+
+func optPct(v *float64) string {
+	if v == nil {
+		return "–"
+	}
+	return fmt.Sprintf("%.1f%%", 100**v)
+}
+
+func optNum(v *float64, unit string) string {
+	if v == nil {
+		return "–"
+	}
+	s := strconv.FormatFloat(*v, 'f', 1, 64)
+	if unit != "" {
+		s += " " + unit
+	}
+	return s
+}
+
+// showCmd prints a stored run's report, recomputed from its records.
+func showCmd(ctx context.Context, env *Env, args []string) int {
+	c := newSimpleCmd(env, "show", "RUN [flags]", "Prints a stored run's report, recomputed from its request records. RUN may be a unique prefix of the run id.")
+	format := c.fs.String("format", "table", "`format`: table, json, csv or jsonl")
+	pos, code, ok := c.parse(args, 1, 1)
+	if !ok {
+		return code
+	}
+	db, err := openDB(ctx, *c.db)
+	if err != nil {
+		return c.fail(err)
+	}
+	defer db.Close()
+	id, err := db.Resolve(ctx, pos[0])
+	if err != nil {
+		return c.fail(err)
+	}
+	res, err := db.Run(ctx, id)
+	if err != nil {
+		return c.fail(err)
+	}
+	switch *format {
+	case "table":
+		err = report.Table(env.Stdout, res)
+	case "json":
+		err = report.JSON(env.Stdout, res)
+	case "csv":
+		err = report.CSV(env.Stdout, res)
+	case "jsonl":
+		j := report.NewJSONL(env.Stdout)
+		err = errors.Join(db.Records(ctx, id, j.Add), j.Close())
+	default:
+		fmt.Fprintf(env.Stderr, "flperf show: --format: must be table, json, csv or jsonl, got %q\n", *format)
+		return ExitUsage
+	}
+	if err != nil {
+		return c.fail(err)
+	}
+	return ExitOK
+}
+
+// deleteCmd deletes stored runs.
+func deleteCmd(ctx context.Context, env *Env, args []string) int {
+	c := newSimpleCmd(env, "delete", "RUN... [flags]", "Deletes stored runs and all their records. RUN may be a unique prefix of the run id.")
+	pos, code, ok := c.parse(args, 1, -1)
+	if !ok {
+		return code
+	}
+	db, err := openDB(ctx, *c.db)
+	if err != nil {
+		return c.fail(err)
+	}
+	defer db.Close()
+	var ids []string
+	for _, p := range pos {
+		id, err := db.Resolve(ctx, p)
+		if err != nil {
+			return c.fail(err)
+		}
+		ids = append(ids, id)
+	}
+	for _, id := range ids {
+		if err := db.Delete(ctx, id); err != nil {
+			return c.fail(err)
+		}
+		fmt.Fprintf(env.Stdout, "deleted run %s\n", id)
+	}
+	return ExitOK
+}
+
+// parseAge reads "30d", "12h", "90m": Go durations plus a day unit.
+func parseAge(s string) (time.Duration, error) {
+	if d, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.ParseFloat(d, 64)
+		if err != nil || n < 0 {
+			return 0, fmt.Errorf("want a duration like 30d or 12h, got %q", s)
+		}
+		return time.Duration(n * float64(24*time.Hour)), nil
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil || v < 0 {
+		return 0, fmt.Errorf("want a duration like 30d or 12h, got %q", s)
+	}
+	return v, nil
+}
+
+// pruneCmd deletes old runs.
+func pruneCmd(ctx context.Context, env *Env, args []string) int {
+	c := newSimpleCmd(env, "prune", "--older-than AGE | --keep N [flags]", "Deletes runs started before AGE ago (30d, 12h), and/or all but the newest N. Runs still being written are never deleted.")
+	older := c.fs.String("older-than", "", "delete runs started more than `AGE` ago, e.g. 30d or 12h")
+	keep := c.fs.Int("keep", 0, "keep only the newest `N` runs")
+	if _, code, ok := c.parse(args, 0, 0); !ok {
+		return code
+	}
+	var age time.Duration
+	var errs []error
+	if *older != "" {
+		var err error
+		if age, err = parseAge(*older); err != nil {
+			errs = append(errs, fmt.Errorf("--older-than: %v", err))
+		}
+	}
+	if *keep < 0 {
+		errs = append(errs, fmt.Errorf("--keep: must be 1 or more, got %d", *keep))
+	}
+	if *older == "" && *keep == 0 {
+		errs = append(errs, errors.New("say what to delete: --older-than AGE and/or --keep N"))
+	}
+	if err := errors.Join(errs...); err != nil {
+		fmt.Fprintf(env.Stderr, "flperf prune: %v\n", err)
+		return ExitUsage
+	}
+	db, err := openDB(ctx, *c.db)
+	if err != nil {
+		return c.fail(err)
+	}
+	defer db.Close()
+	n, err := db.Prune(ctx, age, *keep)
+	if err != nil {
+		return c.fail(err)
+	}
+	fmt.Fprintf(env.Stdout, "deleted %d runs\n", n)
+	return ExitOK
+}
+
+// dbCmd: flperf db backup FILE | flperf db path.
+func dbCmd(ctx context.Context, env *Env, args []string) int {
+	if len(args) == 0 || (args[0] != "backup" && args[0] != "path") {
+		fmt.Fprint(env.Stderr, "Usage:\n  flperf db backup FILE   write a consistent copy of the database while it may be in use\n  flperf db path          print where the database is\n")
+		return ExitUsage
+	}
+	if args[0] == "path" {
+		c := newSimpleCmd(env, "db path", "[flags]", "Prints the database file's path.")
+		if _, code, ok := c.parse(args[1:], 0, 0); !ok {
+			return code
+		}
+		p := *c.db
+		if p == "" {
+			var err error
+			if p, err = store.DefaultPath(); err != nil {
+				return c.fail(err)
+			}
+		}
+		fmt.Fprintln(env.Stdout, p)
+		return ExitOK
+	}
+	c := newSimpleCmd(env, "db backup", "FILE [flags]", "Writes a consistent copy of the database (safe while runs are being written). FILE must not exist.")
+	pos, code, ok := c.parse(args[1:], 1, 1)
+	if !ok {
+		return code
+	}
+	db, err := openDB(ctx, *c.db)
+	if err != nil {
+		return c.fail(err)
+	}
+	defer db.Close()
+	if err := db.Backup(ctx, pos[0]); err != nil {
+		return c.fail(err)
+	}
+	fmt.Fprintf(env.Stdout, "backed up %s to %s\n", db.Path(), pos[0])
+	return ExitOK
+}

@@ -1,0 +1,151 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"flperf/internal/record"
+	"flperf/internal/runner"
+	"flperf/internal/stats"
+)
+
+// Archive is the lossless export of one run: the run document as
+// report.JSON prints it (summary recomputed from the records), the run's
+// event log, and every request record. Export → JSON → Import elsewhere →
+// Export → JSON gives the same bytes.
+type Archive struct {
+	runner.Result
+	Events  []Event         `json:"events,omitempty"`
+	Records []record.Record `json:"records"`
+}
+
+// Export reads run id whole, from one consistent snapshot. It holds every
+// record in memory.
+func (db *DB) Export(ctx context.Context, id string) (*Archive, error) {
+	tx, err := db.readTx(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	r, err := db.readRun(ctx, tx, id)
+	if err != nil {
+		return nil, err
+	}
+	a := &Archive{Records: []record.Record{}}
+	if a.Events, err = readEvents(ctx, tx, db.path, id); err != nil {
+		return nil, err
+	}
+	rows, err := tx.QueryContext(ctx, selectRecordsSQL, id)
+	if err != nil {
+		return nil, explain(db.path, "reading records of run "+id, err)
+	}
+	defer rows.Close()
+	var agg stats.Aggregator
+	s := newRecordScanner()
+	for rows.Next() {
+		rec, err := s.scan(rows)
+		if err != nil {
+			return nil, explain(db.path, "reading records of run "+id, err)
+		}
+		agg.Add(rec)
+		a.Records = append(a.Records, *rec)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, explain(db.path, "reading records of run "+id, err)
+	}
+	r.Summary = agg.Summary(stats.Options{SLO: r.Config.SLO})
+	r.Records = len(a.Records)
+	a.Result = *r
+	return a, nil
+}
+
+// Import inserts an exported run, records and events, in one transaction.
+// A run with the same id must not exist. The summary is recomputed from the
+// records (the document's own summary is not trusted); an archived
+// "running" run is stored as "interrupted", since no process writes it here.
+func (db *DB) Import(ctx context.Context, doc *Archive) error {
+	if doc == nil {
+		return fmt.Errorf("store: import: no document")
+	}
+	if err := checkID(doc.ID); err != nil {
+		return fmt.Errorf("store: import: %w", err)
+	}
+	status := doc.Status
+	switch status {
+	case "":
+		return fmt.Errorf("store: import: run %s has no status", doc.ID)
+	case Running:
+		status = runner.Interrupted
+	}
+	if doc.Started.IsZero() {
+		return fmt.Errorf("store: import: run %s has no start time", doc.ID)
+	}
+	started, err := timeArg(doc.Started)
+	if err != nil {
+		return fmt.Errorf("store: import: run %s: started: %w", doc.ID, err)
+	}
+	ended, err := timeArg(doc.Ended)
+	if err != nil {
+		return fmt.Errorf("store: import: run %s: ended: %w", doc.ID, err)
+	}
+	j, err := encodeRunJSON(&doc.Result)
+	if err != nil {
+		return err
+	}
+	wj, err := warningsJSON(doc.Warnings)
+	if err != nil {
+		return err
+	}
+	batch := make([]*pending, 0, len(doc.Records))
+	var agg stats.Aggregator
+	for i := range doc.Records {
+		p, err := newPending(&doc.Records[i])
+		if err != nil {
+			return fmt.Errorf("store: import: run %s: %w", doc.ID, err)
+		}
+		batch = append(batch, p)
+		agg.Add(&doc.Records[i])
+	}
+	slo, _ := stats.ParseSLO(doc.Config.SLOSpec) // an unreadable SLO: no goodput, as Run does
+	sum := agg.Summary(stats.Options{SLO: slo})
+
+	tx, err := db.sql.BeginTx(ctx, nil) // BEGIN IMMEDIATE
+	if err != nil {
+		return explain(db.path, "importing run "+doc.ID, err)
+	}
+	defer tx.Rollback()
+	if err := runExists(ctx, tx, doc.ID); err == nil {
+		return fmt.Errorf("store: import: run %s already exists in %s; delete it first (flperf delete %s) to replace it", doc.ID, db.path, doc.ID)
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO runs (id, started, ended, status, tool, engine, config, suite, hardware, warnings, owner_pid, owner_host, heartbeat, records)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, 0, '', ?, ?)`,
+		doc.ID, started, ended, string(status), j.tool, j.engine, j.config, j.suite, wj, time.Now().UnixNano(), len(batch))
+	if err != nil {
+		return explain(db.path, "importing run "+doc.ID, err)
+	}
+	ins, err := newInserter(ctx, tx)
+	if err != nil {
+		return explain(db.path, "importing run "+doc.ID, err)
+	}
+	defer ins.close()
+	var dup error
+	if _, err := ins.insert(ctx, doc.ID, batch, func(p *pending, err error) error {
+		dup = fmt.Errorf("store: import: run %s: record seq %d appears twice", doc.ID, p.rec.Seq)
+		return dup
+	}); err != nil {
+		if dup != nil {
+			return dup
+		}
+		return explain(db.path, "importing run "+doc.ID, err)
+	}
+	for _, e := range doc.Events {
+		if err := db.insertEvent(ctx, tx, doc.ID, e); err != nil {
+			return err
+		}
+	}
+	if err := insertSummaries(ctx, tx, doc.ID, &sum); err != nil {
+		return explain(db.path, "importing run "+doc.ID, err)
+	}
+	return explain(db.path, "importing run "+doc.ID, tx.Commit())
+}

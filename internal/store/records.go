@@ -1,0 +1,227 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"flperf/internal/record"
+)
+
+// recordColumns are the records table's columns, in insert order. The
+// statistics need only a subset (statsColumns); error and text come last.
+var recordColumns = []string{
+	"run_id", "seq", "model", "scenario", "stage", "worker", "warmup", "stream", "max_tokens", "attempt", "endpoint",
+	"scheduled", "sent", "first_byte_ns", "first_token_ns", "first_answer_ns", "last_token_ns", "end_ns",
+	"chunk_count", "reason_chunks", "input_tokens", "input_source", "output_tokens", "output_source",
+	"engine_output_tokens", "estimated_output_tokens", "cached_tokens", "status", "finish_reason", "outcome", "phase",
+	"text_bytes", "chunks", "error", "text",
+}
+
+// Limits of what an int64 of unix nanoseconds can hold.
+var (
+	minTime = time.Unix(0, math.MinInt64)
+	maxTime = time.Unix(0, math.MaxInt64)
+)
+
+// timeArg returns t as unix ns, or nil (NULL) for the zero time.
+func timeArg(t time.Time) (any, error) {
+	if t.IsZero() {
+		return nil, nil
+	}
+	if t.Before(minTime) || t.After(maxTime) {
+		return nil, fmt.Errorf("time %s is outside what the database stores (years 1678–2262)", t.Format(time.RFC3339))
+	}
+	return t.UnixNano(), nil
+}
+
+// timeOf reads a unix ns column; NULL is the zero time. Times read back are
+// UTC, so that a stored run prints the same everywhere.
+func timeOf(v sql.NullInt64) time.Time {
+	if !v.Valid {
+		return time.Time{}
+	}
+	return time.Unix(0, v.Int64).UTC()
+}
+
+// offArg returns an offset, or nil (NULL) for 0, "did not happen".
+func offArg(d time.Duration) any {
+	if d == 0 {
+		return nil
+	}
+	return int64(d)
+}
+
+// boolArg stores a bool as 0 or 1.
+func boolArg(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// pending is one record waiting to be written: a shallow copy whose chunks
+// are already encoded (Chunks is nil) and whose times are checked.
+type pending struct {
+	rec  record.Record
+	blob []byte
+}
+
+// newPending checks and encodes r for writing.
+func newPending(r *record.Record) (*pending, error) {
+	if r == nil {
+		return nil, fmt.Errorf("nil record")
+	}
+	p := &pending{rec: *r}
+	p.rec.Chunks = nil
+	for _, t := range []time.Time{r.Scheduled, r.Sent} {
+		if _, err := timeArg(t); err != nil {
+			return nil, fmt.Errorf("record %d: %w", r.Seq, err)
+		}
+	}
+	p.blob = appendChunkBlob(nil, r.Chunks)
+	return p, nil
+}
+
+// appendArgs appends the insert arguments of p, in recordColumns order.
+func (p *pending) appendArgs(dst []any, runID string) []any {
+	r := &p.rec
+	sched, _ := timeArg(r.Scheduled) // checked by newPending
+	sent, _ := timeArg(r.Sent)
+	var blob any
+	if len(p.blob) > 0 {
+		blob = p.blob
+	}
+	return append(dst, runID, r.Seq, r.Model, r.Scenario, r.Stage, int64(r.Worker), boolArg(r.Warmup), boolArg(r.Stream),
+		int64(r.MaxTok), int64(r.Attempt), r.Endpoint,
+		sched, sent, offArg(r.FirstByte), offArg(r.FirstToken), offArg(r.FirstAnswer), offArg(r.LastToken), offArg(r.End),
+		int64(r.ChunkCount), int64(r.ReasonChunk), int64(r.InputTokens), string(r.InputSource), int64(r.OutputTokens), string(r.OutputSource),
+		int64(r.EngineOutTokens), int64(r.EstOutTokens), int64(r.CachedTokens), int64(r.Status), r.FinishReason, string(r.Outcome), string(r.Phase),
+		int64(r.TextBytes), blob, r.Error, r.Text)
+}
+
+// insertSQL returns an INSERT of n records.
+func insertSQL(n int) string {
+	var b strings.Builder
+	b.WriteString("INSERT INTO records (")
+	b.WriteString(strings.Join(recordColumns, ", "))
+	b.WriteString(") VALUES ")
+	one := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(recordColumns)), ", ") + ")"
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(one)
+	}
+	return b.String()
+}
+
+// selectRecordsSQL reads every column but run_id, in seq order.
+var selectRecordsSQL = "SELECT " + strings.Join(recordColumns[1:], ", ") + " FROM records WHERE run_id = ? ORDER BY seq"
+
+// recordScanner scans full records; each record is fresh (callers may keep it).
+type recordScanner struct {
+	seq, worker, warmup, stream, maxTok, attempt          int64Col
+	sched, sent                                           nullInt64Col
+	fb, ft, fa, lt, end                                   int64Col // NULL: 0, "did not happen"
+	chunkCount, reason, in, out, eng, est, cached, status int64Col
+	textBytes                                             int64Col
+	model, scenario, stage, endpoint, inSrc, outSrc       string
+	finish, outcome, phase, errText, text                 string
+	blob                                                  sql.RawBytes
+	dest                                                  []any
+}
+
+func newRecordScanner() *recordScanner {
+	s := &recordScanner{}
+	s.dest = []any{&s.seq, &s.model, &s.scenario, &s.stage, &s.worker, &s.warmup, &s.stream, &s.maxTok, &s.attempt, &s.endpoint,
+		&s.sched, &s.sent, &s.fb, &s.ft, &s.fa, &s.lt, &s.end,
+		&s.chunkCount, &s.reason, &s.in, &s.inSrc, &s.out, &s.outSrc,
+		&s.eng, &s.est, &s.cached, &s.status, &s.finish, &s.outcome, &s.phase,
+		&s.textBytes, &s.blob, &s.errText, &s.text}
+	return s
+}
+
+// scan reads the current row into a new record.
+func (s *recordScanner) scan(rows *sql.Rows) (*record.Record, error) {
+	if err := rows.Scan(s.dest...); err != nil {
+		return nil, err
+	}
+	cs, err := appendDecodeChunks(nil, s.blob)
+	if err != nil {
+		return nil, fmt.Errorf("record %d: %w", s.seq, err)
+	}
+	return &record.Record{
+		Seq: int64(s.seq), Model: s.model, Scenario: s.scenario, Stage: s.stage, Worker: int(s.worker),
+		Warmup: s.warmup != 0, Stream: s.stream != 0, MaxTok: int(s.maxTok), Attempt: int(s.attempt), Endpoint: s.endpoint,
+		Scheduled: s.sched.time(), Sent: s.sent.time(),
+		FirstByte: time.Duration(s.fb), FirstToken: time.Duration(s.ft), FirstAnswer: time.Duration(s.fa),
+		LastToken: time.Duration(s.lt), End: time.Duration(s.end), Chunks: cs,
+		ChunkCount: int(s.chunkCount), ReasonChunk: int(s.reason),
+		InputTokens: int(s.in), InputSource: record.TokenSource(s.inSrc),
+		OutputTokens: int(s.out), OutputSource: record.TokenSource(s.outSrc),
+		EngineOutTokens: int(s.eng), EstOutTokens: int(s.est), CachedTokens: int(s.cached),
+		Status: int(s.status), FinishReason: s.finish, Outcome: record.Outcome(s.outcome), Phase: record.Phase(s.phase),
+		Error: s.errText, Text: s.text, TextBytes: int(s.textBytes),
+	}, nil
+}
+
+// Records calls fn with every record of run id, in seq order, streaming them
+// from one consistent snapshot. Each record is a fresh value that fn may
+// keep. An error from fn stops the scan and is returned.
+func (db *DB) Records(ctx context.Context, id string, fn func(*record.Record) error) error {
+	tx, err := db.readTx(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := runExists(ctx, tx, id); err != nil {
+		return err
+	}
+	rows, err := tx.QueryContext(ctx, selectRecordsSQL, id)
+	if err != nil {
+		return explain(db.path, "reading records", err)
+	}
+	defer rows.Close()
+	s := newRecordScanner()
+	for rows.Next() {
+		r, err := s.scan(rows)
+		if err != nil {
+			return explain(db.path, "reading records of run "+id, err)
+		}
+		if err := fn(r); err != nil {
+			return err
+		}
+	}
+	return explain(db.path, "reading records of run "+id, rows.Err())
+}
+
+// readTx starts a read transaction: one consistent snapshot that never
+// blocks a writer (WAL).
+func (db *DB) readTx(ctx context.Context) (*sql.Tx, error) {
+	tx, err := db.sql.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, explain(db.path, "starting to read", err)
+	}
+	return tx, nil
+}
+
+// runExists returns a wrapped ErrNotFound when run id does not exist.
+func runExists(ctx context.Context, q querier, id string) error {
+	var one int
+	err := q.QueryRowContext(ctx, "SELECT 1 FROM runs WHERE id = ?", id).Scan(&one)
+	if err == sql.ErrNoRows {
+		return fmt.Errorf("%w: %q", ErrNotFound, id)
+	}
+	return err
+}
+
+// querier is what *sql.DB, *sql.Conn and *sql.Tx share.
+type querier interface {
+	ExecContext(context.Context, string, ...any) (sql.Result, error)
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+	QueryRowContext(context.Context, string, ...any) *sql.Row
+}

@@ -1,0 +1,100 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// StaleAfter is how long a running run may go without a heartbeat before
+// another process considers its writer dead. A RecordWriter beats every
+// 10 s, also while no record completes.
+const StaleAfter = 2 * time.Minute
+
+// crashWarning is stored with a run found dead at Open.
+const crashWarning = "interrupted: the flperf process writing this run stopped before it finished (killed or crashed); figures cover only the request records saved before then."
+
+// owner is who writes a running run.
+type owner struct {
+	pid       int
+	host      string
+	heartbeat time.Time
+}
+
+// deadReason says why the owner of a running run is gone, or "" when it may
+// still be alive. On the same host a process that no longer exists is dead at
+// once; anywhere, a heartbeat older than StaleAfter is.
+func (db *DB) deadReason(o owner, now time.Time) string {
+	if o.host != "" && o.host == db.host && processGone(o.pid) {
+		return fmt.Sprintf("its process (pid %d on %s) no longer exists", o.pid, o.host)
+	}
+	if age := now.Sub(o.heartbeat); age > StaleAfter {
+		return fmt.Sprintf("no sign of life from its process (pid %d on %s) for %s", o.pid, o.host, age.Round(time.Second))
+	}
+	return ""
+}
+
+// markStale marks every running run whose writer is dead as interrupted,
+// with a warning and an event. The run of a live process is never touched:
+// the update only applies if the heartbeat it judged is still the latest.
+func (db *DB) markStale(ctx context.Context, q querier) error {
+	type stale struct {
+		id     string
+		beat   int64
+		reason string
+	}
+	rows, err := q.QueryContext(ctx, "SELECT id, owner_pid, owner_host, heartbeat FROM runs WHERE status = ?", string(Running))
+	if err != nil {
+		return explain(db.path, "looking for interrupted runs", err)
+	}
+	var found []stale
+	now := time.Now()
+	for rows.Next() {
+		var s stale
+		var o owner
+		if err := rows.Scan(&s.id, &o.pid, &o.host, &s.beat); err != nil {
+			rows.Close()
+			return explain(db.path, "looking for interrupted runs", err)
+		}
+		o.heartbeat = time.Unix(0, s.beat)
+		if s.reason = db.deadReason(o, now); s.reason != "" {
+			found = append(found, s)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return explain(db.path, "looking for interrupted runs", err)
+	}
+	for _, s := range found {
+		if err := db.markInterrupted(ctx, s.id, s.beat, s.reason); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// markInterrupted marks one dead run in its own transaction.
+func (db *DB) markInterrupted(ctx context.Context, id string, beat int64, reason string) error {
+	tx, err := db.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return explain(db.path, "marking run "+id+" interrupted", err)
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, `UPDATE runs SET status = ?, ended = coalesce(ended, heartbeat), warnings = json_insert(warnings, '$[#]', ?)
+		WHERE id = ? AND status = ? AND heartbeat = ?`, "interrupted", crashWarning, id, string(Running), beat)
+	if err != nil {
+		return explain(db.path, "marking run "+id+" interrupted", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return nil // it beat meanwhile: alive after all
+	}
+	if err := db.insertEvent(ctx, tx, id, Event{At: time.Now(), Level: LevelWarn, Message: "marked interrupted when the database was next opened: " + reason}); err != nil {
+		return err
+	}
+	return explain(db.path, "marking run "+id+" interrupted", tx.Commit())
+}
+
+// isLive reports whether a run is running and its writer may be alive.
+func (db *DB) isLive(status string, o owner) bool {
+	return status == string(Running) && db.deadReason(o, time.Now()) == ""
+}
