@@ -128,7 +128,7 @@ func readArchive(path string) (*store.Archive, error) {
 	if err := dec.Decode(&a); err != nil {
 		return nil, fmt.Errorf("%s: not an flperf export document: %v", path, err)
 	}
-	if dec.More() {
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return nil, fmt.Errorf("%s: trailing data after the export document", path)
 	}
 	if a.ID == "" {

@@ -127,7 +127,11 @@ func runsCmd(ctx context.Context, env *Env, args []string) int {
 		return ExitOK
 	}
 	if len(runs) == 0 {
-		fmt.Fprintf(env.Stderr, "flperf runs: no runs stored in %s yet (flperf run saves every run)\n", db.Path())
+		if *model != "" || *engineKind != "" || *suiteName != "" || *status != "" {
+			fmt.Fprintf(env.Stderr, "flperf runs: no stored run matches the filters in %s\n", db.Path())
+		} else {
+			fmt.Fprintf(env.Stderr, "flperf runs: no runs stored in %s yet (flperf run saves every run)\n", db.Path())
+		}
 		return ExitOK
 	}
 	tw := tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', 0)

@@ -57,7 +57,7 @@ const (
 // DefaultProfiles returns the models `flperf run` benchmarks when no real
 // engine is found: "sim-fast", an unqueued server that sends two tokens per
 // chunk, and "sim-slow", a four-slot server that sends a role chunk first and
-// one token per chunk. Together they take about half a minute over the
+// one token per chunk. Together they take about 40 seconds over the
 // default suite.
 func DefaultProfiles() []Profile {
 	return []Profile{

@@ -404,11 +404,13 @@ func TestSmallSampleWarnings(t *testing.T) {
 		return summarize(Options{}, recs...).Groups[0]
 	}
 	g := mk(12)
-	wantWarning(t, g, "p99 from 12 samples is close to the max; run ≥ 100 requests for a stable p99")
-	wantWarning(t, g, "p95 from 12 samples is close to the max; run ≥ 20 requests for a stable p95")
+	wantWarning(t, g, "p95 and p99 from 12 samples are close to the max; run ≥ 20 requests for a stable p95, ≥ 100 for p99")
+	if len(g.Warnings) != 1 {
+		t.Errorf("12 clean samples: want one warning, got %q", g.Warnings)
+	}
 	g = mk(50)
-	wantWarning(t, g, "p99 from 50 samples")
-	noWarning(t, g, "p95 from")
+	wantWarning(t, g, "p99 from 50 samples is close to the max; run ≥ 100 requests for a stable p99")
+	noWarning(t, g, "p95")
 	g = mk(100)
 	if len(g.Warnings) != 0 {
 		t.Errorf("100 clean samples: warnings %q", g.Warnings)

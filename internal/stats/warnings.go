@@ -35,11 +35,11 @@ func warnings(t *tally, g *Group, opts Options) []string {
 	}
 
 	if n := max(g.E2E.N, g.TTFT.N); n > 0 {
-		if n < MinSamplesP99 {
+		switch {
+		case n < MinSamplesP95:
+			add("p95 and p99 from %d samples are close to the max; run ≥ %d requests for a stable p95, ≥ %d for p99", n, MinSamplesP95, MinSamplesP99)
+		case n < MinSamplesP99:
 			add("p99 from %d samples is close to the max; run ≥ %d requests for a stable p99", n, MinSamplesP99)
-		}
-		if n < MinSamplesP95 {
-			add("p95 from %d samples is close to the max; run ≥ %d requests for a stable p95", n, MinSamplesP95)
 		}
 	}
 	if t.short > 0 {
