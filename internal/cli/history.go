@@ -181,6 +181,12 @@ func showCmd(ctx context.Context, env *Env, args []string) int {
 	if !ok {
 		return code
 	}
+	switch *format {
+	case "table", "json", "csv", "jsonl":
+	default:
+		fmt.Fprintf(env.Stderr, "flperf show: --format: must be table, json, csv or jsonl, got %q\n", *format)
+		return ExitUsage
+	}
 	db, err := openDB(ctx, *c.db)
 	if err != nil {
 		return c.fail(err)
@@ -204,9 +210,6 @@ func showCmd(ctx context.Context, env *Env, args []string) int {
 	case "jsonl":
 		j := report.NewJSONL(env.Stdout)
 		err = errors.Join(db.Records(ctx, id, j.Add), j.Close())
-	default:
-		fmt.Fprintf(env.Stderr, "flperf show: --format: must be table, json, csv or jsonl, got %q\n", *format)
-		return ExitUsage
 	}
 	if err != nil {
 		return c.fail(err)

@@ -9,7 +9,9 @@ import (
 )
 
 // JSONL is a runner.Sink that writes one JSON object per request record, one
-// per line, as records complete. Close flushes but does not close w.
+// per line, as records complete: each line is written out as soon as it is
+// encoded, so a reader of a pipe sees records live and a killed process
+// loses none it had printed. Close flushes but does not close w.
 type JSONL struct {
 	bw  *bufio.Writer
 	enc *json.Encoder
@@ -24,7 +26,12 @@ func NewJSONL(w io.Writer) *JSONL {
 }
 
 // Add writes one record.
-func (j *JSONL) Add(r *record.Record) error { return j.enc.Encode(r) }
+func (j *JSONL) Add(r *record.Record) error {
+	if err := j.enc.Encode(r); err != nil {
+		return err
+	}
+	return j.bw.Flush()
+}
 
 // Close flushes buffered lines.
 func (j *JSONL) Close() error { return j.bw.Flush() }
