@@ -60,6 +60,8 @@ func dispatch(ctx context.Context, env *Env, args []string) int {
 		return importCmd(ctx, env, args[1:])
 	case "compare":
 		return compareCmd(ctx, env, args[1:])
+	case "engines":
+		return enginesCmd(ctx, env, args[1:])
 	case "suites":
 		return suitesCmd(env, args[1:])
 	case "version", "--version":
@@ -93,6 +95,7 @@ Usage:
   flperf export RUN      json (lossless), csv, jsonl or benchstat; flperf import FILE takes json back
   flperf delete RUN...   flperf prune --older-than 30d | --keep N    flperf db backup FILE | db path
   flperf sim [flags]     serve the built-in SIMULATED engine on 127.0.0.1 (for trying flperf out)
+  flperf engines         list the engines running on this machine, identified by their own endpoints
   flperf suites [NAME]   list the built-in suites, or show one suite's scenarios
   flperf version         print the version
 

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os/exec"
 	"regexp"
 	"strings"
 	"sync"
@@ -209,6 +210,11 @@ func (p *Prober) FoundryEndpoint(ctx context.Context) (base, by string, err erro
 	return "", "", fmt.Errorf("Foundry Local is installed but its service is not running (start it with `foundry service start`, or `foundry server start` on CLI 0.10+): %s", strings.Join(outs, " | "))
 }
 
+// isNotInstalled reports whether err says the foundry CLI is not on PATH.
+func isNotInstalled(err error) bool {
+	return errors.Is(err, exec.ErrNotFound) || strings.Contains(err.Error(), "executable file not found")
+}
+
 // Detection is the outcome of Detect: the engine found, if any, and notes on
 // what was tried, for the user.
 type Detection struct {
@@ -234,7 +240,7 @@ func (p *Prober) Detect(ctx context.Context) Detection {
 		d.Notes = append(d.Notes, fmt.Sprintf("%s reports %s, but it refuses connections (%v). "+
 			"This is a known Foundry Local problem on Windows ARM64 (Snapdragon X): the CLI reports an endpoint "+
 			"that does not accept connections. Try Ollama or llama.cpp's server instead, or pass --endpoint.", by, base, ierr))
-	} else if !strings.Contains(err.Error(), "executable file not found") && !p.NoFoundryCLI {
+	} else if !isNotInstalled(err) && !p.NoFoundryCLI {
 		d.Notes = append(d.Notes, err.Error())
 	}
 	ports := p.Ports
