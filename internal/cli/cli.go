@@ -60,6 +60,8 @@ func dispatch(ctx context.Context, env *Env, args []string) int {
 		return importCmd(ctx, env, args[1:])
 	case "compare":
 		return compareCmd(ctx, env, args[1:])
+	case "models":
+		return modelsCmd(ctx, env, args[1:])
 	case "engines":
 		return enginesCmd(ctx, env, args[1:])
 	case "suites":
@@ -96,6 +98,7 @@ Usage:
   flperf delete RUN...   flperf prune --older-than 30d | --keep N    flperf db backup FILE | db path
   flperf sim [flags]     serve the built-in SIMULATED engine on 127.0.0.1 (for trying flperf out)
   flperf engines         list the engines running on this machine, identified by their own endpoints
+  flperf models [list|pull|load|unload|test MODEL]   an engine's models: catalog, downloaded, loaded
   flperf suites [NAME]   list the built-in suites, or show one suite's scenarios
   flperf version         print the version
 

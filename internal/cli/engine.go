@@ -75,7 +75,7 @@ func startSim(env *Env, why string) (chosenEngine, func(), error) {
 		return chosenEngine{}, func() {}, fmt.Errorf("starting the simulated engine: %v", err)
 	}
 	info := engine.Info{Kind: engine.Sim, Endpoint: r.URL, Simulated: true, Version: sim.Version, DetectedBy: "built-in (" + why + ")"}
-	fmt.Fprintf(env.Stderr, "flperf: %s: benchmarking the built-in SIMULATED engine; its figures describe a simulator, not a model\n", why)
+	fmt.Fprintf(env.Stderr, "flperf: %s: using the built-in SIMULATED engine; its figures describe a simulator, not a model\n", why)
 	return chosenEngine{Info: info, builtin: true}, r.Close, nil
 }
 
@@ -99,4 +99,21 @@ func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
 	r = r.Clone(r.Context())
 	r.Header.Set("Authorization", string(b))
 	return http.DefaultTransport.RoundTrip(r)
+}
+
+// findEngine is chooseEngine for commands that manage models: with nothing
+// given and nothing running it is an error, not the simulated engine.
+func findEngine(ctx context.Context, env *Env, f *runFlags) (chosenEngine, func(), error) {
+	if f.endpoint == "" && f.engineKind == "auto" {
+		var p engine.Prober
+		d := p.Detect(ctx)
+		for _, n := range d.Notes {
+			fmt.Fprintf(env.Stderr, "flperf: %s\n", n)
+		}
+		if !d.Found {
+			return chosenEngine{}, func() {}, fmt.Errorf("no engine found on this machine: start one, or pass --endpoint URL (or --engine sim for the simulated one)")
+		}
+		return chosenEngine{Info: d.Info}, func() {}, nil
+	}
+	return chooseEngine(ctx, env, f)
 }

@@ -10,9 +10,14 @@ import (
 	"net/url"
 	"os/exec"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 )
+
+// SimulatedHeader is the response header by which flperf's simulated
+// engines (internal/sim) mark every answer.
+const SimulatedHeader = "X-FLPerf-Engine"
 
 // ErrUnreachable means nothing answered HTTP at the endpoint.
 var ErrUnreachable = errors.New("engine unreachable")
@@ -47,46 +52,62 @@ func root(base string) string { return strings.TrimSuffix(strings.TrimRight(base
 // It returns the status code; errUnreachable-wrapped errors mean no HTTP
 // answer at all.
 func (p *Prober) getJSON(ctx context.Context, u string, v any) (int, error) {
+	status, _, err := p.getJSONHeader(ctx, u, v)
+	return status, err
+}
+
+// getJSONHeader is getJSON that also returns the response headers (nil when
+// there was no response).
+func (p *Prober) getJSONHeader(ctx context.Context, u string, v any) (int, http.Header, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	resp, err := p.client().Do(req)
 	if err != nil {
-		return 0, fmt.Errorf("%w: %v", ErrUnreachable, err)
+		return 0, nil, fmt.Errorf("%w: %v", ErrUnreachable, err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
-		return resp.StatusCode, err
+		return resp.StatusCode, resp.Header, err
 	}
 	if resp.StatusCode != http.StatusOK {
-		return resp.StatusCode, fmt.Errorf("GET %s: HTTP %d", u, resp.StatusCode)
+		return resp.StatusCode, resp.Header, fmt.Errorf("GET %s: HTTP %d", u, resp.StatusCode)
 	}
 	if v != nil {
 		if err := json.Unmarshal(body, v); err != nil {
-			return resp.StatusCode, fmt.Errorf("GET %s: not JSON: %v", u, err)
+			return resp.StatusCode, resp.Header, fmt.Errorf("GET %s: not JSON: %v", u, err)
 		}
 	}
-	return resp.StatusCode, nil
+	return resp.StatusCode, resp.Header, nil
 }
 
 // Identify asks the server at base (an OpenAI base URL) which engine it is,
 // using endpoints that only that engine serves. A server that answers only
 // the OpenAI routes is Kind OpenAI. ErrUnreachable means no HTTP answer.
-func (p *Prober) Identify(ctx context.Context, base string) (Info, error) {
-	info := Info{Endpoint: base}
+func (p *Prober) Identify(ctx context.Context, base string) (info Info, err error) {
+	info = Info{Endpoint: base}
 	r := root(base)
 	var sim struct {
 		Simulated bool   `json:"simulated"`
 		Version   string `json:"version"`
+		Dialect   string `json:"dialect"` // a simulated engine dressed as a real one (internal/sim/dialect)
 	}
-	_, err := p.getJSON(ctx, r+"/flperf/sim", &sim)
+	_, hdr, err := p.getJSONHeader(ctx, r+"/flperf/sim", &sim)
 	if errors.Is(err, ErrUnreachable) {
 		return info, err
 	}
+	// flperf's simulated engines mark every response; one dressed as a real
+	// engine is identified as that engine but stays labelled simulated.
+	if hdr.Get(SimulatedHeader) == "simulated" {
+		defer func() { info.Simulated = true }()
+	}
 	if err == nil && sim.Simulated {
 		info.Kind, info.Simulated, info.Version = Sim, true, sim.Version
+		if k := Kind(sim.Dialect); k != "" && slices.Contains(Kinds, k) {
+			info.Kind = k // managed like the real engine, still labelled SIMULATED everywhere
+		}
 		return info, nil
 	}
 	var ver struct {

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"net/http"
 	"time"
 )
 
@@ -79,4 +80,16 @@ type Manager interface {
 	Load(ctx context.Context, id string, opts LoadOptions) (time.Duration, error)
 	// Unload unloads a model.
 	Unload(ctx context.Context, id string) error
+}
+
+// NewManager returns the Manager for info's engine kind: Foundry Local's
+// management API, Ollama's native API, or the OpenAI routes for the rest.
+func NewManager(info Info, hc *http.Client) Manager {
+	switch info.Kind {
+	case Foundry:
+		return NewFoundry(info, hc)
+	case Ollama:
+		return NewOllama(info, hc)
+	}
+	return NewGeneric(info, hc)
 }
