@@ -131,3 +131,98 @@ func TestModelsUsage(t *testing.T) {
 		t.Fatalf("pull on the simulated engine: %q", o.stderr)
 	}
 }
+
+// A Foundry Local run: the alias resolves to one variant (recorded with its
+// device and execution provider), the model is loaded with a long TTL before
+// the run, and a model the engine unloads mid-run is reloaded before the next
+// request, outside every figure.
+func TestRunFoundryResolvesLoadsAndReloads(t *testing.T) {
+	f, err := dialect.NewFoundry(dialect.FoundryOptions{
+		Downloaded: []string{"Phi-4-mini-instruct-qnn-npu:1"},
+		Profile:    sim.Profile{TTFT: 20 * time.Millisecond, DecodeTPS: 400, Usage: true},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := httptest.NewServer(f)
+	t.Cleanup(s.Close)
+	const id = "Phi-4-mini-instruct-qnn-npu:1"
+	done := make(chan struct{})
+	go func() { // unload the model behind the run's back after two chats
+		defer close(done)
+		for f.Stats().Chats < 2 {
+			time.Sleep(2 * time.Millisecond)
+		}
+		f.Expire(id)
+	}()
+	o := run(t, "run", "--endpoint", s.URL+"/v1", "--model", "phi-4-mini", "--requests", "6", "--warmup", "0",
+		"--scenario", "Simple Q&A - Short", "--max-tokens", "8", "--format", "json", "--no-save")
+	<-done
+	wantCode(t, o, ExitOK)
+	if !strings.Contains(o.stderr, "phi-4-mini resolves to "+id+" (NPU, QNNExecutionProvider)") {
+		t.Errorf("no resolution line in stderr:\n%s", o.stderr)
+	}
+	if !strings.Contains(o.stderr, "reloaded it in") {
+		t.Errorf("the mid-run unload was not noticed:\n%s", o.stderr)
+	}
+	var doc struct {
+		Engine struct {
+			Kind   string `json:"kind"`
+			Models []struct {
+				ID     string `json:"id"`
+				Alias  string `json:"alias"`
+				Device string `json:"device"`
+				EP     string `json:"execution_provider"`
+			} `json:"models"`
+		} `json:"engine"`
+		Config struct {
+			Models []string `json:"models"`
+		} `json:"config"`
+		Groups []struct {
+			OK int `json:"ok"`
+		} `json:"groups"`
+	}
+	if err := json.Unmarshal([]byte(o.stdout), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc.Engine.Kind != "foundry" || len(doc.Engine.Models) != 1 || doc.Engine.Models[0].ID != id ||
+		doc.Engine.Models[0].Device != "NPU" || doc.Engine.Models[0].Alias != "phi-4-mini" || doc.Config.Models[0] != id {
+		t.Fatalf("resolved model not recorded: %+v", doc)
+	}
+	if doc.Groups[0].OK != 6 {
+		t.Fatalf("ok %d of 6", doc.Groups[0].OK)
+	}
+	st := f.Stats()
+	if st.Loads != 2 || st.ImplicitLoads != 0 || st.Expired != 1 {
+		t.Fatalf("engine saw %+v: want one load before the run and one reload after the unload, never an implicit load inside a request", st)
+	}
+	var ttl string
+	for _, r := range f.Requests() {
+		if r.ID == id && strings.HasPrefix(r.Path, "/openai/load/") {
+			ttl = r.Query.Get("ttl")
+		}
+	}
+	if ttl != "21600" {
+		t.Fatalf("load TTL %q, want 21600 s (longer than the run)", ttl)
+	}
+}
+
+func TestRunFoundryUnknownModelSkipped(t *testing.T) {
+	f, err := dialect.NewFoundry(dialect.FoundryOptions{
+		Downloaded: []string{"Phi-4-mini-instruct-qnn-npu:1"},
+		Profile:    sim.Profile{TTFT: 5 * time.Millisecond, DecodeTPS: 2000, Usage: true},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := httptest.NewServer(f)
+	t.Cleanup(s.Close)
+	o := run(t, "run", "--endpoint", s.URL+"/v1", "--model", "no-such-model", "--model", "phi-4-mini", "--requests", "2",
+		"--warmup", "0", "--scenario", "Simple Q&A - Short", "--max-tokens", "4", "--format", "json", "--no-save")
+	wantCode(t, o, ExitOK)
+	if !strings.Contains(o.stderr, `skipping model "no-such-model"`) {
+		t.Fatalf("unknown model not reported:\n%s", o.stderr)
+	}
+	o = run(t, "run", "--endpoint", s.URL+"/v1", "--model", "no-such-model", "--requests", "2", "--no-save")
+	wantCode(t, o, ExitFailure)
+}

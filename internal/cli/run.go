@@ -125,6 +125,11 @@ func runCmd(ctx context.Context, env *Env, args []string) int {
 		}
 		cfg.Models = models
 	}
+	prep, err := prepareModels(ctx, env, &eng, cfg)
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "flperf run: %v\n", err)
+		return ExitFailure
+	}
 	cfg.Command = repeatCommand(cfg, &f, eng.builtin)
 
 	out, err := openOutput(env, f.out)
@@ -132,7 +137,7 @@ func runCmd(ctx context.Context, env *Env, args []string) int {
 		fmt.Fprintf(env.Stderr, "flperf run: %v\n", err)
 		return ExitFailure
 	}
-	r := &runner.Runner{Client: client, Engine: eng.Info, Suite: st.suite, Scenarios: st.scenarios, Config: *cfg}
+	r := &runner.Runner{Client: client, Engine: eng.Info, Suite: st.suite, Scenarios: st.scenarios, Config: *cfg, Prepare: prep}
 	if f.format == "jsonl" {
 		r.Sinks = append(r.Sinks, report.NewJSONL(out))
 	}
@@ -148,7 +153,16 @@ func runCmd(ctx context.Context, env *Env, args []string) int {
 			return ExitFailure
 		}
 		r.Sinks = append(r.Sinks, db.NewRecordWriter(r.ID, store.WriterOptions{}))
-		r.Log = func(level, msg string) { _ = db.Event(sctx, r.ID, level, msg) }
+	}
+	// Warnings during the run (a model reloaded, an interrupt) go to stderr
+	// as they happen, and everything to the run's event log.
+	r.Log = func(level, msg string) {
+		if level == "warn" {
+			fmt.Fprintf(env.Stderr, "flperf: %s\n", msg)
+		}
+		if db != nil {
+			_ = db.Event(sctx, r.ID, level, msg)
+		}
 	}
 	fmt.Fprintf(env.Stderr, "flperf: benchmarking %s on %s (%d scenarios, %s, seed %d)\n",
 		strings.Join(cfg.Models, ", "), eng.Info.Label(), len(st.scenarios), cfg.Plan().String(), cfg.Seed)

@@ -38,6 +38,9 @@ type Info struct {
 	Simulated  bool   `json:"simulated"`
 	Version    string `json:"version,omitempty"`
 	DetectedBy string `json:"detected_by"` // how it was found: "--endpoint", "port 11434", "foundry service status", "built-in"
+	// Models describes each benchmarked model as the engine resolved it
+	// (Foundry Local: the variant id, alias, device and execution provider).
+	Models []Model `json:"models,omitempty"`
 }
 
 // Label is a short human description, e.g. "ollama 0.5.1 at http://127.0.0.1:11434/v1"

@@ -48,7 +48,12 @@ type Runner struct {
 	Sinks     []Sink
 	Progress  func(Progress)          // optional
 	Log       func(level, msg string) // optional: stage changes and notable events, for the run's event log
-	Now       func() time.Time
+	// Prepare, when set, runs before each request is sent (and before its
+	// t_send is stamped), e.g. to reload a model the engine unloaded: its
+	// time is never part of any request's figures. An error becomes a note
+	// in the run's log; the request is still sent and its outcome recorded.
+	Prepare func(ctx context.Context, model string) error
+	Now     func() time.Time
 }
 
 // Status says how a run ended.
@@ -228,6 +233,11 @@ func (r *Runner) doFunc(model string, sc *suite.Scenario) load.DoFunc {
 			Worker:    job.Worker,
 			Warmup:    job.Warmup,
 			Scheduled: job.Scheduled,
+		}
+		if r.Prepare != nil {
+			if err := r.Prepare(ctx, model); err != nil {
+				r.log("warn", fmt.Sprintf("before request %d of model %s: %v", job.Seq, model, err))
+			}
 		}
 		r.Client.Do(ctx, req, &rec)
 		return rec

@@ -124,7 +124,7 @@ func TestRunRecomputesTheLiveSummary(t *testing.T) {
 	if got.Status != runner.Completed || got.Records != 400 || !got.Started.Equal(t0) || !got.Ended.Equal(t0.Add(time.Hour)) {
 		t.Errorf("metadata: status %s records %d started %v ended %v", got.Status, got.Records, got.Started, got.Ended)
 	}
-	if !slices.Equal(got.Warnings, res.Warnings) || got.Engine != res.Engine || got.Suite.Name != "default" || *got.Config.Temperature != 0 {
+	if !slices.Equal(got.Warnings, res.Warnings) || !reflect.DeepEqual(got.Engine, res.Engine) || got.Suite.Name != "default" || *got.Config.Temperature != 0 {
 		t.Errorf("metadata: warnings %q engine %+v suite %+v", got.Warnings, got.Engine, got.Suite)
 	}
 	if g, w := jsonOf(t, got.Config), jsonOf(t, res.Config); g != w {

@@ -1,0 +1,89 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"flperf/internal/engine"
+	"flperf/internal/runner"
+)
+
+// loadTTL is how long a model is asked to stay loaded: longer than the
+// planned run (Foundry Local's default of 10 minutes unloads models in the
+// middle of long benchmarks).
+func loadTTL(cfg *runner.Config) time.Duration {
+	ttl := 6 * time.Hour
+	if cfg.Duration > 0 {
+		ttl = max(ttl, 2*time.Duration(len(cfg.Models)*len(cfg.Scenarios))*time.Duration(cfg.Duration))
+	}
+	return ttl
+}
+
+// prepareModels gets an engine with model management ready before a run:
+// Foundry Local aliases are resolved to the variant that will run (its id,
+// device and execution provider are recorded with the run), and each model
+// is loaded with a TTL longer than the run, its load time logged and never
+// counted in any figure. A model that cannot be prepared is left out with a
+// clear message; the others are still benchmarked. The returned function
+// runs before each request: on Foundry Local it reloads a model the engine
+// unloaded in the middle of the run.
+func prepareModels(ctx context.Context, env *Env, eng *chosenEngine, cfg *runner.Config) (func(context.Context, string) error, error) {
+	if eng.Kind != engine.Foundry && eng.Kind != engine.Ollama {
+		return nil, nil
+	}
+	ttl := loadTTL(cfg)
+	mgr := engine.NewManager(eng.Info, nil)
+	var kept []string
+	for _, name := range cfg.Models {
+		m := engine.Model{ID: name}
+		if f, ok := mgr.(*engine.FoundryManager); ok {
+			var err error
+			if m, err = f.Resolve(ctx, name, ""); err != nil {
+				fmt.Fprintf(env.Stderr, "flperf: skipping model %q: %v\n", name, err)
+				continue
+			}
+			if m.Downloaded != nil && !*m.Downloaded {
+				fmt.Fprintf(env.Stderr, "flperf: skipping model %s: not downloaded (flperf models pull %s)\n", m.ID, m.ID)
+				continue
+			}
+			if m.ID != name {
+				fmt.Fprintf(env.Stderr, "flperf: %s resolves to %s (%s, %s)\n", name, m.ID, dash(m.Device), dash(m.ExecutionProvider))
+			}
+		}
+		took, err := mgr.Load(ctx, m.ID, engine.LoadOptions{TTL: ttl})
+		if err != nil {
+			fmt.Fprintf(env.Stderr, "flperf: skipping model %s: loading it failed: %v\n", m.ID, err)
+			continue
+		}
+		fmt.Fprintf(env.Stderr, "flperf: loaded %s in %s (load time is not part of any figure)\n", m.ID, took.Round(time.Millisecond))
+		if !slices.Contains(kept, m.ID) {
+			kept = append(kept, m.ID)
+			eng.Models = append(eng.Models, m)
+		}
+	}
+	if len(kept) == 0 {
+		return nil, errors.New("no model could be prepared on " + eng.Label())
+	}
+	cfg.Models = kept
+	f, ok := mgr.(*engine.FoundryManager)
+	if !ok {
+		return nil, nil
+	}
+	var mu sync.Mutex // one check (and reload) at a time
+	return func(ctx context.Context, model string) error {
+		mu.Lock()
+		defer mu.Unlock()
+		reloaded, took, err := f.EnsureLoaded(ctx, model, engine.LoadOptions{TTL: ttl})
+		if err != nil {
+			return err
+		}
+		if reloaded {
+			return fmt.Errorf("the engine had unloaded %s; reloaded it in %s (not counted in any figure)", model, took.Round(time.Millisecond))
+		}
+		return nil
+	}, nil
+}
