@@ -226,3 +226,44 @@ func TestRunFoundryUnknownModelSkipped(t *testing.T) {
 	o = run(t, "run", "--endpoint", s.URL+"/v1", "--model", "no-such-model", "--requests", "2", "--no-save")
 	wantCode(t, o, ExitFailure)
 }
+
+func TestRunOllamaNativeRecordsTheRoute(t *testing.T) {
+	ep := ollamaEndpoint(t)
+	for _, native := range []bool{false, true} {
+		args := []string{"run", "--endpoint", ep, "--model", "tiny:1b", "--requests", "3", "--warmup", "0",
+			"--scenario", "Simple Q&A - Short", "--max-tokens", "12", "--format", "json", "--no-save"}
+		if native {
+			args = append(args, "--ollama-native")
+		}
+		o := run(t, args...)
+		wantCode(t, o, ExitOK)
+		var doc struct {
+			Engine struct {
+				Kind, API string
+				Simulated bool
+			} `json:"engine"`
+			Config struct {
+				Command []string `json:"command"`
+			} `json:"config"`
+			Groups []struct {
+				OK          int    `json:"ok"`
+				TokenSource string `json:"token_source"`
+			} `json:"groups"`
+		}
+		if err := json.Unmarshal([]byte(o.stdout), &doc); err != nil {
+			t.Fatal(err)
+		}
+		wantAPI, wantSource := "openai", "usage"
+		if native {
+			wantAPI, wantSource = "ollama-native", "engine" // eval_count, Ollama's own exact counter
+		}
+		if doc.Engine.Kind != "ollama" || !doc.Engine.Simulated || doc.Engine.API != wantAPI || doc.Groups[0].OK != 3 || doc.Groups[0].TokenSource != wantSource {
+			t.Fatalf("native=%v: %+v", native, doc)
+		}
+		if native != strings.Contains(strings.Join(doc.Config.Command, " "), "--ollama-native") {
+			t.Fatalf("the stored command does not repeat the route: %q", doc.Config.Command)
+		}
+	}
+	o := run(t, "run", "--engine", "sim", "--ollama-native", "--requests", "1", "--no-save")
+	wantCode(t, o, ExitUsage)
+}

@@ -36,6 +36,7 @@ type runFlags struct {
 	temperature                  optFloat
 	noStream, noCacheBust        bool
 	noProgress, noSave           bool
+	ollamaNative                 bool
 	db                           string
 	slo, format, out             string
 	seed                         string
@@ -72,6 +73,7 @@ func newRunFlagSet(f *runFlags) *flag.FlagSet {
 	fs.BoolVar(&f.noProgress, "no-progress", false, "no live progress line on a terminal")
 	fs.StringVar(&f.db, "db", "", "save the run in this SQLite database `file` (default: the user's data directory)")
 	fs.BoolVar(&f.noSave, "no-save", false, "do not save the run in the database")
+	fs.BoolVar(&f.ollamaNative, "ollama-native", false, "on Ollama, measure its native /api/chat (exact eval_count) instead of the OpenAI route")
 	return fs
 }
 
@@ -115,8 +117,17 @@ func runCmd(ctx context.Context, env *Env, args []string) int {
 	}
 	defer cleanup()
 	cfg.Endpoint = eng.Endpoint
-	client := backend.New(eng.Endpoint, backend.Options{APIKey: f.apiKey, Timeout: time.Duration(cfg.Timeout),
-		MaxConns: max(cfg.Connections(), backend.DefaultMaxConns)})
+	opts := backend.Options{APIKey: f.apiKey, Timeout: time.Duration(cfg.Timeout), MaxConns: max(cfg.Connections(), backend.DefaultMaxConns)}
+	client := backend.New(eng.Endpoint, opts)
+	var doer runner.Doer = client
+	eng.API = "openai"
+	if f.ollamaNative {
+		if eng.Kind != engine.Ollama {
+			fmt.Fprintf(env.Stderr, "flperf run: --ollama-native: %s is not Ollama\n", eng.Label())
+			return ExitUsage
+		}
+		doer, eng.API = backend.NewOllamaNative(eng.Endpoint, opts), "ollama-native"
+	}
 	if len(cfg.Models) == 0 {
 		models, err := defaultModels(ctx, client, eng.Info)
 		if err != nil {
@@ -137,7 +148,7 @@ func runCmd(ctx context.Context, env *Env, args []string) int {
 		fmt.Fprintf(env.Stderr, "flperf run: %v\n", err)
 		return ExitFailure
 	}
-	r := &runner.Runner{Client: client, Engine: eng.Info, Suite: st.suite, Scenarios: st.scenarios, Config: *cfg, Prepare: prep}
+	r := &runner.Runner{Client: doer, Engine: eng.Info, Suite: st.suite, Scenarios: st.scenarios, Config: *cfg, Prepare: prep}
 	if f.format == "jsonl" {
 		r.Sinks = append(r.Sinks, report.NewJSONL(out))
 	}
@@ -396,6 +407,9 @@ func repeatCommand(cfg *runner.Config, f *runFlags, builtin bool) []string {
 	}
 	if !cfg.CacheBust {
 		c = append(c, "--no-cache-bust")
+	}
+	if f.ollamaNative {
+		c = append(c, "--ollama-native")
 	}
 	if cfg.SLOSpec != "" {
 		c = append(c, "--slo", cfg.SLOSpec)

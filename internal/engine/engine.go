@@ -38,6 +38,9 @@ type Info struct {
 	Simulated  bool   `json:"simulated"`
 	Version    string `json:"version,omitempty"`
 	DetectedBy string `json:"detected_by"` // how it was found: "--endpoint", "port 11434", "foundry service status", "built-in"
+	// API is the route measured: "openai" (/v1/chat/completions) or
+	// "ollama-native" (Ollama's /api/chat). Empty means openai.
+	API string `json:"api,omitempty"`
 	// Models describes each benchmarked model as the engine resolved it
 	// (Foundry Local: the variant id, alias, device and execution provider).
 	Models []Model `json:"models,omitempty"`

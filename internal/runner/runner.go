@@ -37,10 +37,16 @@ type Progress struct {
 	ETA             time.Duration // estimated time left (0: unknown)
 }
 
+// Doer sends one request and fills its record (backend.Client for the
+// OpenAI routes, backend.OllamaNative for Ollama's own /api/chat).
+type Doer interface {
+	Do(ctx context.Context, req backend.Request, rec *record.Record)
+}
+
 // Runner holds everything one run needs. Build it, then call Run once.
 type Runner struct {
 	ID        string // run id; empty: NewID at start (set it to register the run elsewhere first)
-	Client    *backend.Client
+	Client    Doer
 	Engine    engine.Info
 	Suite     *suite.Suite
 	Scenarios []suite.Scenario // selected, in order
