@@ -267,3 +267,61 @@ func TestRunOllamaNativeRecordsTheRoute(t *testing.T) {
 	o := run(t, "run", "--engine", "sim", "--ollama-native", "--requests", "1", "--no-save")
 	wantCode(t, o, ExitUsage)
 }
+
+func TestRunCold(t *testing.T) {
+	o, err := dialect.NewOllama(sim.Profile{Name: "tiny:1b", TTFT: 5 * time.Millisecond, DecodeTPS: 2000, Usage: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.LoadTime = 150 * time.Millisecond
+	s := httptest.NewServer(o)
+	t.Cleanup(s.Close)
+	out := run(t, "run", "--endpoint", s.URL+"/v1", "--model", "tiny:1b", "--cold", "--requests", "3",
+		"--scenario", "Simple Q&A - Short", "--max-tokens", "8", "--format", "json", "--no-save")
+	wantCode(t, out, ExitOK)
+	var doc struct {
+		Engine struct {
+			Models []struct {
+				ID   string `json:"id"`
+				Cold *struct {
+					LoadMS  float64  `json:"load_ms"`
+					Seq     int64    `json:"seq"`
+					TTFTMS  *float64 `json:"ttft_ms"`
+					Outcome string   `json:"outcome"`
+				} `json:"cold"`
+			} `json:"models"`
+		} `json:"engine"`
+		Groups []struct {
+			Requests int `json:"requests"`
+			TTFT     struct {
+				Max float64 `json:"max"`
+			} `json:"ttft_ms"`
+		} `json:"groups"`
+	}
+	if err := json.Unmarshal([]byte(out.stdout), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if len(doc.Engine.Models) != 1 || doc.Engine.Models[0].Cold == nil {
+		t.Fatalf("no cold start recorded: %s", out.stdout)
+	}
+	c := doc.Engine.Models[0].Cold
+	if c.LoadMS < 150 || c.Seq != 0 || c.TTFTMS == nil || c.Outcome != "ok" {
+		t.Fatalf("cold start %+v: want the 150 ms load and the first request (seq 0)", c)
+	}
+	// The load is not in any warm figure: the 3 measured requests are warm.
+	if g := doc.Groups[0]; g.Requests != 3 || g.TTFT.Max >= 150 {
+		t.Fatalf("warm figures include the cold start: %+v", g)
+	}
+	out = run(t, "run", "--endpoint", s.URL+"/v1", "--model", "tiny:1b", "--cold", "--requests", "3",
+		"--scenario", "Simple Q&A - Short", "--max-tokens", "8", "--no-save")
+	if !strings.Contains(out.stdout, "Cold start") || !strings.Contains(out.stdout, "first request TTFT") {
+		t.Fatalf("table has no cold-start section:\n%s", out.stdout)
+	}
+	// Engines that cannot unload need a restart: refused, not faked.
+	out = run(t, "run", "--engine", "sim", "--cold", "--requests", "1", "--no-save")
+	wantCode(t, out, ExitUsage)
+	if !strings.Contains(out.stderr, "restart it") {
+		t.Fatalf("--cold on the simulated engine: %q", out.stderr)
+	}
+	wantCode(t, run(t, "run", "--engine", "sim", "--cold", "--warmup", "0", "--no-save"), ExitUsage)
+}

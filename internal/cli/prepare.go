@@ -87,3 +87,21 @@ func prepareModels(ctx context.Context, env *Env, eng *chosenEngine, cfg *runner
 		return nil
 	}, nil
 }
+
+// coldStart returns the runner's cold-start step for an engine that can
+// unload and load models: unload, then load and time it. Engines that
+// cannot (llama.cpp, vLLM, SGLang serve one model for their lifetime) need a
+// restart for a cold start, which flperf does not do behind your back.
+func coldStart(info engine.Info, cfg *runner.Config) (func(context.Context, string) (time.Duration, error), error) {
+	mgr := engine.NewManager(info, nil)
+	if c := mgr.Capabilities(); !c.Load || !c.Unload {
+		return nil, fmt.Errorf("%s cannot unload and load models; restart it to measure a cold start", info.Label())
+	}
+	ttl := loadTTL(cfg)
+	return func(ctx context.Context, model string) (time.Duration, error) {
+		if err := mgr.Unload(ctx, model); err != nil {
+			return 0, fmt.Errorf("unloading: %w", err)
+		}
+		return mgr.Load(ctx, model, engine.LoadOptions{TTL: ttl})
+	}, nil
+}

@@ -36,7 +36,7 @@ type runFlags struct {
 	temperature                  optFloat
 	noStream, noCacheBust        bool
 	noProgress, noSave           bool
-	ollamaNative                 bool
+	ollamaNative, cold           bool
 	db                           string
 	slo, format, out             string
 	seed                         string
@@ -73,6 +73,7 @@ func newRunFlagSet(f *runFlags) *flag.FlagSet {
 	fs.BoolVar(&f.noProgress, "no-progress", false, "no live progress line on a terminal")
 	fs.StringVar(&f.db, "db", "", "save the run in this SQLite database `file` (default: the user's data directory)")
 	fs.BoolVar(&f.noSave, "no-save", false, "do not save the run in the database")
+	fs.BoolVar(&f.cold, "cold", false, "cold start: unload and reload each model before its first request, and report the load time and that first request apart from the warm figures")
 	fs.BoolVar(&f.ollamaNative, "ollama-native", false, "on Ollama, measure its native /api/chat (exact eval_count) instead of the OpenAI route")
 	return fs
 }
@@ -148,7 +149,14 @@ func runCmd(ctx context.Context, env *Env, args []string) int {
 		fmt.Fprintf(env.Stderr, "flperf run: %v\n", err)
 		return ExitFailure
 	}
-	r := &runner.Runner{Client: doer, Engine: eng.Info, Suite: st.suite, Scenarios: st.scenarios, Config: *cfg, Prepare: prep}
+	var coldFn func(context.Context, string) (time.Duration, error)
+	if f.cold {
+		if coldFn, err = coldStart(eng.Info, cfg); err != nil {
+			fmt.Fprintf(env.Stderr, "flperf run: --cold: %v\n", err)
+			return ExitUsage
+		}
+	}
+	r := &runner.Runner{Cold: coldFn, Client: doer, Engine: eng.Info, Suite: st.suite, Scenarios: st.scenarios, Config: *cfg, Prepare: prep}
 	if f.format == "jsonl" {
 		r.Sinks = append(r.Sinks, report.NewJSONL(out))
 	}
@@ -294,6 +302,9 @@ func buildConfig(f *runFlags, src flagSources) (*suiteChoice, *runner.Config, er
 	if f.warmup < 0 {
 		bad("--warmup: must be 0 or more, got %d", f.warmup)
 	}
+	if f.cold && f.warmup < 1 {
+		bad("--cold: needs --warmup 1 or more (the first warm-up request measures the cold TTFT)")
+	}
 	// A load mode on the command line beats another one from the environment.
 	rate, conc := set("rate"), set("concurrency")
 	if rate && conc && src.cmdline["rate"] != src.cmdline["concurrency"] {
@@ -410,6 +421,9 @@ func repeatCommand(cfg *runner.Config, f *runFlags, builtin bool) []string {
 	}
 	if f.ollamaNative {
 		c = append(c, "--ollama-native")
+	}
+	if f.cold {
+		c = append(c, "--cold")
 	}
 	if cfg.SLOSpec != "" {
 		c = append(c, "--slo", cfg.SLOSpec)

@@ -50,6 +50,18 @@ type Model struct {
 	Downloaded        *bool      `json:"downloaded"`           // null: unknown
 	Loaded            *bool      `json:"loaded"`               // null: unknown
 	ExpiresAt         *time.Time `json:"expires_at,omitempty"` // when a loaded model will be unloaded (TTL / keep-alive)
+	Cold              *ColdStart `json:"cold,omitempty"`       // flperf run --cold: this model's cold start
+}
+
+// ColdStart is a model's cold start (metrics.md §8): the engine's load time
+// after a fresh load, and the first request after it. Neither is ever part
+// of the warm figures.
+type ColdStart struct {
+	LoadMS  float64  `json:"load_ms"`
+	Seq     int64    `json:"seq"`     // the record of the first request after the load (-1: none)
+	TTFTMS  *float64 `json:"ttft_ms"` // null: no token arrived
+	E2EMS   *float64 `json:"e2e_ms"`
+	Outcome string   `json:"outcome,omitempty"`
 }
 
 // Progress reports a download's progress.

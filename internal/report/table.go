@@ -35,6 +35,7 @@ func Table(w io.Writer, r *runner.Result) error {
 		groupTable(ew, r.Models, notes, false)
 	}
 	best(ew, r)
+	coldStarts(ew, r)
 	if len(r.Warnings) > 0 || len(notes.list) > 0 {
 		ew.printf("\nWarnings\n")
 		for _, s := range r.Warnings {
@@ -231,3 +232,23 @@ func (e *errWriter) Write(p []byte) (int, error) {
 }
 
 func (e *errWriter) printf(format string, a ...any) { fmt.Fprintf(e, format, a...) }
+
+// coldStarts prints each model's cold start (flperf run --cold), apart from
+// every warm figure.
+func coldStarts(ew *errWriter, r *runner.Result) {
+	first := true
+	for _, m := range r.Engine.Models {
+		if m.Cold == nil {
+			continue
+		}
+		if first {
+			ew.printf("\nCold start (model unloaded, then loaded; not part of any figure above)\n")
+			first = false
+		}
+		ttft := "–"
+		if m.Cold.TTFTMS != nil {
+			ttft = num(*m.Cold.TTFTMS) + " ms"
+		}
+		ew.printf("  %-24s load %s ms, first request TTFT %s (%s)\n", m.ID, num(m.Cold.LoadMS), ttft, m.Cold.Outcome)
+	}
+}

@@ -132,7 +132,6 @@ func runAgainst(t *testing.T, s *simServer, model string, cfg Config) (*Result, 
 	return res, sink.recs
 }
 
-func ms(d time.Duration) float64 { return float64(d) / 1e6 }
 
 func median(xs []float64) float64 {
 	s := slices.Clone(xs)

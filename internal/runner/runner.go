@@ -11,6 +11,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"time"
 
 	"flperf/internal/backend"
@@ -59,7 +60,12 @@ type Runner struct {
 	// time is never part of any request's figures. An error becomes a note
 	// in the run's log; the request is still sent and its outcome recorded.
 	Prepare func(ctx context.Context, model string) error
-	Now     func() time.Time
+	// Cold, when set, runs before each model's first request and returns the
+	// engine's load time after a fresh load (a cold start): the model's first
+	// warm-up request then measures the cold TTFT, reported apart from every
+	// warm figure (metrics.md §8).
+	Cold func(ctx context.Context, model string) (time.Duration, error)
+	Now  func() time.Time
 }
 
 // Status says how a run ended.
@@ -116,6 +122,16 @@ func (r *Runner) Run(ctx context.Context) (*Result, error) {
 
 models:
 	for _, model := range r.Config.Models {
+		var cold *coldStart
+		if r.Cold != nil {
+			took, err := r.Cold(ctx, model)
+			if err != nil {
+				r.log("warn", fmt.Sprintf("cold start of %s: %v", model, err))
+			} else {
+				cold = &coldStart{load: took, Seq: -1}
+				r.log("info", fmt.Sprintf("cold start of %s: loaded in %s", model, took.Round(time.Millisecond)))
+			}
+		}
 		for i := range r.Scenarios {
 			sc := &r.Scenarios[i]
 			p := plan
@@ -126,6 +142,9 @@ models:
 			r.log("info", fmt.Sprintf("model %s, scenario %q: %s", model, sc.Name, p.String()))
 			for rec := range load.Run(ctx, p, r.doFunc(model, sc)) {
 				rec.Seq = base + rec.Seq
+				if cold != nil && rec.Warmup && cold.Seq < 0 { // the first request after the fresh load
+					cold.Seq, cold.TTFT, cold.E2E, cold.Outcome = rec.Seq, rec.FirstToken, rec.End, rec.Outcome
+				}
 				if rec.Seq >= seq {
 					seq = rec.Seq + 1
 				}
@@ -146,10 +165,17 @@ models:
 			}
 			select {
 			case <-stopped:
+				cold.record(&res.Engine, model)
 				break models
 			default:
 			}
 		}
+		if cold != nil {
+			if cold.Seq < 0 {
+				r.log("warn", fmt.Sprintf("cold start of %s: no warm-up request measured the cold TTFT (use --warmup 1 or more)", model))
+			}
+		}
+		cold.record(&res.Engine, model)
 	}
 	switch {
 	case ctx.Err() != nil:
@@ -175,6 +201,39 @@ func (r *Runner) log(level, msg string) {
 		r.Log(level, msg)
 	}
 }
+
+// coldStart is one model's cold start while the run goes.
+type coldStart struct {
+	load      time.Duration
+	Seq       int64
+	TTFT, E2E time.Duration
+	Outcome   record.Outcome
+}
+
+// record writes the cold start into the engine info's description of model.
+func (c *coldStart) record(info *engine.Info, model string) {
+	if c == nil {
+		return
+	}
+	i := slices.IndexFunc(info.Models, func(m engine.Model) bool { return m.ID == model })
+	if i < 0 {
+		info.Models = append(info.Models, engine.Model{ID: model})
+		i = len(info.Models) - 1
+	}
+	m := &info.Models[i]
+	m.Cold = &engine.ColdStart{LoadMS: ms(c.load), Seq: c.Seq, Outcome: string(c.Outcome)}
+	if c.TTFT > 0 {
+		v := ms(c.TTFT)
+		m.Cold.TTFTMS = &v
+	}
+	if c.E2E > 0 {
+		v := ms(c.E2E)
+		m.Cold.E2EMS = &v
+	}
+}
+
+// ms is a duration in float milliseconds.
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
 func isClosed(c <-chan struct{}) bool {
 	select {
