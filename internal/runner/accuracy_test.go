@@ -132,7 +132,6 @@ func runAgainst(t *testing.T, s *simServer, model string, cfg Config) (*Result, 
 	return res, sink.recs
 }
 
-
 func median(xs []float64) float64 {
 	s := slices.Clone(xs)
 	slices.Sort(s)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"os"
+	"strings"
 	"testing"
 )
 
@@ -16,13 +17,21 @@ func BenchmarkTmpSQL(b *testing.B) {
 		{"seq", "SELECT seq FROM records WHERE run_id = ? ORDER BY seq"},
 		{"chunks", "SELECT chunks FROM records WHERE run_id = ? ORDER BY seq"},
 		{"stats", statsSQL},
+		{"printf", "SELECT model, scenario, stage, input_source, output_source, finish_reason, outcome, phase, chunks, printf('%d %d %d %d %d %d %d %d %d %d %d %d %d %d', warmup, max_tokens, scheduled, sent, first_byte_ns, first_token_ns, first_answer_ns, last_token_ns, end_ns, input_tokens, output_tokens, engine_output_tokens, status, 0) FROM records WHERE run_id = ? ORDER BY seq"},
+		{"concat", "SELECT model, scenario, stage, input_source, output_source, finish_reason, outcome, phase, chunks, concat_ws(' ', warmup, max_tokens, scheduled, sent, first_byte_ns, first_token_ns, first_answer_ns, last_token_ns, end_ns, input_tokens, output_tokens, engine_output_tokens, status) FROM records WHERE run_id = ? ORDER BY seq"},
+		{"chunksNoIdx", "SELECT chunks FROM records"},
+		{"statsNoIdx", strings.Replace(statsSQL, "WHERE run_id = ? ORDER BY seq", "", 1)},
 	} {
 		if os.Getenv("Q") != "" && os.Getenv("Q") != q.name {
 			continue
 		}
 		b.Run(q.name, func(b *testing.B) {
 			for b.Loop() {
-				rows, err := db.sql.QueryContext(ctx, q.sql, "big")
+				var args []any
+				if strings.Contains(q.sql, "?") {
+					args = []any{"big"}
+				}
+				rows, err := db.sql.QueryContext(ctx, q.sql, args...)
 				if err != nil {
 					b.Fatal(err)
 				}
