@@ -9,10 +9,10 @@ import (
 	"time"
 )
 
-// Generic manages an engine through the OpenAI routes only: llama.cpp's
-// server, vLLM, SGLang, LM Studio and any OpenAI-compatible endpoint serve
-// the models they list at /v1/models, so those are "loaded"; nothing else
-// is supported, and Capabilities says so.
+// Generic manages an engine through the OpenAI routes only: any
+// OpenAI-compatible endpoint (and the built-in simulator) serves the models
+// it lists at /v1/models, so those are "loaded"; nothing else is supported,
+// and Capabilities says so.
 type Generic struct {
 	info Info
 	hc   *http.Client
@@ -29,18 +29,10 @@ func NewGeneric(info Info, hc *http.Client) *Generic {
 // Info describes the engine.
 func (g *Generic) Info() Info { return g.info }
 
-// Capabilities: only the loaded set.
+// Capabilities: only the loaded set. The engines with server timings or
+// /metrics have their own managers (NewManager), which declare them.
 func (g *Generic) Capabilities() Capabilities {
-	c := Capabilities{Loaded: true}
-	switch g.info.Kind {
-	case LlamaCpp:
-		c.ServerTimings, c.Metrics = true, true
-	case VLLM, SGLang:
-		c.Metrics = true
-	case LMStudio:
-		c.ServerTimings = true
-	}
-	return c
+	return Capabilities{Loaded: true}
 }
 
 // Models lists GET /v1/models as the loaded set.

@@ -95,13 +95,22 @@ type Manager interface {
 }
 
 // NewManager returns the Manager for info's engine kind: Foundry Local's
-// management API, Ollama's native API, or the OpenAI routes for the rest.
+// management API, Ollama's native API, llama.cpp's server (/props, /health,
+// /slots, /metrics), vLLM and SGLang (/v1/models, /health, /metrics), LM
+// Studio's /api/v0, or the OpenAI routes for any other server and the
+// built-in simulator.
 func NewManager(info Info, hc *http.Client) Manager {
 	switch info.Kind {
 	case Foundry:
 		return NewFoundry(info, hc)
 	case Ollama:
 		return NewOllama(info, hc)
+	case LlamaCpp:
+		return NewLlamaCpp(info, hc)
+	case VLLM, SGLang:
+		return NewVLLM(info, hc)
+	case LMStudio:
+		return NewLMStudio(info, hc)
 	}
 	return NewGeneric(info, hc)
 }
