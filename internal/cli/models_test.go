@@ -325,3 +325,49 @@ func TestRunCold(t *testing.T) {
 	}
 	wantCode(t, run(t, "run", "--engine", "sim", "--cold", "--warmup", "0", "--no-save"), ExitUsage)
 }
+
+func TestRunKeepsServerFiguresBesideClientOnes(t *testing.T) {
+	v, err := dialect.NewVLLM(sim.Profile{Name: "m", TTFT: 10 * time.Millisecond, DecodeTPS: 1000, Usage: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := httptest.NewServer(v)
+	t.Cleanup(s.Close)
+	o := run(t, "run", "--endpoint", s.URL+"/v1", "--model", "m", "--requests", "4", "--warmup", "0",
+		"--scenario", "Simple Q&A - Short", "--max-tokens", "16", "--format", "json", "--no-save")
+	wantCode(t, o, ExitOK)
+	var doc struct {
+		Server []struct {
+			Model          string `json:"model"`
+			ClientRequests int    `json:"client_requests"`
+			Stats          struct {
+				RequestsFinished *float64 `json:"requests_finished"`
+				GenerationTokens *float64 `json:"generation_tokens"`
+				MeanTTFT         *float64 `json:"mean_ttft_s"`
+			} `json:"stats"`
+		} `json:"server"`
+		Warnings []string `json:"warnings"`
+	}
+	if err := json.Unmarshal([]byte(o.stdout), &doc); err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range doc.Warnings {
+		if strings.Contains(w, "the engine counted") || strings.Contains(w, "output tokens, the engine") {
+			t.Errorf("client and engine disagree on a clean run: %s", w)
+		}
+	}
+	if len(doc.Server) != 1 {
+		t.Fatalf("server figures: %+v\n%s", doc.Server, o.stderr)
+	}
+	st := doc.Server[0]
+	// The engine's counters settle when each handler returns, a moment
+	// after the client read the last byte: the runner waits for them.
+	if st.ClientRequests != 4 || st.Stats.RequestsFinished == nil || *st.Stats.RequestsFinished != 4 || st.Stats.MeanTTFT == nil {
+		t.Fatalf("stage server figures: %+v", st)
+	}
+	o = run(t, "run", "--endpoint", s.URL+"/v1", "--model", "m", "--requests", "2", "--warmup", "0",
+		"--scenario", "Simple Q&A - Short", "--max-tokens", "8", "--no-save")
+	if !strings.Contains(o.stdout, "Server-side figures") {
+		t.Fatalf("no server section in the table:\n%s", o.stdout)
+	}
+}

@@ -105,3 +105,20 @@ func coldStart(info engine.Info, cfg *runner.Config) (func(context.Context, stri
 		return mgr.Load(ctx, model, engine.LoadOptions{TTL: ttl})
 	}, nil
 }
+
+// metricsScraper returns the engine's /metrics reader when it serves one
+// (vLLM, SGLang, llama.cpp started with --metrics), so that each stage's
+// server-side figures are kept beside the client's. A disabled endpoint is
+// said once, not at every stage.
+func metricsScraper(ctx context.Context, env *Env, info engine.Info) func(context.Context) (engine.MetricsSnapshot, error) {
+	mgr := engine.NewManager(info, nil)
+	sc, ok := mgr.(engine.MetricsScraper)
+	if !ok || !mgr.Capabilities().Metrics {
+		return nil
+	}
+	if _, err := sc.Metrics(ctx); err != nil {
+		fmt.Fprintf(env.Stderr, "flperf: no server-side figures: %v\n", err)
+		return nil
+	}
+	return sc.Metrics
+}

@@ -156,7 +156,8 @@ func runCmd(ctx context.Context, env *Env, args []string) int {
 			return ExitUsage
 		}
 	}
-	r := &runner.Runner{Cold: coldFn, Client: doer, Engine: eng.Info, Suite: st.suite, Scenarios: st.scenarios, Config: *cfg, Prepare: prep}
+	scrape := metricsScraper(ctx, env, eng.Info)
+	r := &runner.Runner{Scrape: scrape, Cold: coldFn, Client: doer, Engine: eng.Info, Suite: st.suite, Scenarios: st.scenarios, Config: *cfg, Prepare: prep}
 	if f.format == "jsonl" {
 		r.Sinks = append(r.Sinks, report.NewJSONL(out))
 	}

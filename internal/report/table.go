@@ -36,6 +36,7 @@ func Table(w io.Writer, r *runner.Result) error {
 	}
 	best(ew, r)
 	coldStarts(ew, r)
+	serverFigures(ew, r)
 	if len(r.Warnings) > 0 || len(notes.list) > 0 {
 		ew.printf("\nWarnings\n")
 		for _, s := range r.Warnings {
@@ -251,4 +252,44 @@ func coldStarts(ew *errWriter, r *runner.Result) {
 		}
 		ew.printf("  %-24s load %s ms, first request TTFT %s (%s)\n", m.ID, num(m.Cold.LoadMS), ttft, m.Cold.Outcome)
 	}
+}
+
+// serverFigures prints what the engine's own /metrics say about each stage,
+// beside the client's mean TTFT: the two are measured differently (the
+// engine from the request's arrival, flperf from its send).
+func serverFigures(ew *errWriter, r *runner.Result) {
+	if len(r.Server) == 0 {
+		return
+	}
+	ew.printf("\nServer-side figures (the engine's own /metrics, per stage; warm-ups included)\n")
+	tw := tabwriter.NewWriter(ew, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "MODEL\tSCENARIO\tREQUESTS\tOUT TOKENS\tTTFT mean (engine)\tTTFT mean (client)\tTPOT mean\tE2E mean\tQUEUE mean\tKV peak\t")
+	for _, st := range r.Server {
+		s := st.Stats
+		client := "–"
+		for i := range r.Groups {
+			if g := &r.Groups[i]; g.Model == st.Model && g.Scenario == st.Scenario && g.TTFT.N > 0 {
+				client = num(g.TTFT.Mean)
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", st.Model, st.Scenario, opt(s.RequestsFinished, 1), opt(s.GenerationTokens, 1),
+			opt(s.MeanTTFT, 1000), client, opt(s.MeanTPOT, 1000), opt(s.MeanE2E, 1000), opt(s.MeanQueue, 1000), optPct(s.KVCacheUsage.Peak))
+	}
+	tw.Flush()
+	ew.printf("  (times in ms)\n")
+}
+
+// opt formats an optional figure times scale; "–" when unknown.
+func opt(v *float64, scale float64) string {
+	if v == nil {
+		return "–"
+	}
+	return num(*v * scale)
+}
+
+func optPct(v *float64) string {
+	if v == nil {
+		return "–"
+	}
+	return pct(*v)
 }

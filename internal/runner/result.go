@@ -151,7 +151,18 @@ type Result struct {
 	Suite   SuiteInfo   `json:"suite"`
 	Records int         `json:"records"` // records produced, warm-ups included
 	stats.Summary
-	Warnings []string `json:"warnings"` // run-level warnings; per-group ones are in each group
+	Server   []StageServer `json:"server,omitempty"` // the engine's own figures per stage, from its /metrics
+	Warnings []string      `json:"warnings"`         // run-level warnings; per-group ones are in each group
+}
+
+// StageServer is what the engine's own metrics say about one model ×
+// scenario stage, beside the client's counts for the same stage.
+type StageServer struct {
+	Model          string             `json:"model"`
+	Scenario       string             `json:"scenario"`
+	ClientRequests int                `json:"client_requests"` // records flperf produced in the stage, warm-ups included
+	ClientWarmups  int                `json:"client_warmups"`
+	Stats          engine.ServerStats `json:"stats"`
 }
 
 // runWarnings lists what a reader of the run must know before trusting it.
@@ -172,4 +183,14 @@ func runWarnings(r *Result) []string {
 		}
 	}
 	return w
+}
+
+// group finds the summary of one model × scenario.
+func (r *Result) group(model, scenario string) *stats.Group {
+	for i := range r.Groups {
+		if r.Groups[i].Model == model && r.Groups[i].Scenario == scenario {
+			return &r.Groups[i]
+		}
+	}
+	return nil
 }

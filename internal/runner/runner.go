@@ -65,7 +65,11 @@ type Runner struct {
 	// warm-up request then measures the cold TTFT, reported apart from every
 	// warm figure (metrics.md §8).
 	Cold func(ctx context.Context, model string) (time.Duration, error)
-	Now  func() time.Time
+	// Scrape, when set, reads the engine's Prometheus metrics; it runs
+	// before and after each model × scenario stage, and the difference is
+	// kept beside the client's figures (Result.Server).
+	Scrape func(ctx context.Context) (engine.MetricsSnapshot, error)
+	Now    func() time.Time
 }
 
 // Status says how a run ended.
@@ -140,6 +144,8 @@ models:
 			}
 			base := seq
 			r.log("info", fmt.Sprintf("model %s, scenario %q: %s", model, sc.Name, p.String()))
+			before, scraped := r.scrape(ctx)
+			stageRecords, stageWarmups := 0, 0
 			for rec := range load.Run(ctx, p, r.doFunc(model, sc)) {
 				rec.Seq = base + rec.Seq
 				if cold != nil && rec.Warmup && cold.Seq < 0 { // the first request after the fresh load
@@ -147,6 +153,10 @@ models:
 				}
 				if rec.Seq >= seq {
 					seq = rec.Seq + 1
+				}
+				stageRecords++
+				if rec.Warmup {
+					stageWarmups++
 				}
 				agg.Add(&rec)
 				for _, s := range r.Sinks {
@@ -161,6 +171,12 @@ models:
 				res.Records++
 				if r.Progress != nil {
 					r.Progress(progress(model, sc.Name, done, total, errs, time.Since(start), plan, len(r.Config.Models)*len(r.Scenarios)))
+				}
+			}
+			if scraped {
+				if st, ok := r.stageServer(ctx, before, stageRecords); ok {
+					res.Server = append(res.Server, StageServer{Model: model, Scenario: sc.Name,
+						ClientRequests: stageRecords, ClientWarmups: stageWarmups, Stats: st})
 				}
 			}
 			select {
@@ -192,7 +208,7 @@ models:
 	}
 	res.Ended = now()
 	res.Summary = agg.Summary(stats.Options{SLO: r.Config.SLO})
-	res.Warnings = runWarnings(res)
+	res.Warnings = append(runWarnings(res), crossCheck(res)...)
 	return res, sinkErr
 }
 
@@ -200,6 +216,42 @@ func (r *Runner) log(level, msg string) {
 	if r.Log != nil {
 		r.Log(level, msg)
 	}
+}
+
+// scrape reads the engine's metrics, if the run has a scraper; a failure is
+// logged once per stage and costs only the server-side figures.
+func (r *Runner) scrape(ctx context.Context) (engine.MetricsSnapshot, bool) {
+	if r.Scrape == nil {
+		return engine.MetricsSnapshot{}, false
+	}
+	snap, err := r.Scrape(context.WithoutCancel(ctx))
+	if err != nil {
+		r.log("warn", fmt.Sprintf("reading the engine's metrics: %v", err))
+		return snap, false
+	}
+	return snap, true
+}
+
+// stageServer scrapes after a stage and diffs with before. An engine
+// counts a request when its handler returns, a moment after the client read
+// the last byte: while it has counted fewer requests than were sent, the
+// scrape is retried a few times before the figures are taken as they are.
+func (r *Runner) stageServer(ctx context.Context, before engine.MetricsSnapshot, sent int) (engine.ServerStats, bool) {
+	var st engine.ServerStats
+	for try := 0; try < 10; try++ {
+		if try > 0 {
+			time.Sleep(50 * time.Millisecond)
+		}
+		after, ok := r.scrape(ctx)
+		if !ok {
+			return st, false
+		}
+		st = engine.DiffMetrics(before, after)
+		if st.RequestsFinished == nil || *st.RequestsFinished >= float64(sent) {
+			break
+		}
+	}
+	return st, true
 }
 
 // coldStart is one model's cold start while the run goes.

@@ -1,0 +1,47 @@
+package runner
+
+import (
+	"fmt"
+	"math"
+)
+
+// CrossCheckTTFT is how much higher the client's mean TTFT may be than the
+// engine's own at concurrency 1 before a warning: more means time spent
+// outside the engine (queueing in front of it, network, a proxy).
+const CrossCheckTTFT = 50.0 // ms
+
+// crossCheck compares the client's figures with the engine's own, stage by
+// stage (metrics.md §2, backends.md §7.2), and warns where they disagree:
+// the engine counting other requests than flperf's, token counts that differ
+// (a counting bug), or client TTFT well above the engine's at concurrency 1.
+func crossCheck(r *Result) []string {
+	var w []string
+	sequential := r.Config.Connections() == 1
+	for _, st := range r.Server {
+		g := r.group(st.Model, st.Scenario)
+		if g == nil {
+			continue
+		}
+		where := fmt.Sprintf("%s / %s", st.Model, st.Scenario)
+		s := st.Stats
+		if s.RequestsFinished != nil && int(math.Round(*s.RequestsFinished)) != st.ClientRequests {
+			w = append(w, fmt.Sprintf("%s: the engine counted %.0f requests, flperf sent %d: another client used the engine during the stage, or requests were lost; its server-side figures include them",
+				where, *s.RequestsFinished, st.ClientRequests))
+			continue
+		}
+		if st.ClientWarmups == 0 && g.OK == g.Requests && s.GenerationTokens != nil && g.OutputTokens.N > 0 {
+			client := g.OutputTokens.Mean * float64(g.OutputTokens.N)
+			if d := math.Abs(client-*s.GenerationTokens) / math.Max(client, 1); d > 0.02 {
+				w = append(w, fmt.Sprintf("%s: flperf counted %.0f output tokens, the engine %.0f (%.1f%% apart): one of the two counts is wrong",
+					where, client, *s.GenerationTokens, 100*d))
+			}
+		}
+		if sequential && s.MeanTTFT != nil && g.TTFT.N > 0 {
+			if gap := g.TTFT.Mean - 1000**s.MeanTTFT; gap > CrossCheckTTFT {
+				w = append(w, fmt.Sprintf("%s: mean TTFT is %.0f ms at the client but %.0f ms in the engine: %.0f ms are spent outside it (queueing in front of the engine, network or a proxy)",
+					where, g.TTFT.Mean, 1000**s.MeanTTFT, gap))
+			}
+		}
+	}
+	return w
+}
