@@ -122,3 +122,44 @@ func TestStopSchedulingDrainsAndMarksInterrupted(t *testing.T) {
 		t.Fatalf("%d requests still in flight at the engine", s.Stats().InFlight)
 	}
 }
+
+// An engine that disappears in the middle of a run: every request after it
+// is a connect_error record, the run goes on to the end, and nothing already
+// measured is lost.
+func TestEngineDisappearsMidRun(t *testing.T) {
+	p := sim.Profile{Name: "vanishing", TTFT: 5 * time.Millisecond, DecodeTPS: 2000, Usage: true}
+	srv, err := sim.Start("", p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, _ := suite.Parse("accuracy.json", []byte(accuracySuite))
+	cfg := Config{Mode: load.Sequential, Concurrency: 1, Requests: 12, Models: []string{p.Name}, Stream: true, Timeout: Duration(5 * time.Second)}
+	sink := &collect{}
+	r := &Runner{Client: backend.New(srv.URL, backend.Options{Timeout: 5 * time.Second}), Suite: st, Scenarios: st.Scenarios, Config: cfg,
+		Engine: engine.Info{Kind: engine.Sim, Endpoint: srv.URL, Simulated: true}, Sinks: []Sink{sink}}
+	r.Progress = func(p Progress) {
+		if p.Done == 4 {
+			srv.Close() // the engine goes away
+		}
+	}
+	res, err := r.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Status != Completed || len(sink.recs) != 12 {
+		t.Fatalf("status %s with %d records, want a completed run with all 12", res.Status, len(sink.recs))
+	}
+	for i, rec := range sink.recs {
+		switch {
+		case i < 4 && rec.Outcome != record.OK,
+			// The first request after the loss may go out on the kept-alive
+			// connection the engine reset: sent, then no answer.
+			i == 4 && rec.Outcome != record.ConnectError && rec.Outcome != record.StreamError,
+			i > 4 && rec.Outcome != record.ConnectError:
+			t.Fatalf("record %d: %s (%s)", i, rec.Outcome, rec.Error)
+		}
+	}
+	if g := res.Groups[0]; g.OK != 4 || g.ErrorRate != 8.0/12 || g.TTFT.N != 4 {
+		t.Fatalf("summary: ok %d, failures %v, TTFT n %d", g.OK, g.Failures, g.TTFT.N)
+	}
+}
