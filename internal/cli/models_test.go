@@ -365,9 +365,23 @@ func TestRunKeepsServerFiguresBesideClientOnes(t *testing.T) {
 	if st.ClientRequests != 4 || st.Stats.RequestsFinished == nil || *st.Stats.RequestsFinished != 4 || st.Stats.MeanTTFT == nil {
 		t.Fatalf("stage server figures: %+v", st)
 	}
+	db := t.TempDir() + "/h.db"
 	o = run(t, "run", "--endpoint", s.URL+"/v1", "--model", "m", "--requests", "2", "--warmup", "0",
-		"--scenario", "Simple Q&A - Short", "--max-tokens", "8", "--no-save")
+		"--scenario", "Simple Q&A - Short", "--max-tokens", "8", "--db", db)
 	if !strings.Contains(o.stdout, "Server-side figures") {
 		t.Fatalf("no server section in the table:\n%s", o.stdout)
+	}
+	// Stored with the run: show and export keep them.
+	o = run(t, "runs", "--db", db, "--format", "json")
+	var runs []struct {
+		ID string `json:"id"`
+	}
+	if err := json.Unmarshal([]byte(o.stdout), &runs); err != nil || len(runs) != 1 {
+		t.Fatalf("runs: %v %s", err, o.stdout)
+	}
+	o = run(t, "show", runs[0].ID, "--db", db, "--format", "json")
+	doc.Server = nil
+	if err := json.Unmarshal([]byte(o.stdout), &doc); err != nil || len(doc.Server) != 1 || doc.Server[0].ClientRequests != 2 {
+		t.Fatalf("stored server figures: %v %+v", err, doc.Server)
 	}
 }

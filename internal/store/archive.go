@@ -118,9 +118,9 @@ func (db *DB) Import(ctx context.Context, doc *Archive) error {
 	if err := runExists(ctx, tx, doc.ID); err == nil {
 		return fmt.Errorf("store: import: run %s already exists in %s; delete it first (flperf delete %s) to replace it", doc.ID, db.path, doc.ID)
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO runs (id, started, ended, status, tool, engine, config, suite, hardware, warnings, owner_pid, owner_host, heartbeat, records)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, 0, '', ?, ?)`,
-		doc.ID, started, ended, string(status), j.tool, j.engine, j.config, j.suite, wj, time.Now().UnixNano(), len(batch))
+	_, err = tx.ExecContext(ctx, `INSERT INTO runs (id, started, ended, status, tool, engine, config, suite, server, hardware, warnings, owner_pid, owner_host, heartbeat, records)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, 0, '', ?, ?)`,
+		doc.ID, started, ended, string(status), j.tool, j.engine, j.config, j.suite, j.server, wj, time.Now().UnixNano(), len(batch))
 	if err != nil {
 		return explain(db.path, "importing run "+doc.ID, err)
 	}

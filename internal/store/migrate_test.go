@@ -124,12 +124,30 @@ func TestMigrateStepwise(t *testing.T) {
 	if old.SchemaVersion() != 1 {
 		t.Fatalf("version %d", old.SchemaVersion())
 	}
-	writeRun(t, old, "a", makeRecords(30, 4))
+	// The run is still being written (BeginRun and records; FinishRun
+	// belongs to the newer schema's code): its records survive the upgrade
+	// and the run can then be finished.
+	ctx2 := context.Background()
+	recs := makeRecords(30, 4)
+	res := testResult("a")
+	if err := old.BeginRun(ctx2, res); err != nil {
+		t.Fatal(err)
+	}
+	w := old.NewRecordWriter("a", WriterOptions{})
+	for i := range recs {
+		if err := w.Add(&recs[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
 	old.Close()
 	db := openAt(t, path)
 	if got := storedSeqs(t, db, "a", 4); len(got) != 30 || db.SchemaVersion() != LatestSchema() {
 		t.Errorf("%d records at version %d", len(got), db.SchemaVersion())
 	}
+	finish(t, db, res, recs)
 }
 
 func TestParseMigrations(t *testing.T) {

@@ -42,10 +42,10 @@ func (db *DB) Run(ctx context.Context, id string) (*runner.Result, error) {
 func (db *DB) readRun(ctx context.Context, q querier, id string) (*runner.Result, error) {
 	var started int64
 	var ended sql.NullInt64
-	var status, tool, eng, cfg, suite, warnings string
+	var status, tool, eng, cfg, suite, warnings, server string
 	r := &runner.Result{}
-	err := q.QueryRowContext(ctx, "SELECT id, started, ended, status, tool, engine, config, suite, warnings, records FROM runs WHERE id = ?", id).
-		Scan(&r.ID, &started, &ended, &status, &tool, &eng, &cfg, &suite, &warnings, &r.Records)
+	err := q.QueryRowContext(ctx, "SELECT id, started, ended, status, tool, engine, config, suite, warnings, server, records FROM runs WHERE id = ?", id).
+		Scan(&r.ID, &started, &ended, &status, &tool, &eng, &cfg, &suite, &warnings, &server, &r.Records)
 	if err == sql.ErrNoRows {
 		return nil, fmt.Errorf("%w: %q", ErrNotFound, id)
 	}
@@ -54,7 +54,7 @@ func (db *DB) readRun(ctx context.Context, q querier, id string) (*runner.Result
 	}
 	r.Started, r.Ended, r.Status = time.Unix(0, started).UTC(), timeOf(ended), runner.Status(status)
 	if err := firstErr(json.Unmarshal([]byte(tool), &r.Tool), json.Unmarshal([]byte(eng), &r.Engine),
-		json.Unmarshal([]byte(cfg), &r.Config), json.Unmarshal([]byte(suite), &r.Suite), json.Unmarshal([]byte(warnings), &r.Warnings)); err != nil {
+		json.Unmarshal([]byte(cfg), &r.Config), json.Unmarshal([]byte(suite), &r.Suite), json.Unmarshal([]byte(warnings), &r.Warnings), json.Unmarshal([]byte(server), &r.Server)); err != nil {
 		return nil, fmt.Errorf("database %s: run %s: stored metadata: %w", db.path, id, err)
 	}
 	if r.Warnings == nil {

@@ -42,7 +42,7 @@ func jsonText(v any) (string, error) {
 }
 
 // runJSON holds the JSON columns of a run.
-type runJSON struct{ tool, engine, config, suite string }
+type runJSON struct{ tool, engine, config, suite, server string }
 
 func encodeRunJSON(r *runner.Result) (runJSON, error) {
 	var j runJSON
@@ -50,12 +50,20 @@ func encodeRunJSON(r *runner.Result) (runJSON, error) {
 	for _, f := range []struct {
 		dst *string
 		v   any
-	}{{&j.tool, r.Tool}, {&j.engine, r.Engine}, {&j.config, r.Config}, {&j.suite, r.Suite}} {
+	}{{&j.tool, r.Tool}, {&j.engine, r.Engine}, {&j.config, r.Config}, {&j.suite, r.Suite}, {&j.server, serverOrEmpty(r.Server)}} {
 		if *f.dst, err = jsonText(f.v); err != nil {
 			return j, fmt.Errorf("store: run %s: encoding: %w", r.ID, err)
 		}
 	}
 	return j, nil
+}
+
+// serverOrEmpty makes a run without server-side figures encode as [].
+func serverOrEmpty(s []runner.StageServer) []runner.StageServer {
+	if s == nil {
+		return []runner.StageServer{}
+	}
+	return s
 }
 
 // warningsJSON encodes warnings, never as null.
@@ -225,8 +233,8 @@ func (db *DB) FinishRun(ctx context.Context, r *runner.Result) error {
 	if err != nil {
 		return err
 	}
-	_, err = tx.ExecContext(ctx, `UPDATE runs SET status = ?, ended = ?, warnings = ?, tool = ?, engine = ?, config = ?, suite = ?, heartbeat = ? WHERE id = ?`,
-		string(r.Status), end, wj, j.tool, j.engine, j.config, j.suite, time.Now().UnixNano(), r.ID)
+	_, err = tx.ExecContext(ctx, `UPDATE runs SET status = ?, ended = ?, warnings = ?, tool = ?, engine = ?, config = ?, suite = ?, server = ?, heartbeat = ? WHERE id = ?`,
+		string(r.Status), end, wj, j.tool, j.engine, j.config, j.suite, j.server, time.Now().UnixNano(), r.ID)
 	if err != nil {
 		return explain(db.path, "saving run "+r.ID, err)
 	}
