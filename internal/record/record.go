@@ -189,6 +189,9 @@ func (r *Record) ITL(dst []time.Duration) []time.Duration {
 	for _, c := range r.Chunks[1:] {
 		est += max(c.Est, 1)
 	}
+	if est <= 0 { // hostile estimates that overflowed: no samples rather than a panic
+		return dst
+	}
 	target := est
 	if r.OutputTokens > 0 && r.OutputSource != SourceChunks {
 		first := max(r.Chunks[0].Est, 1)

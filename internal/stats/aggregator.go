@@ -11,9 +11,8 @@ import (
 // concurrent use: feed it from one goroutine (the run's fan-out) and call
 // Summary from the same one, or guard it.
 type Aggregator struct {
-	groups  map[groupKey]*acc
-	order   []*acc
-	scratch []time.Duration // reused by Record.ITL
+	groups map[groupKey]*acc
+	order  []*acc
 }
 
 // groupKey identifies one summary row.
@@ -25,7 +24,7 @@ type acc struct {
 	key  groupKey
 	t    tally
 	rows []row
-	itl  []float64 // ms, unsorted until Summary
+	itl  sampleBuf // durations as they come; Summary sorts them into ms
 }
 
 // row holds the per-request figures of one ok record; times in ms, NaN
@@ -143,13 +142,7 @@ func (a *Aggregator) addOK(g *acc, r *record.Record) {
 		t.checkAgreement(r.OutputTokens, r.EngineOutTokens)
 	}
 	g.rows = append(g.rows, w)
-
-	if len(r.Chunks) >= 2 {
-		a.scratch = r.ITL(a.scratch[:0])
-		for _, d := range a.scratch {
-			g.itl = append(g.itl, ms(d))
-		}
-	}
+	g.itl.addITL(r)
 }
 
 // known reports whether s is one of the defined token sources.

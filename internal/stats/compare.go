@@ -97,13 +97,18 @@ func tpotSamples(r *record.Record, dst []float64) []float64 {
 	return dst
 }
 
-// itlSamples appends the record's per-token ITL samples in ms.
+// itlSamples appends the record's per-token ITL samples in ms, as the
+// Aggregator takes them (Record.ITL's, in its order).
 func itlSamples(r *record.Record, dst []float64) []float64 {
 	if len(r.Chunks) < 2 {
 		return dst
 	}
-	for _, d := range r.ITL(nil) {
-		dst = append(dst, ms(d))
+	var b sampleBuf
+	b.addITL(r)
+	for _, blk := range append(b.full, b.cur) {
+		for _, d := range blk {
+			dst = append(dst, ms(d))
+		}
 	}
 	return dst
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"maps"
+	"runtime"
 	"slices"
 
 	"flperf/internal/record"
@@ -128,17 +129,11 @@ func marshalNoEscape(v any) ([]byte, error) {
 }
 
 // Summary computes the summary of everything added so far. Each raw sample
-// set is sorted once; pooled rows merge their members' sorted samples.
+// set is sorted once; pooled rows merge their members' sorted samples. A
+// large summary is computed on several goroutines; the result is the same.
 func (a *Aggregator) Summary(opts Options) Summary {
 	opts = opts.normalized()
-	s := Summary{Groups: make([]Group, 0, len(a.order)), Models: []Group{}}
-	sets := make([]*sampleSet, len(a.order))
-	tallies := make([]tally, len(a.order))
-	for i, g := range a.order {
-		tallies[i] = g.tallyFor(opts)
-		sets[i] = g.samples()
-		s.Groups = append(s.Groups, build(g.key, &tallies[i], sets[i], opts))
-	}
+	n := len(a.order)
 
 	// Per model × stage, first-seen order.
 	type pool struct {
@@ -147,6 +142,7 @@ func (a *Aggregator) Summary(opts Options) Summary {
 	}
 	var models []pool
 	index := map[groupKey]int{}
+	samples := 0
 	for i, g := range a.order {
 		k := groupKey{model: g.key.model, stage: g.key.stage}
 		j, ok := index[k]
@@ -156,16 +152,40 @@ func (a *Aggregator) Summary(opts Options) Summary {
 			models = append(models, pool{key: k})
 		}
 		models[j].members = append(models[j].members, i)
+		samples += len(g.rows) + g.itl.len()
 	}
+	par := 1
+	if samples >= parallelSamples {
+		par = runtime.GOMAXPROCS(0)
+	}
+
+	// Each group's samples, sorted; then their distributions while the
+	// pooled rows merge them; then the pooled rows' distributions while the
+	// whole run's samples merge; then the run's distributions.
+	sets := make([]*sampleSet, n)
+	tallies := make([]tally, n)
+	var tasks taskList
+	scratch := make(chan *radixScratch, par) // one per goroutine at most
+	for range par {
+		scratch <- new(radixScratch)
+	}
+	for i, g := range a.order {
+		tasks.add(len(g.rows)+g.itl.len(), func() {
+			sc := <-scratch
+			tallies[i] = g.tallyFor(opts)
+			sets[i] = g.samples(sc)
+			scratch <- sc
+		})
+	}
+	tasks.run(par)
+
+	groupDists := make([]dists, n)
+	tasks.addDists(ptrs(groupDists), sets)
 	modelSets := make([]*sampleSet, len(models))
 	modelTallies := make([]tally, len(models))
 	for j, m := range models {
 		if len(m.members) == 1 {
-			i := m.members[0]
-			modelSets[j], modelTallies[j] = sets[i], tallies[i]
-			g := s.Groups[i].clone()
-			g.Scenario = ""
-			s.Models = append(s.Models, g)
+			modelSets[j], modelTallies[j] = sets[m.members[0]], tallies[m.members[0]]
 			continue
 		}
 		parts := make([]*sampleSet, 0, len(m.members))
@@ -173,20 +193,54 @@ func (a *Aggregator) Summary(opts Options) Summary {
 			modelTallies[j].add(tallies[i])
 			parts = append(parts, sets[i])
 		}
-		modelSets[j] = mergeSets(parts)
-		s.Models = append(s.Models, build(m.key, &modelTallies[j], modelSets[j], opts))
+		modelSets[j] = new(sampleSet)
+		tasks.addMerge(modelSets[j], parts)
+	}
+	tasks.run(par)
+
+	modelDists := make([]dists, len(models))
+	var pooled []*dists
+	var pooledSets []*sampleSet
+	for j, m := range models {
+		if len(m.members) > 1 {
+			pooled, pooledSets = append(pooled, &modelDists[j]), append(pooledSets, modelSets[j])
+		}
+	}
+	tasks.addDists(pooled, pooledSets)
+	var total tally
+	var totalSet sampleSet
+	if len(models) != 1 {
+		for j := range modelTallies {
+			total.add(modelTallies[j])
+		}
+		tasks.addMerge(&totalSet, modelSets)
+	}
+	tasks.run(par)
+
+	var totalDists dists
+	if len(models) != 1 {
+		tasks.addDists([]*dists{&totalDists}, []*sampleSet{&totalSet})
+		tasks.run(par)
 	}
 
-	// The whole run.
+	s := Summary{Groups: make([]Group, 0, n), Models: make([]Group, 0, len(models))}
+	for i, g := range a.order {
+		s.Groups = append(s.Groups, build(g.key, &tallies[i], &groupDists[i], opts))
+	}
+	for j, m := range models {
+		if len(m.members) == 1 {
+			g := s.Groups[m.members[0]].clone()
+			g.Scenario = ""
+			s.Models = append(s.Models, g)
+			continue
+		}
+		s.Models = append(s.Models, build(m.key, &modelTallies[j], &modelDists[j], opts))
+	}
 	if len(models) == 1 {
 		s.Total = s.Models[0].clone()
 		s.Total.Model, s.Total.Stage = "", ""
 	} else {
-		var t tally
-		for j := range modelTallies {
-			t.add(modelTallies[j])
-		}
-		s.Total = build(groupKey{}, &t, mergeSets(modelSets), opts)
+		s.Total = build(groupKey{}, &total, &totalDists, opts)
 	}
 	return s
 }
@@ -203,8 +257,8 @@ func (g Group) clone() Group {
 	return g
 }
 
-// build turns a tally and its sorted samples into a Group.
-func build(k groupKey, t *tally, s *sampleSet, opts Options) Group {
+// build turns a tally and its distributions into a Group.
+func build(k groupKey, t *tally, d *dists, opts Options) Group {
 	g := Group{
 		Model: k.model, Scenario: k.scenario, Stage: k.stage,
 		Requests: t.requests, OK: t.ok, Canceled: t.canceled, Warmup: t.warmup, Short: t.short,
@@ -222,18 +276,10 @@ func build(k groupKey, t *tally, s *sampleSet, opts Options) Group {
 		g.ErrorRate = float64(t.failed()) / float64(measured)
 	}
 
-	g.TTFT = distSorted(s[mTTFT])
-	g.TTFO = distSorted(s[mTTFO])
-	g.TPOT = distSorted(s[mTPOT])
-	g.ITL = distSorted(s[mITL])
-	g.E2E = distSorted(s[mE2E])
-	g.QueueTTFT = distSorted(s[mQTTFT])
-	g.QueueE2E = distSorted(s[mQE2E])
-	g.DecodeTPS = distSorted(s[mDecode])
-	g.OutputTPS = distSorted(s[mOutRate])
-	g.PrefillTPS = distSorted(s[mPrefill])
-	g.InputTokens = distSorted(s[mIn])
-	g.OutputTokens = distSorted(s[mOut])
+	g.TTFT, g.TTFO, g.TPOT, g.ITL = d[mTTFT], d[mTTFO], d[mTPOT], d[mITL]
+	g.E2E, g.QueueTTFT, g.QueueE2E = d[mE2E], d[mQTTFT], d[mQE2E]
+	g.DecodeTPS, g.OutputTPS, g.PrefillTPS = d[mDecode], d[mOutRate], d[mPrefill]
+	g.InputTokens, g.OutputTokens = d[mIn], d[mOut]
 
 	g.Window = t.window()
 	perS := func(x float64) float64 {
@@ -292,9 +338,21 @@ const (
 // sampleSet holds one ascending slice of finite samples per metric.
 type sampleSet [numMetrics][]float64
 
-// samples extracts and sorts g's samples. The ITL slice is sorted in place
-// (its order carries no meaning) and shared with g.
-func (g *acc) samples() *sampleSet {
+// dists holds one distribution per metric.
+type dists [numMetrics]Dist
+
+// ptrs returns pointers to the elements of ds.
+func ptrs(ds []dists) []*dists {
+	p := make([]*dists, len(ds))
+	for i := range ds {
+		p[i] = &ds[i]
+	}
+	return p
+}
+
+// samples extracts and sorts g's samples. The ITL slice is shared with g,
+// which keeps it for the next Summary.
+func (g *acc) samples(sc *radixScratch) *sampleSet {
 	var s sampleSet
 	for i := range s {
 		if i != mITL {
@@ -334,62 +392,91 @@ func (g *acc) samples() *sampleSet {
 			slices.Sort(s[i])
 		}
 	}
-	slices.Sort(g.itl)
-	s[mITL] = g.itl[:len(g.itl):len(g.itl)]
+	s[mITL] = g.itl.ascending(sc)
 	return &s
 }
 
-// mergeSets merges the sorted samples of several sets, metric by metric.
-func mergeSets(parts []*sampleSet) *sampleSet {
-	var out sampleSet
-	lists := make([][]float64, len(parts))
-	for m := range out {
-		for i, p := range parts {
-			lists[i] = p[m]
-		}
-		out[m] = mergeSorted(lists)
-	}
-	return &out
-}
-
-// mergeSorted merges ascending slices into one ascending slice, pairwise
-// (O(n log k) for k slices). A single non-empty input is returned as is.
+// mergeSorted merges ascending slices into one ascending slice: two at a
+// time, in a balanced tree (⌈log₂ k⌉ passes for k slices). A single
+// non-empty input is returned as is.
 func mergeSorted(parts [][]float64) []float64 {
-	var live [][]float64
+	live := make([][]float64, 0, len(parts))
+	n := 0
 	for _, p := range parts {
 		if len(p) > 0 {
 			live = append(live, p)
+			n += len(p)
 		}
 	}
-	if len(live) == 0 {
+	switch len(live) {
+	case 0:
 		return nil
+	case 1:
+		return live[0]
 	}
-	for len(live) > 1 {
-		next := make([][]float64, 0, (len(live)+1)/2)
-		for i := 0; i+1 < len(live); i += 2 {
-			next = append(next, merge2(live[i], live[i+1]))
-		}
-		if len(live)%2 == 1 {
-			next = append(next, live[len(live)-1])
-		}
-		live = next
-	}
-	return live[0]
+	h := len(live) / 2
+	a, b := mergeSorted(live[:h]), mergeSorted(live[h:])
+	out := make([]float64, n)
+	merge2(out, a, b)
+	return out
 }
 
-// merge2 merges two ascending slices into a new one.
-func merge2(a, b []float64) []float64 {
-	out := make([]float64, 0, len(a)+len(b))
-	i, j := 0, 0
+// gallopAfter is how many samples in a row one side of merge2 must win
+// before merge2 looks for the end of its run by search (as timsort does):
+// latencies quantized to a clock tick repeat in long runs.
+const gallopAfter = 8
+
+// merge2 merges two ascending slices into out, which holds exactly both.
+func merge2(out, a, b []float64) {
+	i, j, k := 0, 0, 0
 	for i < len(a) && j < len(b) {
-		if a[i] <= b[j] {
-			out = append(out, a[i])
-			i++
-		} else {
-			out = append(out, b[j])
-			j++
+		// Sample by sample without a branch on the comparison (which is
+		// unpredictable when the sides interleave), counting wins in a row.
+		wa, wb := 0, 0
+		for i < len(a) && j < len(b) && wa < gallopAfter && wb < gallopAfter {
+			x, y := a[i], b[j]
+			t := 0 // 1: a wins (ties go to a)
+			if x <= y {
+				t = 1
+			}
+			out[k] = [2]float64{y, x}[t]
+			i, j, k = i+t, j+1-t, k+1
+			wa, wb = (wa+1)*t, (wb+1)*(1-t)
+		}
+		switch {
+		case i == len(a) || j == len(b):
+		case wa == gallopAfter: // a's run up to b[j], equal samples included
+			e := i + runLen(a[i:], func(x float64) bool { return x <= b[j] })
+			k += copy(out[k:], a[i:e])
+			i = e
+		default: // b's run below a[i]
+			e := j + runLen(b[j:], func(y float64) bool { return y < a[i] })
+			k += copy(out[k:], b[j:e])
+			j = e
 		}
 	}
-	out = append(out, a[i:]...)
-	return append(out, b[j:]...)
+	k += copy(out[k:], a[i:])
+	copy(out[k:], b[j:])
+}
+
+// runLen returns how many samples from the start of s satisfy in, which
+// holds for a prefix of s: an exponential search, then a binary one.
+func runLen(s []float64, in func(float64) bool) int {
+	// Probe 1, 2, 4, …: in holds at lo (once lo > 0) and fails at hi, or
+	// hi is past the end.
+	lo, hi := 0, 1
+	for hi < len(s) && in(s[hi]) {
+		lo, hi = hi, 2*hi
+	}
+	hi = min(hi, len(s))
+	// The first sample in [lo, hi) where in fails, else hi.
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if in(s[m]) {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	return lo
 }

@@ -124,7 +124,7 @@ func (db *DB) Import(ctx context.Context, doc *Archive) error {
 	if err != nil {
 		return explain(db.path, "importing run "+doc.ID, err)
 	}
-	ins, err := newInserter(ctx, tx)
+	ins, err := newInserter(ctx, tx, db.version)
 	if err != nil {
 		return explain(db.path, "importing run "+doc.ID, err)
 	}

@@ -4,17 +4,20 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"slices"
 )
 
 // multiRows is how many records one multi-row INSERT carries.
 const multiRows = 32
 
 // inserter writes records with statements prepared once on one connection
-// (or transaction) and reused for every batch.
+// (or transaction) and reused for every batch: a record's row into records
+// and, when it has an error or a text, one into record_text.
 type inserter struct {
-	one  *sql.Stmt // INSERT of one record
-	many *sql.Stmt // INSERT of multiRows records
-	args []any
+	one, many         *sql.Stmt // INSERT of one record; of multiRows records
+	textOne, textMany *sql.Stmt // the same into record_text; nil before schema 4
+	legacy            bool      // before schema 4: error and text in records
+	args              []any
 }
 
 // preparer is what *sql.Conn and *sql.Tx share for preparing.
@@ -22,20 +25,55 @@ type preparer interface {
 	PrepareContext(context.Context, string) (*sql.Stmt, error)
 }
 
-func newInserter(ctx context.Context, p preparer) (inserter, error) {
-	one, err := p.PrepareContext(ctx, insertSQL(1))
+// newInserter prepares the statements for a database at schema version.
+func newInserter(ctx context.Context, p preparer, version int) (in inserter, err error) {
+	in.legacy = version < textSchema
+	cols := recordColumns
+	if in.legacy {
+		cols = append(slices.Clip(recordColumns), "error", "text")
+	}
+	var stmts []*sql.Stmt
+	defer func() {
+		if err != nil {
+			for _, s := range stmts {
+				s.Close()
+			}
+		}
+	}()
+	prep := func(query string) *sql.Stmt {
+		if err != nil {
+			return nil
+		}
+		var s *sql.Stmt
+		if s, err = p.PrepareContext(ctx, query); err == nil {
+			stmts = append(stmts, s)
+		}
+		return s
+	}
+	in.one = prep(insertSQL("INSERT INTO records", cols, 1))
+	in.many = prep(insertSQL("INSERT INTO records", cols, multiRows))
+	if !in.legacy {
+		// OR REPLACE: a stray row of a seq that records lacks (a damaged
+		// database) gives way rather than failing the write.
+		in.textOne = prep(insertSQL("INSERT OR REPLACE INTO record_text", textColumns, 1))
+		in.textMany = prep(insertSQL("INSERT OR REPLACE INTO record_text", textColumns, multiRows))
+	}
 	if err != nil {
 		return inserter{}, err
 	}
-	many, err := p.PrepareContext(ctx, insertSQL(multiRows))
-	if err != nil {
-		one.Close()
-		return inserter{}, err
-	}
-	return inserter{one: one, many: many, args: make([]any, 0, multiRows*len(recordColumns))}, nil
+	in.args = make([]any, 0, multiRows*len(cols))
+	return in, nil
 }
 
-func (in *inserter) close() error { return errors.Join(in.many.Close(), in.one.Close()) }
+func (in *inserter) close() error {
+	var errs []error
+	for _, s := range []*sql.Stmt{in.textMany, in.textOne, in.many, in.one} {
+		if s != nil {
+			errs = append(errs, s.Close())
+		}
+	}
+	return errors.Join(errs...)
+}
 
 // insert writes batch for run runID inside the caller's transaction and
 // returns how many records were stored. A record the table refuses (a
@@ -46,11 +84,14 @@ func (in *inserter) insert(ctx context.Context, runID string, batch []*pending, 
 	for len(batch) >= multiRows {
 		in.args = in.args[:0]
 		for _, p := range batch[:multiRows] {
-			in.args = p.appendArgs(in.args, runID)
+			in.args = p.appendArgs(in.args, runID, in.legacy)
 		}
 		_, err := in.many.ExecContext(ctx, in.args...)
 		switch {
 		case err == nil:
+			if err := in.insertTexts(ctx, runID, batch[:multiRows]); err != nil {
+				return n, err
+			}
 			n += multiRows
 		case sqliteCode(err) == codeConstraint:
 			k, err := in.insertEach(ctx, runID, batch[:multiRows], refused) // find the culprit
@@ -70,11 +111,14 @@ func (in *inserter) insert(ctx context.Context, runID string, batch []*pending, 
 // insertEach writes records one statement each.
 func (in *inserter) insertEach(ctx context.Context, runID string, batch []*pending, refused func(*pending, error) error) (int, error) {
 	n := 0
-	for _, p := range batch {
-		in.args = p.appendArgs(in.args[:0], runID)
+	for i, p := range batch {
+		in.args = p.appendArgs(in.args[:0], runID, in.legacy)
 		_, err := in.one.ExecContext(ctx, in.args...)
 		switch {
 		case err == nil:
+			if err := in.insertTexts(ctx, runID, batch[i:i+1]); err != nil {
+				return n, err
+			}
 			n++
 		case sqliteCode(err) == codeConstraint:
 			if err := refused(p, err); err != nil {
@@ -85,4 +129,32 @@ func (in *inserter) insertEach(ctx context.Context, runID string, batch []*pendi
 		}
 	}
 	return n, nil
+}
+
+// insertTexts writes the record_text rows of the records of batch that
+// have an error or a text (nothing before schema 4), multiRows at a time.
+func (in *inserter) insertTexts(ctx context.Context, runID string, batch []*pending) error {
+	if in.legacy {
+		return nil
+	}
+	in.args = in.args[:0]
+	k := 0
+	for _, p := range batch {
+		if !p.hasText() {
+			continue
+		}
+		in.args = p.appendTextArgs(in.args, runID)
+		if k++; k == multiRows {
+			if _, err := in.textMany.ExecContext(ctx, in.args...); err != nil {
+				return err
+			}
+			in.args, k = in.args[:0], 0
+		}
+	}
+	for i := 0; i < k; i++ {
+		if _, err := in.textOne.ExecContext(ctx, in.args[i*len(textColumns):(i+1)*len(textColumns)]...); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -12,14 +12,23 @@ import (
 )
 
 // recordColumns are the records table's columns, in insert order. The
-// statistics need only a subset (statsColumns); error and text come last.
-var recordColumns = []string{
-	"run_id", "seq", "model", "scenario", "stage", "worker", "warmup", "stream", "max_tokens", "attempt", "endpoint",
-	"scheduled", "sent", "first_byte_ns", "first_token_ns", "first_answer_ns", "last_token_ns", "end_ns",
-	"chunk_count", "reason_chunks", "input_tokens", "input_source", "output_tokens", "output_source",
-	"engine_output_tokens", "estimated_output_tokens", "cached_tokens", "status", "finish_reason", "outcome", "phase",
-	"text_bytes", "chunks", "error", "text",
-}
+// statistics need only a subset (statsColumns). A record's error and text
+// are in record_text (textColumns); before schema 4 (textSchema) they were
+// the records table's last two columns.
+var (
+	recordColumns = []string{
+		"run_id", "seq", "model", "scenario", "stage", "worker", "warmup", "stream", "max_tokens", "attempt", "endpoint",
+		"scheduled", "sent", "first_byte_ns", "first_token_ns", "first_answer_ns", "last_token_ns", "end_ns",
+		"chunk_count", "reason_chunks", "input_tokens", "input_source", "output_tokens", "output_source",
+		"engine_output_tokens", "estimated_output_tokens", "cached_tokens", "status", "finish_reason", "outcome", "phase",
+		"text_bytes", "chunks",
+	}
+	textColumns = []string{"run_id", "seq", "error", "text"}
+)
+
+// textSchema is the schema version that moved error and text to
+// record_text.
+const textSchema = 4
 
 // Limits of what an int64 of unix nanoseconds can hold.
 var (
@@ -86,8 +95,17 @@ func newPending(r *record.Record) (*pending, error) {
 	return p, nil
 }
 
-// appendArgs appends the insert arguments of p, in recordColumns order.
-func (p *pending) appendArgs(dst []any, runID string) []any {
+// hasText reports whether p has an error or a text to store.
+func (p *pending) hasText() bool { return p.rec.Error != "" || p.rec.Text != "" }
+
+// appendTextArgs appends p's record_text arguments, in textColumns order.
+func (p *pending) appendTextArgs(dst []any, runID string) []any {
+	return append(dst, runID, p.rec.Seq, p.rec.Error, p.rec.Text)
+}
+
+// appendArgs appends the insert arguments of p, in recordColumns order
+// (with error and text last before schema 4: legacy).
+func (p *pending) appendArgs(dst []any, runID string, legacy bool) []any {
 	r := &p.rec
 	sched, _ := timeArg(r.Scheduled) // checked by newPending
 	sent, _ := timeArg(r.Sent)
@@ -95,21 +113,26 @@ func (p *pending) appendArgs(dst []any, runID string) []any {
 	if len(p.blob) > 0 {
 		blob = p.blob
 	}
-	return append(dst, runID, r.Seq, r.Model, r.Scenario, r.Stage, int64(r.Worker), boolArg(r.Warmup), boolArg(r.Stream),
+	dst = append(dst, runID, r.Seq, r.Model, r.Scenario, r.Stage, int64(r.Worker), boolArg(r.Warmup), boolArg(r.Stream),
 		int64(r.MaxTok), int64(r.Attempt), r.Endpoint,
 		sched, sent, offArg(r.FirstByte), offArg(r.FirstToken), offArg(r.FirstAnswer), offArg(r.LastToken), offArg(r.End),
 		int64(r.ChunkCount), int64(r.ReasonChunk), int64(r.InputTokens), string(r.InputSource), int64(r.OutputTokens), string(r.OutputSource),
 		int64(r.EngineOutTokens), int64(r.EstOutTokens), int64(r.CachedTokens), int64(r.Status), r.FinishReason, string(r.Outcome), string(r.Phase),
-		int64(r.TextBytes), blob, r.Error, r.Text)
+		int64(r.TextBytes), blob)
+	if legacy {
+		dst = append(dst, r.Error, r.Text)
+	}
+	return dst
 }
 
-// insertSQL returns an INSERT of n records.
-func insertSQL(n int) string {
+// insertSQL returns an INSERT of n rows into table (with its verb, e.g.
+// "INSERT INTO records") of the given columns.
+func insertSQL(table string, columns []string, n int) string {
 	var b strings.Builder
-	b.WriteString("INSERT INTO records (")
-	b.WriteString(strings.Join(recordColumns, ", "))
+	b.WriteString(table + " (")
+	b.WriteString(strings.Join(columns, ", "))
 	b.WriteString(") VALUES ")
-	one := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(recordColumns)), ", ") + ")"
+	one := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(columns)), ", ") + ")"
 	for i := range n {
 		if i > 0 {
 			b.WriteString(", ")
@@ -119,8 +142,13 @@ func insertSQL(n int) string {
 	return b.String()
 }
 
-// selectRecordsSQL reads every column but run_id, in seq order.
-var selectRecordsSQL = "SELECT " + strings.Join(recordColumns[1:], ", ") + " FROM records WHERE run_id = ? ORDER BY seq"
+// selectRecordsSQL reads every column but run_id, with error and text, in
+// seq order; legacySelectSQL before schema 4.
+var (
+	selectRecordsSQL = "SELECT r." + strings.Join(recordColumns[1:], ", r.") + ", coalesce(t.error, ''), coalesce(t.text, '')" +
+		" FROM records r LEFT JOIN record_text t ON t.run_id = r.run_id AND t.seq = r.seq WHERE r.run_id = ? ORDER BY r.seq"
+	legacySelectSQL = "SELECT " + strings.Join(recordColumns[1:], ", ") + ", error, text FROM records WHERE run_id = ? ORDER BY seq"
+)
 
 // recordScanner scans full records; each record is fresh (callers may keep it).
 type recordScanner struct {
@@ -181,7 +209,11 @@ func (db *DB) Records(ctx context.Context, id string, fn func(*record.Record) er
 	if err := runExists(ctx, tx, id); err != nil {
 		return err
 	}
-	rows, err := tx.QueryContext(ctx, selectRecordsSQL, id)
+	query := selectRecordsSQL
+	if db.version < textSchema {
+		query = legacySelectSQL
+	}
+	rows, err := tx.QueryContext(ctx, query, id)
 	if err != nil {
 		return explain(db.path, "reading records", err)
 	}
@@ -221,7 +253,52 @@ func runExists(ctx context.Context, q querier, id string) error {
 
 // querier is what *sql.DB, *sql.Conn and *sql.Tx share.
 type querier interface {
+	PrepareContext(context.Context, string) (*sql.Stmt, error)
 	ExecContext(context.Context, string, ...any) (sql.Result, error)
 	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
 	QueryRowContext(context.Context, string, ...any) *sql.Row
+}
+
+// int64Col scans an INTEGER column without database/sql's reflection; NULL
+// reads as 0.
+type int64Col int64
+
+// Scan implements sql.Scanner.
+func (v *int64Col) Scan(src any) error {
+	switch x := src.(type) {
+	case int64:
+		*v = int64Col(x)
+	case nil:
+		*v = 0
+	default:
+		return fmt.Errorf("want an integer, got %T", src)
+	}
+	return nil
+}
+
+// nullInt64Col scans a unix ns column that may be NULL (the zero time).
+type nullInt64Col struct {
+	v     int64
+	valid bool
+}
+
+// Scan implements sql.Scanner.
+func (v *nullInt64Col) Scan(src any) error {
+	switch x := src.(type) {
+	case int64:
+		*v = nullInt64Col{x, true}
+	case nil:
+		*v = nullInt64Col{}
+	default:
+		return fmt.Errorf("want an integer, got %T", src)
+	}
+	return nil
+}
+
+// time returns the stored time, or the zero time for NULL.
+func (v nullInt64Col) time() time.Time {
+	if !v.valid {
+		return time.Time{}
+	}
+	return time.Unix(0, v.v).UTC()
 }

@@ -287,7 +287,7 @@ func (w *RecordWriter) start(ctx context.Context) error {
 	if err := runExists(ctx, conn, w.runID); err != nil {
 		return fmt.Errorf("store: writing records: %w (BeginRun first)", err)
 	}
-	ins, err := newInserter(ctx, conn)
+	ins, err := newInserter(ctx, conn, w.db.version)
 	if err == nil {
 		w.ins = ins
 		w.closer = append(w.closer, ins.close)
