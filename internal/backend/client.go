@@ -230,6 +230,16 @@ func (c *Client) newRequest(a *attempt, req *Request, streamOptions bool) (*http
 	if err != nil {
 		return nil, err
 	}
+	accept := "application/json"
+	if req.Stream {
+		accept = "text/event-stream"
+	}
+	return a.post(c.chatURL, body, accept, c.auth)
+}
+
+// post builds a POST of a JSON body whose first response byte and
+// connection are traced into a (the one place both clients build requests).
+func (a *attempt) post(url string, body []byte, accept, auth string) (*http.Request, error) {
 	trace := &httptrace.ClientTrace{
 		GotConn: func(httptrace.GotConnInfo) { a.connected.Store(true) },
 		GotFirstResponseByte: func() {
@@ -237,18 +247,14 @@ func (c *Client) newRequest(a *attempt, req *Request, streamOptions bool) (*http
 		},
 	}
 	hreq, err := http.NewRequestWithContext(httptrace.WithClientTrace(a.ctx, trace),
-		http.MethodPost, c.chatURL, bytes.NewReader(body))
+		http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
 		return nil, err
 	}
 	hreq.Header.Set("Content-Type", "application/json")
-	if req.Stream {
-		hreq.Header.Set("Accept", "text/event-stream")
-	} else {
-		hreq.Header.Set("Accept", "application/json")
-	}
-	if c.auth != "" {
-		hreq.Header.Set("Authorization", c.auth)
+	hreq.Header.Set("Accept", accept)
+	if auth != "" {
+		hreq.Header.Set("Authorization", auth)
 	}
 	return hreq, nil
 }

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"net/http/httptrace"
 	"net/url"
 	"strings"
 	"time"
@@ -183,27 +182,11 @@ func (o *OllamaNative) newRequest(a *attempt, req *Request) (*http.Request, erro
 	if err != nil {
 		return nil, err
 	}
-	trace := &httptrace.ClientTrace{
-		GotConn: func(httptrace.GotConnInfo) { a.connected.Store(true) },
-		GotFirstResponseByte: func() {
-			a.firstByte.CompareAndSwap(0, int64(max(time.Since(a.sent), 1)))
-		},
-	}
-	hreq, err := http.NewRequestWithContext(httptrace.WithClientTrace(a.ctx, trace),
-		http.MethodPost, o.chatURL, bytes.NewReader(body))
-	if err != nil {
-		return nil, err
-	}
-	hreq.Header.Set("Content-Type", "application/json")
+	accept := "application/json"
 	if req.Stream {
-		hreq.Header.Set("Accept", "application/x-ndjson")
-	} else {
-		hreq.Header.Set("Accept", "application/json")
+		accept = "application/x-ndjson"
 	}
-	if o.c.auth != "" {
-		hreq.Header.Set("Authorization", o.c.auth)
-	}
-	return hreq, nil
+	return a.post(o.chatURL, body, accept, o.c.auth)
 }
 
 // ollamaBody encodes a native chat body: {"model", "messages", "stream",

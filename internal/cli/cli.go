@@ -13,6 +13,7 @@ import (
 	"syscall"
 
 	"flperf/internal/load"
+	"flperf/internal/runner"
 )
 
 // Exit codes.
@@ -67,7 +68,7 @@ func dispatch(ctx context.Context, env *Env, args []string) int {
 	case "suites":
 		return suitesCmd(env, args[1:])
 	case "version", "--version":
-		t := toolVersion()
+		t := runner.CurrentTool()
 		fmt.Fprintf(stdout, "flperf %s (%s %s/%s)\n", t.Version, t.Go, t.OS, t.Arch)
 		return ExitOK
 	case "help", "-h", "--help":

@@ -26,21 +26,14 @@ func exportCmd(ctx context.Context, env *Env, args []string) int {
 	if !ok {
 		return code
 	}
-	switch *format {
-	case "json", "csv", "jsonl", "benchstat":
-	default:
-		fmt.Fprintf(env.Stderr, "flperf export: --format: must be json, csv, jsonl or benchstat, got %q\n", *format)
+	if !c.flagOneOf("format", *format, "json", "csv", "jsonl", "benchstat") {
 		return ExitUsage
 	}
-	db, err := openDB(ctx, *c.db)
+	db, id, err := c.openRun(ctx, pos[0])
 	if err != nil {
 		return c.fail(err)
 	}
 	defer db.Close()
-	id, err := db.Resolve(ctx, pos[0])
-	if err != nil {
-		return c.fail(err)
-	}
 	out, err := openOutput(env, *outPath)
 	if err != nil {
 		return c.fail(err)

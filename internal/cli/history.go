@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -89,6 +90,32 @@ func (c *simpleCmd) fail(err error) int {
 	return ExitFailure
 }
 
+// flagOneOf checks a flag's value against its allowed set, printing the
+// usage error; ok is false when the command must exit with ExitUsage.
+func (c *simpleCmd) flagOneOf(flag, value string, allowed ...string) bool {
+	if slices.Contains(allowed, value) {
+		return true
+	}
+	fmt.Fprintf(c.env.Stderr, "flperf %s: --%s: must be %s or %s, got %q\n", c.name, flag,
+		strings.Join(allowed[:len(allowed)-1], ", "), allowed[len(allowed)-1], value)
+	return false
+}
+
+// openRun opens the database and resolves a run id prefix; the caller
+// closes the database when err is nil.
+func (c *simpleCmd) openRun(ctx context.Context, prefix string) (*store.DB, string, error) {
+	db, err := openDB(ctx, *c.db)
+	if err != nil {
+		return nil, "", err
+	}
+	id, err := db.Resolve(ctx, prefix)
+	if err != nil {
+		db.Close()
+		return nil, "", err
+	}
+	return db, id, nil
+}
+
 // runsCmd lists stored runs, newest first.
 func runsCmd(ctx context.Context, env *Env, args []string) int {
 	c := newSimpleCmd(env, "runs", "[flags]", "Lists stored runs, newest first, with their headline numbers.")
@@ -101,8 +128,7 @@ func runsCmd(ctx context.Context, env *Env, args []string) int {
 	if _, code, ok := c.parse(args, 0, 0); !ok {
 		return code
 	}
-	if *format != "table" && *format != "json" {
-		fmt.Fprintf(env.Stderr, "flperf runs: --format: must be table or json, got %q\n", *format)
+	if !c.flagOneOf("format", *format, "table", "json") {
 		return ExitUsage
 	}
 	db, err := openDB(ctx, *c.db)
@@ -181,20 +207,20 @@ func showCmd(ctx context.Context, env *Env, args []string) int {
 	if !ok {
 		return code
 	}
-	switch *format {
-	case "table", "json", "csv", "jsonl":
-	default:
-		fmt.Fprintf(env.Stderr, "flperf show: --format: must be table, json, csv or jsonl, got %q\n", *format)
+	if !c.flagOneOf("format", *format, "table", "json", "csv", "jsonl") {
 		return ExitUsage
 	}
-	db, err := openDB(ctx, *c.db)
+	db, id, err := c.openRun(ctx, pos[0])
 	if err != nil {
 		return c.fail(err)
 	}
 	defer db.Close()
-	id, err := db.Resolve(ctx, pos[0])
-	if err != nil {
-		return c.fail(err)
+	if *format == "jsonl" { // the records as stored: no summary to recompute
+		j := report.NewJSONL(env.Stdout)
+		if err := errors.Join(db.Records(ctx, id, j.Add), j.Close()); err != nil {
+			return c.fail(err)
+		}
+		return ExitOK
 	}
 	res, err := db.Run(ctx, id)
 	if err != nil {
@@ -207,9 +233,6 @@ func showCmd(ctx context.Context, env *Env, args []string) int {
 		err = report.JSON(env.Stdout, res)
 	case "csv":
 		err = report.CSV(env.Stdout, res)
-	case "jsonl":
-		j := report.NewJSONL(env.Stdout)
-		err = errors.Join(db.Records(ctx, id, j.Add), j.Close())
 	}
 	if err != nil {
 		return c.fail(err)

@@ -51,6 +51,3 @@ func (p *progressLine) clear() {
 		fmt.Fprint(p.w, "\r\033[K")
 	}
 }
-
-// toolVersion describes this binary.
-func toolVersion() runner.Tool { return runner.CurrentTool() }
