@@ -78,9 +78,10 @@ func TestOpenCreatesWithPragmas(t *testing.T) {
 	if _, err := db2.Resolve(context.Background(), "kept"); err != nil {
 		t.Error(err)
 	}
-	// runs, records, summaries, events (schema 2) and record_text (4).
-	if n := count(t, db2, "SELECT count(*) FROM sqlite_master WHERE type = 'table'"); n != 5 {
-		t.Errorf("%d tables after reopening, want 5", n)
+	// runs, records, summaries, events (schema 2), record_text (4),
+	// settings and run_samples (5).
+	if n := count(t, db2, "SELECT count(*) FROM sqlite_master WHERE type = 'table'"); n != 7 {
+		t.Errorf("%d tables after reopening, want 7", n)
 	}
 }
 
