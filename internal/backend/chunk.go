@@ -1,6 +1,7 @@
 package backend
 
 import (
+	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -134,8 +135,11 @@ func (p *chunkParser) topKey(f *frame, key []byte, depth int) bool {
 		f.promptTokens, f.completionTokens, f.cachedTokens = -1, -1, -1
 		return p.object(f, depth, (*chunkParser).usageKey)
 	case "timings":
-		f.promptN, f.predictedN, f.cacheN = -1, -1, -1
+		f.promptN, f.predictedN, f.cacheN, f.promptMS, f.predictedMS = -1, -1, -1, -1, -1
 		return p.object(f, depth, (*chunkParser).timingsKey)
+	case "stats":
+		f.statsTPS, f.statsTTFT, f.statsGen = -1, -1, -1
+		return p.object(f, depth, (*chunkParser).statsKey)
 	case "error":
 		start := p.i
 		if !p.skip(depth) {
@@ -241,8 +245,44 @@ func (p *chunkParser) timingsKey(f *frame, key []byte, depth int) bool {
 		return p.int(&f.predictedN, depth)
 	case "cache_n":
 		return p.int(&f.cacheN, depth)
+	case "prompt_ms":
+		return p.float(&f.promptMS, depth)
+	case "predicted_ms":
+		return p.float(&f.predictedMS, depth)
 	}
 	return p.skip(depth)
+}
+
+func (p *chunkParser) statsKey(f *frame, key []byte, depth int) bool {
+	switch string(key) {
+	case "tokens_per_second":
+		return p.float(&f.statsTPS, depth)
+	case "time_to_first_token":
+		return p.float(&f.statsTTFT, depth)
+	case "generation_time":
+		return p.float(&f.statsGen, depth)
+	}
+	return p.skip(depth)
+}
+
+// float reads a non-negative number literal into *dst; any other value
+// (null, a negative or overflowing number, another type) is skipped and
+// leaves -1, as refFloat does.
+func (p *chunkParser) float(dst *float64, depth int) bool {
+	*dst = -1
+	start := p.i
+	c := p.at()
+	if c != '-' && (c < '0' || c > '9') {
+		return p.skip(depth)
+	}
+	if !p.number() {
+		return false
+	}
+	x, err := strconv.ParseFloat(string(p.b[start:p.i]), 64)
+	if err == nil && x >= 0 {
+		*dst = x
+	}
+	return true
 }
 
 // int reads a non-negative integer literal into *dst; any other value

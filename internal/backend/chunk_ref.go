@@ -24,6 +24,13 @@ type frame struct {
 	predictedN int64 // timings.predicted_n
 	cacheN     int64 // timings.cache_n
 
+	promptMS    float64 // timings.prompt_ms (llama.cpp); -1: absent
+	predictedMS float64 // timings.predicted_ms
+
+	statsTPS  float64 // stats.tokens_per_second (LM Studio /api/v0, seconds-based); -1: absent
+	statsTTFT float64 // stats.time_to_first_token, s
+	statsGen  float64 // stats.generation_time, s
+
 	errVal []byte // raw top-level "error" value when it signals an error (nil: none)
 }
 
@@ -31,6 +38,8 @@ func (f *frame) reset() {
 	*f = frame{
 		promptTokens: -1, completionTokens: -1, cachedTokens: -1,
 		promptN: -1, predictedN: -1, cacheN: -1,
+		promptMS: -1, predictedMS: -1,
+		statsTPS: -1, statsTTFT: -1, statsGen: -1,
 	}
 }
 
@@ -74,6 +83,13 @@ func refParse(data []byte, choiceKey string, f *frame) error {
 		f.promptN = refInt(t["prompt_n"])
 		f.predictedN = refInt(t["predicted_n"])
 		f.cacheN = refInt(t["cache_n"])
+		f.promptMS = refFloat(t["prompt_ms"])
+		f.predictedMS = refFloat(t["predicted_ms"])
+	}
+	if st := refObject(top["stats"]); st != nil {
+		f.statsTPS = refFloat(st["tokens_per_second"])
+		f.statsTTFT = refFloat(st["time_to_first_token"])
+		f.statsGen = refFloat(st["generation_time"])
 	}
 	return nil
 }
@@ -132,4 +148,17 @@ func refInt(raw json.RawMessage) int64 {
 		return -1
 	}
 	return n
+}
+
+// refFloat decodes raw as a finite non-negative number; -1 when absent,
+// null, not a number, out of range or negative.
+func refFloat(raw json.RawMessage) float64 {
+	if raw == nil || string(raw) == "null" {
+		return -1
+	}
+	var x float64
+	if json.Unmarshal(raw, &x) != nil || x < 0 {
+		return -1
+	}
+	return x
 }

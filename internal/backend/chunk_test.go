@@ -8,10 +8,11 @@ import (
 
 // frameString renders a frame for comparisons and failure messages.
 func frameString(f *frame) string {
-	return fmt.Sprintf("content=%q reasoning_content=%q reasoning=%q finish=%q usage=(%d,%d,%d) timings=(%d,%d,%d) error=%q",
+	return fmt.Sprintf("content=%q reasoning_content=%q reasoning=%q finish=%q usage=(%d,%d,%d) timings=(%d,%d,%d,%v,%v) stats=(%v,%v,%v) error=%q",
 		f.content, f.reasoningContent, f.reasoning, f.finish,
 		f.promptTokens, f.completionTokens, f.cachedTokens,
-		f.promptN, f.predictedN, f.cacheN, f.errVal)
+		f.promptN, f.predictedN, f.cacheN, f.promptMS, f.predictedMS,
+		f.statsTPS, f.statsTTFT, f.statsGen, f.errVal)
 }
 
 // Realistic chunks from the engines of backends.md, plus tricky but valid
@@ -58,6 +59,8 @@ var fastChunks = []string{
 	`{"a":[1,-2.5e+3,true,false,null,{"b":[]},"s"],"c":{"d":{"e":0.0}}}`,
 	`{"choices":[{"finish_reason":7}]}`,
 	`{"choices":[{"finish_reason":"stop","finish_reason":null}]}`,
+	`{"id":"chatcmpl-1","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"Hi"},"finish_reason":"stop"}],"usage":{"prompt_tokens":12,"completion_tokens":2,"total_tokens":14},"stats":{"tokens_per_second":61.7,"time_to_first_token":0.092,"generation_time":2.07,"stop_reason":"eosFound"}}`,
+	`{"timings":{"prompt_ms":-1,"predicted_ms":1e999,"prompt_n":3},"stats":{"tokens_per_second":null,"time_to_first_token":"0.1","generation_time":0}}`,
 }
 
 // Inputs the fast path hands to the reference parser (malformed, or shapes
@@ -124,20 +127,22 @@ func TestChunkFallback(t *testing.T) {
 // TestChunkValues pins what a few chunks mean, independently of either parser.
 func TestChunkValues(t *testing.T) {
 	cases := []struct{ in, want string }{
-		{fastChunks[1], `content="Good morning" reasoning_content="" reasoning="" finish="" usage=(-1,-1,-1) timings=(-1,-1,-1) error=""`},
-		{fastChunks[4], `content="" reasoning_content="" reasoning="" finish="" usage=(136,128,96) timings=(40,128,96) error=""`},
-		{fastChunks[10], `content="café 世界 smile 😀" reasoning_content="" reasoning="" finish="" usage=(-1,-1,-1) timings=(-1,-1,-1) error=""`},
-		{fastChunks[15], `content="b" reasoning_content="" reasoning="" finish="" usage=(-1,-1,-1) timings=(-1,-1,-1) error=""`},
-		{fastChunks[16], `content="" reasoning_content="" reasoning="" finish="" usage=(-1,-1,-1) timings=(-1,-1,-1) error=""`},
-		{fastChunks[19], `content="first" reasoning_content="" reasoning="" finish="" usage=(-1,-1,-1) timings=(-1,-1,-1) error=""`},
-		{fastChunks[23], `content="" reasoning_content="" reasoning="" finish="" usage=(-1,-1,-1) timings=(-1,-1,-1) error=""`},
-		{fastChunks[24], `content="" reasoning_content="" reasoning="" finish="" usage=(9223372036854775807,0,-1) timings=(-1,-1,-1) error=""`},
-		{fastChunks[26], `content="" reasoning_content="" reasoning="" finish="" usage=(6,-1,-1) timings=(-1,-1,-1) error=""`},
-		{fastChunks[29], `content="ok" reasoning_content="" reasoning="" finish="" usage=(-1,-1,-1) timings=(-1,-1,-1) error=""`},
-		{fastChunks[30], `content="" reasoning_content="" reasoning="" finish="" usage=(-1,-1,-1) timings=(-1,-1,-1) error="{\"message\":\"boom\",\"type\":\"server_error\",\"code\":500}"`},
-		{fastChunks[32], `content="" reasoning_content="" reasoning="" finish="" usage=(-1,-1,-1) timings=(-1,-1,-1) error=""`},
-		{fastChunks[34], `content="" reasoning_content="" reasoning="" finish="" usage=(-1,-1,-1) timings=(-1,-1,-1) error=""`},
-		{fastChunks[36], `content="spaced" reasoning_content="" reasoning="" finish="length" usage=(-1,-1,-1) timings=(-1,-1,-1) error=""`},
+		{fastChunks[1], `content="Good morning" reasoning_content="" reasoning="" finish="" usage=(-1,-1,-1) timings=(-1,-1,-1,-1,-1) stats=(-1,-1,-1) error=""`},
+		{fastChunks[4], `content="" reasoning_content="" reasoning="" finish="" usage=(136,128,96) timings=(40,128,96,88,2300.5) stats=(-1,-1,-1) error=""`},
+		{fastChunks[10], `content="café 世界 smile 😀" reasoning_content="" reasoning="" finish="" usage=(-1,-1,-1) timings=(-1,-1,-1,-1,-1) stats=(-1,-1,-1) error=""`},
+		{fastChunks[15], `content="b" reasoning_content="" reasoning="" finish="" usage=(-1,-1,-1) timings=(-1,-1,-1,-1,-1) stats=(-1,-1,-1) error=""`},
+		{fastChunks[16], `content="" reasoning_content="" reasoning="" finish="" usage=(-1,-1,-1) timings=(-1,-1,-1,-1,-1) stats=(-1,-1,-1) error=""`},
+		{fastChunks[19], `content="first" reasoning_content="" reasoning="" finish="" usage=(-1,-1,-1) timings=(-1,-1,-1,-1,-1) stats=(-1,-1,-1) error=""`},
+		{fastChunks[23], `content="" reasoning_content="" reasoning="" finish="" usage=(-1,-1,-1) timings=(-1,-1,-1,-1,-1) stats=(-1,-1,-1) error=""`},
+		{fastChunks[24], `content="" reasoning_content="" reasoning="" finish="" usage=(9223372036854775807,0,-1) timings=(-1,-1,-1,-1,-1) stats=(-1,-1,-1) error=""`},
+		{fastChunks[26], `content="" reasoning_content="" reasoning="" finish="" usage=(6,-1,-1) timings=(-1,-1,-1,-1,-1) stats=(-1,-1,-1) error=""`},
+		{fastChunks[29], `content="ok" reasoning_content="" reasoning="" finish="" usage=(-1,-1,-1) timings=(-1,-1,-1,-1,-1) stats=(-1,-1,-1) error=""`},
+		{fastChunks[30], `content="" reasoning_content="" reasoning="" finish="" usage=(-1,-1,-1) timings=(-1,-1,-1,-1,-1) stats=(-1,-1,-1) error="{\"message\":\"boom\",\"type\":\"server_error\",\"code\":500}"`},
+		{fastChunks[32], `content="" reasoning_content="" reasoning="" finish="" usage=(-1,-1,-1) timings=(-1,-1,-1,-1,-1) stats=(-1,-1,-1) error=""`},
+		{fastChunks[34], `content="" reasoning_content="" reasoning="" finish="" usage=(-1,-1,-1) timings=(-1,-1,-1,-1,-1) stats=(-1,-1,-1) error=""`},
+		{fastChunks[36], `content="spaced" reasoning_content="" reasoning="" finish="length" usage=(-1,-1,-1) timings=(-1,-1,-1,-1,-1) stats=(-1,-1,-1) error=""`},
+		{fastChunks[len(fastChunks)-2], `content="" reasoning_content="" reasoning="" finish="stop" usage=(12,2,-1) timings=(-1,-1,-1,-1,-1) stats=(61.7,0.092,2.07) error=""`},
+		{fastChunks[len(fastChunks)-1], `content="" reasoning_content="" reasoning="" finish="" usage=(-1,-1,-1) timings=(3,-1,-1,-1,-1) stats=(-1,-1,0) error=""`},
 	}
 	for _, c := range cases {
 		var p chunkParser

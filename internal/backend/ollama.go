@@ -77,8 +77,8 @@ func (o *OllamaNative) Do(ctx context.Context, req Request, rec *record.Record) 
 	o.DoTimings(ctx, req, rec)
 }
 
-// DoTimings is Do that also returns the engine's own timings, which
-// record.Record has no fields for.
+// DoTimings is Do that also returns the engine's own timings (also kept in
+// rec.Server) in Ollama's units.
 func (o *OllamaNative) DoTimings(ctx context.Context, req Request, rec *record.Record) OllamaTimings {
 	tm := OllamaTimings{PromptEvalCount: -1, EvalCount: -1}
 	if rec == nil {
@@ -331,6 +331,7 @@ func (st *streamState) ollamaLine(line []byte, t time.Time, chunk bool, tm *Olla
 		EvalCount:          int(st.predictedN),
 		DoneReason:         st.rec.FinishReason,
 	}
+	st.server = ollamaServer(top, st.promptN, st.predictedN)
 	return true, "", false
 }
 
@@ -354,4 +355,36 @@ func (st *streamState) ollamaText(content, thinking []byte, t time.Time) {
 	st.text.Write(content)
 	est := max(1, tokens.Estimate(st.text.String()[start:]))
 	rec.Chunks = append(rec.Chunks, record.Chunk{At: off, Est: est})
+}
+
+// ollamaServer is the engine's own account of an Ollama response from its
+// final line: durations in ns become ms; a missing field stays nil (they are
+// all omitempty in Ollama: a missing prompt_eval_count is unknown, not 0).
+func ollamaServer(top map[string]json.RawMessage, promptN, evalN int64) *record.ServerTimings {
+	var s record.ServerTimings
+	got := false
+	ms := func(key string) *float64 {
+		v := refInt(top[key])
+		if v < 0 {
+			return nil
+		}
+		got = true
+		x := float64(v) / 1e6
+		return &x
+	}
+	n := func(v int64) *int {
+		if v < 0 {
+			return nil
+		}
+		got = true
+		x := int(v)
+		return &x
+	}
+	s.TotalMS, s.LoadMS = ms("total_duration"), ms("load_duration")
+	s.PromptMS, s.DecodeMS = ms("prompt_eval_duration"), ms("eval_duration")
+	s.PromptTokens, s.DecodeTokens = n(promptN), n(evalN)
+	if !got {
+		return nil
+	}
+	return &s
 }

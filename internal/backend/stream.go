@@ -23,6 +23,10 @@ type streamState struct {
 	// Latest values reported by the server (-1: never).
 	prompt, completion, cached  int64
 	promptN, predictedN, cacheN int64
+	promptMS, predictedMS       float64 // llama.cpp timings (-1: never)
+	statsTPS, statsTTFT         float64 // LM Studio stats (-1: never)
+	statsGen                    float64
+	server                      *record.ServerTimings // set by a native protocol (Ollama); else built from the above
 
 	prevCompletion int64 // usage.completion_tokens at the previous text event
 	contUsage      bool  // every text event so far carried usage.completion_tokens
@@ -33,6 +37,7 @@ func newStreamState(rec *record.Record, sent time.Time) *streamState {
 		rec: rec, sent: sent,
 		prompt: -1, completion: -1, cached: -1,
 		promptN: -1, predictedN: -1, cacheN: -1,
+		promptMS: -1, predictedMS: -1, statsTPS: -1, statsTTFT: -1, statsGen: -1,
 		contUsage: true,
 	}
 }
@@ -149,6 +154,16 @@ func (st *streamState) counts(f *frame) {
 	keep(&st.promptN, f.promptN)
 	keep(&st.predictedN, f.predictedN)
 	keep(&st.cacheN, f.cacheN)
+	keepF := func(dst *float64, v float64) {
+		if v >= 0 {
+			*dst = v
+		}
+	}
+	keepF(&st.promptMS, f.promptMS)
+	keepF(&st.predictedMS, f.predictedMS)
+	keepF(&st.statsTPS, f.statsTPS)
+	keepF(&st.statsTTFT, f.statsTTFT)
+	keepF(&st.statsGen, f.statsGen)
 	if len(f.finish) > 0 && string(f.finish) != st.rec.FinishReason {
 		st.rec.FinishReason = string(f.finish)
 	}
@@ -235,6 +250,45 @@ func (st *streamState) finish(req *Request) {
 	case st.cacheN >= 0:
 		rec.CachedTokens = int(st.cacheN)
 	}
+	rec.Server = st.server
+	if rec.Server == nil {
+		rec.Server = st.serverTimings()
+	}
+}
+
+// serverTimings is what the engine reported of itself: llama.cpp's timings
+// (ms) or LM Studio's stats (seconds); nil when it reported neither.
+func (st *streamState) serverTimings() *record.ServerTimings {
+	var s record.ServerTimings
+	got := false
+	f := func(v, scale float64) *float64 {
+		if v < 0 {
+			return nil
+		}
+		got = true
+		x := v * scale
+		return &x
+	}
+	n := func(v int64) *int {
+		if v < 0 {
+			return nil
+		}
+		got = true
+		x := int(v)
+		return &x
+	}
+	s.PromptMS, s.DecodeMS = f(st.promptMS, 1), f(st.predictedMS, 1)
+	if st.promptMS >= 0 || st.predictedMS >= 0 {
+		s.PromptTokens, s.DecodeTokens = n(st.promptN), n(st.predictedN)
+	}
+	if s.DecodeMS == nil {
+		s.DecodeMS = f(st.statsGen, 1000)
+	}
+	s.TTFTMS, s.DecodeTPS = f(st.statsTTFT, 1000), f(st.statsTPS, 1)
+	if !got {
+		return nil
+	}
+	return &s
 }
 
 // errorText turns an error value (a JSON object with a message, a JSON

@@ -116,6 +116,59 @@ type Record struct {
 	Error        string  `json:"error,omitempty"` // error text (HTTP error bodies: first 1 KiB)
 	Text         string  `json:"text,omitempty"`  // generated text, untrusted, first TextLimit bytes
 	TextBytes    int     `json:"text_bytes"`      // full length of the generated text in bytes
+
+	// Server is the engine's own account of this response, when it sent
+	// one (llama.cpp "timings", Ollama's native durations, LM Studio's
+	// "stats"); nil when it sent none. It sits beside the client's figures
+	// and never replaces them.
+	Server *ServerTimings `json:"server,omitempty"`
+}
+
+// ServerTimings is what an engine reported about one response, in its own
+// clock. A nil field was not reported; a reported zero stays zero.
+type ServerTimings struct {
+	PromptMS     *float64 `json:"prompt_ms,omitempty"`     // prefill time (llama.cpp prompt_ms, Ollama prompt_eval_duration)
+	DecodeMS     *float64 `json:"decode_ms,omitempty"`     // time generating DecodeTokens (llama.cpp predicted_ms, Ollama eval_duration, LM Studio generation_time)
+	LoadMS       *float64 `json:"load_ms,omitempty"`       // model load time this request waited for (Ollama load_duration)
+	TotalMS      *float64 `json:"total_ms,omitempty"`      // the whole request inside the engine (Ollama total_duration)
+	TTFTMS       *float64 `json:"ttft_ms,omitempty"`       // the engine's own time to first token (LM Studio time_to_first_token)
+	PromptTokens *int     `json:"prompt_tokens,omitempty"` // prompt tokens it processed (llama.cpp prompt_n: the uncached part; Ollama prompt_eval_count)
+	DecodeTokens *int     `json:"decode_tokens,omitempty"` // tokens it generated (llama.cpp predicted_n, Ollama eval_count)
+	DecodeTPS    *float64 `json:"decode_tps,omitempty"`    // decode rate it reported itself (LM Studio tokens_per_second)
+}
+
+// EngineTTFT is the engine's own time to first token in milliseconds: its
+// reported TTFT, else its load wait plus prefill time. ok is false when it
+// reported neither.
+func (s *ServerTimings) EngineTTFT() (ms float64, ok bool) {
+	switch {
+	case s == nil:
+		return 0, false
+	case s.TTFTMS != nil:
+		return *s.TTFTMS, true
+	case s.PromptMS != nil:
+		v := *s.PromptMS
+		if s.LoadMS != nil {
+			v += *s.LoadMS
+		}
+		return v, true
+	}
+	return 0, false
+}
+
+// DecodeRate is the engine's decode rate in tokens per second: its decode
+// tokens over its decode time, else the rate it reported. ok is false when
+// neither is known.
+func (s *ServerTimings) DecodeRate() (tps float64, ok bool) {
+	switch {
+	case s == nil:
+		return 0, false
+	case s.DecodeTokens != nil && s.DecodeMS != nil && *s.DecodeTokens > 0 && *s.DecodeMS > 0:
+		return float64(*s.DecodeTokens) / (*s.DecodeMS / 1000), true
+	case s.DecodeTPS != nil:
+		return *s.DecodeTPS, true
+	}
+	return 0, false
 }
 
 // TextLimit is how many bytes of generated text a Record keeps.

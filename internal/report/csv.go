@@ -27,7 +27,28 @@ func CSVHeader() []string {
 		}
 	}
 	return append(h, "window_s", "requests_per_s", "output_tokens_per_s", "total_tokens_per_s",
-		"goodput_per_s", "good_fraction", "token_source", "warnings")
+		"goodput_per_s", "good_fraction", "token_source", "warnings",
+		"engine_n", "engine_ttft_ms_mean", "engine_ttft_ms_p50", "engine_decode_tps_mean", "engine_decode_tps_p50",
+		"engine_overhead_ms_mean", "engine_overhead_ms_p50")
+}
+
+// engineCells are the engine's own per-response figures of g (empty cells
+// when it reported none).
+func engineCells(g *stats.Group) []string {
+	if g.Engine == nil {
+		return []string{"0", "", "", "", "", "", ""}
+	}
+	e := g.Engine
+	cell := func(d stats.Dist) (string, string) {
+		if d.N == 0 {
+			return "", ""
+		}
+		return f64(d.Mean), f64(d.P50)
+	}
+	tm, tp := cell(e.TTFT)
+	dm, dp := cell(e.DecodeTPS)
+	om, op := cell(e.Overhead)
+	return []string{strconv.Itoa(e.N), tm, tp, dm, dp, om, op}
 }
 
 // CSV writes one row per model × scenario, then one per model (scenario
@@ -83,5 +104,6 @@ func csvRow(r *runner.Result, g *stats.Group) []string {
 	if g.OK > 0 {
 		rps, ops, tps = f64(g.RequestsPerS), f64(g.OutputTokensPerS), f64(g.TotalTokensPerS)
 	}
-	return append(row, f64(g.Window), rps, ops, tps, good, frac, g.TokenSource, strings.Join(g.Warnings, "; "))
+	row = append(row, f64(g.Window), rps, ops, tps, good, frac, g.TokenSource, strings.Join(g.Warnings, "; "))
+	return append(row, engineCells(g)...)
 }

@@ -37,6 +37,7 @@ func Table(w io.Writer, r *runner.Result) error {
 	best(ew, r)
 	coldStarts(ew, r)
 	serverFigures(ew, r)
+	engineFigures(ew, r)
 	if len(r.Warnings) > 0 || len(notes.list) > 0 {
 		ew.printf("\nWarnings\n")
 		for _, s := range r.Warnings {
@@ -277,6 +278,38 @@ func serverFigures(ew *errWriter, r *runner.Result) {
 	}
 	tw.Flush()
 	ew.printf("  (times in ms)\n")
+}
+
+// engineFigures prints the engine's own per-response figures beside the
+// client's, for the groups whose responses carried them.
+func engineFigures(ew *errWriter, r *runner.Result) {
+	var gs []*stats.Group
+	for i := range r.Groups {
+		if r.Groups[i].Engine != nil {
+			gs = append(gs, &r.Groups[i])
+		}
+	}
+	if len(gs) == 0 {
+		return
+	}
+	ew.printf("\nEngine's own per-response figures beside the client's (medians over ok requests that carried them)\n")
+	tw := tabwriter.NewWriter(ew, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "MODEL\tSCENARIO\tN\tTTFT engine\tTTFT client\tOVERHEAD\tDECODE engine\tDECODE client\t")
+	for _, g := range gs {
+		e := g.Engine
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t\n", g.Model, g.Scenario, e.N,
+			distP50(e.TTFT), distP50(g.TTFT), distP50(e.Overhead), distP50(e.DecodeTPS), distP50(g.DecodeTPS))
+	}
+	tw.Flush()
+	ew.printf("  (times in ms, decode in tokens/s; overhead = client TTFT − engine TTFT per request: network, queueing, the client)\n")
+}
+
+// distP50 formats a distribution's median; "–" without samples.
+func distP50(d stats.Dist) string {
+	if d.N == 0 {
+		return "–"
+	}
+	return num(d.P50)
 }
 
 // opt formats an optional figure times scale; "–" when unknown.

@@ -43,5 +43,27 @@ func crossCheck(r *Result) []string {
 			}
 		}
 	}
+	w = append(w, perResponseCheck(r, sequential)...)
+	return w
+}
+
+// perResponseCheck compares the client's TTFT with the engine's own account
+// of the same responses (llama.cpp timings, Ollama durations, LM Studio
+// stats): at concurrency 1 the difference is time spent outside the engine.
+func perResponseCheck(r *Result, sequential bool) []string {
+	if !sequential {
+		return nil
+	}
+	var w []string
+	for i := range r.Groups {
+		g := &r.Groups[i]
+		if g.Engine == nil || g.Engine.Overhead.N == 0 {
+			continue
+		}
+		if o := g.Engine.Overhead.Mean; o > CrossCheckTTFT {
+			w = append(w, fmt.Sprintf("%s / %s: the client's TTFT is %.0f ms above the engine's own per-response timings on average (%d requests): time spent outside the engine (network, a proxy, queueing in front of it)",
+				g.Model, g.Scenario, o, g.Engine.Overhead.N))
+		}
+	}
 	return w
 }

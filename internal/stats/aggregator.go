@@ -31,6 +31,7 @@ type acc struct {
 // where the record has no such figure.
 type row struct {
 	ttft, ttfo, tpot, e2e, qttft, qe2e float64
+	engTTFT, engDecode                 float64 // the engine's own (record.Server); NaN: not reported
 	in, out                            int
 	maxTok                             int
 	inKnown, outKnown                  bool
@@ -106,7 +107,16 @@ func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond)
 func (a *Aggregator) addOK(g *acc, r *record.Record) {
 	t := &g.t
 	t.ok++
-	w := row{ttft: nan, ttfo: nan, tpot: nan, e2e: nan, qttft: nan, qe2e: nan, maxTok: r.MaxTok, length: r.FinishReason == "length"}
+	w := row{ttft: nan, ttfo: nan, tpot: nan, e2e: nan, qttft: nan, qe2e: nan, engTTFT: nan, engDecode: nan, maxTok: r.MaxTok, length: r.FinishReason == "length"}
+	if r.Server != nil {
+		t.engine++
+		if v, ok := r.Server.EngineTTFT(); ok {
+			w.engTTFT = v
+		}
+		if v, ok := r.Server.DecodeRate(); ok {
+			w.engDecode = v
+		}
+	}
 	qw := r.QueueWait()
 	if d, ok := r.TTFT(); ok {
 		w.ttft, w.qttft = ms(d), ms(qw+d)

@@ -77,10 +77,23 @@ type Group struct {
 
 	Goodput *Goodput `json:"goodput,omitempty"` // only when an SLO is set
 
+	Engine *EngineFigures `json:"engine,omitempty"` // the engine's own per-response figures, when it reported them
+
 	TokenSource  string                     `json:"token_source"`  // usage, engine, estimate, chunks, mixed ("" without counts)
 	TokenSources map[record.TokenSource]int `json:"token_sources"` // ok records per output token source, zeros included
 
 	Warnings []string `json:"warnings"` // user-readable; each says what to do
+}
+
+// EngineFigures are what the engine reported of itself per response
+// (record.Server: llama.cpp timings, Ollama's native durations, LM Studio's
+// stats) over the group's ok records that carried them, beside the client's
+// figures for the same requests.
+type EngineFigures struct {
+	N         int  `json:"n"`           // ok records carrying the engine's own timings
+	TTFT      Dist `json:"ttft_ms"`     // the engine's time to first token: its own TTFT, else load wait + prefill
+	DecodeTPS Dist `json:"decode_tps"`  // the engine's decode rate: its decode tokens / its decode time
+	Overhead  Dist `json:"overhead_ms"` // client TTFT − engine TTFT per request: time outside the engine (network, queueing in front of it, the client)
 }
 
 // Goodput counts the requests that are ok and meet every set objective.
@@ -250,6 +263,10 @@ func (g Group) clone() Group {
 	g.Failures = maps.Clone(g.Failures)
 	g.TokenSources = maps.Clone(g.TokenSources)
 	g.Warnings = slices.Clone(g.Warnings)
+	if g.Engine != nil {
+		e := *g.Engine
+		g.Engine = &e
+	}
 	if g.Goodput != nil {
 		gp := *g.Goodput
 		g.Goodput = &gp
@@ -280,6 +297,9 @@ func build(k groupKey, t *tally, d *dists, opts Options) Group {
 	g.E2E, g.QueueTTFT, g.QueueE2E = d[mE2E], d[mQTTFT], d[mQE2E]
 	g.DecodeTPS, g.OutputTPS, g.PrefillTPS = d[mDecode], d[mOutRate], d[mPrefill]
 	g.InputTokens, g.OutputTokens = d[mIn], d[mOut]
+	if t.engine > 0 {
+		g.Engine = &EngineFigures{N: t.engine, TTFT: d[mEngTTFT], DecodeTPS: d[mEngDecode], Overhead: d[mOverhead]}
+	}
 
 	g.Window = t.window()
 	perS := func(x float64) float64 {
@@ -332,8 +352,15 @@ const (
 	mPrefill
 	mIn
 	mOut
+	mEngTTFT   // engine's own TTFT (record.Server)
+	mEngDecode // engine's own decode rate
+	mOverhead  // client TTFT − engine TTFT
 	numMetrics
 )
+
+// engineMetric reports whether metric m comes from the engine's own figures,
+// which most runs lack: their slices are not preallocated.
+func engineMetric(m int) bool { return m >= mEngTTFT && m <= mOverhead }
 
 // sampleSet holds one ascending slice of finite samples per metric.
 type sampleSet [numMetrics][]float64
@@ -355,7 +382,7 @@ func ptrs(ds []dists) []*dists {
 func (g *acc) samples(sc *radixScratch) *sampleSet {
 	var s sampleSet
 	for i := range s {
-		if i != mITL {
+		if i != mITL && !engineMetric(i) {
 			s[i] = make([]float64, 0, len(g.rows))
 		}
 	}
@@ -386,6 +413,9 @@ func (g *acc) samples(sc *radixScratch) *sampleSet {
 		if w.outKnown {
 			push(mOut, float64(w.out))
 		}
+		push(mEngTTFT, w.engTTFT)
+		push(mEngDecode, w.engDecode)
+		push(mOverhead, w.ttft-w.engTTFT) // NaN unless both are known
 	}
 	for i := range s {
 		if i != mITL {

@@ -19,6 +19,7 @@ type tally struct {
 	checked, disagree              int    // ok records with usage and engine counts; of which > 2 % apart
 	worst                          disagreement
 	sumIn, sumOut                  int64 // token sums of ok records
+	engine                         int   // ok records carrying the engine's own timings
 	start, end                     time.Time
 
 	// Set by Summary from the options.
@@ -137,6 +138,7 @@ func (t *tally) add(o tally) {
 	}
 	t.sumIn += o.sumIn
 	t.sumOut += o.sumOut
+	t.engine += o.engine
 	if !o.start.IsZero() && (t.start.IsZero() || o.start.Before(t.start)) {
 		t.start = o.start
 	}

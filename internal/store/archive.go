@@ -36,7 +36,7 @@ func (db *DB) Export(ctx context.Context, id string) (*Archive, error) {
 	if a.Events, err = readEvents(ctx, tx, db.path, id); err != nil {
 		return nil, err
 	}
-	rows, err := tx.QueryContext(ctx, selectRecordsSQL, id)
+	rows, err := tx.QueryContext(ctx, selectRecordsSQL(db.version), id)
 	if err != nil {
 		return nil, explain(db.path, "reading records of run "+id, err)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"slices"
 )
 
 // multiRows is how many records one multi-row INSERT carries.
@@ -17,6 +16,7 @@ type inserter struct {
 	one, many         *sql.Stmt // INSERT of one record; of multiRows records
 	textOne, textMany *sql.Stmt // the same into record_text; nil before schema 4
 	legacy            bool      // before schema 4: error and text in records
+	version           int       // the database's schema version
 	args              []any
 }
 
@@ -27,11 +27,8 @@ type preparer interface {
 
 // newInserter prepares the statements for a database at schema version.
 func newInserter(ctx context.Context, p preparer, version int) (in inserter, err error) {
-	in.legacy = version < textSchema
-	cols := recordColumns
-	if in.legacy {
-		cols = append(slices.Clip(recordColumns), "error", "text")
-	}
+	in.legacy, in.version = version < textSchema, version
+	cols := columnsAt(version)
 	var stmts []*sql.Stmt
 	defer func() {
 		if err != nil {
@@ -84,7 +81,7 @@ func (in *inserter) insert(ctx context.Context, runID string, batch []*pending, 
 	for len(batch) >= multiRows {
 		in.args = in.args[:0]
 		for _, p := range batch[:multiRows] {
-			in.args = p.appendArgs(in.args, runID, in.legacy)
+			in.args = p.appendArgs(in.args, runID, in.version)
 		}
 		_, err := in.many.ExecContext(ctx, in.args...)
 		switch {
@@ -112,7 +109,7 @@ func (in *inserter) insert(ctx context.Context, runID string, batch []*pending, 
 func (in *inserter) insertEach(ctx context.Context, runID string, batch []*pending, refused func(*pending, error) error) (int, error) {
 	n := 0
 	for i, p := range batch {
-		in.args = p.appendArgs(in.args[:0], runID, in.legacy)
+		in.args = p.appendArgs(in.args[:0], runID, in.version)
 		_, err := in.one.ExecContext(ctx, in.args...)
 		switch {
 		case err == nil:

@@ -214,7 +214,7 @@ feed:
 // readBlocks reads, on q, blocks first, first+step, … of run id into r's
 // batches. The last batch of each block, perhaps empty, is marked last.
 func (db *DB) readBlocks(ctx context.Context, q querier, id string, blocks seqBlocks, first, step uint64, r *reader) error {
-	stmt, err := q.PrepareContext(ctx, statsRangeSQL)
+	stmt, err := q.PrepareContext(ctx, statsRangeSQL(db.version))
 	if err != nil {
 		return explain(db.path, "reading records of run "+id, err)
 	}

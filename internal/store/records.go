@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -21,7 +22,7 @@ var (
 		"scheduled", "sent", "first_byte_ns", "first_token_ns", "first_answer_ns", "last_token_ns", "end_ns",
 		"chunk_count", "reason_chunks", "input_tokens", "input_source", "output_tokens", "output_source",
 		"engine_output_tokens", "estimated_output_tokens", "cached_tokens", "status", "finish_reason", "outcome", "phase",
-		"text_bytes", "chunks",
+		"text_bytes", "chunks", "server",
 	}
 	textColumns = []string{"run_id", "seq", "error", "text"}
 )
@@ -29,6 +30,19 @@ var (
 // textSchema is the schema version that moved error and text to
 // record_text.
 const textSchema = 4
+
+// columnsAt returns the records table's columns at schema version: without
+// server before serverSchema, with error and text last before textSchema.
+func columnsAt(version int) []string {
+	cols := recordColumns
+	if version < serverSchema {
+		cols = cols[:len(cols)-1]
+	}
+	if version < textSchema {
+		cols = append(slices.Clip(cols), "error", "text")
+	}
+	return cols
+}
 
 // Limits of what an int64 of unix nanoseconds can hold.
 var (
@@ -75,8 +89,9 @@ func boolArg(b bool) int64 {
 // pending is one record waiting to be written: a shallow copy whose chunks
 // are already encoded (Chunks is nil) and whose times are checked.
 type pending struct {
-	rec  record.Record
-	blob []byte
+	rec    record.Record
+	blob   []byte
+	server []byte // encodeServer(rec.Server)
 }
 
 // newPending checks and encodes r for writing.
@@ -92,6 +107,7 @@ func newPending(r *record.Record) (*pending, error) {
 		}
 	}
 	p.blob = appendChunkBlob(nil, r.Chunks)
+	p.server = encodeServer(r.Server)
 	return p, nil
 }
 
@@ -103,9 +119,8 @@ func (p *pending) appendTextArgs(dst []any, runID string) []any {
 	return append(dst, runID, p.rec.Seq, p.rec.Error, p.rec.Text)
 }
 
-// appendArgs appends the insert arguments of p, in recordColumns order
-// (with error and text last before schema 4: legacy).
-func (p *pending) appendArgs(dst []any, runID string, legacy bool) []any {
+// appendArgs appends the insert arguments of p, in columnsAt(version) order.
+func (p *pending) appendArgs(dst []any, runID string, version int) []any {
 	r := &p.rec
 	sched, _ := timeArg(r.Scheduled) // checked by newPending
 	sent, _ := timeArg(r.Sent)
@@ -119,7 +134,14 @@ func (p *pending) appendArgs(dst []any, runID string, legacy bool) []any {
 		int64(r.ChunkCount), int64(r.ReasonChunk), int64(r.InputTokens), string(r.InputSource), int64(r.OutputTokens), string(r.OutputSource),
 		int64(r.EngineOutTokens), int64(r.EstOutTokens), int64(r.CachedTokens), int64(r.Status), r.FinishReason, string(r.Outcome), string(r.Phase),
 		int64(r.TextBytes), blob)
-	if legacy {
+	if version >= serverSchema {
+		var server any
+		if p.server != nil {
+			server = p.server
+		}
+		dst = append(dst, server)
+	}
+	if version < textSchema {
 		dst = append(dst, r.Error, r.Text)
 	}
 	return dst
@@ -143,12 +165,19 @@ func insertSQL(table string, columns []string, n int) string {
 }
 
 // selectRecordsSQL reads every column but run_id, with error and text, in
-// seq order; legacySelectSQL before schema 4.
-var (
-	selectRecordsSQL = "SELECT r." + strings.Join(recordColumns[1:], ", r.") + ", coalesce(t.error, ''), coalesce(t.text, '')" +
+// seq order, at schema version (NULL for a column the schema lacks).
+func selectRecordsSQL(version int) string {
+	cols := recordColumns[1 : len(recordColumns)-1]
+	server := "r.server"
+	if version < serverSchema {
+		server = "NULL"
+	}
+	if version < textSchema {
+		return "SELECT " + strings.Join(cols, ", ") + ", NULL, error, text FROM records WHERE run_id = ? ORDER BY seq"
+	}
+	return "SELECT r." + strings.Join(cols, ", r.") + ", " + server + ", coalesce(t.error, ''), coalesce(t.text, '')" +
 		" FROM records r LEFT JOIN record_text t ON t.run_id = r.run_id AND t.seq = r.seq WHERE r.run_id = ? ORDER BY r.seq"
-	legacySelectSQL = "SELECT " + strings.Join(recordColumns[1:], ", ") + ", error, text FROM records WHERE run_id = ? ORDER BY seq"
-)
+}
 
 // recordScanner scans full records; each record is fresh (callers may keep it).
 type recordScanner struct {
@@ -159,7 +188,7 @@ type recordScanner struct {
 	textBytes                                             int64Col
 	model, scenario, stage, endpoint, inSrc, outSrc       string
 	finish, outcome, phase, errText, text                 string
-	blob                                                  sql.RawBytes
+	blob, server                                          sql.RawBytes
 	dest                                                  []any
 }
 
@@ -169,7 +198,7 @@ func newRecordScanner() *recordScanner {
 		&s.sched, &s.sent, &s.fb, &s.ft, &s.fa, &s.lt, &s.end,
 		&s.chunkCount, &s.reason, &s.in, &s.inSrc, &s.out, &s.outSrc,
 		&s.eng, &s.est, &s.cached, &s.status, &s.finish, &s.outcome, &s.phase,
-		&s.textBytes, &s.blob, &s.errText, &s.text}
+		&s.textBytes, &s.blob, &s.server, &s.errText, &s.text}
 	return s
 }
 
@@ -179,6 +208,10 @@ func (s *recordScanner) scan(rows *sql.Rows) (*record.Record, error) {
 		return nil, err
 	}
 	cs, err := appendDecodeChunks(nil, s.blob)
+	if err != nil {
+		return nil, fmt.Errorf("record %d: %w", s.seq, err)
+	}
+	server, err := decodeServer(s.server)
 	if err != nil {
 		return nil, fmt.Errorf("record %d: %w", s.seq, err)
 	}
@@ -193,7 +226,7 @@ func (s *recordScanner) scan(rows *sql.Rows) (*record.Record, error) {
 		OutputTokens: int(s.out), OutputSource: record.TokenSource(s.outSrc),
 		EngineOutTokens: int(s.eng), EstOutTokens: int(s.est), CachedTokens: int(s.cached),
 		Status: int(s.status), FinishReason: s.finish, Outcome: record.Outcome(s.outcome), Phase: record.Phase(s.phase),
-		Error: s.errText, Text: s.text, TextBytes: int(s.textBytes),
+		Error: s.errText, Text: s.text, TextBytes: int(s.textBytes), Server: server,
 	}, nil
 }
 
@@ -209,11 +242,7 @@ func (db *DB) Records(ctx context.Context, id string, fn func(*record.Record) er
 	if err := runExists(ctx, tx, id); err != nil {
 		return err
 	}
-	query := selectRecordsSQL
-	if db.version < textSchema {
-		query = legacySelectSQL
-	}
-	rows, err := tx.QueryContext(ctx, query, id)
+	rows, err := tx.QueryContext(ctx, selectRecordsSQL(db.version), id)
 	if err != nil {
 		return explain(db.path, "reading records", err)
 	}

@@ -17,12 +17,23 @@ const statsColumns = `model, scenario, stage, warmup, max_tokens, scheduled, sen
 	last_token_ns, end_ns, input_tokens, input_source, output_tokens, output_source, engine_output_tokens, status, finish_reason,
 	outcome, phase, chunks`
 
-// statsSQL reads the statistics' columns of a run's records, in seq order;
-// statsRangeSQL those of the records with seq in [?, ?].
-const (
-	statsSQL      = "SELECT " + statsColumns + " FROM records WHERE run_id = ? ORDER BY seq"
-	statsRangeSQL = "SELECT " + statsColumns + " FROM records WHERE run_id = ? AND seq BETWEEN ? AND ? ORDER BY seq"
-)
+// statsSQL reads the statistics' columns of a run's records, in seq order,
+// at schema version; statsRangeSQL those of the records with seq in [?, ?].
+func statsSQL(version int) string {
+	return "SELECT " + statsColumns + ", " + serverColumn(version) + " FROM records WHERE run_id = ? ORDER BY seq"
+}
+
+func statsRangeSQL(version int) string {
+	return "SELECT " + statsColumns + ", " + serverColumn(version) + " FROM records WHERE run_id = ? AND seq BETWEEN ? AND ? ORDER BY seq"
+}
+
+// serverColumn is the server column, or NULL before serverSchema.
+func serverColumn(version int) string {
+	if version < serverSchema {
+		return "NULL"
+	}
+	return "server"
+}
 
 // statsScanner reads rows of statsColumns into records holding only what
 // the statistics use. One is used by one goroutine. Its columns are
@@ -33,6 +44,7 @@ type statsScanner struct {
 	last [len(statsTextColumns)]string // the previous row's text values, interned
 	ints [len(statsIntColumns)]any     // in statsIntColumns order
 	blob sql.RawBytes
+	srv  sql.RawBytes // records.server
 	in   interner
 	dest []any
 }
@@ -67,7 +79,7 @@ func newStatsScanner() *statsScanner {
 	t, i := &s.text, &s.ints
 	s.dest = []any{&t[0], &t[1], &t[2], &i[iWarmup], &i[iMaxTok], &i[iSched], &i[iSent],
 		&i[iFirstByte], &i[iFirstToken], &i[iFirstAnswer], &i[iLastToken], &i[iEnd],
-		&i[iInTok], &t[3], &i[iOutTok], &t[4], &i[iEngTok], &i[iStatus], &t[5], &t[6], &t[7], &s.blob}
+		&i[iInTok], &t[3], &i[iOutTok], &t[4], &i[iEngTok], &i[iStatus], &t[5], &t[6], &t[7], &s.blob, &s.srv}
 	return s
 }
 
@@ -117,6 +129,10 @@ func (s *statsScanner) scan(rows *sql.Rows, b *recBatch, emit func(*recBatch) *r
 		if b.chunks, err = appendDecodeChunks(b.chunks, s.blob); err != nil {
 			return b, n, err
 		}
+		server, err := decodeServer(s.srv)
+		if err != nil {
+			return b, n, err
+		}
 		var cs []record.Chunk
 		if len(b.chunks) > start {
 			cs = b.chunks[start:len(b.chunks):len(b.chunks)]
@@ -130,6 +146,7 @@ func (s *statsScanner) scan(rows *sql.Rows, b *recBatch, emit func(*recBatch) *r
 			InputTokens: int(v[iInTok]), InputSource: record.TokenSource(t[3]),
 			OutputTokens: int(v[iOutTok]), OutputSource: record.TokenSource(t[4]), EngineOutTokens: int(v[iEngTok]),
 			Status: int(v[iStatus]), FinishReason: t[5], Outcome: record.Outcome(t[6]), Phase: record.Phase(t[7]),
+			Server: server,
 		})
 		n++
 		if len(b.recs) == batchLen {
@@ -151,7 +168,7 @@ func unixTime(col any, ns int64) time.Time {
 // the statistics use; when b is full it hands it to emit, which returns the
 // batch to fill next. The last, partly filled batch is emitted too.
 func (db *DB) scanStats(ctx context.Context, q querier, id string, b *recBatch, emit func(*recBatch) *recBatch) (int, error) {
-	rows, err := q.QueryContext(ctx, statsSQL, id)
+	rows, err := q.QueryContext(ctx, statsSQL(db.version), id)
 	if err != nil {
 		return 0, explain(db.path, "reading records of run "+id, err)
 	}
