@@ -21,7 +21,7 @@ func TestEngineFigures(t *testing.T) {
 	a.Server = &record.ServerTimings{PromptMS: f64(60), LoadMS: f64(10), DecodeMS: f64(400), DecodeTokens: intp(40)} // TTFT 70, 100 tok/s, overhead 30
 	b := okRec("m", "s", time.Second, 90*msec, 500*msec, 50)
 	b.Server = &record.ServerTimings{TTFTMS: f64(80), DecodeTPS: f64(50)} // LM Studio-style: TTFT 80, 50 tok/s, overhead 10
-	c := okRec("m", "s", 2*time.Second, 95*msec, 500*msec, 50)                 // no engine figures
+	c := okRec("m", "s", 2*time.Second, 95*msec, 500*msec, 50)            // no engine figures
 	d := failRec("m", "s", 3*time.Second, 50*msec, record.HTTPError)
 	d.Server = &record.ServerTimings{PromptMS: f64(1)} // failed: not summarised
 	other := okRec("n", "s", 0, 90*msec, 500*msec, 50)
