@@ -29,7 +29,73 @@ func CSVHeader() []string {
 	return append(h, "window_s", "requests_per_s", "output_tokens_per_s", "total_tokens_per_s",
 		"goodput_per_s", "good_fraction", "token_source", "warnings",
 		"engine_n", "engine_ttft_ms_mean", "engine_ttft_ms_p50", "engine_decode_tps_mean", "engine_decode_tps_p50",
-		"engine_overhead_ms_mean", "engine_overhead_ms_p50")
+		"engine_overhead_ms_mean", "engine_overhead_ms_p50",
+		"res_cpu_pct_mean", "res_cpu_pct_peak", "res_engine_cpu_pct_mean", "res_engine_cpu_pct_peak", "res_engine_rss_peak_bytes",
+		"res_mem_used_peak_bytes", "res_gpu_util_pct_mean", "res_gpu_util_pct_peak", "res_gpu_mem_used_peak_mib", "res_gpu_power_w_mean",
+		"res_energy_j", "res_joules_per_token")
+}
+
+// resourceCells are the resource figures of g's window (its stage, or its
+// model's stages); empty cells where unknown or not sampled. GPU figures
+// are over all GPUs: utilisation averaged, memory and power summed.
+func resourceCells(r *runner.Result, g *stats.Group) []string {
+	cells := make([]string, 12)
+	if r.Resources == nil {
+		return cells
+	}
+	ws := r.Resources.Stages
+	if g.Scenario == "" {
+		ws = r.Resources.Models
+	}
+	var w *runner.Window
+	for i := range ws {
+		if ws[i].Model == g.Model && ws[i].Scenario == g.Scenario {
+			w = &ws[i]
+		}
+	}
+	if w == nil {
+		return cells
+	}
+	opt := func(v *float64) string {
+		if v == nil {
+			return ""
+		}
+		return strconv.FormatFloat(*v, 'f', -1, 64) // bytes stay whole numbers, not 2.1e+09
+	}
+	var util, utilPeak, mem, power []float64
+	for _, gs := range w.GPUs {
+		for dst, v := range map[*[]float64]*float64{&util: gs.UtilPct.Mean, &utilPeak: gs.UtilPct.Peak, &mem: gs.MemUsedMiB.Peak, &power: gs.PowerW.Mean} {
+			if v != nil {
+				*dst = append(*dst, *v)
+			}
+		}
+	}
+	agg := func(vs []float64, mean bool) string {
+		if len(vs) == 0 || len(vs) != len(w.GPUs) {
+			return "" // a GPU without the figure: no honest total
+		}
+		t := 0.0
+		for _, v := range vs {
+			t += v
+		}
+		if mean {
+			t /= float64(len(vs))
+		}
+		return f64(t)
+	}
+	maxOf := func(vs []float64) string {
+		if len(vs) == 0 {
+			return ""
+		}
+		m := vs[0]
+		for _, v := range vs {
+			m = max(m, v)
+		}
+		return f64(m)
+	}
+	return []string{opt(w.CPUPct.Mean), opt(w.CPUPct.Peak), opt(w.ProcCPUPct.Mean), opt(w.ProcCPUPct.Peak), opt(w.ProcRSSBytes.Peak),
+		opt(w.MemUsedBytes.Peak), agg(util, true), maxOf(utilPeak), agg(mem, false), agg(power, false),
+		opt(w.EnergyJ), opt(w.JoulesPerToken)}
 }
 
 // engineCells are the engine's own per-response figures of g (empty cells
@@ -105,5 +171,6 @@ func csvRow(r *runner.Result, g *stats.Group) []string {
 		rps, ops, tps = f64(g.RequestsPerS), f64(g.OutputTokensPerS), f64(g.TotalTokensPerS)
 	}
 	row = append(row, f64(g.Window), rps, ops, tps, good, frac, g.TokenSource, strings.Join(g.Warnings, "; "))
-	return append(row, engineCells(g)...)
+	row = append(row, engineCells(g)...)
+	return append(row, resourceCells(r, g)...)
 }

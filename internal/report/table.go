@@ -25,7 +25,11 @@ func Table(w io.Writer, r *runner.Result) error {
 	ew.printf("Engine   %s\n", r.Engine.Label())
 	ew.printf("Suite    %s (%d scenarios)\n", r.Suite.Name, len(r.Suite.Scenarios))
 	ew.printf("Load     %s\n", loadLabel(c))
-	ew.printf("Request  %s\n\n", requestLabel(c))
+	ew.printf("Request  %s\n", requestLabel(c))
+	if h := hardwareLine(r.Hardware); h != "" {
+		ew.printf("Machine  %s\n", h)
+	}
+	ew.printf("\n")
 
 	notes := &footnotes{}
 	ew.printf("Per model × scenario (latencies in ms over ok requests; rates in tokens/s)\n")
@@ -38,6 +42,7 @@ func Table(w io.Writer, r *runner.Result) error {
 	coldStarts(ew, r)
 	serverFigures(ew, r)
 	engineFigures(ew, r)
+	resourcesBlock(ew, r)
 	if len(r.Warnings) > 0 || len(notes.list) > 0 {
 		ew.printf("\nWarnings\n")
 		for _, s := range r.Warnings {

@@ -11,6 +11,7 @@ import (
 	"flperf/internal/load"
 	"flperf/internal/stats"
 	"flperf/internal/suite"
+	"flperf/internal/telemetry"
 )
 
 // Config is everything needed to repeat a run. It is stored with every run;
@@ -153,6 +154,10 @@ type Result struct {
 	stats.Summary
 	Server   []StageServer `json:"server,omitempty"` // the engine's own figures per stage, from its /metrics
 	Warnings []string      `json:"warnings"`         // run-level warnings; per-group ones are in each group
+
+	Hardware  *telemetry.Hardware `json:"hardware,omitempty"`  // the machine that produced the figures
+	Resources *Resources          `json:"resources,omitempty"` // what it did meanwhile (null: not sampled)
+	Series    *telemetry.Series   `json:"-"`                   // the sampled time series (stored apart)
 }
 
 // StageServer is what the engine's own metrics say about one model ×

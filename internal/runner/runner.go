@@ -20,6 +20,7 @@ import (
 	"flperf/internal/record"
 	"flperf/internal/stats"
 	"flperf/internal/suite"
+	"flperf/internal/telemetry"
 )
 
 // Sink receives every record of a run, in the order records complete, from
@@ -69,7 +70,14 @@ type Runner struct {
 	// before and after each model × scenario stage, and the difference is
 	// kept beside the client's figures (Result.Server).
 	Scrape func(ctx context.Context) (engine.MetricsSnapshot, error)
-	Now    func() time.Time
+	// Hardware describes the machine (telemetry.Fingerprint); it is stored
+	// with the run.
+	Hardware *telemetry.Hardware
+	// Resources, when set, samples the machine in the background for the
+	// whole run (never between requests) and summarises it per stage, per
+	// model and per run (Result.Resources, Result.Series).
+	Resources *telemetry.Options
+	Now       func() time.Time
 }
 
 // Status says how a run ended.
@@ -112,6 +120,15 @@ func (r *Runner) Run(ctx context.Context) (*Result, error) {
 		Config:  r.Config,
 		Suite:   NewSuiteInfo(r.Suite, r.Scenarios),
 	}
+	res.Hardware = r.Hardware
+	var sampler *telemetry.Sampler
+	if r.Resources != nil {
+		var err error
+		if sampler, err = telemetry.Start(context.WithoutCancel(ctx), *r.Resources); err != nil {
+			return nil, fmt.Errorf("runner: resource sampling: %w", err)
+		}
+	}
+	var windows []stageWindow
 	var agg stats.Aggregator
 	plan := r.Config.Plan()
 	total := 0
@@ -146,7 +163,9 @@ models:
 			r.log("info", fmt.Sprintf("model %s, scenario %q: %s", model, sc.Name, p.String()))
 			before, scraped := r.scrape(ctx)
 			stageRecords, stageWarmups := 0, 0
+			win := stageWindow{model: model, scenario: sc.Name, start: time.Now()}
 			for rec := range load.Run(ctx, p, r.doFunc(model, sc)) {
+				win.tokens += rec.OutputTokens
 				rec.Seq = base + rec.Seq
 				if cold != nil && rec.Warmup && cold.Seq < 0 { // the first request after the fresh load
 					cold.Seq, cold.TTFT, cold.E2E, cold.Outcome = rec.Seq, rec.FirstToken, rec.End, rec.Outcome
@@ -173,6 +192,8 @@ models:
 					r.Progress(progress(model, sc.Name, done, total, errs, time.Since(start), plan, len(r.Config.Models)*len(r.Scenarios)))
 				}
 			}
+			win.end = time.Now()
+			windows = append(windows, win)
 			if scraped {
 				if st, ok := r.stageServer(ctx, before, stageRecords); ok {
 					res.Server = append(res.Server, StageServer{Model: model, Scenario: sc.Name,
@@ -207,6 +228,10 @@ models:
 		}
 	}
 	res.Ended = now()
+	if sampler != nil {
+		res.Series = sampler.Stop()
+		res.Resources = resources(res.Series, windows)
+	}
 	res.Summary = agg.Summary(stats.Options{SLO: r.Config.SLO})
 	res.Warnings = append(runWarnings(res), crossCheck(res)...)
 	return res, sinkErr

@@ -8,6 +8,7 @@ import (
 	"flperf/internal/record"
 	"flperf/internal/runner"
 	"flperf/internal/stats"
+	"flperf/internal/telemetry"
 )
 
 // Archive is the lossless export of one run: the run document as
@@ -16,8 +17,9 @@ import (
 // Export → JSON gives the same bytes.
 type Archive struct {
 	runner.Result
-	Events  []Event         `json:"events,omitempty"`
-	Records []record.Record `json:"records"`
+	Events  []Event           `json:"events,omitempty"`
+	Series  *telemetry.Series `json:"series,omitempty"` // the resource samples, when the run was sampled
+	Records []record.Record   `json:"records"`
 }
 
 // Export reads run id whole, from one consistent snapshot. It holds every
@@ -35,6 +37,9 @@ func (db *DB) Export(ctx context.Context, id string) (*Archive, error) {
 	a := &Archive{Records: []record.Record{}}
 	if a.Events, err = readEvents(ctx, tx, db.path, id); err != nil {
 		return nil, err
+	}
+	if a.Series, err = readSeries(ctx, tx, id); err != nil {
+		return nil, explain(db.path, "reading the resource samples of run "+id, err)
 	}
 	rows, err := tx.QueryContext(ctx, selectRecordsSQL(db.version), id)
 	if err != nil {
@@ -118,10 +123,13 @@ func (db *DB) Import(ctx context.Context, doc *Archive) error {
 	if err := runExists(ctx, tx, doc.ID); err == nil {
 		return fmt.Errorf("store: import: run %s already exists in %s; delete it first (flperf delete %s) to replace it", doc.ID, db.path, doc.ID)
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO runs (id, started, ended, status, tool, engine, config, suite, server, hardware, warnings, owner_pid, owner_host, heartbeat, records)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, 0, '', ?, ?)`,
-		doc.ID, started, ended, string(status), j.tool, j.engine, j.config, j.suite, j.server, wj, time.Now().UnixNano(), len(batch))
+	_, err = tx.ExecContext(ctx, `INSERT INTO runs (id, started, ended, status, tool, engine, config, suite, server, hardware, resources, warnings, owner_pid, owner_host, heartbeat, records)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, '', ?, ?)`,
+		doc.ID, started, ended, string(status), j.tool, j.engine, j.config, j.suite, j.server, j.hardware, j.resources, wj, time.Now().UnixNano(), len(batch))
 	if err != nil {
+		return explain(db.path, "importing run "+doc.ID, err)
+	}
+	if err := saveSeries(ctx, tx, doc.ID, doc.Series); err != nil {
 		return explain(db.path, "importing run "+doc.ID, err)
 	}
 	ins, err := newInserter(ctx, tx, db.version)

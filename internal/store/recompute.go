@@ -41,9 +41,14 @@ func (db *DB) readRun(ctx context.Context, q querier, id string) (*runner.Result
 	var started int64
 	var ended sql.NullInt64
 	var status, tool, eng, cfg, suite, warnings, server string
+	var hardware, resources sql.NullString
 	r := &runner.Result{}
-	err := q.QueryRowContext(ctx, "SELECT id, started, ended, status, tool, engine, config, suite, warnings, server, records FROM runs WHERE id = ?", id).
-		Scan(&r.ID, &started, &ended, &status, &tool, &eng, &cfg, &suite, &warnings, &server, &r.Records)
+	resCol := "resources"
+	if db.version < telemetrySchema {
+		resCol = "NULL"
+	}
+	err := q.QueryRowContext(ctx, "SELECT id, started, ended, status, tool, engine, config, suite, warnings, server, hardware, "+resCol+", records FROM runs WHERE id = ?", id).
+		Scan(&r.ID, &started, &ended, &status, &tool, &eng, &cfg, &suite, &warnings, &server, &hardware, &resources, &r.Records)
 	if err == sql.ErrNoRows {
 		return nil, fmt.Errorf("%w: %q", ErrNotFound, id)
 	}
@@ -54,6 +59,16 @@ func (db *DB) readRun(ctx context.Context, q querier, id string) (*runner.Result
 	if err := firstErr(json.Unmarshal([]byte(tool), &r.Tool), json.Unmarshal([]byte(eng), &r.Engine),
 		json.Unmarshal([]byte(cfg), &r.Config), json.Unmarshal([]byte(suite), &r.Suite), json.Unmarshal([]byte(warnings), &r.Warnings), json.Unmarshal([]byte(server), &r.Server)); err != nil {
 		return nil, fmt.Errorf("database %s: run %s: stored metadata: %w", db.path, id, err)
+	}
+	if hardware.Valid {
+		if err := json.Unmarshal([]byte(hardware.String), &r.Hardware); err != nil {
+			return nil, fmt.Errorf("database %s: run %s: stored hardware: %w", db.path, id, err)
+		}
+	}
+	if resources.Valid {
+		if err := json.Unmarshal([]byte(resources.String), &r.Resources); err != nil {
+			return nil, fmt.Errorf("database %s: run %s: stored resources: %w", db.path, id, err)
+		}
 	}
 	if r.Warnings == nil {
 		r.Warnings = []string{}

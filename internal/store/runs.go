@@ -41,8 +41,12 @@ func jsonText(v any) (string, error) {
 	return strings.TrimSuffix(b.String(), "\n"), nil
 }
 
-// runJSON holds the JSON columns of a run.
-type runJSON struct{ tool, engine, config, suite, server string }
+// runJSON holds the JSON columns of a run; hardware and resources are nil
+// (NULL) when the run has none.
+type runJSON struct {
+	tool, engine, config, suite, server string
+	hardware, resources                 any
+}
 
 func encodeRunJSON(r *runner.Result) (runJSON, error) {
 	var j runJSON
@@ -53,6 +57,16 @@ func encodeRunJSON(r *runner.Result) (runJSON, error) {
 	}{{&j.tool, r.Tool}, {&j.engine, r.Engine}, {&j.config, r.Config}, {&j.suite, r.Suite}, {&j.server, serverOrEmpty(r.Server)}} {
 		if *f.dst, err = jsonText(f.v); err != nil {
 			return j, fmt.Errorf("store: run %s: encoding: %w", r.ID, err)
+		}
+	}
+	if r.Hardware != nil {
+		if j.hardware, err = jsonText(r.Hardware); err != nil {
+			return j, fmt.Errorf("store: run %s: encoding the hardware: %w", r.ID, err)
+		}
+	}
+	if r.Resources != nil {
+		if j.resources, err = jsonText(r.Resources); err != nil {
+			return j, fmt.Errorf("store: run %s: encoding the resources: %w", r.ID, err)
 		}
 	}
 	return j, nil
@@ -94,8 +108,8 @@ func (db *DB) BeginRun(ctx context.Context, r *runner.Result) error {
 		return err
 	}
 	res, err := db.sql.ExecContext(ctx, `INSERT INTO runs (id, started, ended, status, tool, engine, config, suite, hardware, warnings, owner_pid, owner_host, heartbeat, records)
-		SELECT ?, ?, NULL, ?, ?, ?, ?, ?, NULL, '[]', ?, ?, ?, 0 WHERE NOT EXISTS (SELECT 1 FROM runs WHERE id = ?)`,
-		r.ID, st, string(Running), j.tool, j.engine, j.config, j.suite, db.pid, db.host, time.Now().UnixNano(), r.ID)
+		SELECT ?, ?, NULL, ?, ?, ?, ?, ?, ?, '[]', ?, ?, ?, 0 WHERE NOT EXISTS (SELECT 1 FROM runs WHERE id = ?)`,
+		r.ID, st, string(Running), j.tool, j.engine, j.config, j.suite, j.hardware, db.pid, db.host, time.Now().UnixNano(), r.ID)
 	if err != nil {
 		return explain(db.path, "saving run "+r.ID, err)
 	}
@@ -233,10 +247,19 @@ func (db *DB) FinishRun(ctx context.Context, r *runner.Result) error {
 	if err != nil {
 		return err
 	}
-	_, err = tx.ExecContext(ctx, `UPDATE runs SET status = ?, ended = ?, warnings = ?, tool = ?, engine = ?, config = ?, suite = ?, server = ?, heartbeat = ? WHERE id = ?`,
-		string(r.Status), end, wj, j.tool, j.engine, j.config, j.suite, j.server, time.Now().UnixNano(), r.ID)
+	_, err = tx.ExecContext(ctx, `UPDATE runs SET status = ?, ended = ?, warnings = ?, tool = ?, engine = ?, config = ?, suite = ?, server = ?,
+		hardware = coalesce(?, hardware), heartbeat = ? WHERE id = ?`,
+		string(r.Status), end, wj, j.tool, j.engine, j.config, j.suite, j.server, j.hardware, time.Now().UnixNano(), r.ID)
 	if err != nil {
 		return explain(db.path, "saving run "+r.ID, err)
+	}
+	if db.version >= telemetrySchema {
+		if _, err := tx.ExecContext(ctx, "UPDATE runs SET resources = ? WHERE id = ?", j.resources, r.ID); err != nil {
+			return explain(db.path, "saving run "+r.ID, err)
+		}
+		if err := saveSeries(ctx, tx, r.ID, r.Series); err != nil {
+			return explain(db.path, "saving the resource samples of run "+r.ID, err)
+		}
 	}
 	if err := insertSummaries(ctx, tx, r.ID, &r.Summary); err != nil {
 		return explain(db.path, "saving the summaries of run "+r.ID, err)

@@ -1,0 +1,319 @@
+package telemetry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"runtime"
+	"slices"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/shirou/gopsutil/v4/cpu"
+)
+
+// noGPU are Options that read no GPU and no RAPL, whatever the machine.
+func noGPU(t *testing.T, o Options) Options {
+	o.GPU = GPUOff
+	o.raplRoot = t.TempDir()
+	return o
+}
+
+func startT(t *testing.T, o Options) *Sampler {
+	t.Helper()
+	s, err := Start(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Stop() })
+	return s
+}
+
+func mean(xs []float64) float64 {
+	var s float64
+	for _, x := range xs {
+		s += x
+	}
+	return s / float64(len(xs))
+}
+
+// TestSamplerRealMachine samples this machine and checks that the figures
+// are plausible and that the test's own busy loop shows in process CPU.
+func TestSamplerRealMachine(t *testing.T) {
+	logical, err := cpu.Counts(true)
+	if err != nil {
+		t.Skipf("logical CPU count unknown: %v", err)
+	}
+	s := startT(t, noGPU(t, Options{Interval: 100 * time.Millisecond, PID: int32(os.Getpid())}))
+	idleEnd := time.Now().Add(1200 * time.Millisecond)
+	time.Sleep(time.Until(idleEnd))
+
+	// Burn CPU on every core for 1.2 s.
+	var stop atomic.Bool
+	done := make(chan struct{})
+	burnStart := time.Now()
+	for range runtime.NumCPU() {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			x := 0
+			for !stop.Load() {
+				for i := range 10000 {
+					x += i
+				}
+			}
+			_ = x
+		}()
+	}
+	time.Sleep(1200 * time.Millisecond)
+	stop.Store(true)
+	burnEnd := time.Now()
+	for range runtime.NumCPU() {
+		<-done
+	}
+	ser := s.Stop()
+
+	if len(ser.Samples) < 5 {
+		t.Fatalf("only %d samples in 2.4 s at 100 ms; notes %v", len(ser.Samples), ser.Notes)
+	}
+	var idle, busy []float64
+	for i, smp := range ser.Samples {
+		if smp.CPUPct == nil || *smp.CPUPct < 0 || *smp.CPUPct > 100 {
+			t.Fatalf("sample %d: cpu %v", i, smp.CPUPct)
+		}
+		if len(smp.CPUPerCore) != logical {
+			t.Fatalf("sample %d: %d per-core values, want %d", i, len(smp.CPUPerCore), logical)
+		}
+		for _, c := range smp.CPUPerCore {
+			if c < 0 || c > 100 {
+				t.Fatalf("sample %d: core at %v%%", i, c)
+			}
+		}
+		if smp.MemUsedBytes == nil || smp.MemTotalBytes == nil || *smp.MemUsedBytes == 0 || *smp.MemUsedBytes >= *smp.MemTotalBytes {
+			t.Fatalf("sample %d: mem %v of %v", i, smp.MemUsedBytes, smp.MemTotalBytes)
+		}
+		if smp.ProcCPUPct == nil || *smp.ProcCPUPct < 0 || smp.ProcRSSBytes == nil || *smp.ProcRSSBytes == 0 {
+			t.Fatalf("sample %d: process cpu %v rss %v", i, smp.ProcCPUPct, smp.ProcRSSBytes)
+		}
+		if smp.GPUs != nil || smp.PackagePowerW != nil {
+			t.Fatalf("sample %d: GPU or power figures with GPU off and no RAPL: %+v", i, smp)
+		}
+		// Skip the samples whose interval straddles a phase change.
+		at := ser.At(i)
+		switch {
+		case at.After(ser.Start.Add(150*time.Millisecond)) && at.Before(idleEnd):
+			idle = append(idle, *smp.ProcCPUPct)
+		case at.After(burnStart.Add(150*time.Millisecond)) && !at.After(burnEnd):
+			busy = append(busy, *smp.ProcCPUPct)
+		}
+	}
+	if len(idle) < 2 || len(busy) < 2 {
+		t.Fatalf("idle samples %d, busy samples %d", len(idle), len(busy))
+	}
+	mi, mb := mean(idle), mean(busy)
+	t.Logf("process CPU: idle mean %.1f%% (%d samples), burning mean %.1f%% (%d samples)", mi, len(idle), mb, len(busy))
+	if mb < mi+25 {
+		t.Errorf("busy loop not visible: burning %.1f%% vs idle %.1f%% of one core", mb, mi)
+	}
+	if ser.Cost.Ticks != len(ser.Samples) || ser.Cost.PerTickUS <= 0 || ser.Cost.PctOfOneCore <= 0 {
+		t.Errorf("cost %+v", ser.Cost)
+	}
+	if ser.IntervalMS != 100 || len(ser.Notes) != 0 {
+		t.Errorf("interval %d, notes %v", ser.IntervalMS, ser.Notes)
+	}
+}
+
+// TestSamplerDuringStreaming checks that samples keep their spacing while a
+// long streaming HTTP request is in flight in the same process.
+func TestSamplerDuringStreaming(t *testing.T) {
+	const chunks, every = 30, 50 * time.Millisecond
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		for i := range chunks {
+			fmt.Fprintf(w, "data: {\"n\":%d}\n\n", i)
+			w.(http.Flusher).Flush()
+			select {
+			case <-r.Context().Done():
+				return
+			case <-time.After(every):
+			}
+		}
+	}))
+	t.Cleanup(srv.Close)
+
+	const interval = 200 * time.Millisecond
+	s := startT(t, noGPU(t, Options{Interval: interval, PID: int32(os.Getpid())}))
+	time.Sleep(interval / 2)
+	reqStart := time.Now()
+	resp, err := srv.Client().Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 4096)
+	got := 0
+	for {
+		n, err := resp.Body.Read(buf)
+		got += n
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	resp.Body.Close()
+	reqEnd := time.Now()
+	time.Sleep(interval)
+	ser := s.Stop()
+	if got < chunks*len("data: {\"n\":0}\n\n") {
+		t.Fatalf("stream delivered %d bytes", got)
+	}
+
+	var in []time.Time
+	for i := range ser.Samples {
+		if at := ser.At(i); !at.Before(reqStart) && !at.After(reqEnd) {
+			in = append(in, at)
+		}
+	}
+	dur := reqEnd.Sub(reqStart)
+	minCount := int(dur/interval) / 2
+	if len(in) < max(minCount, 3) {
+		t.Fatalf("%d samples during a %v request at %v (want ≥ %d)", len(in), dur, interval, max(minCount, 3))
+	}
+	var gaps []time.Duration
+	for i := 1; i < len(in); i++ {
+		gaps = append(gaps, in[i].Sub(in[i-1]))
+	}
+	slices.Sort(gaps)
+	median := gaps[len(gaps)/2]
+	t.Logf("request %v: %d samples, gaps %v", dur, len(in), gaps)
+	if median < interval*6/10 || median > interval*14/10 {
+		t.Errorf("median gap %v, want %v ± 40%%", median, interval)
+	}
+	if gaps[len(gaps)-1] > 3*interval {
+		t.Errorf("largest gap %v > 3 × %v", gaps[len(gaps)-1], interval)
+	}
+}
+
+func TestStartOptions(t *testing.T) {
+	if _, err := Start(context.Background(), Options{Interval: time.Millisecond}); err == nil {
+		t.Error("1 ms interval accepted")
+	}
+	if _, err := Start(context.Background(), Options{PID: -1}); err == nil {
+		t.Error("negative PID accepted")
+	}
+	s := startT(t, noGPU(t, Options{}))
+	if s.interval != DefaultInterval {
+		t.Errorf("default interval %v", s.interval)
+	}
+}
+
+func TestStopAfterContextEndsAndTwice(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	s, err := Start(ctx, noGPU(t, Options{Interval: 20 * time.Millisecond}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(150 * time.Millisecond)
+	cancel()
+	<-s.done // the loop ends with the context
+	a := s.Stop()
+	b := s.Stop()
+	if a != b || len(a.Samples) == 0 || a.Samples == nil || a.Notes == nil {
+		t.Errorf("series %p %p, %d samples, notes %v", a, b, len(a.Samples), a.Notes)
+	}
+	// Samples are in time order.
+	for i := 1; i < len(a.Samples); i++ {
+		if a.Samples[i].T < a.Samples[i-1].T {
+			t.Fatalf("sample %d at %d ms before sample %d at %d ms", i, a.Samples[i].T, i-1, a.Samples[i-1].T)
+		}
+	}
+}
+
+func TestSamplerProcessGone(t *testing.T) {
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	if err := cmd.Run(); err != nil {
+		t.Skipf("cannot run a child: %v", err)
+	}
+	s := startT(t, noGPU(t, Options{Interval: 20 * time.Millisecond, PID: int32(cmd.Process.Pid)}))
+	time.Sleep(100 * time.Millisecond)
+	ser := s.Stop()
+	if len(ser.Notes) == 0 {
+		t.Errorf("no note about the missing process")
+	}
+	for _, smp := range ser.Samples {
+		if smp.ProcCPUPct != nil || smp.ProcRSSBytes != nil {
+			t.Fatalf("process figures for a process that is gone: %+v", smp)
+		}
+	}
+}
+
+func TestCPUPercent(t *testing.T) {
+	prev := []cpu.TimesStat{
+		{User: 10, System: 5, Idle: 80, Iowait: 5},
+		{User: 1, Idle: 99},
+	}
+	cur := []cpu.TimesStat{
+		{User: 13, System: 6, Idle: 84, Iowait: 7, Guest: 1}, // 4 busy of 10; guest is inside user
+		{User: 1, Idle: 109}, // 0 busy of 10: a real 0
+	}
+	total, per := cpuPercent(prev, cur)
+	checkF(t, "total", total, fp(20))
+	if !slices.Equal(per, []float32{40, 0}) {
+		t.Errorf("per core %v", per)
+	}
+	if p, pc := cpuPercent(nil, cur); p != nil || pc != nil {
+		t.Error("no previous reading gave figures")
+	}
+	if p, pc := cpuPercent(prev[:1], cur); p != nil || pc != nil {
+		t.Error("core count change gave figures")
+	}
+	if p, _ := cpuPercent(cur, cur); p != nil {
+		t.Error("no elapsed time gave figures")
+	}
+}
+
+func TestPIDForPort(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	pid, err := PIDForPort(context.Background(), port)
+	if err != nil {
+		ln.Close()
+		t.Skipf("sockets not visible here: %v", err)
+	}
+	if pid != int32(os.Getpid()) {
+		t.Errorf("pid %d, want %d", pid, os.Getpid())
+	}
+	ln.Close()
+	if _, err := PIDForPort(context.Background(), port); !errors.Is(err, ErrNoListener) {
+		t.Errorf("closed port: %v", err)
+	}
+	if _, err := PIDForPort(context.Background(), 0); err == nil {
+		t.Error("port 0 accepted")
+	}
+}
+
+func TestLineWriter(t *testing.T) {
+	var got []string
+	w := &lineWriter{fn: func(l string) { got = append(got, l) }}
+	long := make([]byte, maxLine+10)
+	for i := range long {
+		long[i] = 'x'
+	}
+	for _, p := range []string{"0, 1", ", 2\r\n1, 3\n", "", string(long), "\nlast", " line\n", "pending"} {
+		w.Write([]byte(p))
+	}
+	want := []string{"0, 1, 2", "1, 3", "last line"}
+	if !slices.Equal(got, want) {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
