@@ -21,7 +21,9 @@ func withResources(t *testing.T) *runner.Result {
 	r.Hardware = &telemetry.Hardware{CPU: telemetry.CPU{Model: &model, PhysicalCores: &cores, LogicalCores: &threads}, Arch: "amd64",
 		MemoryTotalBytes: &mem, GPUs: []telemetry.GPU{}, NPUs: []string{}, OS: telemetry.OS{Name: "linux"}, Power: telemetry.Power{Source: telemetry.PowerUnknown}}
 	g := r.Groups[0]
-	stat := func(mean, peak float64) telemetry.Stat { return telemetry.Stat{N: 4, Mean: fptr(mean), Peak: fptr(peak)} }
+	stat := func(mean, peak float64) telemetry.Stat {
+		return telemetry.Stat{N: 4, Mean: fptr(mean), Peak: fptr(peak)}
+	}
 	w := runner.Window{Model: g.Model, Scenario: g.Scenario, OutputTokens: 100,
 		Summary: telemetry.Summary{From: time.Unix(0, 0), To: time.Unix(1, 0), N: 4, CPUPct: stat(12.5, 40), ProcCPUPct: stat(0, 0),
 			ProcRSSBytes: stat(1<<30, 2<<30), MemUsedBytes: stat(3<<30, 4<<30), GPUs: []telemetry.GPUSummary{}}}
