@@ -121,6 +121,15 @@ func (p *Prober) Identify(ctx context.Context, base string) (info Info, err erro
 		info.Kind = Foundry
 		return info, nil
 	}
+	// Foundry Local 1.x (CLI 0.10+): its web service's GET /status.
+	var f1 struct {
+		Endpoints      []string `json:"endpoints"`
+		ModelCachePath *string  `json:"modelCachePath"`
+	}
+	if _, err := p.getJSON(ctx, r+"/status", &f1); err == nil && (f1.Endpoints != nil || f1.ModelCachePath != nil) {
+		info.Kind = Foundry
+		return info, nil
+	}
 	var lms struct {
 		Object string `json:"object"`
 		Data   []struct {

@@ -11,19 +11,28 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
-// FoundryManager manages the models of a Microsoft Foundry Local service of
-// the legacy generation (CLI ≤ 0.8.x), through its REST API (backends.md
+// FoundryManager manages the models of a Microsoft Foundry Local service.
+// Of the legacy generation (CLI ≤ 0.8.x) through its REST API (backends.md
 // §1.4–1.7): catalog, cache and loaded lists, downloads with progress,
-// loads with a TTL and an execution provider, unloads. It implements
+// loads with a TTL and an execution provider, unloads. Of the 1.x web
+// service (SDK 1.x, CLI 0.10+, §1.8) through its smaller route set (catalog
+// from /v1/models, loaded list, load, unload) and, for what that service
+// has no route for (downloaded list, download), through the `foundry` CLI
+// when it is on PATH. The generation comes from the CLI command that found
+// the service or from probing its endpoints (see Generation). It implements
 // Manager. It is safe for concurrent use once Note is set.
 type FoundryManager struct {
 	info Info
 	root string // scheme://host:port, the management routes' base
 	hc   *http.Client
 	dl   *http.Client // hc without a Timeout: downloads are bounded by their context only
+
+	genMu sync.Mutex
+	gen   FoundryGeneration // "" until known
 
 	// Note, when set before use, receives remarks that are not errors,
 	// such as a catalog entry skipped because it has no name.
@@ -54,15 +63,26 @@ func NewFoundry(info Info, hc *http.Client) *FoundryManager {
 		c.Timeout = 0
 		dl = &c
 	}
-	return &FoundryManager{info: info, root: root(info.Endpoint), hc: hc, dl: dl}
+	return &FoundryManager{info: info, root: root(info.Endpoint), hc: hc, dl: dl, gen: foundryGenerationOf(info)}
 }
 
 // Info returns the engine the manager talks to.
 func (f *FoundryManager) Info() Info { return f.info }
 
-// Capabilities are catalog, downloaded, loaded, download, load and unload;
-// the legacy service reports no timings and serves no /metrics.
+// Capabilities are, for the legacy service, catalog, downloaded, loaded,
+// download, load and unload. For the 1.x web service they are catalog,
+// loaded, load and unload, plus downloaded and download only when the
+// `foundry` CLI is on PATH (the service has no route for them). Neither
+// generation reports timings or serves /metrics. When the generation is not
+// known yet it is probed (at most 5 s); a service that cannot be probed is
+// described as legacy.
 func (f *FoundryManager) Capabilities() Capabilities {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if f.is1x(ctx) {
+		cli := foundryCLIFound()
+		return Capabilities{Catalog: true, Downloaded: cli, Loaded: true, Download: cli, Load: true, Unload: true}
+	}
 	return Capabilities{Catalog: true, Downloaded: true, Loaded: true, Download: true, Load: true, Unload: true}
 }
 
@@ -79,7 +99,17 @@ func (f *FoundryManager) note(format string, args ...any) {
 //     /openai/loadedmodels (nil when that list could not be read);
 //   - DownloadedSet: GET /openai/models, Loaded filled when known;
 //   - LoadedSet: GET /openai/loadedmodels.
+//
+// On the 1.x web service: CatalogSet is GET /v1/models (every variant,
+// device and execution provider read from the id, or from the CLI's
+// variant table when the `foundry` CLI is on PATH), Loaded from
+// /models/loaded, Downloaded from the CLI (nil without it); DownloadedSet
+// is the CLI's listing (ErrUnsupported without the CLI); LoadedSet is GET
+// /models/loaded.
 func (f *FoundryManager) Models(ctx context.Context, set ModelSet) ([]Model, error) {
+	if f.is1x(ctx) {
+		return f.models1x(ctx, set)
+	}
 	switch set {
 	case CatalogSet:
 		return f.catalogModels(ctx)
@@ -156,9 +186,23 @@ func (f *FoundryManager) catalogModels(ctx context.Context) ([]Model, error) {
 // neither, leaving the service's default. opts.ExecutionProvider is sent as
 // ep, lower-cased without "ExecutionProvider" ("CUDAExecutionProvider" and
 // "cuda" both send ep=cuda). A non-2xx answer is an error quoting the body.
+//
+// On the 1.x web service it is GET /models/load/{id}, which takes neither
+// a TTL (the service keeps a model until it is unloaded) nor an execution
+// provider (the variant decides: an opts.ExecutionProvider that the id's
+// own contradicts is an error). A model already loaded returns 0 and a
+// Note; an unknown id and a model not downloaded yet are errors saying so.
 func (f *FoundryManager) Load(ctx context.Context, id string, opts LoadOptions) (time.Duration, error) {
 	if id == "" {
 		return 0, errors.New("foundry: load: no model id")
+	}
+	if f.is1x(ctx) {
+		took, status, err := f.load1x(ctx, id, opts)
+		if status == foundryAlreadyLoaded {
+			f.note("foundry: %s was already loaded; nothing was loaded", id)
+			return 0, err
+		}
+		return took, err
 	}
 	q := url.Values{}
 	switch {
@@ -186,10 +230,15 @@ func (f *FoundryManager) Load(ctx context.Context, id string, opts LoadOptions) 
 // Unload unloads id (GET /openai/unload/{id}?force=true, which ignores the
 // TTL). A model that is not loaded is not an error: /openai/loadedmodels is
 // checked first, since the service refuses to unload a model it has not
-// loaded.
+// loaded. On the 1.x web service it is GET /models/unload/{id}, whose
+// "not_loaded" answer is not an error either.
 func (f *FoundryManager) Unload(ctx context.Context, id string) error {
 	if id == "" {
 		return errors.New("foundry: unload: no model id")
+	}
+	if f.is1x(ctx) {
+		_, err := f.unload1x(ctx, id)
+		return err
 	}
 	loaded, err := f.ids(ctx, "/openai/loadedmodels")
 	if err != nil {
@@ -214,8 +263,15 @@ func (f *FoundryManager) Unload(ctx context.Context, id string) error {
 // EnsureLoaded makes sure id is loaded before a request: it checks
 // /openai/loadedmodels and loads id with opts when it is absent (a TTL ran
 // out mid-run, or the service restarted). reloaded reports a load, and took
-// its duration, which a runner must keep apart from the request's TTFT.
+// its duration, which a runner must keep apart from the request's TTFT. On
+// the 1.x web service, which answers a chat for an unloaded model with 400
+// "Model not loaded" instead of loading it, the list is GET /models/loaded
+// and the load GET /models/load/{id}; a model that turns out to be
+// "already_loaded" is no reload.
 func (f *FoundryManager) EnsureLoaded(ctx context.Context, id string, opts LoadOptions) (reloaded bool, took time.Duration, err error) {
+	if f.is1x(ctx) {
+		return f.ensureLoaded1x(ctx, id, opts)
+	}
 	loaded, err := f.ids(ctx, "/openai/loadedmodels")
 	if err != nil {
 		return false, 0, fmt.Errorf("foundry: is %s loaded: %w", id, err)

@@ -115,8 +115,16 @@ type foundryWireEntry struct {
 // long, and it can fail with "No models were returned from the Azure
 // Foundry catalog", Foundry-Local #78) and returns its entries in the
 // service's order. Entries that cannot be used (not an object, no name, a
-// name seen before) are skipped, each with a note saying why.
+// name seen before) are skipped, each with a note saying why. On the 1.x
+// web service the catalog is GET /v1/models (every variant, in the
+// service's order) with each variant's device and execution provider read
+// from its id, its alias the id without version and variant suffix, unless
+// the `foundry` CLI's variant table gives the real ones.
 func (f *FoundryManager) Catalog(ctx context.Context) (entries []FoundryEntry, notes []string, err error) {
+	if f.is1x(ctx) {
+		c, err := f.catalog1x(ctx)
+		return c.entries, c.notes, err
+	}
 	body, err := f.do(ctx, f.hc, f.root+"/foundry/list")
 	if err != nil {
 		return nil, nil, fmt.Errorf("foundry: catalog: %w", err)
@@ -180,8 +188,13 @@ func foundryParseCatalog(body []byte) ([]FoundryEntry, []string, error) {
 // the variant's id, device, execution provider and size, and Downloaded and
 // Loaded when the service could say. One alias can resolve differently per
 // machine or catalog refresh: resolve once per run and store the result.
-// Errors list the aliases, or the alias's variants.
+// Errors list the aliases, or the alias's variants. On the 1.x web service
+// the catalog is Catalog's, and an alias prefers a downloaded variant (as
+// SDK 1.x does) before the service's order.
 func (f *FoundryManager) Resolve(ctx context.Context, key, device string) (Model, error) {
+	if f.is1x(ctx) {
+		return f.resolve1x(ctx, key, device)
+	}
 	entries, notes, err := f.Catalog(ctx)
 	for _, n := range notes {
 		f.note("%s", n)

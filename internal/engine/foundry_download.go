@@ -26,12 +26,18 @@ import (
 // possibly after "[DONE]", possibly over several lines); the result decides.
 // Percent never decreases and stays within 0–100 (-1 until a number
 // arrives). A failure is returned, with the engine's message, and reported
-// as a last Progress with Done and Err set.
+// as a last Progress with Done and Err set. The 1.x web service has no
+// download route: there it runs `foundry model download <id>` and parses
+// the CLI's progress lines the same way (ErrUnsupported when the CLI is
+// not on PATH).
 func (f *FoundryManager) Download(ctx context.Context, id string, progress func(Progress)) error {
 	report := func(p Progress) {
 		if progress != nil {
 			progress(p)
 		}
+	}
+	if f.is1x(ctx) {
+		return f.download1x(ctx, id, report)
 	}
 	fail := func(pct float64, err error) error {
 		report(Progress{Percent: pct, Done: true, Err: err.Error()})
@@ -139,7 +145,7 @@ const (
 )
 
 var (
-	foundryPercentRE = regexp.MustCompile(`(\d+(?:\.\d+)?)%`)
+	foundryPercentRE = regexp.MustCompile(`(\d+(?:\.\d+)?)\s*%`) // "52.10%", and the CLI's "40.95 %"
 	foundryTupleRE   = regexp.MustCompile(`^\(\s*["']([^"']*)["']\s*,\s*(\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)\s*\)$`)
 )
 

@@ -22,10 +22,16 @@ import (
 )
 
 // FoundryOptions configure the Foundry Local dialect. The zero value serves
-// DefaultFoundryCatalog with nothing downloaded.
+// the legacy generation's API over DefaultFoundryCatalog with nothing
+// downloaded.
 type FoundryOptions struct {
-	// Catalog is served by GET /foundry/list, in this order (the service's
-	// order). Nil: DefaultFoundryCatalog(). Names must be unique
+	// Generation selects the service generation served: FoundryLegacy (the
+	// default, also "") or Foundry1x (the 1.x SDK / CLI 0.10+ web service,
+	// backends.md §1.8: /status, /models/*, /v1/*, no /openai/* or
+	// /foundry/* routes, no HTTP download).
+	Generation string
+	// Catalog is served by GET /foundry/list (1.x: GET /v1/models), in this
+	// order (the service's order). Nil: DefaultFoundryCatalog(). Names must be unique
 	// (case-insensitively) and valid sim profile names.
 	Catalog []FoundryEntry
 	// RawCatalogEntries are appended verbatim to /foundry/list, to serve
@@ -67,23 +73,43 @@ type FoundryOptions struct {
 	// without [DONE] or the final JSON.
 	NoDownloadResult bool
 
-	// LoadDelay is how long an explicit or implicit load takes.
+	// LoadDelay is how long an explicit or implicit load takes (1.x: how
+	// long GET /models/load takes to load a model, to measure cold starts).
 	LoadDelay time.Duration
 	// DefaultTTL is the TTL of a load without ttl (and unload not false) and
-	// of an implicit load by chat (0: 600 s, the SDK's default).
+	// of an implicit load by chat (0: 600 s, the SDK's default). In 1.x
+	// mode, whose load route takes no TTL, it is the TTL of every load, and
+	// 0 means loaded models stay loaded until unloaded or Expire.
 	DefaultTTL time.Duration
 	// Now is the clock TTLs are measured with (nil: time.Now). A loaded
 	// model is unloaded once Now reaches its load time plus its TTL; the
 	// expiry is applied when the next request arrives.
 	Now func() time.Time
 
+	// FailStreamAfter (1.x only) makes every streamed chat completion fail
+	// after this many SSE frames (0: never): the service's generation
+	// exception, sent as `data: {"error":{…,"type":"server_error"}}`, then
+	// the end of the body, without [DONE].
+	FailStreamAfter int
+	// FailStreamMessage is the message of that error frame (empty: a
+	// default naming the model).
+	FailStreamMessage string
+
 	// Profile is the timing of every variant's chat completions; Name is
-	// replaced by the variant id, Usage forced false and Slots forced 1
-	// (legacy Foundry runs requests one at a time, Foundry-Local #637).
-	// A zero DecodeTPS selects a fast default (20 ms TTFT, 500 tokens/s).
-	// DefaultMaxTokens 0 becomes 512 (Foundry-Local #243).
+	// replaced by the variant id. Legacy: Usage is forced false and Slots
+	// 1 (legacy Foundry runs requests one at a time, Foundry-Local #637),
+	// and DefaultMaxTokens 0 becomes 512 (Foundry-Local #243). 1.x: Usage
+	// is forced true (usage with stream_options.include_usage) and NoDone
+	// true (streams end without [DONE]). A zero DecodeTPS selects a fast
+	// default (20 ms TTFT, 500 tokens/s).
 	Profile sim.Profile
 }
+
+// Generations of FoundryOptions.Generation.
+const (
+	FoundryLegacy = "legacy" // CLI ≤ 0.8.x: /openai/*, /foundry/list
+	Foundry1x     = "1.x"    // SDK 1.x / CLI 0.10+ web service: /status, /models/*
+)
 
 // Progress framings of FoundryOptions.ProgressFormat.
 const (
@@ -95,30 +121,33 @@ const (
 type FoundryRequest struct {
 	Method string
 	Path   string     // unescaped URL path
-	ID     string     // the {id} of /openai/load/{id} and /openai/unload/{id}, unescaped
+	ID     string     // the {id} of /openai/load/{id}, /openai/unload/{id} (1.x: /models/load/{id}, /models/unload/{id}), unescaped
 	Query  url.Values // the query string
 	Body   string     // POST /openai/download only: the body (first 64 KiB)
 }
 
 // FoundryStats count what the dialect did.
 type FoundryStats struct {
-	Loads         int // explicit loads (GET /openai/load) that loaded a model
-	ImplicitLoads int // loads caused by a chat naming a cached, unloaded model
-	Unloads       int // GET /openai/unload that unloaded a model
+	Loads         int // explicit loads (GET /openai/load, 1.x GET /models/load) that loaded a model
+	ImplicitLoads int // loads caused by a chat naming a cached, unloaded model (legacy only)
+	Unloads       int // GET /openai/unload (1.x GET /models/unload) that unloaded a model
 	Expired       int // models unloaded by their TTL (or Expire)
-	Downloads     int // downloads that completed successfully
+	Downloads     int // downloads that completed successfully (legacy only)
 	Chats         int // chat completions forwarded to the simulator
+	NotLoaded     int // 1.x: chats refused with 400 "Model not loaded"
+	StreamErrors  int // 1.x: streams ended by a FailStreamAfter error frame
 }
 
 // foundryMaxLog bounds the request log of a long-running dialect.
 const foundryMaxLog = 10000
 
-// Foundry is a simulated Foundry Local service of the legacy generation
-// (CLI ≤ 0.8.x, backends.md §1.4–1.7), an http.Handler whose chat
-// completions come from an embedded sim.Server. It never passes for the real
-// service: every answer carries "X-FLPerf-Engine: simulated", and GET
-// /flperf/sim says "simulated":true with "dialect":"foundry". It is safe for
-// concurrent use.
+// Foundry is a simulated Foundry Local service, of the legacy generation
+// (CLI ≤ 0.8.x, backends.md §1.4–1.7) or of the 1.x web service (CLI
+// 0.10+, §1.8), an http.Handler whose chat completions come from an
+// embedded sim.Server. It never passes for the real service: every answer
+// carries "X-FLPerf-Engine: simulated", and GET /flperf/sim says
+// "simulated":true with "dialect":"foundry" and "dialect_generation". It is
+// safe for concurrent use.
 type Foundry struct {
 	opts     FoundryOptions
 	sim      *sim.Server
@@ -127,7 +156,8 @@ type Foundry struct {
 	listJSON []byte
 	infoJSON []byte
 	now      func() time.Time
-	ttl      time.Duration
+	ttl      time.Duration // 0 (1.x only): loads never expire
+	v1x      bool          // serving the 1.x web service
 
 	mu       sync.Mutex
 	cached   map[string]bool         // canonical names
@@ -151,6 +181,7 @@ func NewFoundry(opts FoundryOptions) (*Foundry, error) {
 		entries: opts.Catalog,
 		now:     opts.Now,
 		ttl:     opts.DefaultTTL,
+		v1x:     opts.Generation == Foundry1x,
 		cached:  map[string]bool{},
 		loaded:  map[string]foundryModel{},
 	}
@@ -162,8 +193,17 @@ func NewFoundry(opts FoundryOptions) (*Foundry, error) {
 	}
 	if f.ttl <= 0 {
 		f.ttl = 600 * time.Second
+		if f.v1x {
+			f.ttl = 0
+		}
 	}
 	var errs []error
+	switch opts.Generation {
+	case "", FoundryLegacy, Foundry1x:
+	default:
+		errs = append(errs, fmt.Errorf("dialect: foundry: Generation %q: want %q or %q", opts.Generation, FoundryLegacy, Foundry1x))
+	}
+	errs = append(errs, opts.generationErrors(f.v1x)...)
 	switch opts.ProgressFormat {
 	case "", FoundryProgressPercent, FoundryProgressTuple:
 	default:
@@ -187,10 +227,14 @@ func NewFoundry(opts FoundryOptions) (*Foundry, error) {
 		if p.DecodeTPS == 0 {
 			p = sim.Profile{TTFT: 20 * time.Millisecond, DecodeTPS: 500, Seed: p.Seed}
 		}
-		if p.DefaultMaxTokens == 0 {
+		if p.DefaultMaxTokens == 0 && !f.v1x {
 			p.DefaultMaxTokens = 512
 		}
-		p.Name, p.Usage, p.ContinuousUsage, p.Slots = e.Name, false, false, 1
+		if f.v1x {
+			p.Name, p.Usage, p.ContinuousUsage, p.NoDone = e.Name, true, false, true
+		} else {
+			p.Name, p.Usage, p.ContinuousUsage, p.Slots = e.Name, false, false, 1
+		}
 		profiles = append(profiles, p)
 	}
 	for _, id := range opts.Downloaded {
@@ -247,6 +291,9 @@ func (f *Foundry) buildJSON() error {
 	}
 	info["dialect"] = json.RawMessage(`"foundry"`)
 	info["dialect_generation"] = json.RawMessage(`"legacy (CLI <= 0.8.x)"`)
+	if f.v1x {
+		info["dialect_generation"] = json.RawMessage(`"1.x (SDK 1.x, CLI 0.10+)"`)
+	}
 	b, _ = json.Marshal(info)
 	f.infoJSON = append(b, '\n')
 	return nil
@@ -368,8 +415,12 @@ func (f *Foundry) listID(name string) string {
 	return name
 }
 
-// routes builds the route table (backends.md §1.4).
+// routes builds the route table (backends.md §1.4, §1.8 in 1.x mode).
 func (f *Foundry) routes() {
+	if f.v1x {
+		f.routes1x()
+		return
+	}
 	m := http.NewServeMux()
 	m.HandleFunc("GET /openai/status", f.status)
 	m.HandleFunc("GET /foundry/list", f.list)
@@ -405,16 +456,28 @@ func (f *Foundry) routes() {
 //	GET  /v1/models[/{id}]         the simulator's model list (every variant)
 //	GET  /flperf/sim               the simulator's description, with "dialect":"foundry"
 //
+// or, in 1.x mode (backends.md §1.8; errors are {"error":{"message","type",
+// "param","code"}}):
+//
+//	GET  /status                   {"modelCachePath":…,"endpoints":[…],"pid":…}
+//	GET  /models/loaded            loaded ids
+//	GET  /models/load/{id}         {"status":"loaded"|"already_loaded"}; 404 unknown; 400 "Model not cached"
+//	GET  /models/unload/{id}       {"status":"unloaded"|"not_loaded"}; 404 unknown
+//	GET  /v1/models[/{id}]         every catalog variant, cached or not
+//	POST /v1/chat/completions      400 "Model not loaded" (no implicit load), 404 unknown;
+//	                               usage with include_usage; streams end without [DONE]
+//	GET  /flperf/sim               as above, "dialect_generation":"1.x …"
+//
 // Every answer carries the header X-FLPerf-Engine: simulated.
 func (f *Foundry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set(sim.EngineHeader, "simulated")
 	req := FoundryRequest{Method: r.Method, Path: r.URL.Path, Query: r.URL.Query()}
-	for _, p := range []string{"/openai/load/", "/openai/unload/"} {
+	for _, p := range []string{"/openai/load/", "/openai/unload/", "/models/load/", "/models/unload/"} {
 		if rest, ok := strings.CutPrefix(r.URL.Path, p); ok {
 			req.ID = rest
 		}
 	}
-	if r.Method == http.MethodPost && r.URL.Path == "/openai/download" {
+	if r.Method == http.MethodPost && r.URL.Path == "/openai/download" && !f.v1x {
 		// Read the body here so that the log holds it.
 		b, err := io.ReadAll(io.LimitReader(r.Body, foundryMaxDownloadBody+1))
 		if err != nil {
