@@ -37,10 +37,11 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 func dispatch(ctx context.Context, env *Env, args []string) int {
 	stdout, stderr := env.Stdout, env.Stderr
 	if len(args) == 0 {
-		usage(stderr)
-		return ExitUsage
+		return serveCmd(ctx, env, nil)
 	}
 	switch args[0] {
+	case "serve":
+		return serveCmd(ctx, env, args[1:])
 	case "run":
 		return runCmd(ctx, env, args[1:])
 	case "sim":
@@ -92,6 +93,8 @@ func usage(w io.Writer) {
 vLLM, SGLang, LM Studio, any OpenAI-compatible endpoint) and reports numbers you can trust.
 
 Usage:
+  flperf                 start the app: web UI and API on http://127.0.0.1:8765/ (same as flperf serve)
+  flperf serve [flags]   the app, with --listen ADDR, --db FILE, --token T, --open (flperf serve -h)
   flperf run [flags]     benchmark one or more models (flperf run -h lists the flags); saves the run
   flperf runs            list stored runs            flperf show RUN      a stored run's report
   flperf compare A B     compare two runs, or RUN@MODEL against RUN@MODEL (benchstat style)

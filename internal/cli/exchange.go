@@ -9,8 +9,7 @@ import (
 	"io"
 	"os"
 
-	"flperf/internal/record"
-	"flperf/internal/report"
+	"flperf/internal/bench"
 	"flperf/internal/store"
 )
 
@@ -26,7 +25,7 @@ func exportCmd(ctx context.Context, env *Env, args []string) int {
 	if !ok {
 		return code
 	}
-	if !c.flagOneOf("format", *format, "json", "csv", "jsonl", "benchstat") {
+	if !c.flagOneOf("format", *format, bench.ExportFormats...) {
 		return ExitUsage
 	}
 	db, id, err := c.openRun(ctx, pos[0])
@@ -38,28 +37,7 @@ func exportCmd(ctx context.Context, env *Env, args []string) int {
 	if err != nil {
 		return c.fail(err)
 	}
-	switch *format {
-	case "json":
-		var a *store.Archive
-		if a, err = db.Export(ctx, id); err == nil {
-			err = writeArchive(out, a)
-		}
-	case "csv":
-		if r, rerr := db.Run(ctx, id); rerr != nil {
-			err = rerr
-		} else {
-			err = report.CSV(out, r)
-		}
-	case "jsonl":
-		j := report.NewJSONL(out)
-		err = errors.Join(db.Records(ctx, id, j.Add), j.Close())
-	case "benchstat":
-		var recs []record.Record
-		err = db.Records(ctx, id, func(r *record.Record) error { recs = append(recs, *r); return nil })
-		if err == nil {
-			err = report.Benchstat(out, "", recs) // no run: line, so `benchstat a.txt b.txt` compares two exports
-		}
-	}
+	err = bench.Export(ctx, db, id, *format, out)
 	if err != nil {
 		out.abort()
 		return c.fail(err)
@@ -68,14 +46,6 @@ func exportCmd(ctx context.Context, env *Env, args []string) int {
 		return c.fail(err)
 	}
 	return ExitOK
-}
-
-// writeArchive writes the lossless JSON export document.
-func writeArchive(w io.Writer, a *store.Archive) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false)
-	return enc.Encode(a)
 }
 
 // importCmd loads an exported run into the database.

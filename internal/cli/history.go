@@ -12,6 +12,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"flperf/internal/bench"
 	"flperf/internal/report"
 	"flperf/internal/store"
 )
@@ -216,8 +217,7 @@ func showCmd(ctx context.Context, env *Env, args []string) int {
 	}
 	defer db.Close()
 	if *format == "jsonl" { // the records as stored: no summary to recompute
-		j := report.NewJSONL(env.Stdout)
-		if err := errors.Join(db.Records(ctx, id, j.Add), j.Close()); err != nil {
+		if err := bench.Export(ctx, db, id, "jsonl", env.Stdout); err != nil {
 			return c.fail(err)
 		}
 		return ExitOK

@@ -11,7 +11,7 @@ import (
 	"time"
 	"unicode"
 
-	"flperf/internal/backend"
+	"flperf/internal/bench"
 	"flperf/internal/engine"
 	"flperf/internal/record"
 )
@@ -29,7 +29,7 @@ func modelsCmd(ctx context.Context, env *Env, args []string) int {
 	format := fs.String("format", "table", "list: `format`, table or json")
 	ttl := fs.Duration("ttl", time.Hour, "load: keep the model loaded this long when idle (negative: forever, where the engine supports it)")
 	ep := fs.String("ep", "", "load (Foundry Local): execution `provider`, e.g. cuda, qnn, cpu")
-	prompt := fs.String("prompt", "Say hello in one short sentence.", "test: the `prompt` to send")
+	prompt := fs.String("prompt", bench.TestPrompt, "test: the `prompt` to send")
 	envOK := map[string]bool{"endpoint": true, "engine": true, "api-key": true}
 	fs.Usage = func() {
 		fmt.Fprint(env.Stdout, "Usage: flperf models [list|pull|load|unload|test] [MODEL] [flags]\n\n"+
@@ -67,12 +67,11 @@ func modelsCmd(ctx context.Context, env *Env, args []string) int {
 		fmt.Fprintf(env.Stderr, "flperf models %s: usage: flperf models %s%s [flags]\n", action, action, map[bool]string{true: "", false: " MODEL"}[action == "list"])
 		return ExitUsage
 	}
-	f := runFlags{endpoint: *endpoint, engineKind: *kind, apiKey: *apiKey}
 	if *kind != "auto" && !containsKind(*kind) {
 		fmt.Fprintf(env.Stderr, "flperf models: --engine: unknown kind %q\n", *kind)
 		return ExitUsage
 	}
-	info, cleanup, err := findEngine(ctx, env, &f)
+	info, cleanup, err := bench.Find(ctx, bench.Choice{Endpoint: *endpoint, Kind: *kind, APIKey: *apiKey}, stderrLog(env))
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "flperf models: %v\n", err)
 		return ExitFailure
@@ -254,9 +253,7 @@ func bar(pct float64) string {
 // testModel sends one short non-streamed completion and shows the reply and
 // its latency (the original's "Test" button).
 func testModel(ctx context.Context, env *Env, info engine.Info, apiKey, model, prompt string) int {
-	c := backend.New(info.Endpoint, backend.Options{APIKey: apiKey, Timeout: 2 * time.Minute})
-	rec := record.Record{Model: model}
-	c.Do(ctx, backend.Request{Model: model, Messages: []backend.Message{{Role: "user", Content: prompt}}, MaxTokens: 50}, &rec)
+	rec := bench.TestModel(ctx, info, apiKey, model, prompt)
 	if rec.Outcome != record.OK {
 		fmt.Fprintf(env.Stderr, "flperf models test: %s: %s (HTTP %d) %s\n", model, rec.Outcome, rec.Status, clean(rec.Error))
 		return ExitFailure

@@ -6,21 +6,17 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"os"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
-	"flperf/internal/backend"
+	"flperf/internal/bench"
 	"flperf/internal/engine"
-	"flperf/internal/load"
 	"flperf/internal/report"
 	"flperf/internal/runner"
-	"flperf/internal/stats"
 	"flperf/internal/store"
-	"flperf/internal/suite"
 )
 
 // runFlags are the flags of `flperf run`, a documented stable set.
@@ -94,7 +90,7 @@ func runCmd(ctx context.Context, env *Env, args []string) int {
 		return ExitUsage
 	}
 
-	st, cfg, err := buildConfig(&f, src)
+	rs, err := buildConfig(&f, src)
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "flperf run: %v\n", err)
 		return ExitUsage
@@ -111,53 +107,29 @@ func runCmd(ctx context.Context, env *Env, args []string) int {
 		defer db.Close()
 	}
 
-	eng, cleanup, err := chooseEngine(ctx, env, &f)
+	logf := stderrLog(env)
+	eng, cleanup, err := bench.Choose(ctx, bench.Choice{Endpoint: f.endpoint, Kind: f.engineKind, APIKey: f.apiKey}, logf)
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "flperf run: %v\n", err)
 		return ExitFailure
 	}
 	defer cleanup()
-	cfg.Endpoint = eng.Endpoint
-	opts := backend.Options{APIKey: f.apiKey, Timeout: time.Duration(cfg.Timeout), MaxConns: max(cfg.Connections(), backend.DefaultMaxConns)}
-	client := backend.New(eng.Endpoint, opts)
-	var doer runner.Doer = client
-	eng.API = "openai"
-	if f.ollamaNative {
-		if eng.Kind != engine.Ollama {
-			fmt.Fprintf(env.Stderr, "flperf run: --ollama-native: %s is not Ollama\n", eng.Label())
-			return ExitUsage
-		}
-		doer, eng.API = backend.NewOllamaNative(eng.Endpoint, opts), "ollama-native"
-	}
-	if len(cfg.Models) == 0 {
-		models, err := defaultModels(ctx, client, eng.Info)
-		if err != nil {
-			fmt.Fprintf(env.Stderr, "flperf run: %v\n", err)
-			return ExitUsage
-		}
-		cfg.Models = models
-	}
-	prep, err := prepareModels(ctx, env, &eng, cfg)
+	r, err := bench.Prepare(ctx, rs, eng, logf)
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "flperf run: %v\n", err)
+		var p bench.Problems
+		if errors.As(err, &p) {
+			return ExitUsage
+		}
 		return ExitFailure
 	}
-	cfg.Command = repeatCommand(cfg, &f, eng.builtin)
+	cfg := &r.Config
 
 	out, err := openOutput(env, f.out)
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "flperf run: %v\n", err)
 		return ExitFailure
 	}
-	var coldFn func(context.Context, string) (time.Duration, error)
-	if f.cold {
-		if coldFn, err = coldStart(eng.Info, cfg); err != nil {
-			fmt.Fprintf(env.Stderr, "flperf run: --cold: %v\n", err)
-			return ExitUsage
-		}
-	}
-	scrape := metricsScraper(ctx, env, eng.Info)
-	r := &runner.Runner{Scrape: scrape, Cold: coldFn, Client: doer, Engine: eng.Info, Suite: st.suite, Scenarios: st.scenarios, Config: *cfg, Prepare: prep}
 	if f.format == "jsonl" {
 		r.Sinks = append(r.Sinks, report.NewJSONL(out))
 	}
@@ -166,7 +138,7 @@ func runCmd(ctx context.Context, env *Env, args []string) int {
 	sctx := context.WithoutCancel(ctx)
 	if db != nil {
 		begin := &runner.Result{ID: r.ID, Tool: runner.CurrentTool(), Status: "running", Started: time.Now(),
-			Engine: eng.Info, Config: *cfg, Suite: runner.NewSuiteInfo(st.suite, st.scenarios)}
+			Engine: r.Engine, Config: *cfg, Suite: runner.NewSuiteInfo(r.Suite, r.Scenarios)}
 		if err := db.BeginRun(sctx, begin); err != nil {
 			out.abort()
 			fmt.Fprintf(env.Stderr, "flperf run: saving the run: %v (or pass --no-save)\n", err)
@@ -185,7 +157,7 @@ func runCmd(ctx context.Context, env *Env, args []string) int {
 		}
 	}
 	fmt.Fprintf(env.Stderr, "flperf: benchmarking %s on %s (%d scenarios, %s, seed %d)\n",
-		strings.Join(cfg.Models, ", "), eng.Info.Label(), len(st.scenarios), cfg.Plan().String(), cfg.Seed)
+		strings.Join(cfg.Models, ", "), r.Engine.Label(), len(r.Scenarios), cfg.Plan().String(), cfg.Seed)
 	// The live line goes to stderr, and only when both streams are a
 	// terminal and no records stream to that terminal.
 	prog := newProgressLine(env.Stderr, !f.noProgress && isTerminal(env.Stdout) && isTerminal(env.Stderr) &&
@@ -226,128 +198,70 @@ func runCmd(ctx context.Context, env *Env, args []string) int {
 	return ExitOK
 }
 
-// suiteChoice is the resolved suite and the scenarios to run.
-type suiteChoice struct {
-	suite     *suite.Suite
-	scenarios []suite.Scenario
+// stderrLog prints bench's messages as "flperf: MESSAGE" lines on stderr.
+func stderrLog(env *Env) bench.Logf {
+	return func(_, msg string) { fmt.Fprintf(env.Stderr, "flperf: %s\n", msg) }
 }
 
-// buildConfig validates every flag and reports all problems at once.
-func buildConfig(f *runFlags, src flagSources) (*suiteChoice, *runner.Config, error) {
+// flagName names a bench.Spec field by its flag.
+func flagName(field string) string {
+	switch field {
+	case "models":
+		return "--model"
+	case "scenarios":
+		return "--scenario"
+	case "stream":
+		return "--no-stream"
+	case "cache_bust":
+		return "--no-cache-bust"
+	}
+	return "--" + strings.ReplaceAll(field, "_", "-")
+}
+
+// buildConfig turns the flags into a bench.Spec, validates it and reports
+// every problem at once.
+func buildConfig(f *runFlags, src flagSources) (*bench.Resolved, error) {
 	set := src.given
 	var errs []error
 	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
-
-	st := &suiteChoice{}
-	s, err := suite.Resolve(f.suite)
-	if err != nil {
-		bad("--suite: %v", err)
-	} else {
-		st.suite = s
-		if st.scenarios, err = s.Select(f.scenarios); err != nil {
-			bad("--scenario: %v", err)
-		}
+	stream, cacheBust, warmup := !f.noStream, !f.noCacheBust, f.warmup
+	s := bench.Spec{Models: f.models, Suite: f.suite, Scenarios: f.scenarios, MaxTokens: f.maxTok, SLO: f.slo,
+		Stream: &stream, CacheBust: &cacheBust, Warmup: &warmup, Cold: f.cold, OllamaNative: f.ollamaNative}
+	if set("requests") {
+		s.Requests = &f.requests
 	}
-	cfg := &runner.Config{
-		Models:    slices.Clone([]string(f.models)),
-		Suite:     f.suite,
-		Stream:    !f.noStream,
-		CacheBust: !f.noCacheBust,
-		Warmup:    f.warmup,
-		MaxTokens: f.maxTok,
-		Requests:  f.requests,
-		Duration:  runner.Duration(f.duration),
-		Timeout:   runner.Duration(f.timeout),
+	if set("duration") {
+		s.Duration = f.duration.String()
 	}
-	for _, m := range cfg.Models {
-		if strings.ContainsAny(m, "\x00\r\n") {
-			bad("--model: %q contains control characters", m)
-		}
-	}
-	if st.suite != nil && st.suite.DefaultConfig != nil {
-		dc := st.suite.DefaultConfig
-		if !set("requests") && !set("duration") && dc.Iterations != nil {
-			cfg.Requests = *dc.Iterations
-		}
-		if !set("timeout") && dc.Timeout != nil {
-			cfg.Timeout = runner.Duration(time.Duration(*dc.Timeout) * time.Millisecond)
-		}
-		if dc.Temperature != nil {
-			for i := range st.scenarios {
-				if st.scenarios[i].Temperature == nil {
-					t := *dc.Temperature
-					st.scenarios[i].Temperature = &t
-				}
-			}
-		}
-	}
-	if !set("requests") && !set("duration") && cfg.Requests == 0 {
-		cfg.Requests = 5
-	}
-	if cfg.Timeout == 0 {
-		cfg.Timeout = runner.Duration(60 * time.Second)
-	}
-	if f.timeout < 0 {
-		bad("--timeout: must be positive, got %s", f.timeout)
-	}
-	if f.maxTok < 0 || f.maxTok > 1<<20 {
-		bad("--max-tokens: must be between 1 and %d, got %d", 1<<20, f.maxTok)
+	if set("timeout") {
+		s.Timeout = f.timeout.String()
 	}
 	if f.temperature.set {
-		if f.temperature.v < 0 || f.temperature.v > 2 {
-			bad("--temperature: must be between 0 and 2, got %g", f.temperature.v)
-		}
-		t := f.temperature.v
-		cfg.Temperature = &t
-	}
-	if f.warmup < 0 {
-		bad("--warmup: must be 0 or more, got %d", f.warmup)
-	}
-	if f.cold && f.warmup < 1 {
-		bad("--cold: needs --warmup 1 or more (the first warm-up request measures the cold TTFT)")
+		s.Temperature = &f.temperature.v
 	}
 	// A load mode on the command line beats another one from the environment.
 	rate, conc := set("rate"), set("concurrency")
 	if rate && conc && src.cmdline["rate"] != src.cmdline["concurrency"] {
 		rate, conc = src.cmdline["rate"], src.cmdline["concurrency"]
-		if !conc {
-			f.concurrency = 1
+	}
+	if rate {
+		s.Rate = &f.rate
+	}
+	if conc {
+		s.Concurrency = &f.concurrency
+	}
+	if set("max-in-flight") {
+		s.MaxInFlight = &f.maxInFlight
+	}
+	if set("arrival") {
+		s.Arrival = f.arrival
+	}
+	if f.seed != "" {
+		if n, err := strconv.ParseInt(f.seed, 10, 64); err != nil {
+			bad("--seed: not an integer: %q", f.seed)
+		} else {
+			s.Seed = &n
 		}
-	}
-	switch {
-	case rate:
-		cfg.Mode, cfg.Rate, cfg.MaxInFlight = load.Rate, f.rate, f.maxInFlight
-		cfg.Arrival = load.Arrival(f.arrival)
-		if conc {
-			bad("--concurrency: not used with --rate (an open loop); cap requests in flight with --max-in-flight")
-		}
-	case f.concurrency > 1:
-		cfg.Mode, cfg.Concurrency = load.Concurrency, f.concurrency
-	default:
-		cfg.Mode, cfg.Concurrency = load.Sequential, 1
-		if f.concurrency < 1 {
-			bad("--concurrency: must be 1 or more, got %d", f.concurrency)
-		}
-	}
-	if set("max-in-flight") && !rate {
-		bad("--max-in-flight: only used with --rate")
-	}
-	if set("arrival") && !rate {
-		bad("--arrival: only used with --rate")
-	}
-	if f.slo != "" {
-		slo, err := stats.ParseSLO(f.slo)
-		if err != nil {
-			bad("--slo: %v", err)
-		}
-		cfg.SLO, cfg.SLOSpec = slo, f.slo
-	}
-	if f.seed == "" {
-		cfg.Seed = rand.Int64N(1 << 31)
-	} else if n, err := strconv.ParseInt(f.seed, 10, 64); err != nil {
-		bad("--seed: not an integer: %q", f.seed)
-	} else {
-		cfg.Seed = n
 	}
 	if !slices.Contains(report.Formats, f.format) {
 		bad("--format: must be one of %s, got %q", strings.Join(report.Formats, ", "), f.format)
@@ -355,81 +269,11 @@ func buildConfig(f *runFlags, src flagSources) (*suiteChoice, *runner.Config, er
 	if f.engineKind != "auto" && !slices.Contains(engine.Kinds, engine.Kind(f.engineKind)) {
 		bad("--engine: unknown kind %q", f.engineKind)
 	}
-	if st.scenarios != nil {
-		for _, sc := range st.scenarios {
-			cfg.Scenarios = append(cfg.Scenarios, sc.Name)
-		}
+	rs, err := s.Validate(bench.Check{Name: flagName})
+	if err := errors.Join(append([]error{err}, errs...)...); err != nil {
+		return nil, err
 	}
-	for _, e := range cfg.Plan().Validate() {
-		var fe *load.FieldError
-		if errors.As(e, &fe) {
-			e = fmt.Errorf("--%s: %s", strings.ReplaceAll(fe.Field, "_", "-"), fe.Problem)
-		}
-		errs = append(errs, e)
-	}
-	if err := errors.Join(errs...); err != nil {
-		return nil, nil, err
-	}
-	return st, cfg, nil
-}
-
-// repeatCommand is the command line that repeats this run exactly. Only
-// the built-in simulated engine (builtin) is named by --engine sim; any other
-// engine, a simulator served by `flperf sim` included, by its endpoint.
-func repeatCommand(cfg *runner.Config, f *runFlags, builtin bool) []string {
-	c := []string{"flperf", "run"}
-	if builtin {
-		c = append(c, "--engine", "sim")
-	} else {
-		c = append(c, "--endpoint", cfg.Endpoint)
-	}
-	for _, m := range cfg.Models {
-		c = append(c, "--model", m)
-	}
-	c = append(c, "--suite", cfg.Suite)
-	if len(f.scenarios) > 0 {
-		for _, s := range cfg.Scenarios {
-			c = append(c, "--scenario", s)
-		}
-	}
-	if cfg.Requests > 0 {
-		c = append(c, "--requests", strconv.Itoa(cfg.Requests))
-	}
-	if cfg.Duration > 0 {
-		c = append(c, "--duration", time.Duration(cfg.Duration).String())
-	}
-	switch string(cfg.Mode) {
-	case "concurrency":
-		c = append(c, "--concurrency", strconv.Itoa(cfg.Concurrency))
-	case "rate":
-		c = append(c, "--rate", strconv.FormatFloat(cfg.Rate, 'g', -1, 64), "--arrival", string(cfg.Arrival))
-		if cfg.MaxInFlight > 0 {
-			c = append(c, "--max-in-flight", strconv.Itoa(cfg.MaxInFlight))
-		}
-	}
-	c = append(c, "--warmup", strconv.Itoa(cfg.Warmup), "--timeout", time.Duration(cfg.Timeout).String())
-	if cfg.MaxTokens > 0 {
-		c = append(c, "--max-tokens", strconv.Itoa(cfg.MaxTokens))
-	}
-	if cfg.Temperature != nil {
-		c = append(c, "--temperature", strconv.FormatFloat(*cfg.Temperature, 'g', -1, 64))
-	}
-	if !cfg.Stream {
-		c = append(c, "--no-stream")
-	}
-	if !cfg.CacheBust {
-		c = append(c, "--no-cache-bust")
-	}
-	if f.ollamaNative {
-		c = append(c, "--ollama-native")
-	}
-	if f.cold {
-		c = append(c, "--cold")
-	}
-	if cfg.SLOSpec != "" {
-		c = append(c, "--slo", cfg.SLOSpec)
-	}
-	return append(c, "--seed", strconv.FormatInt(cfg.Seed, 10))
+	return rs, nil
 }
 
 // output is where the report goes. With --out it is FILE.partial until
@@ -470,21 +314,4 @@ func (o *output) abort() {
 		o.f.Close()
 		os.Remove(o.f.Name())
 	}
-}
-
-// defaultModels picks the models when none was given: every model of a
-// simulated engine (the built-in one serves sim.DefaultProfiles; one started
-// with `flperf sim --profiles` serves its own), or a real engine's only model.
-func defaultModels(ctx context.Context, c *backend.Client, info engine.Info) ([]string, error) {
-	models, err := c.Models(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("no --model given and listing the engine's models failed: %v", err)
-	}
-	switch {
-	case len(models) == 0:
-		return nil, fmt.Errorf("no --model given and %s lists no models: load or download one first", info.Endpoint)
-	case len(models) == 1 || info.Simulated:
-		return models, nil
-	}
-	return nil, fmt.Errorf("no --model given; %s serves %d models, choose with --model: %s", info.Endpoint, len(models), strings.Join(models, ", "))
 }

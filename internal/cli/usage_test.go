@@ -85,15 +85,9 @@ func TestRunEndpointNotAnswering(t *testing.T) {
 	}
 }
 
-// TestCommands checks the small commands and the top-level usage.
+// TestCommands checks the small commands and the top-level usage. With
+// no arguments flperf starts the app (TestNoArgumentsStartsTheApp).
 func TestCommands(t *testing.T) {
-	t.Run("no arguments", func(t *testing.T) {
-		o := run(t)
-		wantCode(t, o, ExitUsage)
-		if !strings.Contains(o.stderr, "Usage:") || o.stdout != "" {
-			t.Errorf("want usage on stderr only; stdout %q stderr %q", o.stdout, o.stderr)
-		}
-	})
 	t.Run("unknown command", func(t *testing.T) {
 		o := run(t, "frobnicate")
 		wantCode(t, o, ExitUsage)

@@ -1,0 +1,275 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"flperf/internal/backend"
+	"flperf/internal/engine"
+	"flperf/internal/load"
+	"flperf/internal/runner"
+)
+
+// CheckEngine reports what of r the engine cannot do, without asking the
+// engine anything: Ollama's native route on another engine, or a cold start
+// on an engine that cannot unload and load models. Prepare checks it too;
+// the app calls it first so that such a request is refused at once.
+func (r *Resolved) CheckEngine(info engine.Info) error {
+	var errs Problems
+	if r.Spec.OllamaNative && info.Kind != engine.Ollama {
+		errs = append(errs, r.check.problem("ollama_native", "%s is not Ollama", info.Label()))
+	}
+	if r.Spec.Cold {
+		if c := engine.NewManager(info, nil).Capabilities(); !c.Load || !c.Unload {
+			errs = append(errs, r.check.problem("cold", "%s cannot unload and load models; restart it to measure a cold start", info.Label()))
+		}
+	}
+	if len(errs) > 0 {
+		return errs
+	}
+	return nil
+}
+
+// Prepare builds the runner of r on eng: the client (Ollama's native route
+// with OllamaNative), the models when none was given (every model of a
+// simulated engine, or a real engine's only one), the models' preparation
+// (Foundry Local aliases resolved, models loaded with a TTL longer than the
+// run, a reload hook), the cold-start step, the metrics scraper and the
+// command line that repeats the run. Problems with the request are
+// Problems (a usage error); anything else is the engine's failure. The
+// caller adds the ID, sinks, log and progress callbacks, and runs it.
+func Prepare(ctx context.Context, r *Resolved, eng *Engine, logf Logf) (*runner.Runner, error) {
+	if err := r.CheckEngine(eng.Info); err != nil {
+		return nil, err
+	}
+	cfg := r.Config
+	cfg.Models = slices.Clone(cfg.Models)
+	cfg.Endpoint = eng.Endpoint
+	info := eng.Info
+	info.Models = slices.Clone(info.Models)
+	opts := backend.Options{APIKey: eng.APIKey, Timeout: time.Duration(cfg.Timeout), MaxConns: max(cfg.Connections(), backend.DefaultMaxConns)}
+	client := backend.New(eng.Endpoint, opts)
+	var doer runner.Doer = client
+	info.API = "openai"
+	if r.Spec.OllamaNative {
+		doer, info.API = backend.NewOllamaNative(eng.Endpoint, opts), "ollama-native"
+	}
+	if len(cfg.Models) == 0 {
+		models, err := defaultModels(ctx, client, info, r.check.name("models"))
+		if err != nil {
+			return nil, Problems{{Field: "models", Problem: err.Error()}}
+		}
+		cfg.Models = models
+	}
+	prep, err := prepareModels(ctx, logf, &info, &cfg)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Command = repeatCommand(&cfg, &r.Spec, eng.Builtin)
+	var cold func(context.Context, string) (time.Duration, error)
+	if r.Spec.Cold {
+		cold = coldStart(info, &cfg)
+	}
+	return &runner.Runner{Scrape: metricsScraper(ctx, logf, info), Cold: cold, Client: doer, Engine: info,
+		Suite: r.Suite, Scenarios: r.Scenarios, Config: cfg, Prepare: prep}, nil
+}
+
+// defaultModels picks the models when none was given: every model of a
+// simulated engine (the built-in one serves sim.DefaultProfiles; one started
+// with `flperf sim --profiles` serves its own), or a real engine's only model.
+// flag is how the caller names the models field.
+func defaultModels(ctx context.Context, c *backend.Client, info engine.Info, flag string) ([]string, error) {
+	models, err := c.Models(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("no %s given and listing the engine's models failed: %v", flag, err)
+	}
+	switch {
+	case len(models) == 0:
+		return nil, fmt.Errorf("no %s given and %s lists no models: load or download one first", flag, info.Endpoint)
+	case len(models) == 1 || info.Simulated:
+		return models, nil
+	}
+	return nil, fmt.Errorf("no %s given; %s serves %d models, choose with %s: %s", flag, info.Endpoint, len(models), flag, strings.Join(models, ", "))
+}
+
+// loadTTL is how long a model is asked to stay loaded: longer than the
+// planned run (Foundry Local's default of 10 minutes unloads models in the
+// middle of long benchmarks).
+func loadTTL(cfg *runner.Config) time.Duration {
+	ttl := 6 * time.Hour
+	if cfg.Duration > 0 {
+		ttl = max(ttl, 2*time.Duration(len(cfg.Models)*len(cfg.Scenarios))*time.Duration(cfg.Duration))
+	}
+	return ttl
+}
+
+// prepareModels gets an engine with model management ready before a run:
+// Foundry Local aliases are resolved to the variant that will run (its id,
+// device and execution provider are recorded with the run), and each model
+// is loaded with a TTL longer than the run, its load time logged and never
+// counted in any figure. A model that cannot be prepared is left out with a
+// clear message; the others are still benchmarked. The returned function
+// runs before each request: on Foundry Local it reloads a model the engine
+// unloaded in the middle of the run.
+func prepareModels(ctx context.Context, logf Logf, info *engine.Info, cfg *runner.Config) (func(context.Context, string) error, error) {
+	if info.Kind != engine.Foundry && info.Kind != engine.Ollama {
+		return nil, nil
+	}
+	ttl := loadTTL(cfg)
+	mgr := engine.NewManager(*info, nil)
+	var kept []string
+	for _, name := range cfg.Models {
+		m := engine.Model{ID: name}
+		if f, ok := mgr.(*engine.FoundryManager); ok {
+			var err error
+			if m, err = f.Resolve(ctx, name, ""); err != nil {
+				logf.log("warn", "skipping model %q: %v", name, err)
+				continue
+			}
+			if m.Downloaded != nil && !*m.Downloaded {
+				logf.log("warn", "skipping model %s: not downloaded (flperf models pull %s)", m.ID, m.ID)
+				continue
+			}
+			if m.ID != name {
+				logf.log("info", "%s resolves to %s (%s, %s)", name, m.ID, dash(m.Device), dash(m.ExecutionProvider))
+			}
+		}
+		took, err := mgr.Load(ctx, m.ID, engine.LoadOptions{TTL: ttl})
+		if err != nil {
+			logf.log("warn", "skipping model %s: loading it failed: %v", m.ID, err)
+			continue
+		}
+		logf.log("info", "loaded %s in %s (load time is not part of any figure)", m.ID, took.Round(time.Millisecond))
+		if !slices.Contains(kept, m.ID) {
+			kept = append(kept, m.ID)
+			info.Models = append(info.Models, m)
+		}
+	}
+	if len(kept) == 0 {
+		return nil, errors.New("no model could be prepared on " + info.Label())
+	}
+	cfg.Models = kept
+	f, ok := mgr.(*engine.FoundryManager)
+	if !ok {
+		return nil, nil
+	}
+	var mu sync.Mutex // one check (and reload) at a time
+	return func(ctx context.Context, model string) error {
+		mu.Lock()
+		defer mu.Unlock()
+		reloaded, took, err := f.EnsureLoaded(ctx, model, engine.LoadOptions{TTL: ttl})
+		if err != nil {
+			return err
+		}
+		if reloaded {
+			return fmt.Errorf("the engine had unloaded %s; reloaded it in %s (not counted in any figure)", model, took.Round(time.Millisecond))
+		}
+		return nil
+	}, nil
+}
+
+// dash shows an empty string as "–".
+func dash(s string) string {
+	if s == "" {
+		return "–"
+	}
+	return s
+}
+
+// coldStart returns the runner's cold-start step for an engine that can
+// unload and load models (CheckEngine refuses the others: llama.cpp, vLLM
+// and SGLang serve one model for their lifetime and need a restart for a
+// cold start, which flperf does not do behind your back): unload, then load
+// and time it.
+func coldStart(info engine.Info, cfg *runner.Config) func(context.Context, string) (time.Duration, error) {
+	mgr := engine.NewManager(info, nil)
+	ttl := loadTTL(cfg)
+	return func(ctx context.Context, model string) (time.Duration, error) {
+		if err := mgr.Unload(ctx, model); err != nil {
+			return 0, fmt.Errorf("unloading: %w", err)
+		}
+		return mgr.Load(ctx, model, engine.LoadOptions{TTL: ttl})
+	}
+}
+
+// metricsScraper returns the engine's /metrics reader when it serves one
+// (vLLM, SGLang, llama.cpp started with --metrics), so that each stage's
+// server-side figures are kept beside the client's. A disabled endpoint is
+// said once, not at every stage.
+func metricsScraper(ctx context.Context, logf Logf, info engine.Info) func(context.Context) (engine.MetricsSnapshot, error) {
+	mgr := engine.NewManager(info, nil)
+	sc, ok := mgr.(engine.MetricsScraper)
+	if !ok || !mgr.Capabilities().Metrics {
+		return nil
+	}
+	if _, err := sc.Metrics(ctx); err != nil {
+		logf.log("warn", "no server-side figures: %v", err)
+		return nil
+	}
+	return sc.Metrics
+}
+
+// repeatCommand is the command line that repeats this run exactly. Only
+// the built-in simulated engine (builtin) is named by --engine sim; any other
+// engine, a simulator served by `flperf sim` included, by its endpoint.
+func repeatCommand(cfg *runner.Config, s *Spec, builtin bool) []string {
+	c := []string{"flperf", "run"}
+	if builtin {
+		c = append(c, "--engine", "sim")
+	} else {
+		c = append(c, "--endpoint", cfg.Endpoint)
+	}
+	for _, m := range cfg.Models {
+		c = append(c, "--model", m)
+	}
+	c = append(c, "--suite", cfg.Suite)
+	if len(s.Scenarios) > 0 {
+		for _, sc := range cfg.Scenarios {
+			c = append(c, "--scenario", sc)
+		}
+	}
+	if cfg.Requests > 0 {
+		c = append(c, "--requests", strconv.Itoa(cfg.Requests))
+	}
+	if cfg.Duration > 0 {
+		c = append(c, "--duration", time.Duration(cfg.Duration).String())
+	}
+	switch cfg.Mode {
+	case load.Concurrency:
+		c = append(c, "--concurrency", strconv.Itoa(cfg.Concurrency))
+	case load.Rate:
+		c = append(c, "--rate", strconv.FormatFloat(cfg.Rate, 'g', -1, 64), "--arrival", string(cfg.Arrival))
+		if cfg.MaxInFlight > 0 {
+			c = append(c, "--max-in-flight", strconv.Itoa(cfg.MaxInFlight))
+		}
+	}
+	c = append(c, "--warmup", strconv.Itoa(cfg.Warmup), "--timeout", time.Duration(cfg.Timeout).String())
+	if cfg.MaxTokens > 0 {
+		c = append(c, "--max-tokens", strconv.Itoa(cfg.MaxTokens))
+	}
+	if cfg.Temperature != nil {
+		c = append(c, "--temperature", strconv.FormatFloat(*cfg.Temperature, 'g', -1, 64))
+	}
+	if !cfg.Stream {
+		c = append(c, "--no-stream")
+	}
+	if !cfg.CacheBust {
+		c = append(c, "--no-cache-bust")
+	}
+	if s.OllamaNative {
+		c = append(c, "--ollama-native")
+	}
+	if s.Cold {
+		c = append(c, "--cold")
+	}
+	if cfg.SLOSpec != "" {
+		c = append(c, "--slo", cfg.SLOSpec)
+	}
+	return append(c, "--seed", strconv.FormatInt(cfg.Seed, 10))
+}

@@ -1,0 +1,342 @@
+// Package bench is the one place that turns a run request into a ready
+// runner.Runner, for `flperf run` and for the web app's POST /api/v1/runs
+// alike: a Spec (the request, with the same defaults and validation for
+// both), the engine it measures (Choose, Find, StartSim), and Prepare, which
+// builds the client, picks default models, loads and resolves models, and
+// wires the cold-start step, the metrics scraper and the command line that
+// repeats the run. It also holds the stored-run operations that the command
+// line and the app must answer identically: Compare and Export.
+//
+// Nothing here writes to the terminal: messages go through a Logf callback.
+package bench
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"time"
+
+	"flperf/internal/load"
+	"flperf/internal/runner"
+	"flperf/internal/stats"
+	"flperf/internal/suite"
+)
+
+// Logf receives a message for the user: level is "info", "warn" or "error".
+type Logf func(level, msg string)
+
+// log calls l when it is set.
+func (l Logf) log(level, format string, a ...any) {
+	if l != nil {
+		l(level, fmt.Sprintf(format, a...))
+	}
+}
+
+// Limits beyond those of load.Plan and suite, so that a hostile request
+// cannot ask for an absurd run.
+const (
+	MaxModels    = 100         // models in one run
+	MaxModelLen  = 512         // bytes of one model id
+	MaxRequests  = 100_000_000 // measured requests per model × scenario
+	MaxWarmup    = 100_000     // warm-up requests per model
+	MaxMaxTokens = 1 << 20     // max_tokens override
+)
+
+// Spec is a run request: the RunSpec of the app's API, which `flperf run`
+// fills from its flags. A nil pointer (or an empty string) is "not given",
+// so that the defaults apply exactly where nothing was said, and 0 stays a
+// value (temperature 0 is sent as 0).
+type Spec struct {
+	Engine       string   `json:"engine,omitempty"` // app: the engine's id (the command line chooses with Choice instead)
+	Models       []string `json:"models"`
+	Suite        string   `json:"suite,omitempty"`     // default "default"
+	Scenarios    []string `json:"scenarios,omitempty"` // names or unique prefixes; empty: all
+	Mode         string   `json:"mode,omitempty"`      // sequential, concurrency or rate; empty: rate when Rate is set, concurrency when Concurrency > 1, else sequential
+	Concurrency  *int     `json:"concurrency,omitempty"`
+	Rate         *float64 `json:"rate,omitempty"`
+	Arrival      string   `json:"arrival,omitempty"` // rate mode: constant (default) or poisson
+	MaxInFlight  *int     `json:"max_in_flight,omitempty"`
+	Requests     *int     `json:"requests,omitempty"`   // default: the suite's default_config.iterations, else 5
+	Duration     string   `json:"duration,omitempty"`   // per model × scenario, a Go duration ("30s")
+	Warmup       *int     `json:"warmup,omitempty"`     // default 1
+	Timeout      string   `json:"timeout,omitempty"`    // per request ("60s"); default: the suite's default_config.timeout, else 60s
+	MaxTokens    int      `json:"max_tokens,omitempty"` // 0: each scenario's own
+	Temperature  *float64 `json:"temperature"`          // null: each scenario's own
+	Stream       *bool    `json:"stream,omitempty"`     // default true
+	SLO          string   `json:"slo,omitempty"`        // e.g. "ttft=500ms,tpot=50ms"
+	Seed         *int64   `json:"seed"`                 // null: random
+	CacheBust    *bool    `json:"cache_bust,omitempty"` // default true
+	Cold         bool     `json:"cold,omitempty"`
+	OllamaNative bool     `json:"ollama_native,omitempty"`
+}
+
+// FieldError is one problem with one field of a Spec.
+type FieldError struct {
+	Field   string // the Spec field's JSON name: "max_in_flight", "models", …
+	Problem string // what is wrong, with the offending value
+	label   string // how the caller names the field; "" when Problem names it itself
+}
+
+// Error returns "label: problem", the label being what Check.Name gives
+// for the field ("--max-in-flight" on the command line, the JSON name in
+// the app).
+func (e *FieldError) Error() string {
+	if e.label == "" {
+		return e.Problem
+	}
+	return e.label + ": " + e.Problem
+}
+
+// Problems is every problem found with a Spec, in the order found.
+type Problems []*FieldError
+
+// Error lists the problems, one per line.
+func (p Problems) Error() string {
+	lines := make([]string, len(p))
+	for i, e := range p {
+		lines[i] = e.Error()
+	}
+	return strings.Join(lines, "\n")
+}
+
+// Check tunes Validate to its caller.
+type Check struct {
+	// Name names a field in messages (nil: the JSON name itself). The
+	// command line gives flag names ("--max-in-flight").
+	Name func(field string) string
+	// Suite finds a suite by name (nil: suite.Resolve, which also loads
+	// .json paths, so only for the command line).
+	Suite func(name string) (*suite.Suite, error)
+	// ModelsRequired refuses a Spec without models (the app); the command
+	// line lets Prepare pick the engine's models instead.
+	ModelsRequired bool
+}
+
+// name returns the caller's name for field.
+func (c *Check) name(field string) string {
+	if c.Name == nil {
+		return field
+	}
+	return c.Name(field)
+}
+
+// problem builds a FieldError labelled the caller's way.
+func (c *Check) problem(field, format string, a ...any) *FieldError {
+	return &FieldError{Field: field, Problem: fmt.Sprintf(format, a...), label: c.name(field)}
+}
+
+// Resolved is a valid Spec: its suite, the scenarios to run (with the
+// suite's default temperature applied) and the run's configuration
+// (Endpoint and Command are filled by Prepare).
+type Resolved struct {
+	Spec      Spec
+	Suite     *suite.Suite
+	Scenarios []suite.Scenario
+	Config    runner.Config
+	check     Check
+}
+
+// Validate checks every field, applies the defaults and reports every
+// problem at once as Problems.
+func (s *Spec) Validate(c Check) (*Resolved, error) {
+	var errs Problems
+	bad := func(field, format string, a ...any) { errs = append(errs, c.problem(field, format, a...)) }
+	n := c.name
+	r := &Resolved{Spec: *s, check: c}
+	r.Spec.Models, r.Spec.Scenarios = slices.Clone(s.Models), slices.Clone(s.Scenarios)
+
+	suiteName := s.Suite
+	if suiteName == "" {
+		suiteName = "default"
+	}
+	resolve := c.Suite
+	if resolve == nil {
+		resolve = suite.Resolve
+	}
+	if st, err := resolve(suiteName); err != nil {
+		bad("suite", "%v", err)
+	} else {
+		r.Suite = st
+		if r.Scenarios, err = st.Select(s.Scenarios); err != nil {
+			bad("scenarios", "%v", err)
+		}
+	}
+	cfg := &r.Config
+	*cfg = runner.Config{
+		Models:    slices.Clone(s.Models),
+		Suite:     suiteName,
+		Stream:    s.Stream == nil || *s.Stream,
+		CacheBust: s.CacheBust == nil || *s.CacheBust,
+		Warmup:    1,
+		MaxTokens: s.MaxTokens,
+	}
+	if s.Warmup != nil {
+		cfg.Warmup = *s.Warmup
+	}
+	if s.Requests != nil {
+		cfg.Requests = *s.Requests
+	}
+	if s.Duration != "" {
+		d, err := time.ParseDuration(s.Duration)
+		if err != nil {
+			bad("duration", "want a duration like 30s or 5m, got %q", s.Duration)
+		}
+		cfg.Duration = runner.Duration(d)
+	}
+	if s.Timeout != "" {
+		d, err := time.ParseDuration(s.Timeout)
+		if err != nil {
+			bad("timeout", "want a duration like 60s, got %q", s.Timeout)
+		}
+		cfg.Timeout = runner.Duration(d)
+	}
+	if c.ModelsRequired && len(s.Models) == 0 {
+		bad("models", "give at least one model to benchmark")
+	}
+	if len(s.Models) > MaxModels {
+		bad("models", "at most %d models per run, got %d", MaxModels, len(s.Models))
+	}
+	for _, m := range cfg.Models {
+		switch {
+		case strings.ContainsAny(m, "\x00\r\n"):
+			bad("models", "%q contains control characters", m)
+		case strings.TrimSpace(m) == "":
+			bad("models", "empty model id")
+		case len(m) > MaxModelLen:
+			bad("models", "model id of %d bytes is longer than %d", len(m), MaxModelLen)
+		}
+	}
+	requestsGiven := s.Requests != nil || s.Duration != ""
+	if r.Suite != nil && r.Suite.DefaultConfig != nil {
+		dc := r.Suite.DefaultConfig
+		if !requestsGiven && dc.Iterations != nil {
+			cfg.Requests = *dc.Iterations
+		}
+		if s.Timeout == "" && dc.Timeout != nil {
+			cfg.Timeout = runner.Duration(time.Duration(*dc.Timeout) * time.Millisecond)
+		}
+		if dc.Temperature != nil {
+			for i := range r.Scenarios {
+				if r.Scenarios[i].Temperature == nil {
+					t := *dc.Temperature
+					r.Scenarios[i].Temperature = &t
+				}
+			}
+		}
+	}
+	if !requestsGiven && cfg.Requests == 0 {
+		cfg.Requests = 5
+	}
+	if cfg.Timeout == 0 {
+		cfg.Timeout = runner.Duration(60 * time.Second)
+	}
+	if cfg.Timeout < 0 {
+		bad("timeout", "must be positive, got %s", time.Duration(cfg.Timeout))
+	}
+	if cfg.Requests > MaxRequests {
+		bad("requests", "must be at most %d, got %d", MaxRequests, cfg.Requests)
+	}
+	if s.MaxTokens < 0 || s.MaxTokens > MaxMaxTokens {
+		bad("max_tokens", "must be between 1 and %d, got %d", MaxMaxTokens, s.MaxTokens)
+	}
+	if s.Temperature != nil {
+		if t := *s.Temperature; !(t >= 0 && t <= 2) {
+			bad("temperature", "must be between 0 and 2, got %g", t)
+		}
+		t := *s.Temperature
+		cfg.Temperature = &t
+	}
+	if cfg.Warmup < 0 {
+		bad("warmup", "must be 0 or more, got %d", cfg.Warmup)
+	}
+	if cfg.Warmup > MaxWarmup {
+		bad("warmup", "must be at most %d, got %d", MaxWarmup, cfg.Warmup)
+	}
+	if s.Cold && cfg.Warmup < 1 {
+		bad("cold", "needs %s 1 or more (the first warm-up request measures the cold TTFT)", n("warmup"))
+	}
+	r.loadMode(bad)
+	if s.SLO != "" {
+		slo, err := stats.ParseSLO(s.SLO)
+		if err != nil {
+			bad("slo", "%v", err)
+		}
+		cfg.SLO, cfg.SLOSpec = slo, s.SLO
+	}
+	if s.Seed == nil {
+		cfg.Seed = rand.Int64N(1 << 31)
+	} else {
+		cfg.Seed = *s.Seed
+	}
+	for _, sc := range r.Scenarios {
+		cfg.Scenarios = append(cfg.Scenarios, sc.Name)
+	}
+	for _, e := range cfg.Plan().Validate() {
+		if fe, ok := e.(*load.FieldError); ok {
+			bad(fe.Field, "%s", fe.Problem)
+		} else {
+			bad("", "%v", e)
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	return r, nil
+}
+
+// loadMode sets the configuration's load model from the Spec.
+func (r *Resolved) loadMode(bad func(field, format string, a ...any)) {
+	s, cfg, n := &r.Spec, &r.Config, r.check.name
+	conc := 1
+	if s.Concurrency != nil {
+		conc = *s.Concurrency
+	}
+	mode := load.Mode(s.Mode)
+	if mode == "" {
+		switch {
+		case s.Rate != nil:
+			mode = load.Rate
+		case conc > 1:
+			mode = load.Concurrency
+		default:
+			mode = load.Sequential
+		}
+	}
+	switch mode {
+	case load.Rate:
+		cfg.Mode, cfg.Arrival = load.Rate, load.Constant
+		if s.Rate != nil {
+			cfg.Rate = *s.Rate
+		}
+		if s.MaxInFlight != nil {
+			cfg.MaxInFlight = *s.MaxInFlight
+		}
+		if s.Arrival != "" {
+			cfg.Arrival = load.Arrival(s.Arrival)
+		}
+		if s.Concurrency != nil {
+			bad("concurrency", "not used with %s (an open loop); cap requests in flight with %s", n("rate"), n("max_in_flight"))
+		}
+	case load.Concurrency:
+		cfg.Mode, cfg.Concurrency = load.Concurrency, conc
+	case load.Sequential:
+		cfg.Mode, cfg.Concurrency = load.Sequential, max(conc, 1)
+		if conc < 1 {
+			bad("concurrency", "must be 1 or more, got %d", conc)
+		}
+	default:
+		cfg.Mode, cfg.Concurrency = mode, conc // Plan.Validate names the mode
+	}
+	if mode != load.Rate {
+		if s.MaxInFlight != nil {
+			bad("max_in_flight", "only used with %s", n("rate"))
+		}
+		if s.Arrival != "" {
+			bad("arrival", "only used with %s", n("rate"))
+		}
+		if s.Rate != nil && s.Mode != "" {
+			bad("rate", "only used with %s %s", n("mode"), load.Rate)
+		}
+	}
+}

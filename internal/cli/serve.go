@@ -1,0 +1,125 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/url"
+	"os/exec"
+	"runtime"
+	"sync"
+
+	"flperf/internal/server"
+	"flperf/internal/telemetry"
+	"flperf/internal/ui"
+)
+
+// serveEnv lists the serve flags that an FLPERF_* variable may set.
+var serveEnv = map[string]bool{"listen": true, "db": true, "token": true}
+
+// DefaultListen is where the app listens when --listen is not given.
+const DefaultListen = "127.0.0.1:8765"
+
+// serveCmd starts the app: the web UI and its API on one address.
+func serveCmd(ctx context.Context, env *Env, args []string) int {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	listen := fs.String("listen", DefaultListen, "`address` to serve the app on; a host beyond loopback requires an access token (port 0: a free one)")
+	dbPath := fs.String("db", "", "SQLite database `file` (default: the user's data directory)")
+	token := fs.String("token", "", "access `token` required on every API call when listening beyond loopback (default: a random one, printed in the URL)")
+	open := fs.Bool("open", false, "open the app in the web browser")
+	fs.Usage = func() {
+		fmt.Fprint(env.Stdout, "Usage: flperf serve [flags]\n\nServes the FLPerformance app (web UI and REST API under /api/v1) on 127.0.0.1 until Ctrl-C;\n"+
+			"runs going on when it stops are stopped cleanly and saved.\n\nFlags:\n")
+		printDefaults(env.Stdout, fs, serveEnv)
+	}
+	if _, err := parseFlags(fs, env, args, serveEnv); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return ExitOK
+		}
+		fmt.Fprintf(env.Stderr, "flperf serve: %v\n", err)
+		return ExitUsage
+	}
+	host, _, err := net.SplitHostPort(*listen)
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "flperf serve: --listen: want HOST:PORT, e.g. %s: %v\n", DefaultListen, err)
+		return ExitUsage
+	}
+	db, err := openDB(ctx, *dbPath)
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "flperf serve: %v\n", err)
+		return ExitFailure
+	}
+	defer db.Close()
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "flperf serve: %v\n", err)
+		return ExitFailure
+	}
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	tok := *token
+	offLoopback := host != "" && !server.IsLoopback(host)
+	if host == "" {
+		host = "0.0.0.0" // ":8765" listens on every interface
+	}
+	if offLoopback && tok == "" {
+		tok = server.NewToken()
+	}
+	hardware := sync.OnceValue(func() any { return telemetry.Fingerprint(context.WithoutCancel(ctx)) })
+	srv, err := server.New(server.Options{DB: db, Listen: net.JoinHostPort(host, port), Token: tok, UI: ui.Handler(),
+		Hardware: hardware, Log: func(level, msg string) {
+			if level != "info" {
+				fmt.Fprintf(env.Stderr, "flperf: %s\n", msg)
+			}
+		}})
+	if err != nil {
+		ln.Close()
+		fmt.Fprintf(env.Stderr, "flperf serve: %v\n", err)
+		return ExitFailure
+	}
+	u := appURL(host, port, tok, offLoopback)
+	fmt.Fprintf(env.Stderr, "flperf: app on %s\n", u)
+	if *open {
+		if err := openBrowser(u); err != nil {
+			fmt.Fprintf(env.Stderr, "flperf: opening a browser: %v (open %s yourself)\n", err, u)
+		}
+	}
+	if err := srv.Serve(ctx, ln); err != nil {
+		fmt.Fprintf(env.Stderr, "flperf serve: %v\n", err)
+		return ExitFailure
+	}
+	return ExitOK
+}
+
+// appURL is the address to open: the listen host (127.0.0.1 for every
+// interface), with the token off loopback.
+func appURL(host, port, token string, withToken bool) string {
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	u := url.URL{Scheme: "http", Host: net.JoinHostPort(host, port), Path: "/"}
+	if withToken {
+		u.RawQuery = url.Values{"token": {token}}.Encode()
+	}
+	return u.String()
+}
+
+// openBrowser opens u in the user's browser, with an argument vector
+// (never a shell string).
+func openBrowser(u string) error {
+	var cmd *exec.Cmd
+	switch runtime.GOOS {
+	case "windows":
+		cmd = exec.Command("rundll32", "url.dll,FileProtocolHandler", u)
+	case "darwin":
+		cmd = exec.Command("open", u)
+	default:
+		cmd = exec.Command("xdg-open", u)
+	}
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	go cmd.Wait()
+	return nil
+}

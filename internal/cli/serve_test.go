@@ -1,0 +1,135 @@
+package cli
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// appLine is the line `flperf serve` prints once it listens.
+var appLine = regexp.MustCompile(`(?m)^flperf: app on (http://127\.0\.0\.1:[0-9]+/)$`)
+
+// serveApp runs flperf with args (and the FLPERF_* variables in vars) in
+// the background, waits for the app line and returns the app's URL, and a
+// function that stops it and returns the exit code and stderr.
+func serveApp(t *testing.T, vars map[string]string, args ...string) (string, func() (int, string)) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	var errb syncBuffer
+	env := &Env{Stdin: strings.NewReader(""), Stdout: io.Discard, Stderr: &errb, Getenv: func(k string) string { return vars[k] }}
+	code := make(chan int, 1)
+	go func() { code <- dispatch(ctx, env, args) }()
+	stop := func() (int, string) {
+		cancel()
+		select {
+		case c := <-code:
+			return c, errb.String()
+		case <-time.After(time.Minute):
+			t.Fatal("flperf serve did not stop")
+			return 0, ""
+		}
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if m := appLine.FindStringSubmatch(errb.String()); m != nil {
+			return m[1], stop
+		}
+		select {
+		case c := <-code:
+			t.Fatalf("flperf %v exited %d: %s", args, c, errb.String())
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	stop()
+	t.Fatalf("no app line: %q", errb.String())
+	return "", nil
+}
+
+// TestServe starts the app with `flperf serve`, checks that it answers and
+// prints exactly one app line, then stops it with the context.
+func TestServe(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "app.db")
+	url, stop := serveApp(t, nil, "serve", "--listen", "127.0.0.1:0", "--db", db)
+	res, err := http.Get(url + "api/v1/health")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK || !strings.Contains(string(b), `"ok":true`) {
+		t.Fatalf("health: %d %s", res.StatusCode, b)
+	}
+	res, err = http.Get(url + "api/v1/system")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ = io.ReadAll(res.Body)
+	res.Body.Close()
+	if !strings.Contains(string(b), filepath.Base(db)) {
+		t.Fatalf("system does not name --db: %s", b)
+	}
+	code, stderr := stop()
+	if code != ExitOK || len(appLine.FindAllString(stderr, -1)) != 1 {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+}
+
+// TestNoArgumentsStartsTheApp checks that `flperf` alone starts the app,
+// taking its address and database from FLPERF_LISTEN and FLPERF_DB.
+func TestNoArgumentsStartsTheApp(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "noargs.db")
+	url, stop := serveApp(t, map[string]string{"FLPERF_LISTEN": "127.0.0.1:0", "FLPERF_DB": db})
+	res, err := http.Get(url + "api/v1/health")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if code, stderr := stop(); code != ExitOK || res.StatusCode != http.StatusOK {
+		t.Fatalf("exit %d, health %d: %s", code, res.StatusCode, stderr)
+	}
+	// `flperf help` still prints the usage, which names the app.
+	o := run(t, "help")
+	wantCode(t, o, ExitOK)
+	if !strings.Contains(o.stdout, "flperf serve") {
+		t.Fatalf("usage: %s", o.stdout)
+	}
+}
+
+// TestServeUsageErrors checks bad serve flags.
+func TestServeUsageErrors(t *testing.T) {
+	wantCode(t, run(t, "serve", "--listen", "nonsense"), ExitUsage)
+	wantCode(t, run(t, "serve", "extra"), ExitUsage)
+	wantCode(t, run(t, "serve", "--bogus"), ExitUsage)
+	o := run(t, "serve", "-h")
+	wantCode(t, o, ExitOK)
+	for _, f := range []string{"--listen", "--db", "--token", "--open", "FLPERF_LISTEN", "FLPERF_TOKEN"} {
+		if !strings.Contains(o.stdout, f) {
+			t.Errorf("serve -h does not mention %s", f)
+		}
+	}
+}
+
+// TestAppURL checks the printed address: loopback as given, every
+// interface shown as 127.0.0.1, the token appended beyond loopback.
+func TestAppURL(t *testing.T) {
+	for _, tc := range []struct {
+		host, token string
+		with        bool
+		want        string
+	}{
+		{"127.0.0.1", "", false, "http://127.0.0.1:8765/"},
+		{"0.0.0.0", "abc", true, "http://127.0.0.1:8765/?token=abc"},
+		{"::", "abc", true, "http://127.0.0.1:8765/?token=abc"},
+		{"192.168.1.5", "a b", true, "http://192.168.1.5:8765/?token=a+b"},
+		{"::1", "", false, "http://[::1]:8765/"},
+	} {
+		if got := appURL(tc.host, "8765", tc.token, tc.with); got != tc.want {
+			t.Errorf("appURL(%q): %s, want %s", tc.host, got, tc.want)
+		}
+	}
+}

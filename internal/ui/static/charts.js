@@ -1,0 +1,238 @@
+// charts.js: every chart of the UI, drawn by the vendored Chart.js 4 (loaded
+// on first use). Value axes are numeric (linear) with the unit in the axis
+// title; confidence intervals are drawn as error bars by a small plugin.
+
+import { h } from './dom.js';
+import { isNum, num } from './format.js';
+
+let loading = null;
+const live = new Set();
+
+// PALETTE colours datasets in order (one per model).
+const PALETTE = ['#2563eb', '#d97706', '#059669', '#dc2626', '#7c3aed', '#0891b2', '#be185d', '#4d7c0f'];
+
+// color returns the i-th palette colour, with alpha when given.
+function color(i, alpha) {
+  const c = PALETTE[i % PALETTE.length];
+  if (alpha == null) return c;
+  const a = Math.round(alpha * 255).toString(16).padStart(2, '0');
+  return c + a;
+}
+
+// errorBars draws dataset.errorBars[i] = [lo, hi] over bar i of a vertical
+// bar chart (null: none).
+const errorBars = {
+  id: 'flperfErrorBars',
+  afterDatasetsDraw(chart) {
+    const { ctx } = chart;
+    chart.data.datasets.forEach((ds, i) => {
+      if (!ds.errorBars || !chart.isDatasetVisible(i)) return;
+      const meta = chart.getDatasetMeta(i);
+      const scale = chart.scales[meta.yAxisID];
+      if (!scale) return;
+      ctx.save();
+      ctx.strokeStyle = '#111827';
+      ctx.lineWidth = 1.5;
+      meta.data.forEach((bar, j) => {
+        const ci = ds.errorBars[j];
+        if (!ci || !isNum(ci[0]) || !isNum(ci[1])) return;
+        const y0 = scale.getPixelForValue(ci[0]);
+        const y1 = scale.getPixelForValue(ci[1]);
+        const cap = Math.max(3, Math.min(8, (bar.width || 12) / 4));
+        ctx.beginPath();
+        ctx.moveTo(bar.x, y0);
+        ctx.lineTo(bar.x, y1);
+        ctx.moveTo(bar.x - cap, y0);
+        ctx.lineTo(bar.x + cap, y0);
+        ctx.moveTo(bar.x - cap, y1);
+        ctx.lineTo(bar.x + cap, y1);
+        ctx.stroke();
+      });
+      ctx.restore();
+    });
+  },
+};
+
+// loadChart loads Chart.js once and returns its constructor.
+function loadChart() {
+  if (window.Chart) return Promise.resolve(window.Chart);
+  if (!loading) {
+    loading = new Promise((resolve, reject) => {
+      const s = document.createElement('script');
+      s.src = new URL('./vendor/chart.umd.min.js', import.meta.url).href;
+      s.onload = () => {
+        const C = window.Chart;
+        C.register(errorBars);
+        C.defaults.animation = false;
+        C.defaults.responsive = true;
+        C.defaults.maintainAspectRatio = false;
+        C.defaults.font.family = getComputedStyle(document.body).fontFamily || 'system-ui, sans-serif';
+        C.defaults.color = '#374151';
+        resolve(C);
+      };
+      s.onerror = () => {
+        loading = null;
+        reject(new Error('the chart library could not be loaded'));
+      };
+      document.head.append(s);
+    });
+  }
+  return loading;
+}
+
+// destroyAll destroys every chart made since the last call (page change).
+export function destroyAll() {
+  for (const c of live) c.destroy();
+  live.clear();
+}
+
+// figure returns a captioned chart container and its canvas.
+export function figure(title, id, extra) {
+  const canvas = h('canvas', { id, role: 'img', 'aria-label': title });
+  const fig = h('figure', { class: 'chart' }, h('figcaption', null, title), extra || null, h('div', { class: 'chart-box' }, canvas));
+  return { fig, canvas };
+}
+
+function axisTitle(text) {
+  return { display: !!text, text: text || '' };
+}
+
+async function make(canvas, config) {
+  const C = await loadChart();
+  if (!canvas.isConnected) return null;
+  const chart = new C(canvas, config);
+  live.add(chart);
+  return chart;
+}
+
+// tooltipValue formats a tooltip line with the dataset's unit.
+function tooltipValue(unit) {
+  return (item) => {
+    const v = item.parsed && (isNum(item.parsed.y) ? item.parsed.y : item.parsed.r);
+    const ci = item.dataset.errorBars && item.dataset.errorBars[item.dataIndex];
+    let s = `${item.dataset.label}: ${num(v)} ${unit}`;
+    if (ci && isNum(ci[0]) && isNum(ci[1])) s += ` (95 % CI ${num(ci[0])}–${num(ci[1])})`;
+    return s;
+  };
+}
+
+// barChart draws grouped vertical bars: labels on x, one dataset per
+// series {label, data, errorBars?}; y is linear in unit.
+export function barChart(canvas, { labels, series, unit, yTitle, xTitle }) {
+  let top = 0;
+  for (const s of series) {
+    for (const v of s.data) if (isNum(v)) top = Math.max(top, v);
+    for (const ci of s.errorBars || []) if (ci && isNum(ci[1])) top = Math.max(top, ci[1]);
+  }
+  return make(canvas, {
+    type: 'bar',
+    data: {
+      labels,
+      datasets: series.map((s, i) => ({
+        label: s.label,
+        data: s.data.map((v) => (isNum(v) ? v : null)),
+        errorBars: s.errorBars,
+        backgroundColor: color(s.colorIndex ?? i, 0.75),
+        borderColor: color(s.colorIndex ?? i),
+        borderWidth: 1,
+      })),
+    },
+    options: {
+      scales: {
+        x: { type: 'category', title: axisTitle(xTitle) },
+        y: { type: 'linear', beginAtZero: true, suggestedMax: top * 1.05 || 1, title: axisTitle(yTitle || unit) },
+      },
+      plugins: { tooltip: { callbacks: { label: tooltipValue(unit) } } },
+    },
+  });
+}
+
+// lineChart draws series of {x, y} points on two linear axes.
+export function lineChart(canvas, { series, xTitle, yTitle, xUnit, yUnit, stepped, yMax, points, xInteger }) {
+  return make(canvas, {
+    type: 'line',
+    data: {
+      datasets: series.map((s, i) => ({
+        label: s.label,
+        data: s.data,
+        borderColor: color(s.colorIndex ?? i),
+        backgroundColor: color(s.colorIndex ?? i, 0.2),
+        borderWidth: 1.5,
+        pointRadius: points ? 2 : 0,
+        stepped: stepped ? 'after' : false,
+        showLine: s.showLine !== false,
+      })),
+    },
+    options: {
+      parsing: false,
+      normalized: true,
+      scales: {
+        x: { type: 'linear', title: axisTitle(xTitle), ticks: xInteger ? { precision: 0 } : {} },
+        y: { type: 'linear', beginAtZero: true, max: yMax, title: axisTitle(yTitle) },
+      },
+      plugins: {
+        tooltip: {
+          callbacks: {
+            label: (item) => `${item.dataset.label}: ${num(item.parsed.y)} ${yUnit || ''} at ${num(item.parsed.x)} ${xUnit || ''}`,
+          },
+        },
+      },
+    },
+  });
+}
+
+// histogram draws counts of bins {lo, hi, count} per series on a linear x axis.
+export function histogram(canvas, { series, xTitle, unit }) {
+  return make(canvas, {
+    type: 'bar',
+    data: {
+      datasets: series.map((s, i) => ({
+        label: s.label,
+        data: s.bins.map((b) => ({ x: (b.lo + b.hi) / 2, y: b.count })),
+        backgroundColor: color(s.colorIndex ?? i, 0.45),
+        borderColor: color(s.colorIndex ?? i),
+        borderWidth: 1,
+        barPercentage: 1,
+        categoryPercentage: 1,
+        grouped: false,
+      })),
+    },
+    options: {
+      parsing: false,
+      scales: {
+        x: { type: 'linear', title: axisTitle(xTitle) },
+        y: { type: 'linear', beginAtZero: true, title: axisTitle('requests') },
+      },
+      plugins: {
+        tooltip: {
+          callbacks: {
+            label: (item) => `${item.dataset.label}: ${item.parsed.y} requests around ${num(item.parsed.x)} ${unit}`,
+          },
+        },
+      },
+    },
+  });
+}
+
+// radarChart draws normalised scores (0–100) per series over axes.
+export function radarChart(canvas, { axes, series }) {
+  return make(canvas, {
+    type: 'radar',
+    data: {
+      labels: axes,
+      datasets: series.map((s, i) => ({
+        label: s.label,
+        data: s.data.map((v) => (isNum(v) ? v : null)),
+        borderColor: color(s.colorIndex ?? i),
+        backgroundColor: color(s.colorIndex ?? i, 0.15),
+        borderWidth: 1.5,
+        pointRadius: 2,
+        spanGaps: false,
+      })),
+    },
+    options: {
+      scales: { r: { type: 'radialLinear', min: 0, max: 100, ticks: { stepSize: 25, backdropColor: 'transparent' } } },
+      plugins: { tooltip: { callbacks: { label: (item) => `${item.dataset.label}: ${num(item.parsed.r)} / 100` } } },
+    },
+  });
+}

@@ -1,0 +1,186 @@
+// pages/benchmarks.js: configure and start a run (POST /runs), then watch
+// it live. A run already going when the page opens is shown live too.
+
+import { get, post } from '../api.js';
+import { errorBox, field, h, note, replace, section } from '../dom.js';
+import { engineName } from '../format.js';
+import { livePanel } from '../parts/live-panel.js';
+import { modelsPicker } from '../parts/models-picker.js';
+import { runsTable } from '../parts/runs-table.js';
+import { scenariosPicker } from '../parts/scenarios-picker.js';
+
+const input = (name, attrs = {}) => h('input', { name, id: `f-${name}`, autocomplete: 'off', ...attrs });
+
+// numberOrUndef reads a number input: undefined when empty.
+function numberOrUndef(el, int = true) {
+  const v = el.value.trim();
+  if (v === '') return undefined;
+  return int ? parseInt(v, 10) : parseFloat(v);
+}
+
+function defaultEngine(engines) {
+  const real = engines.find((e) => e.healthy && !e.simulated);
+  return (real || engines.find((e) => e.id === 'sim') || engines[0] || {}).id;
+}
+
+export async function render(ctx) {
+  const { root, signal } = ctx;
+  replace(root, h('h1', null, 'Benchmarks'), note('Loading engines and suites…'));
+  const [engines, suites, settings, running, recent] = await Promise.all([
+    get('/engines', { signal }),
+    get('/suites', { signal }),
+    get('/settings', { signal }).catch(() => null),
+    get('/runs?status=running&limit=1', { signal }).catch(() => []),
+    get('/runs?limit=5', { signal }).catch(() => []),
+  ]);
+  const d = (settings && settings.defaults) || {};
+  const liveBox = h('div', { id: 'live' });
+  let live = null;
+  const showLive = (run) => {
+    if (live) live.close();
+    live = livePanel(ctx, run);
+    replace(liveBox, live.el);
+  };
+
+  // Engine and models.
+  const engineSel = h(
+    'select',
+    { name: 'engine', id: 'f-engine' },
+    (engines || []).map((e) => h('option', { value: e.id }, `${engineName(e)} (${e.kind})${e.healthy ? '' : ' — unreachable'}`)),
+  );
+  engineSel.value = defaultEngine(engines || []);
+  const models = modelsPicker(signal);
+  const nativeBox = h('label', { class: 'check hidden' }, input('ollama_native', { type: 'checkbox' }), ' measure Ollama’s native /api/chat (exact eval_count)');
+  const onEngine = () => {
+    const e = (engines || []).find((x) => x.id === engineSel.value);
+    nativeBox.classList.toggle('hidden', !(e && e.kind === 'ollama'));
+    models.load(e);
+  };
+  engineSel.addEventListener('change', onEngine);
+
+  // Suite and scenarios.
+  const suiteSel = h('select', { name: 'suite', id: 'f-suite' }, (suites || []).map((s) => h('option', { value: s.name }, `${s.name}${s.source === 'custom' ? ' (custom)' : ''} — ${s.scenarios} scenarios`)));
+  suiteSel.value = d.suite && (suites || []).some((s) => s.name === d.suite) ? d.suite : (suites || []).some((s) => s.name === 'default') ? 'default' : suiteSel.value;
+  const scenarios = scenariosPicker(signal);
+  suiteSel.addEventListener('change', () => scenarios.load(suiteSel.value));
+
+  // Load model.
+  const modeRadios = ['sequential', 'concurrency', 'rate'].map((m) => h('label', { class: 'check' }, h('input', { type: 'radio', name: 'mode', value: m, checked: m === ((d.concurrency || 1) > 1 ? 'concurrency' : 'sequential') }), ` ${m}`));
+  const concurrency = input('concurrency', { type: 'number', min: 1, step: 1, value: d.concurrency || 2 });
+  const rate = input('rate', { type: 'number', min: 0.01, step: 'any', value: 1 });
+  const arrival = h('select', { name: 'arrival', id: 'f-arrival' }, h('option', { value: 'constant' }, 'constant'), h('option', { value: 'poisson' }, 'poisson (seeded)'));
+  const maxInFlight = input('max_in_flight', { type: 'number', min: 0, step: 1, placeholder: 'no cap' });
+  const concBox = h('div', { class: 'mode-concurrency' }, field('Concurrency (requests in flight)', concurrency));
+  const rateBox = h('div', { class: 'mode-rate form-grid' }, field('Rate (req/s)', rate), field('Arrivals', arrival), field('Max in flight', maxInFlight, 'empty: no cap'));
+  const mode = () => (root.querySelector('input[name=mode]:checked') || {}).value || 'sequential';
+  const onMode = () => {
+    concBox.classList.toggle('hidden', mode() !== 'concurrency');
+    rateBox.classList.toggle('hidden', mode() !== 'rate');
+  };
+  for (const r of modeRadios) r.addEventListener('change', onMode);
+
+  // Bounds and generation.
+  const requests = input('requests', { type: 'number', min: 0, step: 1, value: d.requests ?? '', placeholder: "suite's default" });
+  const dur = input('duration', { type: 'text', placeholder: 'e.g. 30s (optional)' });
+  const warmup = input('warmup', { type: 'number', min: 0, step: 1, value: d.warmup ?? 1 });
+  const timeout = input('timeout', { type: 'text', value: d.timeout || '', placeholder: "suite's default, else 60s" });
+  const maxTokens = input('max_tokens', { type: 'number', min: 1, step: 1, value: d.max_tokens || '', placeholder: "each scenario's own" });
+  const temperature = input('temperature', { type: 'number', min: 0, max: 2, step: 0.1, value: d.temperature ?? '', placeholder: "each scenario's own" });
+  const stream = input('stream', { type: 'checkbox', checked: d.stream !== false });
+  const cacheBust = input('cache_bust', { type: 'checkbox', checked: true });
+  const cold = input('cold', { type: 'checkbox' });
+  const slo = input('slo', { type: 'text', value: d.slo || '', placeholder: 'e.g. ttft=500ms,tpot=50ms' });
+  const seed = input('seed', { type: 'number', step: 1, placeholder: 'random (recorded)' });
+
+  const out = h('div', { id: 'form-out' });
+  const runButton = h('button', { type: 'submit', class: 'primary', id: 'run-button' }, 'Run benchmark');
+  const form = h(
+    'form',
+    { id: 'bench-form', novalidate: true },
+    h('fieldset', null, h('legend', null, 'Engine and models'), field('Engine', engineSel), models.el, nativeBox),
+    h('fieldset', null, h('legend', null, 'Suite and scenarios'), field('Suite', suiteSel), scenarios.el),
+    h('fieldset', null, h('legend', null, 'Load'), h('div', { class: 'radios' }, modeRadios), concBox, rateBox),
+    h(
+      'fieldset',
+      { class: 'form-grid' },
+      h('legend', null, 'Requests and limits'),
+      field('Requests per model × scenario', requests),
+      field('Duration per model × scenario', dur, 'instead of, or as well as, a request count'),
+      field('Warm-up requests per model', warmup, 'recorded, never summarised'),
+      field('Timeout per request', timeout),
+      field('max_tokens', maxTokens),
+      field('Temperature', temperature, 'empty: not sent; 0 is sent as 0'),
+      field('SLOs (for goodput)', slo),
+      field('Seed', seed),
+      h('label', { class: 'check' }, stream, ' streaming (needed for TTFT, TPOT, ITL)'),
+      h('label', { class: 'check' }, cacheBust, ' defeat prefix caches (per-request nonce)'),
+      h('label', { class: 'check' }, cold, ' cold start: reload each model first and report it apart'),
+    ),
+    h('div', { class: 'actions' }, runButton),
+    out,
+  );
+
+  const spec = () => {
+    const s = { engine: engineSel.value, models: models.selected(), suite: suiteSel.value, scenarios: scenarios.selected(), mode: mode() };
+    if (s.mode === 'concurrency') s.concurrency = numberOrUndef(concurrency);
+    if (s.mode === 'rate') {
+      s.rate = numberOrUndef(rate, false);
+      s.arrival = arrival.value;
+      const mif = numberOrUndef(maxInFlight);
+      if (mif) s.max_in_flight = mif;
+    }
+    const opt = { requests: numberOrUndef(requests), warmup: numberOrUndef(warmup), max_tokens: numberOrUndef(maxTokens), temperature: numberOrUndef(temperature, false), seed: numberOrUndef(seed) };
+    for (const [k, v] of Object.entries(opt)) if (v !== undefined && !Number.isNaN(v)) s[k] = v;
+    if (dur.value.trim()) s.duration = dur.value.trim();
+    if (timeout.value.trim()) s.timeout = timeout.value.trim();
+    if (slo.value.trim()) s.slo = slo.value.trim();
+    s.stream = stream.checked;
+    s.cache_bust = cacheBust.checked;
+    if (cold.checked) s.cold = true;
+    if (!nativeBox.classList.contains('hidden') && nativeBox.querySelector('input').checked) s.ollama_native = true;
+    return s;
+  };
+
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    for (const el of form.querySelectorAll('.invalid')) el.classList.remove('invalid');
+    const s = spec();
+    const problems = [];
+    if (!s.models.length) problems.push('choose at least one model');
+    if (!s.scenarios.length) problems.push('choose at least one scenario');
+    if (problems.length) {
+      replace(out, errorBox(new Error(problems.join('; ')), 'Not started'));
+      return;
+    }
+    runButton.disabled = true;
+    replace(out, note('Starting…'));
+    try {
+      const res = await post('/runs', s);
+      replace(out);
+      showLive(res.run || { id: res.id });
+      liveBox.scrollIntoView({ block: 'start' });
+    } catch (e) {
+      replace(out, errorBox(e, 'Not started'));
+      const name = (e.field || '').split(/[.[]/)[0];
+      const el = name && form.querySelector(`[name="${CSS.escape(name)}"]`);
+      if (el) {
+        el.classList.add('invalid');
+        el.focus();
+      }
+    } finally {
+      runButton.disabled = false;
+    }
+  });
+
+  replace(
+    root,
+    h('div', { class: 'page-head' }, h('h1', null, 'Benchmarks')),
+    liveBox,
+    section('New benchmark', form),
+    section('Recent runs', recent && recent.length ? runsTable(recent) : note('No runs yet.')),
+  );
+  onMode();
+  onEngine();
+  await scenarios.load(suiteSel.value);
+  if (running && running.length) showLive(running[0]);
+}

@@ -1,0 +1,165 @@
+// pages/results.js: one run in full. Run picker, per-model cards, "best
+// model for…" cards, comparison charts, latency distributions, the
+// per-scenario table, generated texts, configuration, engine and hardware,
+// exports. Sets window.__flperfSummaryRendered (performance.now()) once the
+// summary's charts and the table are drawn, and window.__flperfRendered once
+// the distribution charts are drawn too.
+
+import { apiURL, get, seg, subscribe } from '../api.js';
+import { errorBox, h, note, replace, section } from '../dom.js';
+import { NA, count, dateTime, duration, ms, pct, runTitle, timeOf, tps } from '../format.js';
+import { simBadge, smallMark, statusBadge } from '../parts/badges.js';
+import { bestCards } from '../parts/best.js';
+import { modelLabel, smallN, stat } from '../parts/groups.js';
+import { runCharts } from '../parts/run-charts.js';
+import { fetchDist, runDist } from '../parts/run-dist.js';
+import { runInfo } from '../parts/run-info.js';
+import { runSamples } from '../parts/run-samples.js';
+import { detailTable } from '../parts/run-table.js';
+
+function picker(ctx, listP, run) {
+  const select = h('select', { id: 'run-picker', 'aria-label': 'Run' }, h('option', { value: run.id }, runTitle(run)));
+  select.addEventListener('change', () => ctx.navigate(`/runs/${seg(select.value)}`));
+  listP
+    .then((list) => {
+      const opts = (list || []).map((r) => h('option', { value: r.id, selected: r.id === run.id }, `${runTitle(r)} — ${r.status}`));
+      if (!(list || []).some((r) => r.id === run.id)) opts.unshift(h('option', { value: run.id, selected: true }, runTitle(run)));
+      replace(select, opts);
+    })
+    .catch(() => {});
+  return select;
+}
+
+function exports(id) {
+  return h(
+    'div',
+    { class: 'exports' },
+    ['json', 'csv', 'jsonl'].map((f) => h('a', { class: 'button', href: apiURL(`/runs/${seg(id)}/export?format=${f}`), download: `flperf-${id}.${f}` }, `Export ${f.toUpperCase()}`)),
+  );
+}
+
+function modelCard(g, engineModels) {
+  const m = (engineModels || []).find((x) => x.id === g.model);
+  const figure = (label, text, mark) => h('div', { class: 'fig' }, h('span', { class: 'fig-label' }, label), h('span', { class: 'fig-value' }, text, mark || null));
+  const p95n = g.e2e_ms ? g.e2e_ms.n : 0;
+  return h(
+    'div',
+    { class: 'card model', dataset: { model: g.model } },
+    h('h3', null, modelLabel(g)),
+    m ? h('p', { class: 'note' }, [m.alias, m.device, m.execution_provider].filter(Boolean).join(' · ') || NA) : null,
+    h(
+      'div',
+      { class: 'figs' },
+      figure('TTFT p50', ms(stat(g, 'ttft_ms', 'p50'))),
+      figure('Decode p50', tps(stat(g, 'decode_tps', 'p50'))),
+      figure('Output', g.ok > 0 ? tps(g.output_tokens_per_s) : NA),
+      figure('E2E p95', ms(stat(g, 'e2e_ms', 'p95')), smallN('p95', p95n) && stat(g, 'e2e_ms', 'p95') != null ? smallMark('*', `from only ${p95n} samples`) : null),
+      figure('Error rate', pct(g.error_rate)),
+      figure('ok / requests', `${count(g.ok)} / ${count(g.requests)}`),
+    ),
+    g.requests > 0 && g.ok === 0 ? h('p', { class: 'note warn' }, 'every request failed: no latency or throughput figures') : null,
+    g.short_responses ? h('p', { class: 'note' }, `${g.short_responses} short responses (stopped well before max_tokens): throughput is not comparable`) : null,
+  );
+}
+
+// runLog shows the run's event log (stage changes, warnings), collapsed.
+function runLog(log) {
+  if (!log || !log.length) return null;
+  return section(
+    'Run log',
+    h(
+      'details',
+      null,
+      h('summary', null, `${log.length} entries`),
+      h('ol', { class: 'log' }, log.map((l) => h('li', { class: `lvl-${l.level}` }, h('time', null, timeOf(l.time)), ' ', h('span', { class: 'lvl' }, l.level), ' ', l.message))),
+    ),
+  );
+}
+
+function liveBanner(ctx, run) {
+  const bar = h('progress', { id: 'results-progress', max: 1 });
+  const text = h('span', { class: 'note' }, 'waiting for progress…');
+  const box = h('div', { class: 'notice live' }, h('strong', null, 'This run is in progress. '), bar, ' ', text, ' ', h('a', { href: '/benchmarks' }, 'live panel →'));
+  const feed = subscribe(`/runs/${seg(run.id)}/events`, {
+    progress: (p) => {
+      if (p.total > 0) {
+        bar.max = p.total;
+        bar.value = p.done;
+      }
+      replace(text, `${count(p.done)} of ${p.total > 0 ? count(p.total) : '?'} requests · ETA ${duration(p.eta_ms)}`);
+    },
+    summary: () => ctx.navigate(location.pathname, { replace: true }),
+  });
+  ctx.onCleanup(() => feed.close());
+  return box;
+}
+
+export async function render(ctx) {
+  const { root, params, signal } = ctx;
+  const listP = get('/runs?limit=200', { signal });
+  let id = params.id;
+  if (!id) {
+    const list = await listP;
+    if (!list || !list.length) {
+      replace(root, h('h1', null, 'Results'), note('No runs yet. ', h('a', { href: '/benchmarks' }, 'Run a benchmark'), ' first.'));
+      return;
+    }
+    ctx.navigate(`/runs/${seg(list[0].id)}`, { replace: true });
+    return;
+  }
+  replace(root, h('h1', null, 'Results'), note('Loading the run…'));
+  // The run first: for a big run the server computes its summary once and
+  // caches it; the distribution and the samples, asked for afterwards,
+  // then reuse it instead of computing it three times at once.
+  let doc;
+  try {
+    doc = await get(`/runs/${seg(id)}`, { signal });
+  } catch (e) {
+    if (e.name === 'AbortError') throw e;
+    replace(root, h('h1', null, 'Results'), errorBox(e, 'This run could not be loaded'), h('p', null, h('a', { href: '/history' }, 'All runs →')));
+    return;
+  }
+  const run = doc.run;
+  const distP = fetchDist(run.id, 'e2e_ms', signal);
+  const samplesP = get(`/runs/${seg(run.id)}/samples?n=20`, { signal });
+  distP.catch(() => {});
+  samplesP.catch(() => {});
+  if (run.id !== id) history.replaceState(null, '', `/runs/${seg(run.id)}${location.search}`);
+  const hasData = (run.groups || []).length > 0;
+  const charts = runCharts(run);
+  const dist = runDist(run.id, signal);
+  const samplesBox = h('div', null, note('Loading texts…'));
+  replace(
+    root,
+    h('div', { class: 'page-head' }, h('h1', null, 'Results'), picker(ctx, listP, run)),
+    h(
+      'div',
+      { class: 'run-head' },
+      h('h2', { class: 'run-title' }, runTitle(run)),
+      h('p', null, statusBadge(run.status), ' ', simBadge(run.engine && run.engine.simulated), ' ', h('span', { class: 'id' }, `run ${run.id}`), ' · ', dateTime(run.started)),
+      exports(run.id),
+    ),
+    run.status === 'running' ? liveBanner(ctx, run) : null,
+    (run.warnings || []).length ? h('ul', { class: 'notice warn warnings' }, run.warnings.map((w) => h('li', null, w))) : null,
+    hasData
+      ? [
+          section('Models', h('div', { class: 'cards' }, (run.models || []).map((g) => modelCard(g, run.engine && run.engine.models)))),
+          section('Best model for…', bestCards(run)),
+          section('Comparison', charts.el),
+          section('Distribution per model', dist.el),
+          section('Per scenario', detailTable(run), note('* a p95 from fewer than 20 samples or a p99 from fewer than 100 is close to the maximum; hover for n.')),
+        ]
+      : note(run.status === 'running' ? 'No request has finished yet.' : 'This run has no measured requests.'),
+    section('Generated text (sample of requests)', samplesBox),
+    section('Configuration, engine and hardware', runInfo(run)),
+    runLog(doc.log),
+  );
+  samplesP.then((s) => replace(samplesBox, runSamples(s))).catch((e) => e.name !== 'AbortError' && replace(samplesBox, errorBox(e, 'Texts')));
+  if (hasData) {
+    const distDone = dist.ready(distP);
+    await charts.ready();
+    if (!signal.aborted) window.__flperfSummaryRendered = performance.now(); // summary charts and table
+    await distDone;
+  }
+  if (!signal.aborted) window.__flperfRendered = performance.now(); // everything, distribution included
+}

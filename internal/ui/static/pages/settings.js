@@ -1,0 +1,135 @@
+// pages/settings.js: where the data lives, defaults for new runs (saved in
+// the database: GET/PUT /settings), engines found and endpoints added, and
+// this machine as the app sees it.
+
+import { del, get, put, seg } from '../api.js';
+import { errorBox, field, h, note, replace, section, tableWrap } from '../dom.js';
+import { NA, bytes, dateTime, engineName, mib } from '../format.js';
+import { healthBadge, simBadge } from '../parts/badges.js';
+import { engineForm } from '../parts/engine-form.js';
+import { kv } from '../parts/kv.js';
+
+function defaultsForm(settings, suites, onSaved) {
+  const d = settings.defaults || {};
+  const inp = (name, attrs) => h('input', { name, id: `d-${name}`, autocomplete: 'off', ...attrs });
+  const suite = h('select', { name: 'suite', id: 'd-suite' }, (suites || []).map((s) => h('option', { value: s.name, selected: s.name === d.suite }, s.name)));
+  const c = {
+    requests: inp('requests', { type: 'number', min: 0, step: 1, value: d.requests ?? '' }),
+    concurrency: inp('concurrency', { type: 'number', min: 1, step: 1, value: d.concurrency ?? '' }),
+    warmup: inp('warmup', { type: 'number', min: 0, step: 1, value: d.warmup ?? '' }),
+    timeout: inp('timeout', { type: 'text', value: d.timeout || '', placeholder: 'e.g. 60s' }),
+    max_tokens: inp('max_tokens', { type: 'number', min: 1, step: 1, value: d.max_tokens || '', placeholder: "each scenario's own" }),
+    temperature: inp('temperature', { type: 'number', min: 0, max: 2, step: 0.1, value: d.temperature ?? '', placeholder: "each scenario's own" }),
+    slo: inp('slo', { type: 'text', value: d.slo || '', placeholder: 'e.g. ttft=500ms,tpot=50ms' }),
+  };
+  const stream = inp('stream', { type: 'checkbox', checked: d.stream !== false });
+  const out = h('div', { id: 'settings-out' });
+  const save = h('button', { type: 'submit', class: 'primary', id: 'settings-save' }, 'Save defaults');
+  const form = h(
+    'form',
+    { class: 'form-grid', id: 'defaults-form', novalidate: true },
+    field('Suite', suite),
+    field('Requests per model × scenario', c.requests),
+    field('Concurrency', c.concurrency),
+    field('Warm-up requests', c.warmup),
+    field('Timeout per request', c.timeout),
+    field('max_tokens', c.max_tokens),
+    field('Temperature', c.temperature, 'empty: not sent'),
+    field('SLOs', c.slo),
+    h('label', { class: 'check' }, stream, ' streaming'),
+    h('div', { class: 'actions' }, save),
+    out,
+  );
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    for (const el of form.querySelectorAll('.invalid')) el.classList.remove('invalid');
+    const body = { suite: suite.value, stream: stream.checked };
+    for (const k of ['requests', 'concurrency', 'warmup', 'max_tokens']) if (c[k].value.trim() !== '') body[k] = parseInt(c[k].value, 10);
+    body.temperature = c.temperature.value.trim() === '' ? null : parseFloat(c.temperature.value);
+    for (const k of ['timeout', 'slo']) if (c[k].value.trim()) body[k] = c[k].value.trim();
+    save.disabled = true;
+    try {
+      await put('/settings', { defaults: body });
+      replace(out, h('p', { class: 'notice ok' }, 'Saved. New benchmarks start with these defaults.'));
+      if (onSaved) onSaved();
+    } catch (e) {
+      replace(out, errorBox(e, 'Not saved'));
+      const name = (e.field || '').split('.').pop();
+      const el = name && form.querySelector(`[name="${CSS.escape(name)}"]`);
+      if (el) el.classList.add('invalid');
+    } finally {
+      save.disabled = false;
+    }
+  });
+  return form;
+}
+
+function systemBlock(sys) {
+  const hw = sys.hardware;
+  const t = sys.version || {};
+  return kv([
+    ['flperf', [t.name, t.version, t.go ? `(${t.go}, ${t.os}/${t.arch})` : ''].filter(Boolean).join(' ') || NA],
+    ['Listening on', sys.listen],
+    ['Started', dateTime(sys.started)],
+    ['CPU', hw && hw.cpu ? [hw.cpu.vendor, hw.cpu.model].filter(Boolean).join(' ') : NA],
+    ['Memory', hw ? bytes(hw.memory_total_bytes) : NA],
+    ['GPUs', hw && hw.gpus && hw.gpus.length ? hw.gpus.map((g) => `${g.name}${g.memory_total_mib != null ? ` (${mib(g.memory_total_mib)})` : ''}`).join(', ') : NA],
+    ['OS', hw && hw.os ? [hw.os.name, hw.os.version].filter(Boolean).join(' ') : NA],
+  ]);
+}
+
+function enginesTable(engines, reload) {
+  if (!engines.length) return note('No engine found.');
+  const head = h('tr', null, ['Engine', 'Kind', 'Endpoint', 'Found by', 'Health', ''].map((t) => h('th', null, t)));
+  const rows = engines.map((e) => {
+    const rm = e.configured ? h('button', { type: 'button', class: 'danger' }, 'Remove') : null;
+    if (rm) {
+      rm.addEventListener('click', async () => {
+        if (!window.confirm(`Remove ${engineName(e)} (${e.endpoint})?`)) return;
+        rm.disabled = true;
+        try {
+          await del(`/engines/${seg(e.id)}`);
+          reload();
+        } catch (err) {
+          rm.replaceWith(errorBox(err, 'Remove'));
+        }
+      });
+    }
+    return h(
+      'tr',
+      { dataset: { engine: e.id } },
+      h('td', null, engineName(e), ' ', simBadge(e.simulated)),
+      h('td', null, [e.kind, e.version].filter(Boolean).join(' ') || NA),
+      h('td', null, e.endpoint || NA),
+      h('td', null, e.configured ? 'added by you' : e.detected_by || NA),
+      h('td', null, healthBadge(e)),
+      h('td', null, rm),
+    );
+  });
+  return tableWrap(h('table', { class: 'data' }, h('thead', null, head), h('tbody', null, rows)));
+}
+
+export async function render(ctx) {
+  const { root, signal } = ctx;
+  replace(root, h('h1', null, 'Settings'), note('Loading…'));
+  const [settings, suites, sys] = await Promise.all([get('/settings', { signal }), get('/suites', { signal }).catch(() => []), get('/system', { signal }).catch(() => null)]);
+  const enginesBox = h('div', null, note('Looking for engines…'));
+  const loadEngines = async (refresh) => {
+    try {
+      const list = (await get(`/engines${refresh ? '?refresh=1' : ''}`, { signal })) || [];
+      replace(enginesBox, enginesTable(list, () => loadEngines(false)));
+    } catch (e) {
+      if (e.name !== 'AbortError') replace(enginesBox, errorBox(e, 'Engines'));
+    }
+  };
+  replace(
+    root,
+    h('h1', null, 'Settings'),
+    section('Data', kv([['Data directory', settings.data_path], ['Database', settings.db_path]]), note('Runs, records and settings are kept in this SQLite database.')),
+    section('Defaults for new benchmarks', defaultsForm(settings, suites)),
+    section('Engines', h('div', { class: 'toolbar' }, h('button', { type: 'button', onclick: () => loadEngines(true) }, 'Detect again')), enginesBox),
+    section('Add an endpoint', engineForm(() => loadEngines(false))),
+    sys ? section('This machine', systemBlock(sys)) : null,
+  );
+  await loadEngines(false);
+}

@@ -1,0 +1,91 @@
+// parts/compare-view.js: the comparison of two runs or two models (GET
+// /compare): medians with their 95 % CIs, n, relative change, Mann-Whitney
+// p, and "~" where the change is not significant (benchstat's convention).
+
+import { get, query, seg } from '../api.js';
+import { errorBox, h, note, replace, section, tableWrap } from '../dom.js';
+import { NA, isNum, metricName, num, runTitle, withUnit } from '../format.js';
+import { simBadge } from './badges.js';
+
+function side(s, unit) {
+  if (!s) return NA;
+  const parts = [withUnit(s.median, unit)];
+  if (s.ci) parts.push(` [${num(s.ci[0])}–${num(s.ci[1])}]`);
+  return h('span', null, parts.join(''), h('span', { class: 'note' }, ` n=${s.n}`));
+}
+
+function change(delta, significant) {
+  if (!isNum(delta)) return NA;
+  const s = `${delta > 0 ? '+' : ''}${num(delta * 100, 1)}\u00a0%`;
+  return significant ? s : '~';
+}
+
+function verdict(r) {
+  if (!r.significant) return h('span', { class: 'verdict same', title: 'no detectable change at this significance level' }, '~');
+  return r.worse ? h('span', { class: 'verdict worse' }, '✗ worse') : h('span', { class: 'verdict better' }, '✓ better');
+}
+
+// parseSide splits "ID@MODEL" into the run id and the model.
+function parseSide(s) {
+  const i = s.indexOf('@');
+  return i < 0 ? { id: s, model: '' } : { id: s.slice(0, i), model: s.slice(i + 1) };
+}
+
+async function sideTitle(ref, signal) {
+  const { id, model } = parseSide(ref);
+  try {
+    const doc = await get(`/runs/${seg(id)}`, { signal });
+    return h('span', null, h('a', { href: `/runs/${seg(doc.run.id)}` }, runTitle(doc.run)), model ? ` (model ${model})` : '', ' ', simBadge(doc.run.engine && doc.run.engine.simulated));
+  } catch {
+    return h('span', null, ref);
+  }
+}
+
+// compareView fetches and renders the comparison into box.
+export async function compareView(box, { base, candidate, metrics, alpha }, signal) {
+  replace(box, note('Comparing…'));
+  let cmp;
+  try {
+    cmp = await get(`/compare${query({ base, candidate, metric: metrics && metrics.length ? metrics : undefined, alpha })}`, { signal });
+  } catch (e) {
+    if (e.name !== 'AbortError') replace(box, section('Comparison', errorBox(e, 'Comparison')));
+    return;
+  }
+  const [bt, ct] = await Promise.all([sideTitle(base, signal), sideTitle(candidate, signal)]);
+  const rows = cmp.rows || [];
+  const bm = parseSide(base).model;
+  const cm = parseSide(candidate).model;
+  const modelOf = (r) => r.model || (bm && cm ? `${bm} → ${cm}` : NA);
+  const head = h('tr', null, ['Model', 'Scenario', 'Metric', 'Base median [95 % CI]', 'Candidate median [95 % CI]', 'Change', 'p', 'Verdict', 'Note'].map((t) => h('th', null, t)));
+  const body = rows.map((r) =>
+    h(
+      'tr',
+      { class: [r.pooled ? 'pooled' : null, r.significant ? (r.worse ? 'worse' : 'better') : null], dataset: { metric: r.metric, model: r.model, scenario: r.scenario } },
+      h('td', null, modelOf(r)),
+      h('td', null, r.pooled ? h('em', null, 'all scenarios (pooled)') : r.scenario),
+      h('td', { title: r.metric }, metricName(r.metric)),
+      h('td', { class: 'num' }, side(r.base, r.unit)),
+      h('td', { class: 'num' }, side(r.candidate, r.unit)),
+      h('td', { class: 'num', title: isNum(r.delta) ? `${num(r.delta * 100, 2)} %` : '' }, change(r.delta, r.significant)),
+      h('td', { class: 'num' }, isNum(r.p) ? num(r.p, 3) : NA),
+      h('td', null, verdict(r)),
+      h('td', { class: 'note' }, r.note || ''),
+    ),
+  );
+  const geo = (cmp.geomean || []).map((g) =>
+    h('tr', null, h('td', { title: g.metric }, metricName(g.metric)), h('td', { class: 'num' }, withUnit(g.base, g.unit)), h('td', { class: 'num' }, withUnit(g.candidate, g.unit)), h('td', { class: 'num' }, isNum(g.delta) ? `${g.delta > 0 ? '+' : ''}${num(g.delta * 100, 1)}\u00a0%` : NA), h('td', null, g.worse ? 'worse' : 'better or same')),
+  );
+  replace(
+    box,
+    section(
+      'Comparison',
+      h('p', null, 'Base: ', bt, h('br'), 'Candidate: ', ct),
+      h('p', { class: 'note' }, `Mann-Whitney U test, α = ${cmp.alpha}. “~”: no detectable change (p > α). Positive change: the candidate's figure is higher.`),
+      (cmp.warnings || []).length ? h('ul', { class: 'notice warn warnings' }, cmp.warnings.map((w) => h('li', null, w))) : null,
+      rows.length ? tableWrap(h('table', { class: 'data compare', id: 'compare-table' }, h('thead', null, head), h('tbody', null, body))) : note('Nothing in common to compare.'),
+      geo.length
+        ? [h('h3', null, 'Geometric mean over scenarios'), tableWrap(h('table', { class: 'data' }, h('thead', null, h('tr', null, ['Metric', 'Base', 'Candidate', 'Change', ''].map((t) => h('th', null, t)))), h('tbody', null, geo)))]
+        : null,
+    ),
+  );
+}
