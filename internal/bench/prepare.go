@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"net/url"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -14,6 +17,7 @@ import (
 	"flperf/internal/engine"
 	"flperf/internal/load"
 	"flperf/internal/runner"
+	"flperf/internal/telemetry"
 )
 
 // CheckEngine reports what of r the engine cannot do, without asking the
@@ -76,8 +80,53 @@ func Prepare(ctx context.Context, r *Resolved, eng *Engine, logf Logf) (*runner.
 	if r.Spec.Cold {
 		cold = coldStart(info, &cfg)
 	}
+	hw := telemetry.Fingerprint(ctx)
 	return &runner.Runner{Scrape: metricsScraper(ctx, logf, info), Cold: cold, Client: doer, Engine: info,
-		Suite: r.Suite, Scenarios: r.Scenarios, Config: cfg, Prepare: prep}, nil
+		Suite: r.Suite, Scenarios: r.Scenarios, Config: cfg, Prepare: prep,
+		Hardware: &hw, Resources: samplingFor(ctx, r.Sampling, eng, logf)}, nil
+}
+
+// samplingFor completes the sampler's options for engine eng: the serving
+// process is the one given, else this process for the built-in simulated
+// engine, else the one listening on a loopback endpoint's port. A process
+// that cannot be found costs only the engine's own CPU and memory figures.
+func samplingFor(ctx context.Context, o *telemetry.Options, eng *Engine, logf Logf) *telemetry.Options {
+	if o == nil {
+		return nil
+	}
+	opts := *o
+	if opts.PID != 0 {
+		return &opts
+	}
+	if eng.Builtin {
+		opts.PID = int32(os.Getpid())
+		return &opts
+	}
+	u, err := url.Parse(eng.Endpoint)
+	if err != nil {
+		return &opts
+	}
+	host, port := u.Hostname(), u.Port()
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		logf.log("info", "the engine at %s is not on this machine: its CPU and memory are not sampled (the machine's are)", eng.Endpoint)
+		return &opts
+	}
+	if port == "" {
+		port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil {
+		return &opts
+	}
+	pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	pid, err := telemetry.PIDForPort(pctx, n)
+	if err != nil {
+		logf.log("info", "the process serving port %d was not found (%v): its CPU and memory are not sampled; pass --engine-pid to name it", n, err)
+		return &opts
+	}
+	opts.PID = pid
+	return &opts
 }
 
 // defaultModels picks the models when none was given: every model of a
@@ -267,6 +316,12 @@ func repeatCommand(cfg *runner.Config, s *Spec, builtin bool) []string {
 	}
 	if s.Cold {
 		c = append(c, "--cold")
+	}
+	if s.SampleInterval != "" {
+		c = append(c, "--sample-interval", s.SampleInterval)
+	}
+	if s.EnginePID != nil {
+		c = append(c, "--engine-pid", strconv.Itoa(*s.EnginePID))
 	}
 	if cfg.SLOSpec != "" {
 		c = append(c, "--slo", cfg.SLOSpec)

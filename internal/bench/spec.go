@@ -21,6 +21,7 @@ import (
 	"flperf/internal/runner"
 	"flperf/internal/stats"
 	"flperf/internal/suite"
+	"flperf/internal/telemetry"
 )
 
 // Logf receives a message for the user: level is "info", "warn" or "error".
@@ -69,6 +70,15 @@ type Spec struct {
 	CacheBust    *bool    `json:"cache_bust,omitempty"` // default true
 	Cold         bool     `json:"cold,omitempty"`
 	OllamaNative bool     `json:"ollama_native,omitempty"`
+
+	// SampleInterval is how often the machine's resources are sampled
+	// during the run, a Go duration ("250ms", the default); "off" or "0"
+	// samples nothing.
+	SampleInterval string `json:"sample_interval,omitempty"`
+	// EnginePID is the serving process whose CPU and memory are sampled;
+	// default: the process listening on a loopback endpoint's port (this
+	// process for the built-in simulated engine), when it can be found.
+	EnginePID *int `json:"engine_pid,omitempty"`
 }
 
 // FieldError is one problem with one field of a Spec.
@@ -134,7 +144,10 @@ type Resolved struct {
 	Suite     *suite.Suite
 	Scenarios []suite.Scenario
 	Config    runner.Config
-	check     Check
+	// Sampling is the resource sampler's options (PID filled by Prepare);
+	// nil: not sampled.
+	Sampling *telemetry.Options
+	check    Check
 }
 
 // Validate checks every field, applies the defaults and reports every
@@ -257,6 +270,7 @@ func (s *Spec) Validate(c Check) (*Resolved, error) {
 		bad("cold", "needs %s 1 or more (the first warm-up request measures the cold TTFT)", n("warmup"))
 	}
 	r.loadMode(bad)
+	r.sampling(bad)
 	if s.SLO != "" {
 		slo, err := stats.ParseSLO(s.SLO)
 		if err != nil {
@@ -283,6 +297,40 @@ func (s *Spec) Validate(c Check) (*Resolved, error) {
 		return nil, errs
 	}
 	return r, nil
+}
+
+// MaxSampleInterval bounds SampleInterval: slower sampling would describe a
+// stage with a handful of samples.
+const MaxSampleInterval = time.Minute
+
+// sampling sets the resource sampler's options from the Spec.
+func (r *Resolved) sampling(bad func(field, format string, a ...any)) {
+	s := &r.Spec
+	iv := telemetry.DefaultInterval
+	switch s.SampleInterval {
+	case "":
+	case "off", "0":
+		iv = 0
+	default:
+		d, err := time.ParseDuration(s.SampleInterval)
+		switch {
+		case err != nil:
+			bad("sample_interval", "want a duration like 250ms, or off, got %q", s.SampleInterval)
+		case d < telemetry.MinInterval || d > MaxSampleInterval:
+			bad("sample_interval", "must be between %s and %s (or off), got %s", telemetry.MinInterval, MaxSampleInterval, d)
+		default:
+			iv = d
+		}
+	}
+	if s.EnginePID != nil && (*s.EnginePID <= 0 || *s.EnginePID > 1<<31-1) {
+		bad("engine_pid", "must be a process id (a positive integer), got %d", *s.EnginePID)
+	}
+	if iv > 0 {
+		r.Sampling = &telemetry.Options{Interval: iv}
+		if s.EnginePID != nil {
+			r.Sampling.PID = int32(*s.EnginePID)
+		}
+	}
 }
 
 // loadMode sets the configuration's load model from the Spec.

@@ -36,6 +36,8 @@ type runFlags struct {
 	db                           string
 	slo, format, out             string
 	seed                         string
+	sampleInterval               string
+	enginePID                    int
 }
 
 // runEnv lists the flags that an FLPERF_* variable may set.
@@ -71,6 +73,8 @@ func newRunFlagSet(f *runFlags) *flag.FlagSet {
 	fs.BoolVar(&f.noSave, "no-save", false, "do not save the run in the database")
 	fs.BoolVar(&f.cold, "cold", false, "cold start: unload and reload each model before its first request, and report the load time and that first request apart from the warm figures")
 	fs.BoolVar(&f.ollamaNative, "ollama-native", false, "on Ollama, measure its native /api/chat (exact eval_count) instead of the OpenAI route")
+	fs.StringVar(&f.sampleInterval, "sample-interval", "250ms", "sample CPU, memory, GPU and power every `interval` during the run, in the background; off: no sampling")
+	fs.IntVar(&f.enginePID, "engine-pid", 0, "the serving process whose CPU and memory are sampled (default: the one listening on a local endpoint's port)")
 	return fs
 }
 
@@ -227,6 +231,12 @@ func buildConfig(f *runFlags, src flagSources) (*bench.Resolved, error) {
 	stream, cacheBust, warmup := !f.noStream, !f.noCacheBust, f.warmup
 	s := bench.Spec{Models: f.models, Suite: f.suite, Scenarios: f.scenarios, MaxTokens: f.maxTok, SLO: f.slo,
 		Stream: &stream, CacheBust: &cacheBust, Warmup: &warmup, Cold: f.cold, OllamaNative: f.ollamaNative}
+	if set("sample-interval") {
+		s.SampleInterval = f.sampleInterval
+	}
+	if set("engine-pid") {
+		s.EnginePID = &f.enginePID
+	}
 	if set("requests") {
 		s.Requests = &f.requests
 	}

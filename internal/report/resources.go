@@ -26,7 +26,7 @@ func hardwareLine(h *telemetry.Hardware) string {
 	case h.CPU.LogicalCores != nil:
 		cores = fmt.Sprintf("%d threads", *h.CPU.LogicalCores)
 	}
-	parts = append(parts, strings.TrimSpace(fmt.Sprintf("%s, %s %s", cpu, cores, h.Arch)))
+	parts = append(parts, strings.Join(nonEmpty(cpu, cores, h.Arch), ", "))
 	if h.MemoryTotalBytes != nil {
 		parts = append(parts, fmt.Sprintf("%.1f GiB RAM", float64(*h.MemoryTotalBytes)/(1<<30)))
 	}

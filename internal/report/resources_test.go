@@ -43,7 +43,7 @@ func TestTableShowsMachineAndResources(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := b.String()
-	for _, want := range []string{"Machine  Test EPYC, 2 cores / 4 threads amd64; 24.0 GiB RAM; GPU: none found; linux",
+	for _, want := range []string{"Machine  Test EPYC, 2 cores / 4 threads, amd64; 24.0 GiB RAM; GPU: none found; linux",
 		"Resources (sampled every 250 ms, 4 samples", "12.5/40.0", "0.0/0.0", "2.00 GiB", "note: RAPL: permission denied"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("table lacks %q:\n%s", want, out)
