@@ -362,28 +362,12 @@ func (st *streamState) ollamaText(content, thinking []byte, t time.Time) {
 // all omitempty in Ollama: a missing prompt_eval_count is unknown, not 0).
 func ollamaServer(top map[string]json.RawMessage, promptN, evalN int64) *record.ServerTimings {
 	var s record.ServerTimings
-	got := false
-	ms := func(key string) *float64 {
-		v := refInt(top[key])
-		if v < 0 {
-			return nil
-		}
-		got = true
-		x := float64(v) / 1e6
-		return &x
-	}
-	n := func(v int64) *int {
-		if v < 0 {
-			return nil
-		}
-		got = true
-		x := int(v)
-		return &x
-	}
+	var b optionals
+	ms := func(key string) *float64 { return b.float(float64(refInt(top[key]))/1e6, 1) } // ns → ms; -1 stays negative
 	s.TotalMS, s.LoadMS = ms("total_duration"), ms("load_duration")
 	s.PromptMS, s.DecodeMS = ms("prompt_eval_duration"), ms("eval_duration")
-	s.PromptTokens, s.DecodeTokens = n(promptN), n(evalN)
-	if !got {
+	s.PromptTokens, s.DecodeTokens = b.count(promptN), b.count(evalN)
+	if !b.any {
 		return nil
 	}
 	return &s

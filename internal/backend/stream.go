@@ -260,35 +260,43 @@ func (st *streamState) finish(req *Request) {
 // (ms) or LM Studio's stats (seconds); nil when it reported neither.
 func (st *streamState) serverTimings() *record.ServerTimings {
 	var s record.ServerTimings
-	got := false
-	f := func(v, scale float64) *float64 {
-		if v < 0 {
-			return nil
-		}
-		got = true
-		x := v * scale
-		return &x
-	}
-	n := func(v int64) *int {
-		if v < 0 {
-			return nil
-		}
-		got = true
-		x := int(v)
-		return &x
-	}
-	s.PromptMS, s.DecodeMS = f(st.promptMS, 1), f(st.predictedMS, 1)
+	var b optionals
+	s.PromptMS, s.DecodeMS = b.float(st.promptMS, 1), b.float(st.predictedMS, 1)
 	if st.promptMS >= 0 || st.predictedMS >= 0 {
-		s.PromptTokens, s.DecodeTokens = n(st.promptN), n(st.predictedN)
+		s.PromptTokens, s.DecodeTokens = b.count(st.promptN), b.count(st.predictedN)
 	}
 	if s.DecodeMS == nil {
-		s.DecodeMS = f(st.statsGen, 1000)
+		s.DecodeMS = b.float(st.statsGen, 1000)
 	}
-	s.TTFTMS, s.DecodeTPS = f(st.statsTTFT, 1000), f(st.statsTPS, 1)
-	if !got {
+	s.TTFTMS, s.DecodeTPS = b.float(st.statsTTFT, 1000), b.float(st.statsTPS, 1)
+	if !b.any {
 		return nil
 	}
 	return &s
+}
+
+// optionals turns reported figures (negative: not reported) into optional
+// fields, noting whether any was reported.
+type optionals struct{ any bool }
+
+// float returns v × scale, or nil when v < 0.
+func (o *optionals) float(v, scale float64) *float64 {
+	if v < 0 {
+		return nil
+	}
+	o.any = true
+	x := v * scale
+	return &x
+}
+
+// count returns v, or nil when v < 0.
+func (o *optionals) count(v int64) *int {
+	if v < 0 {
+		return nil
+	}
+	o.any = true
+	x := int(v)
+	return &x
 }
 
 // errorText turns an error value (a JSON object with a message, a JSON
