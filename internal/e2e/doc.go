@@ -8,7 +8,11 @@
 // instances on numeric axes) and its table against the API's numbers, show
 // hostile model output as text, reload deep links, compare runs, fail on
 // any console error, exception or Content-Security-Policy violation, and
-// save a screenshot of every page (1280×800 and 420 px wide).
+// save a screenshot of every page (1280×800 and 420 px wide). TestResources
+// stores sampled runs (hardware, resource windows, a time series) and
+// checks the resources charts (stage boundary lines), the resource tables
+// against the API, "–" for figures never sampled, the hardware block, the
+// engine's own figures and the energy rows of a comparison.
 //
 // Chromium is looked for at $FLPERF_CHROMIUM, /usr/bin/chromium,
 // /usr/bin/chromium-browser and /usr/bin/google-chrome. Without one the

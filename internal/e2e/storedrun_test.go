@@ -25,6 +25,8 @@ type storedRun struct {
 	n         int    // records
 	chunks    int    // stream events per ok record
 	text      string // generated text of every ok record ("" → lorem)
+	engine    bool   // ok records carry the engine's own timings (record.Server)
+	sampling  *sampling
 }
 
 // record builds record seq of the run: streamed, mostly ok, every 50th a
@@ -63,6 +65,10 @@ func (s storedRun) record(t0 time.Time, seq int) record.Record {
 		r.Text = strings.Repeat("lorem ipsum ", 40)
 	}
 	r.TextBytes = len(r.Text)
+	if s.engine {
+		prompt, decode, n := float64(ttft-5*ms)/1e6, float64(last-ttft)/1e6, r.OutputTokens-1
+		r.Server = &record.ServerTimings{PromptMS: &prompt, DecodeMS: &decode, DecodeTokens: &n}
+	}
 	return r
 }
 
@@ -96,8 +102,10 @@ func (s storedRun) write(t *testing.T, path string) *runner.Result {
 	}
 	w := db.NewRecordWriter(s.id, store.WriterOptions{})
 	var agg stats.Aggregator
+	tokens := map[[2]string]int{} // output tokens per model × scenario
 	for i := range s.n {
 		r := s.record(t0, i)
+		tokens[[2]string{r.Model, r.Scenario}] += r.OutputTokens
 		agg.Add(&r)
 		if err := w.Add(&r); err != nil {
 			t.Fatal(err)
@@ -109,6 +117,9 @@ func (s storedRun) write(t *testing.T, path string) *runner.Result {
 	res.Status, res.Ended, res.Records = runner.Completed, t0.Add(time.Duration(s.n)*5*time.Millisecond+time.Second), s.n
 	res.Summary = agg.Summary(stats.Options{})
 	res.Warnings = []string{fmt.Sprintf("SIMULATED engine: written by the e2e test with %d records", s.n)}
+	if s.sampling != nil {
+		s.sampling.apply(res, s, t0, tokens)
+	}
 	if err := db.FinishRun(ctx, res); err != nil {
 		t.Fatal(err)
 	}

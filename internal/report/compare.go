@@ -54,8 +54,14 @@ func CompareTable(w io.Writer, c stats.Comparison) error {
 		blocks++
 		compareBlock(ew, c, m, rows, geo, showModel)
 	}
-	if blocks == 0 {
+	if blocks == 0 && len(c.Energy) == 0 {
 		ew.printf("nothing to compare\n")
+	}
+	if len(c.Energy) > 0 {
+		if blocks > 0 {
+			ew.printf("\n")
+		}
+		energyBlock(ew, c)
 	}
 	if len(c.Warnings) > 0 {
 		ew.printf("\nWarnings\n")
@@ -183,6 +189,55 @@ func compareBlock(ew *errWriter, c stats.Comparison, m stats.Metric, rows []stat
 		a := sideA(l.bc, l.bci)
 		b := sideB(l.cc, l.cci) + "  " + pad(l.delta, wD, true) + " " + pad(l.p, wP, false)
 		s := pad(l.name, wName, false) + "   " + place(a, gA, offA) + "   " + place(b, gB, offB)
+		if l.marks != "" {
+			s += " " + l.marks
+		}
+		ew.printf("%s\n", strings.TrimRight(s, " "))
+	}
+	for i, n := range notes.list {
+		ew.printf("%s %s\n", superscript(i+1), clean(n))
+	}
+}
+
+// energyBlock writes the "Energy per output token" block: one line per
+// energy row with both sides' joules per token and the relative change,
+// never "~" and never a p-value (each side is one measurement), the pooled
+// line only when its model has more than one stage line; the note that
+// every row shares is printed once, other notes as footnotes.
+func energyBlock(ew *errWriter, c stats.Comparison) {
+	perModel := map[string]int{}
+	models := map[string]bool{}
+	for _, r := range c.Energy {
+		models[r.Model] = true
+		if !r.Pooled {
+			perModel[r.Model]++
+		}
+	}
+	showModel := len(models) > 1
+	notes := &footnotes{}
+	type line struct{ name, b, c, d, marks string }
+	var lines []line
+	for _, r := range c.Energy {
+		if r.Pooled && perModel[r.Model] == 1 {
+			continue
+		}
+		l := line{name: rowLabel(stats.Row{Model: r.Model, Scenario: r.Scenario, Pooled: r.Pooled}, showModel),
+			b: num4(r.Base), c: num4(r.Cand), d: signedPct(r.Delta)}
+		if extra, ok := strings.CutPrefix(r.Note, stats.EnergyNote+"; "); ok {
+			l.marks = superscript(notes.add(extra))
+		}
+		lines = append(lines, l)
+	}
+	baseLabel, candLabel := clean(c.BaseLabel), clean(c.CandLabel)
+	hdr := line{b: baseLabel, c: candLabel, d: "vs base"}
+	wN, wB, wC, wD := 0, width(hdr.b), width(hdr.c), width(hdr.d)
+	for _, l := range lines {
+		wN, wB, wC, wD = max(wN, width(l.name)), max(wB, width(l.b)), max(wC, width(l.c)), max(wD, width(l.d))
+	}
+	ew.printf("Energy per output token (%s): one measurement per stage, no significance test\n", stats.EnergyUnit)
+	ew.printf("%s\n", strings.TrimRight(pad("", wN, false)+"   "+pad(hdr.b, wB, true)+"   "+pad(hdr.c, wC, true)+"  "+pad(hdr.d, wD, true), " "))
+	for _, l := range lines {
+		s := pad(l.name, wN, false) + "   " + pad(l.b, wB, true) + "   " + pad(l.c, wC, true) + "  " + pad(l.d, wD, true)
 		if l.marks != "" {
 			s += " " + l.marks
 		}
@@ -391,14 +446,28 @@ type cmpGeoJSON struct {
 	Worse     bool     `json:"worse"`
 }
 
+// cmpEnergyJSON is an energy row in JSON.
+type cmpEnergyJSON struct {
+	Model       string   `json:"model"`
+	Scenario    string   `json:"scenario"`
+	Pooled      bool     `json:"pooled"`
+	Unit        string   `json:"unit"`
+	Base        *float64 `json:"base"`
+	Candidate   *float64 `json:"candidate"`
+	Delta       *float64 `json:"delta"`
+	Significant bool     `json:"significant"` // always false: one measurement per side, no test
+	Note        string   `json:"note"`
+}
+
 // comparisonJSON is the document CompareJSON writes.
 type comparisonJSON struct {
-	Base      string       `json:"base"`
-	Candidate string       `json:"candidate"`
-	Alpha     *float64     `json:"alpha"`
-	Rows      []cmpRowJSON `json:"rows"`
-	Geomean   []cmpGeoJSON `json:"geomean"`
-	Warnings  []string     `json:"warnings"`
+	Base      string          `json:"base"`
+	Candidate string          `json:"candidate"`
+	Alpha     *float64        `json:"alpha"`
+	Rows      []cmpRowJSON    `json:"rows"`
+	Geomean   []cmpGeoJSON    `json:"geomean"`
+	Energy    []cmpEnergyJSON `json:"energy"`
+	Warnings  []string        `json:"warnings"`
 }
 
 // fnum returns a pointer to x, nil (JSON null) when x is not finite.
@@ -426,9 +495,11 @@ func sideJSON(d stats.Dist) cmpSideJSON {
 // base, candidate (the labels), alpha, rows [{model, scenario, pooled,
 // metric, unit, base {median, ci [lo, hi], n}, candidate {…}, delta, p,
 // significant, worse, note}], geomean [{metric, unit, base, candidate,
-// delta, worse}], warnings. Unknown figures (a median without samples, a CI
-// from fewer than 6, a p-value not computed, a change from a zero base) are
-// null, never 0; empty lists are [].
+// delta, worse}], energy [{model, scenario, pooled, unit ("J/token"), base,
+// candidate, delta, significant (always false), note}], warnings. Unknown
+// figures (a median without samples, a CI from fewer than 6, a p-value not
+// computed, a change from a zero base) are null, never 0; empty lists are
+// [].
 func CompareJSON(w io.Writer, c stats.Comparison) error {
 	units := map[string]string{}
 	for _, m := range comparedMetrics(c) {
@@ -437,7 +508,13 @@ func CompareJSON(w io.Writer, c stats.Comparison) error {
 	doc := comparisonJSON{
 		Base: c.BaseLabel, Candidate: c.CandLabel, Alpha: fnum(c.Alpha),
 		Rows: make([]cmpRowJSON, 0, len(c.Rows)), Geomean: make([]cmpGeoJSON, 0, len(c.Geomean)),
-		Warnings: append([]string{}, c.Warnings...),
+		Energy: make([]cmpEnergyJSON, 0, len(c.Energy)), Warnings: append([]string{}, c.Warnings...),
+	}
+	for _, e := range c.Energy {
+		doc.Energy = append(doc.Energy, cmpEnergyJSON{
+			Model: e.Model, Scenario: e.Scenario, Pooled: e.Pooled, Unit: stats.EnergyUnit,
+			Base: fnum(e.Base), Candidate: fnum(e.Cand), Delta: fnum(e.Delta), Note: e.Note,
+		})
 	}
 	for _, r := range c.Rows {
 		doc.Rows = append(doc.Rows, cmpRowJSON{

@@ -217,7 +217,7 @@ func TestCompareJSON(t *testing.T) {
 	if err := json.Unmarshal(b.Bytes(), &doc); err != nil {
 		t.Fatal(err)
 	}
-	if got := sortedKeysOf(doc); !slices.Equal(got, []string{"alpha", "base", "candidate", "geomean", "rows", "warnings"}) {
+	if got := sortedKeysOf(doc); !slices.Equal(got, []string{"alpha", "base", "candidate", "energy", "geomean", "rows", "warnings"}) {
 		t.Errorf("top keys %q", got)
 	}
 	if doc["base"] != "run-a" || doc["candidate"] != "run-b" || doc["alpha"] != 0.05 {
@@ -277,7 +277,7 @@ func TestCompareJSON(t *testing.T) {
 	if err := CompareJSON(&e, stats.Comparison{Alpha: math.NaN()}); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{`"rows": []`, `"geomean": []`, `"warnings": []`, `"alpha": null`} {
+	for _, want := range []string{`"rows": []`, `"geomean": []`, `"energy": []`, `"warnings": []`, `"alpha": null`} {
 		if !strings.Contains(e.String(), want) {
 			t.Errorf("no %s in %s", want, e.String())
 		}

@@ -173,6 +173,10 @@ type Comparison struct {
 	Rows                 []Row    // metric by metric; per model, its scenarios then its pooled row
 	Geomean              []GeoRow // one per metric with at least MinGeomeanRows per-scenario rows
 	Warnings             []string // one-sided scenarios or models, small samples, …; each says what to do
+	// Energy compares the energy per output token where both sides
+	// measured it; Compare leaves it empty (the records carry no energy):
+	// the caller fills it from the runs' resource summaries.
+	Energy []EnergyRow `json:"energy,omitempty"`
 }
 
 // pairKey identifies one group of a comparison side.

@@ -53,6 +53,59 @@ const errorBars = {
   },
 };
 
+// stageLines draws options.plugins.flperfStages.lines = [{x, label}] as
+// labelled dashed vertical lines across the chart area (stage boundaries
+// on a time axis). The number drawn is kept on the chart as
+// chart.$flperfStageLines and on its canvas as data-stage-lines.
+const stageLines = {
+  id: 'flperfStages',
+  afterDatasetsDraw(chart, _args, opts) {
+    const lines = (opts && opts.lines) || [];
+    const scale = chart.scales.x;
+    const a = chart.chartArea;
+    let drawn = 0;
+    if (lines.length && scale && a) {
+      const { ctx } = chart;
+      ctx.save();
+      ctx.font = `11px ${(window.Chart && window.Chart.defaults.font.family) || 'sans-serif'}`;
+      ctx.textBaseline = 'top';
+      lines.forEach((l, i) => {
+        if (!isNum(l.x)) return;
+        const px = scale.getPixelForValue(l.x);
+        if (!(px >= a.left - 0.5 && px <= a.right + 0.5)) return;
+        ctx.strokeStyle = '#4b5563';
+        ctx.lineWidth = 1;
+        ctx.setLineDash([4, 3]);
+        ctx.beginPath();
+        ctx.moveTo(px, a.top);
+        ctx.lineTo(px, a.bottom);
+        ctx.stroke();
+        drawn++;
+        // The label: right of the line, up to the next line or the edge,
+        // on one of three rows so that close stages do not overlap.
+        const next = lines.slice(i + 1).find((n) => isNum(n.x));
+        const room = Math.min(a.right, next ? scale.getPixelForValue(next.x) : a.right) - px - 6;
+        let text = String(l.label || '');
+        if (!text || room < 24) return;
+        if (ctx.measureText(text).width > room) {
+          while (text.length > 1 && ctx.measureText(`${text}…`).width > room) text = text.slice(0, -1);
+          text += '…';
+        }
+        const y = a.top + 2 + (i % 3) * 14;
+        const w = ctx.measureText(text).width;
+        ctx.setLineDash([]);
+        ctx.fillStyle = 'rgba(255, 255, 255, 0.85)';
+        ctx.fillRect(px + 2, y - 1, w + 4, 14);
+        ctx.fillStyle = '#111827';
+        ctx.fillText(text, px + 4, y);
+      });
+      ctx.restore();
+    }
+    chart.$flperfStageLines = drawn;
+    chart.canvas.dataset.stageLines = String(drawn);
+  },
+};
+
 // loadChart loads Chart.js once and returns its constructor.
 function loadChart() {
   if (window.Chart) return Promise.resolve(window.Chart);
@@ -62,7 +115,7 @@ function loadChart() {
       s.src = new URL('./vendor/chart.umd.min.js', import.meta.url).href;
       s.onload = () => {
         const C = window.Chart;
-        C.register(errorBars);
+        C.register(errorBars, stageLines);
         C.defaults.animation = false;
         C.defaults.responsive = true;
         C.defaults.maintainAspectRatio = false;
@@ -174,6 +227,55 @@ export function lineChart(canvas, { series, xTitle, yTitle, xUnit, yUnit, steppe
         tooltip: {
           callbacks: {
             label: (item) => `${item.dataset.label}: ${num(item.parsed.y)} ${yUnit || ''} at ${num(item.parsed.x)} ${xUnit || ''}`,
+          },
+        },
+      },
+    },
+  });
+}
+
+// timeChart draws series of {x: seconds, y} points over time, on a
+// linear x axis in s and up to two linear value axes: "y" (left) and "y1"
+// (right, drawn only when a series uses it). series: [{label, data, axis,
+// unit, colorIndex, dashed}]; a null y is a gap, never 0. axes: {y: {title,
+// min, max}, y1: {title}}. stages: [{x, label}] are drawn as labelled
+// vertical lines (the stageLines plugin).
+export function timeChart(canvas, { series, axes, stages, xTitle }) {
+  const right = series.some((s) => s.axis === 'y1');
+  const scales = {
+    x: { type: 'linear', min: 0, title: axisTitle(xTitle || 'time (s)') },
+    y: { type: 'linear', beginAtZero: true, min: axes.y.min, max: axes.y.max, title: axisTitle(axes.y.title) },
+  };
+  if (right) {
+    scales.y1 = { type: 'linear', position: 'right', beginAtZero: true, title: axisTitle(axes.y1 && axes.y1.title), grid: { drawOnChartArea: false } };
+  }
+  return make(canvas, {
+    type: 'line',
+    data: {
+      datasets: series.map((s, i) => ({
+        label: s.label,
+        data: s.data,
+        yAxisID: s.axis || 'y',
+        unit: s.unit,
+        borderColor: color(s.colorIndex ?? i),
+        backgroundColor: color(s.colorIndex ?? i, 0.2),
+        borderWidth: 1.5,
+        borderDash: s.dashed ? [6, 3] : undefined,
+        pointRadius: 0,
+        spanGaps: false,
+      })),
+    },
+    options: {
+      parsing: false,
+      normalized: true,
+      interaction: { mode: 'index', intersect: false },
+      scales,
+      plugins: {
+        flperfStages: { lines: stages || [] },
+        tooltip: {
+          callbacks: {
+            title: (items) => (items.length ? `${num(items[0].parsed.x)} s` : ''),
+            label: (item) => `${item.dataset.label}: ${num(item.parsed.y)} ${item.dataset.unit || ''}`,
           },
         },
       },

@@ -39,6 +39,14 @@ export function num(x, d) {
   return formatter(d == null ? decimals(x) : d).format(x);
 }
 
+// sig4 formats x with four significant digits and no exponent, as the
+// command line's comparison table does (0 for exactly 0).
+export function sig4(x) {
+  if (!isNum(x)) return NA;
+  if (x === 0) return '0';
+  return num(x, Math.max(0, 3 - Math.floor(Math.log10(Math.abs(x)))));
+}
+
 // withUnit formats x followed by unit; NA alone for an unknown x.
 export function withUnit(x, unit, d) {
   return isNum(x) ? num(x, d) + NBSP + unit : NA;

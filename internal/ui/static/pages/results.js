@@ -1,9 +1,10 @@
 // pages/results.js: one run in full. Run picker, per-model cards, "best
 // model for…" cards, comparison charts, latency distributions, the
-// per-scenario table, generated texts, configuration, engine and hardware,
-// exports. Sets window.__flperfSummaryRendered (performance.now()) once the
-// summary's charts and the table are drawn, and window.__flperfRendered once
-// the distribution charts are drawn too.
+// per-scenario table, resources over time and per stage, generated texts,
+// configuration, engine and hardware, exports. Sets
+// window.__flperfSummaryRendered (performance.now()) once the summary's
+// charts and the table are drawn, and window.__flperfRendered once the
+// distribution and resource charts are drawn too.
 
 import { apiURL, get, seg, subscribe } from '../api.js';
 import { errorBox, h, note, replace, section } from '../dom.js';
@@ -14,6 +15,7 @@ import { modelLabel, smallN, stat } from '../parts/groups.js';
 import { runCharts } from '../parts/run-charts.js';
 import { fetchDist, runDist } from '../parts/run-dist.js';
 import { runInfo } from '../parts/run-info.js';
+import { runResources } from '../parts/run-resources.js';
 import { runSamples } from '../parts/run-samples.js';
 import { detailTable } from '../parts/run-table.js';
 
@@ -129,6 +131,7 @@ export async function render(ctx) {
   const charts = runCharts(run);
   const dist = runDist(run.id, signal);
   const samplesBox = h('div', null, note('Loading texts…'));
+  const resources = runResources(run, signal);
   replace(
     root,
     h('div', { class: 'page-head' }, h('h1', null, 'Results'), picker(ctx, listP, run)),
@@ -150,16 +153,20 @@ export async function render(ctx) {
           section('Per scenario', detailTable(run), note('* a p95 from fewer than 20 samples or a p99 from fewer than 100 is close to the maximum; hover for n.')),
         ]
       : note(run.status === 'running' ? 'No request has finished yet.' : 'This run has no measured requests.'),
+    section('Resources during the run', resources.el),
     section('Generated text (sample of requests)', samplesBox),
     section('Configuration, engine and hardware', runInfo(run)),
     runLog(doc.log),
   );
   samplesP.then((s) => replace(samplesBox, runSamples(s))).catch((e) => e.name !== 'AbortError' && replace(samplesBox, errorBox(e, 'Texts')));
+  const resourcesDone = resources.ready();
+  resourcesDone.catch(() => {}); // awaited below; an abort must not be reported as unhandled meanwhile
   if (hasData) {
     const distDone = dist.ready(distP);
     await charts.ready();
     if (!signal.aborted) window.__flperfSummaryRendered = performance.now(); // summary charts and table
     await distDone;
   }
-  if (!signal.aborted) window.__flperfRendered = performance.now(); // everything, distribution included
+  await resourcesDone;
+  if (!signal.aborted) window.__flperfRendered = performance.now(); // everything, distribution and resources included
 }

@@ -4,10 +4,11 @@
 
 import { del, get, put, seg } from '../api.js';
 import { errorBox, field, h, note, replace, section, tableWrap } from '../dom.js';
-import { NA, bytes, dateTime, engineName, mib } from '../format.js';
+import { NA, dateTime, engineName } from '../format.js';
 import { healthBadge, simBadge } from '../parts/badges.js';
 import { engineForm } from '../parts/engine-form.js';
 import { kv } from '../parts/kv.js';
+import { hardwareInfo } from '../parts/run-info.js';
 
 function defaultsForm(settings, suites, onSaved) {
   const d = settings.defaults || {};
@@ -65,17 +66,22 @@ function defaultsForm(settings, suites, onSaved) {
 }
 
 function systemBlock(sys) {
-  const hw = sys.hardware;
   const t = sys.version || {};
-  return kv([
-    ['flperf', [t.name, t.version, t.go ? `(${t.go}, ${t.os}/${t.arch})` : ''].filter(Boolean).join(' ') || NA],
-    ['Listening on', sys.listen],
-    ['Started', dateTime(sys.started)],
-    ['CPU', hw && hw.cpu ? [hw.cpu.vendor, hw.cpu.model].filter(Boolean).join(' ') : NA],
-    ['Memory', hw ? bytes(hw.memory_total_bytes) : NA],
-    ['GPUs', hw && hw.gpus && hw.gpus.length ? hw.gpus.map((g) => `${g.name}${g.memory_total_mib != null ? ` (${mib(g.memory_total_mib)})` : ''}`).join(', ') : NA],
-    ['OS', hw && hw.os ? [hw.os.name, hw.os.version].filter(Boolean).join(' ') : NA],
-  ]);
+  return h(
+    'div',
+    { class: 'info-grid', id: 'system' },
+    h(
+      'div',
+      { class: 'info' },
+      h('h3', null, 'flperf'),
+      kv([
+        ['Version', [t.name, t.version, t.go ? `(${t.go}, ${t.os}/${t.arch})` : ''].filter(Boolean).join(' ') || NA],
+        ['Listening on', sys.listen],
+        ['Started', dateTime(sys.started)],
+      ]),
+    ),
+    h('div', { class: 'info', id: 'hardware' }, h('h3', null, 'Hardware'), sys.hardware ? hardwareInfo(sys.hardware) : note('The hardware could not be described.')),
+  );
 }
 
 function enginesTable(engines, reload) {

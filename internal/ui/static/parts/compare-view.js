@@ -1,10 +1,11 @@
 // parts/compare-view.js: the comparison of two runs or two models (GET
 // /compare): medians with their 95 % CIs, n, relative change, Mann-Whitney
-// p, and "~" where the change is not significant (benchstat's convention).
+// p, and "~" where the change is not significant (benchstat's convention);
+// then the energy per output token where both sides measured it.
 
 import { get, query, seg } from '../api.js';
 import { errorBox, h, note, replace, section, tableWrap } from '../dom.js';
-import { NA, isNum, metricName, num, runTitle, withUnit } from '../format.js';
+import { NA, isNum, metricName, num, runTitle, sig4, withUnit } from '../format.js';
 import { simBadge } from './badges.js';
 
 function side(s, unit) {
@@ -23,6 +24,42 @@ function change(delta, significant) {
 function verdict(r) {
   if (!r.significant) return h('span', { class: 'verdict same', title: 'no detectable change at this significance level' }, '~');
   return r.worse ? h('span', { class: 'verdict worse' }, '✗ worse') : h('span', { class: 'verdict better' }, '✓ better');
+}
+
+// extraNote is what an energy row's note says beyond the note every row
+// carries (one measurement per stage): e.g. different power sources.
+function extraNote(note) {
+  const i = (note || '').indexOf('; ');
+  return i < 0 ? '' : note.slice(i + 2);
+}
+
+// energyTable shows the energy per output token of both sides (cmp.energy):
+// one measurement per stage, so the change is shown as is, never tested.
+// A pooled row is left out when its model has a single stage row.
+function energyTable(cmp, modelOf) {
+  const rows = cmp.energy || [];
+  if (!rows.length) return null;
+  const stages = new Map();
+  for (const r of rows) if (!r.pooled) stages.set(r.model, (stages.get(r.model) || 0) + 1);
+  const shown = rows.filter((r) => !r.pooled || stages.get(r.model) !== 1);
+  const head = h('tr', null, ['Model', 'Scenario', 'Base', 'Candidate', 'Change', 'Note'].map((t) => h('th', null, t)));
+  const body = shown.map((r) =>
+    h(
+      'tr',
+      { class: r.pooled ? 'pooled' : null, dataset: { model: r.model, scenario: r.scenario } },
+      h('td', null, modelOf(r)),
+      h('td', null, r.pooled ? h('em', null, 'all scenarios (pooled)') : r.scenario),
+      h('td', { class: 'num', dataset: { energy: 'base' } }, isNum(r.base) ? `${sig4(r.base)}\u00a0${r.unit}` : NA),
+      h('td', { class: 'num', dataset: { energy: 'candidate' } }, isNum(r.candidate) ? `${sig4(r.candidate)}\u00a0${r.unit}` : NA),
+      h('td', { class: 'num', dataset: { energy: 'delta' }, title: 'not tested for significance: one measurement per side' }, isNum(r.delta) ? `${r.delta > 0 ? '+' : ''}${num(r.delta * 100, 1)}\u00a0%` : NA),
+      h('td', { class: 'note', title: r.note || '' }, extraNote(r.note)),
+    ),
+  );
+  return [
+    h('h3', { class: 'sub-head' }, 'Energy per output token'),
+    h('p', { class: 'note' }, 'Joules per output token from the measured power (GPU board power, CPU package power): one measurement per stage on each side, so no significance test; lower is better.'),
+    tableWrap(h('table', { class: 'data compare', id: 'energy-table' }, h('thead', null, head), h('tbody', null, body))),
+  ];
 }
 
 // parseSide splits "ID@MODEL" into the run id and the model.
@@ -84,8 +121,9 @@ export async function compareView(box, { base, candidate, metrics, alpha }, sign
       (cmp.warnings || []).length ? h('ul', { class: 'notice warn warnings' }, cmp.warnings.map((w) => h('li', null, w))) : null,
       rows.length ? tableWrap(h('table', { class: 'data compare', id: 'compare-table' }, h('thead', null, head), h('tbody', null, body))) : note('Nothing in common to compare.'),
       geo.length
-        ? [h('h3', null, 'Geometric mean over scenarios'), tableWrap(h('table', { class: 'data' }, h('thead', null, h('tr', null, ['Metric', 'Base', 'Candidate', 'Change', ''].map((t) => h('th', null, t)))), h('tbody', null, geo)))]
+        ? [h('h3', { class: 'sub-head' }, 'Geometric mean over scenarios'), tableWrap(h('table', { class: 'data' }, h('thead', null, h('tr', null, ['Metric', 'Base', 'Candidate', 'Change', ''].map((t) => h('th', null, t)))), h('tbody', null, geo)))]
         : null,
+      energyTable(cmp, modelOf),
     ),
   );
 }

@@ -1,11 +1,11 @@
-// parts/run-info.js: a run's configuration, engine, hardware and resource
-// figures (Results page). Hardware and resources may be absent (older runs):
-// then "–".
+// parts/run-info.js: a run's configuration, engine and hardware (Results
+// page; the hardware block also on Settings). Hardware may be absent
+// (older runs): then "–". The resource figures are in run-resources.js.
 
 import { h, note, tableWrap } from '../dom.js';
-import { NA, bytes, dateTime, duration, engineName, loadMode, mib, ms, shellQuote, yesNo } from '../format.js';
+import { NA, bytes, dateTime, duration, engineName, isNum, loadMode, ms, num, shellQuote, withUnit, yesNo } from '../format.js';
 import { simBadge } from './badges.js';
-import { generic, kv } from './kv.js';
+import { kv } from './kv.js';
 
 function config(run) {
   const c = run.config || {};
@@ -68,35 +68,61 @@ function engine(run) {
   return parts;
 }
 
-function hardware(hw) {
+// gib formats a byte count in GiB with 1 decimal (RAM sizes).
+function gib(b) {
+  return isNum(b) ? withUnit(b / 2 ** 30, 'GiB', 1) : NA;
+}
+
+// gpuLine describes one GPU: name, memory, driver, source.
+function gpuLine(g) {
+  const name = g.name || `${g.vendor || 'unknown'} GPU`;
+  const mem = isNum(g.memory_total_mib) ? withUnit(g.memory_total_mib / 1024, 'GiB', 1) : `memory ${NA}`;
+  const drv = g.driver ? `driver ${g.driver}` : `driver ${NA}`;
+  return h('li', { dataset: { gpu: g.index } }, h('strong', null, name), ` · ${mem} · ${drv}`, g.source ? h('span', { class: 'note' }, ` (${g.source})`) : null);
+}
+
+// hardwareInfo describes a telemetry.Hardware (a run's machine, or this
+// one on the Settings page): every field, "–" for an unknown one.
+export function hardwareInfo(hw) {
   if (!hw) return [kv([['Hardware', NA]]), note('Hardware was not recorded for this run.')];
   const cpu = hw.cpu || {};
   const os = hw.os || {};
-  const cores = [cpu.physical_cores ? `${cpu.physical_cores} cores` : '', cpu.logical_cores ? `${cpu.logical_cores} threads` : ''].filter(Boolean).join(' / ');
-  const gpus = (hw.gpus || []).map((g) => [g.name, g.memory_total_mib != null ? mib(g.memory_total_mib) : '', g.driver ? `driver ${g.driver}` : ''].filter(Boolean).join(' · '));
+  const pw = hw.power || {};
+  const cores = [isNum(cpu.physical_cores) ? `${cpu.physical_cores} cores` : '', isNum(cpu.logical_cores) ? `${cpu.logical_cores} threads` : ''].filter(Boolean).join(' / ');
+  const gpus = hw.gpus || [];
+  const osText = [os.platform, os.version].filter(Boolean).join(' ') || os.name;
+  let power = pw.source && pw.source !== 'unknown' ? (pw.source === 'ac' ? 'mains (AC)' : pw.source) : NA;
+  if (isNum(pw.battery_percent)) power += ` · battery ${num(pw.battery_percent, 0)}\u00a0%`;
   return [
-    kv([
-      ['CPU', [cpu.vendor, cpu.model].filter(Boolean).join(' ') || NA],
-      ['Cores', cores || NA],
-      ['Architecture', hw.arch],
-      ['SoC', hw.soc],
-      ['Memory', bytes(hw.memory_total_bytes)],
-      ['GPUs', gpus.length ? h('ul', { class: 'plain' }, gpus.map((g) => h('li', null, g))) : NA],
-      ['NPUs', hw.npus && hw.npus.length ? hw.npus.join(', ') : NA],
-      ['OS', [os.name, os.version, os.kernel ? `(kernel ${os.kernel})` : ''].filter(Boolean).join(' ') || NA],
-      ['Power source', hw.power ? hw.power.source : NA],
-    ]),
+    kv(
+      [
+        ['CPU', cpu.model || NA],
+        ['CPU vendor', cpu.vendor],
+        ['Cores / threads', cores || NA],
+        ['Clock', isNum(cpu.mhz) ? withUnit(cpu.mhz, 'MHz', 0) : NA],
+        ['Architecture', hw.arch],
+        ['SoC', hw.soc],
+        ['Board', hw.board],
+        ['RAM', gib(hw.memory_total_bytes)],
+        ['GPUs', gpus.length ? h('ul', { class: 'plain' }, gpus.map(gpuLine)) : 'none found'],
+        ['NPUs', hw.npus && hw.npus.length ? hw.npus.join(', ') : 'none found'],
+        ['OS', [osText, os.name && osText !== os.name ? `(${os.name})` : ''].filter(Boolean).join(' ') || NA],
+        ['Kernel', os.kernel],
+        ['Power source', power],
+      ],
+      'hardware',
+    ),
+    hw.notes && hw.notes.length ? h('ul', { class: 'note' }, hw.notes.map((n) => h('li', null, n))) : null,
   ];
 }
 
-// runInfo renders configuration, engine, hardware and resources blocks.
+// runInfo renders the configuration, engine and hardware blocks.
 export function runInfo(run) {
   return h(
     'div',
     { class: 'info-grid' },
     h('div', { class: 'info' }, h('h3', null, 'Configuration'), config(run)),
     h('div', { class: 'info' }, h('h3', null, 'Engine'), engine(run)),
-    h('div', { class: 'info', id: 'hardware' }, h('h3', null, 'Hardware'), hardware(run.hardware)),
-    h('div', { class: 'info', id: 'resources' }, h('h3', null, 'Resources during the run'), run.resources ? generic(run.resources) : kv([['Resources', NA]])),
+    h('div', { class: 'info', id: 'hardware' }, h('h3', null, 'Hardware'), hardwareInfo(run.hardware)),
   );
 }

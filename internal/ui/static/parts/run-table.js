@@ -6,6 +6,15 @@ import { h, tableWrap } from '../dom.js';
 import { NA, count, ms, pct, rps, tps } from '../format.js';
 import { smallMark } from './badges.js';
 import { smallN, stat } from './groups.js';
+import { fig, gpuMeanPeak, meanPeak, pctOf, perToken, windowOf } from './resource-figs.js';
+
+// ENGINE_COLS are the engine's own per-response figures (group.engine),
+// shown when some group has them.
+const ENGINE_COLS = [
+  ['Engine TTFT p50', 'ttft_ms', ms, "the engine's own time to first token (its timings), median"],
+  ['Client − engine p50', 'overhead_ms', ms, 'client TTFT minus engine TTFT per request, median: time outside the engine (network, queueing, client)'],
+  ['Engine decode p50', 'decode_tps', tps, "the engine's own decode rate (its tokens over its decode time), median"],
+];
 
 const COLS = [
   ['TTFT p50', 'ttft_ms', 'p50', ms],
@@ -42,7 +51,24 @@ function failures(g) {
   return parts.join(', ');
 }
 
-function row(g, pooled) {
+// engineCells shows group g's engine figures (– where it has none).
+function engineCells(g) {
+  const e = g.engine || null;
+  return [
+    ENGINE_COLS.map(([, key, fmt]) => plainCell(`engine.${key}.p50`, fmt(e ? stat(e, key, 'p50') : null))),
+    plainCell('engine.n', e ? count(e.n) : NA, "responses that carried the engine's own timings"),
+  ];
+}
+
+// resourceCells shows the resource window of group g: CPU and GPU
+// utilisation mean / peak, and energy per token.
+function resourceCells(rs, g, pooled) {
+  const w = g.stage ? null : windowOf(rs, g.model, pooled ? '' : g.scenario);
+  const td = (...c) => h('td', { class: 'num res' }, ...c);
+  return [td(w ? meanPeak(w, 'cpu_pct', pctOf) : NA), td(w ? gpuMeanPeak(w, 'util_pct', pctOf) : NA), td(w ? fig(w, 'joules_per_token', perToken) : NA)];
+}
+
+function row(g, pooled, opts) {
   const fails = failures(g);
   const warnings = g.warnings || [];
   return h(
@@ -57,20 +83,32 @@ function row(g, pooled) {
     plainCell('requests_per_s', g.ok > 0 ? rps(g.requests_per_s) : NA),
     plainCell('goodput', g.goodput ? pct(g.goodput.fraction) : NA, g.goodput ? `SLO ${g.goodput.slo}: ${g.goodput.good} good requests` : 'no SLO set'),
     plainCell('short_responses', count(g.short_responses)),
+    opts.engine ? engineCells(g) : null,
+    opts.resources ? resourceCells(opts.resources, g, pooled) : null,
     h('td', null, g.token_source || NA),
     h('td', { class: 'warnings' }, warnings.length ? h('ul', null, warnings.map((w) => h('li', null, w))) : NA),
   );
 }
 
-// detailTable renders run.groups, then run.models as pooled rows.
+// detailTable renders run.groups, then run.models as pooled rows; with
+// the engine's own figures when some group has them, and resource columns
+// (CPU and GPU utilisation mean / peak, J/token) when the run was sampled.
 export function detailTable(run) {
+  const opts = {
+    engine: [...(run.groups || []), ...(run.models || [])].some((g) => g.engine && g.engine.n > 0),
+    resources: run.resources || null,
+  };
+  const th = (t, title) => h('th', { title }, t);
   const head = h(
     'tr',
     null,
-    ['Model', 'Scenario', 'ok / n', 'Error rate'].map((t) => h('th', null, t)),
-    COLS.map(([t]) => h('th', null, t)),
-    ['Output', 'Requests', 'Goodput', 'Short', 'Tokens from', 'Warnings'].map((t) => h('th', null, t)),
+    ['Model', 'Scenario', 'ok / n', 'Error rate'].map((t) => th(t)),
+    COLS.map(([t]) => th(t)),
+    ['Output', 'Requests', 'Goodput', 'Short'].map((t) => th(t)),
+    opts.engine ? [ENGINE_COLS.map(([t, , , title]) => th(t, title)), th('Engine n', "responses that carried the engine's own timings")] : null,
+    opts.resources ? [th('CPU % mean / peak'), th('GPU util mean / peak'), th('Energy per token')] : null,
+    ['Tokens from', 'Warnings'].map((t) => th(t)),
   );
-  const body = h('tbody', null, (run.groups || []).map((g) => row(g, false)), (run.models || []).map((g) => row(g, true)));
+  const body = h('tbody', null, (run.groups || []).map((g) => row(g, false, opts)), (run.models || []).map((g) => row(g, true, opts)));
   return tableWrap(h('table', { class: 'data detail', id: 'detail-table' }, h('thead', null, head), body));
 }
