@@ -14,6 +14,7 @@ import (
 	"flperf/internal/record"
 	"flperf/internal/report"
 	"flperf/internal/stats"
+	"flperf/internal/store"
 )
 
 // Distribution limits.
@@ -145,11 +146,9 @@ type sampleView struct {
 	Text         string   `json:"text"`
 }
 
-// errEnough stops a scan of records.
-var errEnough = errors.New("enough")
-
 // handleSamples answers GET /runs/{id}/samples: up to n measured requests
-// spread evenly over the run (or over one model's requests).
+// spread evenly over the run (or over one model's requests): every
+// (count/n)-th, from the first.
 func (s *Server) handleSamples(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	n := 20
@@ -181,34 +180,19 @@ func (s *Server) handleSamples(w http.ResponseWriter, r *http.Request) error {
 			}
 		}
 	}
-	ck := "samples\x00" + id + "\x00" + model + "\x00" + strconv.Itoa(n)
-	if v, ok := s.cache.get(ck); ok {
-		return writeData(w, http.StatusOK, v)
-	}
-	stride := max(1, count/n)
-	out := []sampleView{}
-	i := 0
-	err = s.db.Records(r.Context(), id, func(rec *record.Record) error {
-		if rec.Warmup || (model != "" && rec.Model != model) {
+	v, err := s.cache.do(r.Context(), "samples\x00"+id+"\x00"+model+"\x00"+strconv.Itoa(n), id, func() (any, bool, error) {
+		// Only the chosen records are read whole.
+		out := []sampleView{}
+		err := s.db.SpreadRecords(r.Context(), id, store.Spread{Model: model, Stride: max(1, count/n), Limit: n}, func(rec *record.Record) error {
+			out = append(out, sampleOf(rec))
 			return nil
-		}
-		i++
-		if (i-1)%stride != 0 {
-			return nil
-		}
-		out = append(out, sampleOf(rec))
-		if len(out) == n {
-			return errEnough
-		}
-		return nil
+		})
+		return out, finished(res), err
 	})
-	if err != nil && !errors.Is(err, errEnough) {
+	if err != nil {
 		return err
 	}
-	if finished(res) {
-		s.cache.put(ck, id, out)
-	}
-	return writeData(w, http.StatusOK, out)
+	return writeData(w, http.StatusOK, v)
 }
 
 // sampleOf describes one record for the samples.

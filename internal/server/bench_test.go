@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"database/sql"
 	"io"
 	"net/http"
 	"os"
@@ -88,11 +89,40 @@ func forgetBig(a *testApp) {
 	a.s.samples.forget(bigRunID)
 }
 
+// recomputedDB opens a copy of the database of the 100,000-request run
+// whose stored summaries cannot be used (as if another flperf build had
+// stored them): Run recomputes them from the records every time.
+func recomputedDB(b *testing.B) *store.DB {
+	b.Helper()
+	bigDB(b)
+	src, err := os.ReadFile(filepath.Join(big100k.dir, "flperf.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	path := filepath.Join(b.TempDir(), "flperf.db")
+	if err := os.WriteFile(path, src, 0o600); err != nil {
+		b.Fatal(err)
+	}
+	db := openDB(b, path)
+	raw, err := sql.Open("sqlite", path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer raw.Close()
+	if _, err := raw.Exec("UPDATE runs SET summary_build = 'flperf v0 go1' WHERE id = ?", bigRunID); err != nil {
+		b.Fatal(err)
+	}
+	return db
+}
+
 // benchGet measures GETs of paths, one after another, on the
 // 100,000-request run: "cold" is the first time (nothing computed yet),
 // "warm" a repeat (a finished run's answers are kept).
-func benchGet(b *testing.B, paths ...string) {
-	a := newApp(b, Options{DB: bigDB(b)})
+func benchGet(b *testing.B, paths ...string) { benchGetOn(b, bigDB(b), paths...) }
+
+// benchGetOn is benchGet on db.
+func benchGetOn(b *testing.B, db *store.DB, paths ...string) {
+	a := newApp(b, Options{DB: db})
 	get := func() {
 		for _, p := range paths {
 			getOK(b, a.url+p)
@@ -136,6 +166,14 @@ func BenchmarkDistribution100k(b *testing.B) { benchGet(b, bigDistPath) }
 // a stored run of 100,000 requests: the run, then its distribution (whose
 // samples the first request started computing).
 func BenchmarkResultsPage100k(b *testing.B) { benchGet(b, bigRunPath, bigDistPath) }
+
+// BenchmarkResultsPage100kRecomputed is BenchmarkResultsPage100k for a
+// run whose stored summaries cannot be used (stored by another build, or
+// never stored: its process died): the summary is recomputed from the
+// records, with the distribution's samples collected in the same pass.
+func BenchmarkResultsPage100kRecomputed(b *testing.B) {
+	benchGetOn(b, recomputedDB(b), bigRunPath, bigDistPath)
+}
 
 // BenchmarkStartup measures the app's start: New, serving, and the first
 // GET /api/v1/health answered ("open-db" also opens the database first,

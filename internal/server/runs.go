@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"flperf/internal/bench"
+	"flperf/internal/record"
 	"flperf/internal/runner"
 	"flperf/internal/store"
 )
@@ -27,21 +28,34 @@ func (s *Server) resolveRun(ctx context.Context, prefix string) (string, error) 
 	return s.db.Resolve(ctx, prefix)
 }
 
-// result returns stored run id with its summary recomputed from its
-// records, cached once the run is over.
+// result returns stored run id with its summaries (store.Run: those
+// stored when it finished, or recomputed from its records), kept once the
+// run is over. Concurrent requests for one run share one read. When the
+// summary of a run that is not running here is recomputed, the
+// distributions' samples are collected in the same pass and kept too.
 func (s *Server) result(ctx context.Context, id string) (*runner.Result, error) {
-	key := "run\x00" + id
-	if v, ok := s.cache.get(key); ok {
-		return v.(*runner.Result), nil
-	}
-	res, err := s.db.Run(ctx, id)
+	v, err := s.cache.do(ctx, "run\x00"+id, id, func() (any, bool, error) {
+		var c *sampleCollector
+		var fn func(*record.Record)
+		since := s.samples.sets.removals()
+		if s.jobs.get(id) == nil {
+			c = newSampleCollector(false)
+			fn = c.add
+		}
+		res, recomputed, err := s.db.RunWithRecords(ctx, id, fn)
+		if err != nil {
+			return nil, false, err
+		}
+		if c != nil && recomputed {
+			c.set.finished = finished(res) // read in the same snapshot as the records
+			s.samples.keep(id, c.set, since)
+		}
+		return res, finished(res), nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	if res.Status != store.Running {
-		s.cache.put(key, id, res)
-	}
-	return res, nil
+	return v.(*runner.Result), nil
 }
 
 // finished reports whether a run's stored figures can no longer change.
@@ -87,12 +101,12 @@ func (s *Server) handleRun(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if s.jobs.get(id) == nil {
-		s.prefetchSamples(id)
-	}
 	res, err := s.result(r.Context(), id)
 	if err != nil {
 		return err
+	}
+	if s.jobs.get(id) == nil {
+		s.prefetchSamples(id) // unless result kept them
 	}
 	evs, err := s.db.Events(r.Context(), id)
 	if err != nil {

@@ -16,16 +16,82 @@ import (
 const keepSampleSets = 4
 
 // sampleSet is the per-request samples of one run, per metric and model,
-// sorted, from ok measured requests (the summary's rules). ITL (one
-// sample per token) is kept only for the request that asked for it.
+// from ok measured requests (the summary's rules). ITL (one sample per
+// token) is kept only for the request that asked for it.
 type sampleSet struct {
-	models   []string               // in run order
-	byMetric map[string][][]float64 // metric key → per model, sorted
-	finished bool                   // the run is over: the set will not change
+	models   []string                  // in run order
+	byMetric map[string]*metricSamples // by metric key
+	finished bool                      // the run is over: the set will not change
 }
 
-// metric returns the samples of metric key for model i.
-func (ss *sampleSet) metric(key string, i int) []float64 { return ss.byMetric[key][i] }
+// metricSamples is one metric's samples per model, sorted (and rid of
+// NaN and infinities) the first time they are asked for: a page shows one
+// metric at first.
+type metricSamples struct {
+	once     sync.Once
+	perModel [][]float64
+}
+
+// metric returns the samples of metric key for model i, sorted and finite.
+func (ss *sampleSet) metric(key string, i int) []float64 {
+	m := ss.byMetric[key]
+	m.once.Do(func() {
+		for j, xs := range m.perModel {
+			xs = slices.DeleteFunc(xs, func(x float64) bool { return math.IsNaN(x) || math.IsInf(x, 0) })
+			slices.Sort(xs)
+			m.perModel[j] = slices.Clip(xs)
+		}
+	})
+	return m.perModel[i]
+}
+
+// sampleCollector builds a sample set from a run's records, fed in seq
+// order.
+type sampleCollector struct {
+	set     *sampleSet
+	metrics []stats.Metric
+	index   map[string]int
+	last    string // the previous record's model, and its index: most records repeat it
+	li      int
+}
+
+// newSampleCollector collects the distribution metrics: ITL only, or all
+// but ITL.
+func newSampleCollector(itl bool) *sampleCollector {
+	c := &sampleCollector{set: &sampleSet{byMetric: map[string]*metricSamples{}}, index: map[string]int{}, li: -1}
+	for _, k := range distMetrics {
+		if m, _ := stats.MetricByKey(k); (k == "itl_ms") == itl {
+			c.metrics = append(c.metrics, m)
+			c.set.byMetric[k] = &metricSamples{}
+		}
+	}
+	return c
+}
+
+// add takes the samples of one record, which it does not keep.
+func (c *sampleCollector) add(r *record.Record) {
+	i := c.li
+	if r.Model != c.last || i < 0 {
+		var ok bool
+		if i, ok = c.index[r.Model]; !ok {
+			i = len(c.set.models)
+			c.index[r.Model] = i
+			c.set.models = append(c.set.models, r.Model)
+			for _, m := range c.metrics {
+				ms := c.set.byMetric[m.Key]
+				ms.perModel = append(ms.perModel, nil)
+			}
+		}
+		c.last, c.li = r.Model, i
+	}
+	if r.Warmup || r.Outcome != record.OK {
+		return
+	}
+	for _, m := range c.metrics {
+		ms := c.set.byMetric[m.Key]
+		ms.perModel[i] = m.Samples(r, ms.perModel[i])
+	}
+}
 
 // sampleSets computes each run's samples once, sharing one scan between
 // concurrent requests, and keeps the latest few.
@@ -64,16 +130,26 @@ func (s *Server) samplesOf(ctx context.Context, id string, itl bool) (*sampleSet
 		}
 		done := make(chan struct{})
 		ss.inflight[id] = done
+		since := ss.sets.removals()
 		ss.mu.Unlock()
 		set, err := s.scanSamples(ctx, id, false)
 		ss.mu.Lock()
 		delete(ss.inflight, id)
 		if err == nil && set.finished {
-			ss.sets.put(id, id, set)
+			ss.sets.putSince(id, id, set, since)
 		}
 		close(done)
 		ss.mu.Unlock()
 		return set, err
+	}
+}
+
+// keep keeps the sample set of a finished run read by another path (the
+// recomputation of its summary), unless the run's samples were forgotten
+// since removals (it was deleted meanwhile).
+func (ss *sampleSets) keep(id string, set *sampleSet, since uint64) {
+	if set.finished {
+		ss.sets.putSince(id, id, set, since)
 	}
 }
 
@@ -97,7 +173,9 @@ func (s *Server) prefetchSamples(id string) {
 	s.background.Go(func() { _, _ = s.samplesOf(s.base, id, false) })
 }
 
-// scanSamples reads run id's records once into a sample set.
+// scanSamples reads run id's records once into a sample set, with the
+// store's scan of the statistics' fields: the text, error and (unless ITL
+// is asked for) stream events of each record are not read.
 func (s *Server) scanSamples(ctx context.Context, id string, itl bool) (*sampleSet, error) {
 	// Whether the run is over is read first: records stored after this
 	// point belong to a run that was not, and its set is not kept.
@@ -109,44 +187,12 @@ func (s *Server) scanSamples(ctx context.Context, id string, itl bool) (*sampleS
 		}
 		finished = !slices.ContainsFunc(running, func(ri store.RunInfo) bool { return ri.ID == id })
 	}
-	var metrics []stats.Metric
-	for _, k := range distMetrics {
-		if m, _ := stats.MetricByKey(k); (k == "itl_ms") == itl {
-			metrics = append(metrics, m)
-		}
-	}
-	set := &sampleSet{byMetric: map[string][][]float64{}, finished: finished && !itl}
-	index := map[string]int{}
-	err := s.db.Records(ctx, id, func(r *record.Record) error {
-		i, ok := index[r.Model]
-		if !ok {
-			i = len(set.models)
-			index[r.Model] = i
-			set.models = append(set.models, r.Model)
-			for _, m := range metrics {
-				set.byMetric[m.Key] = append(set.byMetric[m.Key], nil)
-			}
-		}
-		if r.Warmup || r.Outcome != record.OK {
-			return nil
-		}
-		for _, m := range metrics {
-			xs := set.byMetric[m.Key]
-			xs[i] = m.Samples(r, xs[i])
-		}
-		return nil
-	})
-	if err != nil {
+	c := newSampleCollector(itl)
+	if _, err := s.db.StatsRecords(ctx, id, store.StatsScan{Chunks: itl}, c.add); err != nil {
 		return nil, err
 	}
-	for _, per := range set.byMetric {
-		for i, xs := range per {
-			xs = slices.DeleteFunc(xs, func(x float64) bool { return math.IsNaN(x) || math.IsInf(x, 0) })
-			slices.Sort(xs)
-			per[i] = slices.Clip(xs)
-		}
-	}
-	return set, nil
+	c.set.finished = finished && !itl
+	return c.set, nil
 }
 
 // forget drops run id's kept samples (the run was deleted).

@@ -41,7 +41,7 @@ func (db *DB) Export(ctx context.Context, id string) (*Archive, error) {
 	if a.Series, err = readSeries(ctx, tx, id); err != nil {
 		return nil, explain(db.path, "reading the resource samples of run "+id, err)
 	}
-	rows, err := tx.QueryContext(ctx, selectRecordsSQL(db.version), id)
+	rows, err := tx.QueryContext(ctx, selectRecordsSQL(db.version, false), id)
 	if err != nil {
 		return nil, explain(db.path, "reading records of run "+id, err)
 	}
@@ -67,7 +67,7 @@ func (db *DB) Export(ctx context.Context, id string) (*Archive, error) {
 
 // Import inserts an exported run, records and events, in one transaction.
 // A run with the same id must not exist. The summary is recomputed from the
-// records (the document's own summary is not trusted); an archived
+// records as stored (the document's own summary is not trusted); an archived
 // "running" run is stored as "interrupted", since no process writes it here.
 func (db *DB) Import(ctx context.Context, doc *Archive) error {
 	if doc == nil {
@@ -103,17 +103,14 @@ func (db *DB) Import(ctx context.Context, doc *Archive) error {
 		return err
 	}
 	batch := make([]*pending, 0, len(doc.Records))
-	var agg stats.Aggregator
 	for i := range doc.Records {
 		p, err := newPending(&doc.Records[i])
 		if err != nil {
 			return fmt.Errorf("store: import: run %s: %w", doc.ID, err)
 		}
 		batch = append(batch, p)
-		agg.Add(&doc.Records[i])
 	}
 	slo, _ := stats.ParseSLO(doc.Config.SLOSpec) // an unreadable SLO: no goodput, as Run does
-	sum := agg.Summary(stats.Options{SLO: slo})
 
 	tx, err := db.sql.BeginTx(ctx, nil) // BEGIN IMMEDIATE
 	if err != nil {
@@ -123,9 +120,10 @@ func (db *DB) Import(ctx context.Context, doc *Archive) error {
 	if err := runExists(ctx, tx, doc.ID); err == nil {
 		return fmt.Errorf("store: import: run %s already exists in %s; delete it first (flperf delete %s) to replace it", doc.ID, db.path, doc.ID)
 	}
+	beat := time.Now().UnixNano()
 	_, err = tx.ExecContext(ctx, `INSERT INTO runs (id, started, ended, status, tool, engine, config, suite, server, hardware, resources, warnings, owner_pid, owner_host, heartbeat, records)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, '', ?, ?)`,
-		doc.ID, started, ended, string(status), j.tool, j.engine, j.config, j.suite, j.server, j.hardware, j.resources, wj, time.Now().UnixNano(), len(batch))
+		doc.ID, started, ended, string(status), j.tool, j.engine, j.config, j.suite, j.server, j.hardware, j.resources, wj, beat, len(batch))
 	if err != nil {
 		return explain(db.path, "importing run "+doc.ID, err)
 	}
@@ -152,7 +150,13 @@ func (db *DB) Import(ctx context.Context, doc *Archive) error {
 			return err
 		}
 	}
-	if err := insertSummaries(ctx, tx, doc.ID, &sum); err != nil {
+	// The summaries Run would recompute: from the records as stored, in
+	// seq order.
+	sum, err := db.summarizeOn(ctx, tx, doc.ID, slo)
+	if err != nil {
+		return err
+	}
+	if err := db.saveSummaries(ctx, tx, doc.ID, sum, beat); err != nil {
 		return explain(db.path, "importing run "+doc.ID, err)
 	}
 	return explain(db.path, "importing run "+doc.ID, tx.Commit())

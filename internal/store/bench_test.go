@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"flperf/internal/record"
+	"flperf/internal/runner"
 	"flperf/internal/stats"
 )
 
@@ -54,10 +55,13 @@ func BenchmarkInsert(b *testing.B) {
 	b.ReportMetric(float64(i*perRun)/b.Elapsed().Seconds(), "records/s")
 }
 
-// BenchmarkRecompute100k measures Run's summary of a stored run of 100,000
-// requests (100 stream events each): "run" is the whole Run call, "scan" the
-// store's part alone (read and decode every record), "aggregate" the
-// statistics' part alone (the same records from memory).
+// BenchmarkRecompute100k measures reading a stored run of 100,000 requests
+// (100 stream events each): "run" is Run (the stored summaries),
+// "recompute" RecomputeRun (the summary recomputed), "scan" the store's
+// part of that alone (read and decode every record), "aggregate" the
+// statistics' part alone (the same records from memory), "narrow"
+// StatsRecords without chunks (what a distribution reads), and "spread"
+// SpreadRecords of 20 records (the samples of the run's texts).
 func BenchmarkRecompute100k(b *testing.B) {
 	const n, chunks = 100_000, 100
 	ctx := context.Background()
@@ -68,19 +72,39 @@ func BenchmarkRecompute100k(b *testing.B) {
 	defer db.Close()
 	recs := benchRecords(n, chunks)
 	writeRun(b, db, "big", recs)
-	b.Run("run", func(b *testing.B) {
-		var res int
+	for name, read := range map[string]func(context.Context, string) (*runner.Result, error){"run": db.Run, "recompute": db.RecomputeRun} {
+		b.Run(name, func(b *testing.B) {
+			var res int
+			for b.Loop() {
+				r, err := read(ctx, "big")
+				if err != nil {
+					b.Fatal(err)
+				}
+				res = r.Records
+			}
+			if res != n {
+				b.Fatalf("%d records", res)
+			}
+			b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/run")
+		})
+	}
+	b.Run("narrow", func(b *testing.B) {
 		for b.Loop() {
-			r, err := db.Run(ctx, "big")
-			if err != nil {
+			k := 0
+			if _, err := db.StatsRecords(ctx, "big", StatsScan{}, func(r *record.Record) { k += int(r.End) }); err != nil {
 				b.Fatal(err)
 			}
-			res = r.Records
 		}
-		if res != n {
-			b.Fatalf("%d records", res)
+		b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/run")
+	})
+	b.Run("spread", func(b *testing.B) {
+		for b.Loop() {
+			k := 0
+			if err := db.SpreadRecords(ctx, "big", Spread{Stride: n / 20, Limit: 20}, func(*record.Record) error { k++; return nil }); err != nil || k != 20 {
+				b.Fatal(k, err)
+			}
 		}
-		b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/run")
+		b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/run")
 	})
 	b.Run("scan", func(b *testing.B) {
 		for b.Loop() {

@@ -14,8 +14,17 @@
 //
 // A run is written while it goes: BeginRun inserts it as "running",
 // a RecordWriter (a runner.Sink) commits the records in small batches from a
-// background goroutine, and FinishRun stores the final status and
-// summaries. A run whose process died is marked "interrupted" by the next
-// Open; its records stay readable and exportable, and Run recomputes its
-// summary from them.
+// background goroutine, and FinishRun stores the final status and the
+// summaries recomputed from the stored records. A run whose process died
+// is marked "interrupted" by the next Open; its records stay readable and
+// exportable, and Run recomputes its summary from them.
+//
+// Every figure Run returns is the recomputation from the stored records:
+// for a finished run it returns the summaries FinishRun (or Import)
+// stored, which are that recomputation, as long as they are marked as
+// computed from the records the run still has, by this build; otherwise
+// (and always with RecomputeRun) it recomputes, reading only the columns
+// the statistics use, with several readers at once. StatsRecords and
+// SpreadRecords read a large run's records narrowly for the app's
+// distributions and text samples.
 package store

@@ -13,11 +13,19 @@ import (
 )
 
 // summarize recomputes run id's summary from its stored records and
-// returns it with the number of records read. Reading and decoding run on
-// other goroutines, overlapping the aggregation.
-func (db *DB) summarize(ctx context.Context, q querier, id string, slo stats.SLO) (stats.Summary, int, error) {
+// returns it with the number of records read; fn, unless nil, is also
+// called with each record. Reading and decoding run on other goroutines,
+// overlapping the aggregation.
+func (db *DB) summarize(ctx context.Context, q querier, id string, slo stats.SLO, fn func(*record.Record)) (stats.Summary, int, error) {
 	var agg stats.Aggregator
-	n, err := db.eachStatsRecord(ctx, q, id, agg.Add)
+	add := agg.Add
+	if fn != nil {
+		add = func(r *record.Record) {
+			agg.Add(r)
+			fn(r)
+		}
+	}
+	n, err := db.eachStatsRecord(ctx, q, id, allStats, add)
 	if err != nil {
 		return stats.Summary{}, 0, err
 	}
@@ -73,8 +81,8 @@ func newReader() *reader {
 }
 
 // eachStatsRecord calls fn, on the calling goroutine and in seq order, with
-// each record of run id as readers on other goroutines read them. fn must
-// not keep the record.
+// each record of run id (the fields cols asks for) as readers on other
+// goroutines read them. fn must not keep the record.
 //
 // A large run is read in blocks of seq values by several readers at once:
 // the first on q, the others each in a read transaction of its own. Every
@@ -83,7 +91,7 @@ func newReader() *reader {
 // show the same count and heartbeat as q's see the same records; if one
 // does not (the run is being written, or was deleted), q's snapshot is read
 // alone.
-func (db *DB) eachStatsRecord(ctx context.Context, q querier, id string, fn func(*record.Record)) (int, error) {
+func (db *DB) eachStatsRecord(ctx context.Context, q querier, id string, cols StatsScan, fn func(*record.Record)) (int, error) {
 	var lo, hi sql.NullInt64
 	// Two subqueries: SQLite finds a lone min or max in the index without a
 	// scan.
@@ -101,11 +109,11 @@ func (db *DB) eachStatsRecord(ctx context.Context, q querier, id string, fn func
 		if err != nil {
 			return 0, explain(db.path, "reading run "+id, err)
 		}
-		if n, same, err := db.feed(ctx, q, id, blocks, workers, mark, fn); same {
+		if n, same, err := db.feed(ctx, q, id, cols, blocks, workers, mark, fn); same {
 			return n, err
 		}
 	}
-	n, _, err := db.feed(ctx, q, id, blocks, 1, runMark{}, fn)
+	n, _, err := db.feed(ctx, q, id, cols, blocks, 1, runMark{}, fn)
 	return n, err
 }
 
@@ -125,10 +133,11 @@ func readMark(ctx context.Context, q querier, id string) (runMark, error) {
 	return m, err
 }
 
-// feed reads blocks with workers readers, the first on q, and calls fn
-// with each record in seq order. same is false, and nothing was passed to
-// fn, when another reader's snapshot shows a mark other than mark.
-func (db *DB) feed(ctx context.Context, q querier, id string, blocks seqBlocks, workers int, mark runMark, fn func(*record.Record)) (n int, same bool, err error) {
+// feed reads blocks (the fields cols asks for) with workers readers, the
+// first on q, and calls fn with each record in seq order. same is false,
+// and nothing was passed to fn, when another reader's snapshot shows a
+// mark other than mark.
+func (db *DB) feed(ctx context.Context, q querier, id string, cols StatsScan, blocks seqBlocks, workers int, mark runMark, fn func(*record.Record)) (n int, same bool, err error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	readers := make([]*reader, workers)
@@ -157,7 +166,7 @@ func (db *DB) feed(ctx context.Context, q querier, id string, blocks seqBlocks, 
 				verdicts <- true
 				rq = tx
 			}
-			r.err = db.readBlocks(ctx, rq, id, blocks, uint64(w), uint64(workers), r)
+			r.err = db.readBlocks(ctx, rq, id, cols, blocks, uint64(w), uint64(workers), r)
 		})
 	}
 	for range workers - 1 {
@@ -211,10 +220,11 @@ feed:
 	return n, true, err
 }
 
-// readBlocks reads, on q, blocks first, first+step, … of run id into r's
-// batches. The last batch of each block, perhaps empty, is marked last.
-func (db *DB) readBlocks(ctx context.Context, q querier, id string, blocks seqBlocks, first, step uint64, r *reader) error {
-	stmt, err := q.PrepareContext(ctx, statsRangeSQL(db.version))
+// readBlocks reads, on q, the fields cols asks for of blocks first,
+// first+step, … of run id into r's batches. The last batch of each block,
+// perhaps empty, is marked last.
+func (db *DB) readBlocks(ctx context.Context, q querier, id string, cols StatsScan, blocks seqBlocks, first, step uint64, r *reader) error {
+	stmt, err := q.PrepareContext(ctx, statsRangeSQL(db.version, cols))
 	if err != nil {
 		return explain(db.path, "reading records of run "+id, err)
 	}

@@ -7,32 +7,75 @@ import (
 	"fmt"
 	"time"
 
+	"flperf/internal/record"
 	"flperf/internal/runner"
 	"flperf/internal/stats"
 )
 
-// Run returns stored run id: its metadata, status and warnings, with the
-// summary recomputed from its stored records (so a run that was interrupted
-// shows what it measured). The SLO is the run's own (Config.SLOSpec).
+// Run returns stored run id: its metadata, status and warnings, and its
+// summary as recomputed from its stored records (so a run that was
+// interrupted shows what it measured), with the run's own SLO
+// (Config.SLOSpec). A run that is over and whose summaries FinishRun or
+// Import stored from the records it still has, with this build, is not
+// recomputed: its stored summaries are that recomputation, and are
+// returned as they are. Every other run (running, marked interrupted
+// because its process died, written by another build, or changed since)
+// is recomputed; RecomputeRun always recomputes.
 func (db *DB) Run(ctx context.Context, id string) (*runner.Result, error) {
+	r, _, err := db.run(ctx, id, false, nil)
+	return r, err
+}
+
+// RecomputeRun is Run with the summary always recomputed from the stored
+// records, stored summaries or not (for `flperf show --recompute`, and to
+// check them). It stores nothing.
+func (db *DB) RecomputeRun(ctx context.Context, id string) (*runner.Result, error) {
+	r, _, err := db.run(ctx, id, true, nil)
+	return r, err
+}
+
+// RunWithRecords is Run that, when it recomputes the summary, also calls
+// fn with each record it reads, in the same pass, as StatsRecords would
+// (every statistics field, chunks and server timings included; in seq
+// order; fn must not keep the record): a caller that needs both reads the
+// records once. recomputed is false when the stored summaries were used and
+// fn was not called.
+func (db *DB) RunWithRecords(ctx context.Context, id string, fn func(*record.Record)) (r *runner.Result, recomputed bool, err error) {
+	return db.run(ctx, id, false, fn)
+}
+
+// run reads run id, with its stored summaries unless recompute is set or
+// they cannot be used; a recomputation also feeds each record to fn
+// (unless nil).
+func (db *DB) run(ctx context.Context, id string, recompute bool, fn func(*record.Record)) (*runner.Result, bool, error) {
 	tx, err := db.readTx(ctx)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	defer tx.Rollback()
 	r, err := db.readRun(ctx, tx, id)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	if _, err := stats.ParseSLO(r.Config.SLOSpec); err != nil {
 		r.Warnings = append(r.Warnings, fmt.Sprintf("the stored SLO %q cannot be read (%v): no goodput is shown.", r.Config.SLOSpec, err))
 	}
-	sum, n, err := db.summarize(ctx, tx, id, r.Config.SLO)
+	if !recompute {
+		sum, ok, err := db.storedSummary(ctx, tx, r)
+		if err != nil {
+			return nil, false, err
+		}
+		if ok {
+			r.Summary = sum // r.Records, the stored count, is what they cover
+			return r, false, nil
+		}
+	}
+	sum, n, err := db.summarize(ctx, tx, id, r.Config.SLO, fn)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	r.Summary, r.Records = sum, n
-	return r, nil
+	return r, true, nil
 }
 
 // readRun reads a run's row (no summary); an unreadable stored SLO is

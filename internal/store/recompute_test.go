@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"flperf/internal/record"
+	"flperf/internal/runner"
 	"flperf/internal/stats"
 )
 
@@ -66,10 +67,10 @@ func summaryOfRecords(t *testing.T, db *DB, id string, slo stats.SLO) stats.Summ
 	return agg.Summary(stats.Options{SLO: slo})
 }
 
-// TestRunMatchesThePlainPath holds Run's recomputation (readers in
-// parallel over blocks of seqs, lean records, batched) to the plain path:
-// the summary of the records Records returns, and the summary of the
-// records in memory, bit for bit (as JSON), with one reader and several.
+// TestRunMatchesThePlainPath holds the recomputation (readers in parallel
+// over blocks of seqs, lean records, batched) to the plain path: the
+// summary of the records Records returns, and the summary of the records
+// in memory, bit for bit (as JSON), with one reader and several.
 func TestRunMatchesThePlainPath(t *testing.T) {
 	db := openTest(t)
 	var seqs []int64
@@ -83,7 +84,7 @@ func TestRunMatchesThePlainPath(t *testing.T) {
 	for _, procs := range []int{1, 2, 4} {
 		t.Run(fmt.Sprintf("GOMAXPROCS=%d", procs), func(t *testing.T) {
 			defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
-			got, err := db.Run(context.Background(), "big")
+			got, err := db.RecomputeRun(context.Background(), "big")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -114,7 +115,7 @@ func TestRunWithExtremeSeqs(t *testing.T) {
 	for _, procs := range []int{1, 4} {
 		func() {
 			defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
-			got, err := db.Run(context.Background(), "far")
+			got, err := db.RecomputeRun(context.Background(), "far")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -125,11 +126,11 @@ func TestRunWithExtremeSeqs(t *testing.T) {
 	}
 	// One record, and none.
 	writeRun(t, db, "one", variedRecords([]int64{42}))
-	if got, err := db.Run(context.Background(), "one"); err != nil || got.Records != 1 {
+	if got, err := db.RecomputeRun(context.Background(), "one"); err != nil || got.Records != 1 {
 		t.Errorf("one record: %v records, %v", got.Records, err)
 	}
 	writeRun(t, db, "none", nil)
-	if got, err := db.Run(context.Background(), "none"); err != nil || got.Records != 0 || got.Summary.Total.Requests != 0 {
+	if got, err := db.RecomputeRun(context.Background(), "none"); err != nil || got.Records != 0 || got.Summary.Total.Requests != 0 {
 		t.Errorf("no records: %+v, %v", got, err)
 	}
 }
@@ -166,8 +167,8 @@ func TestSeqBlocksCoverTheSpan(t *testing.T) {
 	}
 }
 
-// A damaged chunk blob fails Run with errChunkBlob, whichever reader meets
-// it, and a canceled context fails it too; neither hangs.
+// A damaged chunk blob fails a recomputation with errChunkBlob, whichever
+// reader meets it, and a canceled context fails it too; neither hangs.
 func TestRunReadErrors(t *testing.T) {
 	db := openTest(t)
 	recs := makeRecords(4*blockSeqs, 5)
@@ -178,7 +179,7 @@ func TestRunReadErrors(t *testing.T) {
 	for _, procs := range []int{1, 4} {
 		func() {
 			defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
-			if _, err := db.Run(context.Background(), "bad"); !errors.Is(err, errChunkBlob) {
+			if _, err := db.RecomputeRun(context.Background(), "bad"); !errors.Is(err, errChunkBlob) {
 				t.Errorf("GOMAXPROCS=%d: damaged blob: %v, want errChunkBlob", procs, err)
 			}
 		}()
@@ -186,8 +187,10 @@ func TestRunReadErrors(t *testing.T) {
 	writeRun(t, db, "ok", recs)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := db.Run(ctx, "ok"); err == nil {
-		t.Error("Run with a canceled context succeeded")
+	for _, read := range []func(context.Context, string) (*runner.Result, error){db.Run, db.RecomputeRun} {
+		if _, err := read(ctx, "ok"); err == nil {
+			t.Error("reading a run with a canceled context succeeded")
+		}
 	}
 }
 
@@ -380,7 +383,7 @@ func TestRecomputeKeepsTheCallersSnapshot(t *testing.T) {
 	}
 
 	fed := 0
-	n, err := db.eachStatsRecord(ctx, tx, "live", func(*record.Record) { fed++ })
+	n, err := db.eachStatsRecord(ctx, tx, "live", allStats, func(*record.Record) { fed++ })
 	if err != nil || n != len(early) || fed != n {
 		t.Errorf("read %d records (%d fed), %v; want the snapshot's %d", n, fed, err, len(early))
 	}
@@ -388,7 +391,7 @@ func TestRecomputeKeepsTheCallersSnapshot(t *testing.T) {
 	lo, span := int64(0), uint64(3*blockSeqs-1)
 	blocks := seqBlocks{lo: lo, span: span, width: blockSeqs, n: 3}
 	fed = 0
-	if _, same, err := db.feed(ctx, tx, "live", blocks, 3, mark, func(*record.Record) { fed++ }); same || err != nil || fed != 0 {
+	if _, same, err := db.feed(ctx, tx, "live", allStats, blocks, 3, mark, func(*record.Record) { fed++ }); same || err != nil || fed != 0 {
 		t.Errorf("feed with readers on newer snapshots: same %v, %v, %d fed; want a refusal before feeding", same, err, fed)
 	}
 	now, err := readMark(ctx, db.sql, "live")
@@ -396,7 +399,7 @@ func TestRecomputeKeepsTheCallersSnapshot(t *testing.T) {
 		t.Fatal(err)
 	}
 	var sent []time.Time // makeRecord sends in seq order
-	n, same, err := db.feed(ctx, db.sql, "live", blocks, 3, now, func(r *record.Record) { sent = append(sent, r.Sent) })
+	n, same, err := db.feed(ctx, db.sql, "live", allStats, blocks, 3, now, func(r *record.Record) { sent = append(sent, r.Sent) })
 	ordered := slices.IsSortedFunc(sent, func(a, b time.Time) int { return a.Compare(b) })
 	if !same || err != nil || n != len(recs) || len(sent) != len(recs) || !ordered {
 		t.Errorf("feed on the current snapshot: same %v, %v, %d records, %d fed, in order %v", same, err, n, len(sent), ordered)

@@ -164,19 +164,24 @@ func insertSQL(table string, columns []string, n int) string {
 	return b.String()
 }
 
-// selectRecordsSQL reads every column but run_id, with error and text, in
-// seq order, at schema version (NULL for a column the schema lacks).
-func selectRecordsSQL(version int) string {
+// selectRecordsSQL reads every column but run_id, with error and text, of
+// a run's records in seq order, at schema version (NULL for a column the
+// schema lacks); with one, of the record with seq ? only.
+func selectRecordsSQL(version int, one bool) string {
 	cols := recordColumns[1 : len(recordColumns)-1]
-	server := "r.server"
+	server, from, p := "r.server", " FROM records r LEFT JOIN record_text t ON t.run_id = r.run_id AND t.seq = r.seq", "r."
+	text := ", coalesce(t.error, ''), coalesce(t.text, '')"
 	if version < serverSchema {
 		server = "NULL"
 	}
 	if version < textSchema {
-		return "SELECT " + strings.Join(cols, ", ") + ", NULL, error, text FROM records WHERE run_id = ? ORDER BY seq"
+		from, p, text = " FROM records", "", ", error, text"
 	}
-	return "SELECT r." + strings.Join(cols, ", r.") + ", " + server + ", coalesce(t.error, ''), coalesce(t.text, '')" +
-		" FROM records r LEFT JOIN record_text t ON t.run_id = r.run_id AND t.seq = r.seq WHERE r.run_id = ? ORDER BY r.seq"
+	tail := " ORDER BY " + p + "seq"
+	if one {
+		tail = " AND " + p + "seq = ?"
+	}
+	return "SELECT " + p + strings.Join(cols, ", "+p) + ", " + server + text + from + " WHERE " + p + "run_id = ?" + tail
 }
 
 // recordScanner scans full records; each record is fresh (callers may keep it).
@@ -242,7 +247,7 @@ func (db *DB) Records(ctx context.Context, id string, fn func(*record.Record) er
 	if err := runExists(ctx, tx, id); err != nil {
 		return err
 	}
-	rows, err := tx.QueryContext(ctx, selectRecordsSQL(db.version), id)
+	rows, err := tx.QueryContext(ctx, selectRecordsSQL(db.version, false), id)
 	if err != nil {
 		return explain(db.path, "reading records", err)
 	}

@@ -6,7 +6,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"math"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -209,9 +208,17 @@ func readEvents(ctx context.Context, q querier, path, id string) ([]Event, error
 }
 
 // FinishRun stores how run r ended: status, end time, warnings, the final
-// tool/engine/config/suite, and its summaries (r.Groups, r.Models, r.Total),
-// in one transaction. Close the run's RecordWriter first. When fewer records
-// were saved than r.Records, the stored warnings say so.
+// tool/engine/config/suite, and its summaries, in one transaction. Close
+// the run's RecordWriter first. When fewer records were saved than
+// r.Records, the stored warnings say so.
+//
+// The summaries stored are those Run would recompute from the stored
+// records with the run's SLO (r.Config.SLOSpec), not r.Summary, the
+// runner's live figures, which saw the records in the order they finished
+// and perhaps records that were not saved: so Run can return them as they
+// are (see Run) and they are always what a recomputation shows. They are
+// computed before the write lock is taken, and again under it only if a
+// record was stored meanwhile.
 func (db *DB) FinishRun(ctx context.Context, r *runner.Result) error {
 	if r.Status == "" || r.Status == Running {
 		return fmt.Errorf("store: run %s: FinishRun needs a final status, got %q", r.ID, r.Status)
@@ -228,17 +235,24 @@ func (db *DB) FinishRun(ctx context.Context, r *runner.Result) error {
 	if err != nil {
 		return err
 	}
+	slo, _ := stats.ParseSLO(r.Config.SLOSpec) // an unreadable SLO: no goodput, as Run does
+	pre, err := db.summarizeSnapshot(ctx, r.ID, slo)
+	if err != nil {
+		return err
+	}
 	tx, err := db.sql.BeginTx(ctx, nil) // BEGIN IMMEDIATE
 	if err != nil {
 		return explain(db.path, "saving run "+r.ID, err)
 	}
 	defer tx.Rollback()
-	var stored int
-	if err := tx.QueryRowContext(ctx, "SELECT records FROM runs WHERE id = ?", r.ID).Scan(&stored); err == sql.ErrNoRows {
-		return fmt.Errorf("%w: %q (BeginRun first)", ErrNotFound, r.ID)
-	} else if err != nil {
-		return explain(db.path, "saving run "+r.ID, err)
+	sum, err := db.summarizeUnder(ctx, tx, r.ID, slo, pre)
+	if err != nil {
+		return err
 	}
+	if !sum.mark.found {
+		return fmt.Errorf("%w: %q (BeginRun first)", ErrNotFound, r.ID)
+	}
+	stored := int(sum.mark.records)
 	ws := append([]string{}, r.Warnings...)
 	if stored < r.Records {
 		ws = append(ws, fmt.Sprintf("only %d of the run's %d request records were saved in the database (a write failed); figures recomputed from the database cover those only.", stored, r.Records))
@@ -247,9 +261,10 @@ func (db *DB) FinishRun(ctx context.Context, r *runner.Result) error {
 	if err != nil {
 		return err
 	}
+	beat := time.Now().UnixNano()
 	_, err = tx.ExecContext(ctx, `UPDATE runs SET status = ?, ended = ?, warnings = ?, tool = ?, engine = ?, config = ?, suite = ?, server = ?,
 		hardware = coalesce(?, hardware), heartbeat = ? WHERE id = ?`,
-		string(r.Status), end, wj, j.tool, j.engine, j.config, j.suite, j.server, j.hardware, time.Now().UnixNano(), r.ID)
+		string(r.Status), end, wj, j.tool, j.engine, j.config, j.suite, j.server, j.hardware, beat, r.ID)
 	if err != nil {
 		return explain(db.path, "saving run "+r.ID, err)
 	}
@@ -261,69 +276,8 @@ func (db *DB) FinishRun(ctx context.Context, r *runner.Result) error {
 			return explain(db.path, "saving the resource samples of run "+r.ID, err)
 		}
 	}
-	if err := insertSummaries(ctx, tx, r.ID, &r.Summary); err != nil {
+	if err := db.saveSummaries(ctx, tx, r.ID, sum, beat); err != nil {
 		return explain(db.path, "saving the summaries of run "+r.ID, err)
 	}
 	return explain(db.path, "saving run "+r.ID, tx.Commit())
-}
-
-// Summary kinds of the summaries table.
-const (
-	kindGroup = "group"
-	kindModel = "model"
-	kindTotal = "total"
-)
-
-// insertSummaries replaces run id's summary rows with s's.
-func insertSummaries(ctx context.Context, tx *sql.Tx, id string, s *stats.Summary) error {
-	if _, err := tx.ExecContext(ctx, "DELETE FROM summaries WHERE run_id = ?", id); err != nil {
-		return err
-	}
-	st, err := tx.PrepareContext(ctx, `INSERT INTO summaries (run_id, kind, model, scenario, stage, ord, requests, ok, error_rate, ttft_p50_ms, decode_p50_tps, output_tokens_per_s, json)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	put := func(kind string, ord int, g *stats.Group) error {
-		b, err := json.Marshal(g)
-		if err != nil {
-			return err
-		}
-		_, err = st.ExecContext(ctx, id, kind, g.Model, g.Scenario, g.Stage, ord, g.Requests, g.OK, finiteOr0(g.ErrorRate),
-			p50(g.TTFT), p50(g.DecodeTPS), finiteOr0(g.OutputTokensPerS), string(b))
-		if err != nil && sqliteCode(err) == codeConstraint {
-			return fmt.Errorf("two %s summaries for model %q scenario %q stage %q: %w", kind, g.Model, g.Scenario, g.Stage, err)
-		}
-		return err
-	}
-	for i := range s.Groups {
-		if err := put(kindGroup, i, &s.Groups[i]); err != nil {
-			return err
-		}
-	}
-	for i := range s.Models {
-		if err := put(kindModel, i, &s.Models[i]); err != nil {
-			return err
-		}
-	}
-	total := s.Total
-	total.Model, total.Scenario, total.Stage = "", "", ""
-	return put(kindTotal, 0, &total)
-}
-
-// p50 returns a distribution's median, or nil (NULL) when it has none.
-func p50(d stats.Dist) any {
-	if d.N == 0 || math.IsNaN(d.P50) || math.IsInf(d.P50, 0) {
-		return nil
-	}
-	return d.P50
-}
-
-// finiteOr0 maps NaN and infinities (never expected) to 0 for NOT NULL columns.
-func finiteOr0(x float64) float64 {
-	if math.IsNaN(x) || math.IsInf(x, 0) {
-		return 0
-	}
-	return x
 }

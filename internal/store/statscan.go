@@ -12,27 +12,63 @@ import (
 )
 
 // statsColumns are what stats.Aggregator uses of a record, in the order
-// statsScanner reads them.
+// statsScanner reads them, but for the two costlier ones that follow them
+// (statsTail): the chunks and the server timings.
 const statsColumns = `model, scenario, stage, warmup, max_tokens, scheduled, sent, first_byte_ns, first_token_ns, first_answer_ns,
 	last_token_ns, end_ns, input_tokens, input_source, output_tokens, output_source, engine_output_tokens, status, finish_reason,
-	outcome, phase, chunks`
+	outcome, phase`
+
+// StatsScan chooses which of the costlier fields a scan of a run's
+// statistics fields (StatsRecords) reads; without them it reads only the
+// per-request figures, times and counts.
+type StatsScan struct {
+	Chunks bool // each record's stream events (Record.Chunks: ITL needs them)
+	Server bool // the engine's own account of each request (Record.Server)
+}
+
+// allStats reads everything the statistics use.
+var allStats = StatsScan{Chunks: true, Server: true}
+
+// statsTail is the chunks and server columns as cols reads them at schema
+// version: NULL when not read, and the server column before serverSchema.
+func statsTail(version int, cols StatsScan) string {
+	chunks, server := "NULL", "NULL"
+	if cols.Chunks {
+		chunks = "chunks"
+	}
+	if cols.Server && version >= serverSchema {
+		server = "server"
+	}
+	return chunks + ", " + server
+}
 
 // statsSQL reads the statistics' columns of a run's records, in seq order,
-// at schema version; statsRangeSQL those of the records with seq in [?, ?].
+// at schema version; statsRangeSQL those cols asks for of the records with
+// seq in [?, ?].
 func statsSQL(version int) string {
-	return "SELECT " + statsColumns + ", " + serverColumn(version) + " FROM records WHERE run_id = ? ORDER BY seq"
+	return "SELECT " + statsColumns + ", " + statsTail(version, allStats) + " FROM records WHERE run_id = ? ORDER BY seq"
 }
 
-func statsRangeSQL(version int) string {
-	return "SELECT " + statsColumns + ", " + serverColumn(version) + " FROM records WHERE run_id = ? AND seq BETWEEN ? AND ? ORDER BY seq"
+func statsRangeSQL(version int, cols StatsScan) string {
+	return "SELECT " + statsColumns + ", " + statsTail(version, cols) + " FROM records WHERE run_id = ? AND seq BETWEEN ? AND ? ORDER BY seq"
 }
 
-// serverColumn is the server column, or NULL before serverSchema.
-func serverColumn(version int) string {
-	if version < serverSchema {
-		return "NULL"
+// StatsRecords calls fn, on the calling goroutine and in seq order, with
+// every record of run id holding only what the statistics use (no text,
+// error, endpoint or worker; Chunks and Server only when cols asks for
+// them), read from one consistent snapshot by several readers at once, as
+// Run reads them to recompute a summary. fn must not keep the record or
+// its chunks: both are reused. It returns the number of records read.
+func (db *DB) StatsRecords(ctx context.Context, id string, cols StatsScan, fn func(*record.Record)) (int, error) {
+	tx, err := db.readTx(ctx)
+	if err != nil {
+		return 0, err
 	}
-	return "server"
+	defer tx.Rollback()
+	if err := runExists(ctx, tx, id); err != nil {
+		return 0, err
+	}
+	return db.eachStatsRecord(ctx, tx, id, cols, fn)
 }
 
 // statsScanner reads rows of statsColumns into records holding only what
