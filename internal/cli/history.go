@@ -202,8 +202,9 @@ func optNum(v *float64, unit string) string {
 
 // showCmd prints a stored run's report, recomputed from its records.
 func showCmd(ctx context.Context, env *Env, args []string) int {
-	c := newSimpleCmd(env, "show", "RUN [flags]", "Prints a stored run's report, recomputed from its request records. RUN may be a unique prefix of the run id.")
+	c := newSimpleCmd(env, "show", "RUN [flags]", "Prints a stored run's report: the summary computed from its request records when it was saved (recomputed when records changed since). RUN may be a unique prefix of the run id.")
 	format := c.fs.String("format", "table", "`format`: table, json, csv or jsonl")
+	recompute := c.fs.Bool("recompute", false, "recompute every figure from the stored records now, ignoring the stored summary")
 	pos, code, ok := c.parse(args, 1, 1)
 	if !ok {
 		return code
@@ -222,7 +223,11 @@ func showCmd(ctx context.Context, env *Env, args []string) int {
 		}
 		return ExitOK
 	}
-	res, err := db.Run(ctx, id)
+	get := db.Run
+	if *recompute {
+		get = db.RecomputeRun
+	}
+	res, err := get(ctx, id)
 	if err != nil {
 		return c.fail(err)
 	}

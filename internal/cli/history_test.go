@@ -267,6 +267,13 @@ func TestShow(t *testing.T) {
 		}
 	}
 
+	// --recompute gives the same document as the stored summary.
+	re := run(t, "show", prefix, "--db", db, "--format", "json", "--recompute")
+	wantCode(t, re, ExitOK)
+	if re.stdout != o.stdout {
+		t.Errorf("show --recompute differs from the stored summary:\n%s\n%s", re.stdout, o.stdout)
+	}
+
 	o = run(t, "show", id, "--db", db, "--format", "csv")
 	wantCode(t, o, ExitOK)
 	rows, err := csv.NewReader(strings.NewReader(o.stdout)).ReadAll()
