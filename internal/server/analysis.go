@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"net/http"
 	"regexp"
 	"slices"
@@ -63,13 +64,9 @@ func (s *Server) handleDistribution(w http.ResponseWriter, r *http.Request) erro
 	if !ok || !slices.Contains(distMetrics, key) {
 		return badRequest("metric", "metric must be one of %s, got %s", strings.Join(distMetrics, ", "), quote(key))
 	}
-	bins := defaultBins
-	if v := q.Get("bins"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > maxBins {
-			return badRequest("bins", "bins must be an integer from 1 to %d, got %s", maxBins, quote(v))
-		}
-		bins = n
+	bins, err := queryInt(q, "bins", defaultBins, 1, maxBins, fmt.Sprintf("from 1 to %d", maxBins))
+	if err != nil {
+		return err
 	}
 	id, err := s.resolveRun(r.Context(), r.PathValue("id"))
 	if err != nil {
@@ -151,13 +148,9 @@ type sampleView struct {
 // (count/n)-th, from the first.
 func (s *Server) handleSamples(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
-	n := 20
-	if v := q.Get("n"); v != "" {
-		k, err := strconv.Atoi(v)
-		if err != nil || k < 1 || k > 200 {
-			return badRequest("n", "n must be an integer from 1 to 200, got %s", quote(v))
-		}
-		n = k
+	n, err := queryInt(q, "n", 20, 1, 200, "from 1 to 200")
+	if err != nil {
+		return err
 	}
 	model := q.Get("model")
 	id, err := s.resolveRun(r.Context(), r.PathValue("id"))

@@ -8,6 +8,8 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"net/url"
+	"strconv"
 	"strings"
 
 	"flperf/internal/bench"
@@ -222,4 +224,19 @@ func jsonType(kind string) string {
 		return "an object"
 	}
 	return "another type"
+}
+
+// queryInt reads the integer query parameter name of q, def when absent;
+// a value that is not an integer from lo to hi is a bad request naming it.
+// what describes the bounds in the message ("from 1 to 200").
+func queryInt(q url.Values, name string, def, lo, hi int, what string) (int, error) {
+	v := q.Get(name)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		return 0, badRequest(name, "%s must be an integer %s, got %s", name, what, quote(v))
+	}
+	return n, nil
 }

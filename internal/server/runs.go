@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"regexp"
-	"strconv"
 	"strings"
 	"time"
 
@@ -64,13 +63,9 @@ func finished(res *runner.Result) bool { return res.Status != store.Running }
 // handleRuns answers GET /runs.
 func (s *Server) handleRuns(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
-	limit := 100
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 || n > 100000 {
-			return badRequest("limit", "limit must be an integer from 0 (all) to 100000, got %s", quote(v))
-		}
-		limit = n
+	limit, err := queryInt(q, "limit", 100, 0, 100000, "from 0 (all) to 100000")
+	if err != nil {
+		return err
 	}
 	f := store.Filter{Limit: limit, Model: q.Get("model"), Engine: q.Get("engine"), Suite: q.Get("suite"), Status: q.Get("status")}
 	for name, v := range map[string]string{"model": f.Model, "engine": f.Engine, "suite": f.Suite, "status": f.Status} {
