@@ -10,6 +10,8 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
+	"strings"
 	"syscall"
 
 	"flperf/internal/load"
@@ -36,8 +38,9 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 // give each command their own FLPERF_* variables.
 func dispatch(ctx context.Context, env *Env, args []string) int {
 	stdout, stderr := env.Stdout, env.Stderr
-	if len(args) == 0 {
-		return serveCmd(ctx, env, nil)
+	// No command, or only flags (flperf --listen ADDR): the app.
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") && !slices.Contains([]string{"-h", "-help", "--help", "--version"}, args[0]) {
+		return serveCmd(ctx, env, args)
 	}
 	switch args[0] {
 	case "serve":

@@ -92,6 +92,16 @@ func TestNoArgumentsStartsTheApp(t *testing.T) {
 	if code, stderr := stop(); code != ExitOK || res.StatusCode != http.StatusOK {
 		t.Fatalf("exit %d, health %d: %s", code, res.StatusCode, stderr)
 	}
+	// Flags alone are the app's flags: flperf --listen ADDR --db FILE.
+	url, stop = serveApp(t, nil, "--listen", "127.0.0.1:0", "--db", db)
+	if res, err := http.Get(url + "api/v1/health"); err != nil || res.StatusCode != http.StatusOK {
+		t.Fatalf("flperf --listen: %v %v", res, err)
+	} else {
+		res.Body.Close()
+	}
+	if code, stderr := stop(); code != ExitOK {
+		t.Fatalf("flperf --listen: exit %d: %s", code, stderr)
+	}
 	// `flperf help` still prints the usage, which names the app.
 	o := run(t, "help")
 	wantCode(t, o, ExitOK)
