@@ -2,10 +2,16 @@ package store
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
+	"os"
+	"strings"
 	"sync"
 
 	"flperf/internal/runner"
@@ -18,10 +24,36 @@ const summarySchema = 7
 
 // buildID names the flperf build that computes summaries. Summaries
 // stored by another build are recomputed, since its statistics may differ.
+// A development build ("devel": go run, go build without a module version)
+// is named by its executable's hash as well, so that a changed binary never
+// trusts what an older one stored; when the executable cannot be read, by a
+// value of this process alone (stored summaries are then recomputed by every
+// later process).
 var buildID = sync.OnceValue(func() string {
 	t := runner.CurrentTool()
-	return t.Name + " " + t.Version + " " + t.Go
+	id := t.Name + " " + t.Version + " " + t.Go
+	if strings.HasPrefix(t.Version, "devel") {
+		id += " " + executableHash()
+	}
+	return id
 })
+
+// executableHash is a short hash of this process's executable file.
+func executableHash() string {
+	h := sha256.New()
+	if path, err := os.Executable(); err == nil {
+		if f, err := os.Open(path); err == nil {
+			_, err = io.Copy(h, f)
+			f.Close()
+			if err == nil {
+				return hex.EncodeToString(h.Sum(nil)[:8])
+			}
+		}
+	}
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return "unread-" + hex.EncodeToString(b[:])
+}
 
 // Summary kinds of the summaries table.
 const (

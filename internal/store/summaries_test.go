@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -391,5 +392,22 @@ func TestSummarizeUnderTheLock(t *testing.T) {
 	}
 	if missing, err := db.summarizeSnapshot(ctx, "nope", stats.SLO{}); err != nil || missing.mark.found {
 		t.Errorf("an unknown run: %+v, %v", missing.mark, err)
+	}
+}
+
+// TestDevelBuildIsNamedByItsBinary checks that a development build's mark
+// carries its executable's hash, so that a rebuilt flperf never trusts the
+// summaries an older binary stored.
+func TestDevelBuildIsNamedByItsBinary(t *testing.T) {
+	id := buildID()
+	if !strings.Contains(id, "devel") {
+		t.Skipf("not a development build: %q", id)
+	}
+	h := executableHash()
+	if len(h) != 16 || strings.HasPrefix(h, "unread-") || !strings.HasSuffix(id, " "+h) {
+		t.Errorf("build id %q, executable hash %q", id, h)
+	}
+	if executableHash() != h {
+		t.Error("the hash of one executable changed")
 	}
 }
