@@ -270,16 +270,11 @@ func (p *chunkParser) statsKey(f *frame, key []byte, depth int) bool {
 // leaves -1, as refFloat does.
 func (p *chunkParser) float(dst *float64, depth int) bool {
 	*dst = -1
-	start := p.i
-	c := p.at()
-	if c != '-' && (c < '0' || c > '9') {
-		return p.skip(depth)
+	lit, ok := p.numberLiteral(depth)
+	if lit == nil {
+		return ok
 	}
-	if !p.number() {
-		return false
-	}
-	x, err := strconv.ParseFloat(string(p.b[start:p.i]), 64)
-	if err == nil && x >= 0 {
+	if x, err := strconv.ParseFloat(string(lit), 64); err == nil && x >= 0 {
 		*dst = x
 	}
 	return true
@@ -290,15 +285,10 @@ func (p *chunkParser) float(dst *float64, depth int) bool {
 // type) is skipped and leaves -1, as refInt does.
 func (p *chunkParser) int(dst *int64, depth int) bool {
 	*dst = -1
-	start := p.i
-	c := p.at()
-	if c != '-' && (c < '0' || c > '9') {
-		return p.skip(depth)
+	lit, ok := p.numberLiteral(depth)
+	if lit == nil {
+		return ok
 	}
-	if !p.number() {
-		return false
-	}
-	lit := p.b[start:p.i]
 	neg := lit[0] == '-'
 	if neg {
 		lit = lit[1:]
@@ -318,6 +308,20 @@ func (p *chunkParser) int(dst *int64, depth int) bool {
 	}
 	*dst = n
 	return true
+}
+
+// numberLiteral consumes the value at p.i: a number gives its literal; any
+// other value is skipped (validated) and gives nil. ok is false for
+// malformed input.
+func (p *chunkParser) numberLiteral(depth int) (lit []byte, ok bool) {
+	start := p.i
+	if c := p.at(); c != '-' && (c < '0' || c > '9') {
+		return nil, p.skip(depth)
+	}
+	if !p.number() {
+		return nil, false
+	}
+	return p.b[start:p.i], true
 }
 
 // str reads a string value (decoded exactly as encoding/json decodes it);

@@ -67,8 +67,7 @@ func TestHardwareResourcesSeries(t *testing.T) {
 		t.Errorf("export → import → export changed the archive")
 	}
 
-	plain := writeRun(t, db, "plain", makeRecords(3, 1))
-	_ = plain
+	writeRun(t, db, "plain", makeRecords(3, 1))
 	got, err = db.Run(ctx, "plain")
 	if err != nil || got.Hardware != nil || got.Resources != nil {
 		t.Errorf("a run without telemetry reads hardware %v resources %v (%v)", got.Hardware, got.Resources, err)

@@ -433,13 +433,17 @@ func (f *Foundry) routes() {
 	m.HandleFunc("POST /v1/chat/completions", f.chat)
 	m.Handle("GET /v1/models", f.sim)
 	m.Handle("GET /v1/models/{id}", f.sim)
-	m.HandleFunc("GET /flperf/sim", func(w http.ResponseWriter, r *http.Request) {
-		foundryJSON(w, http.StatusOK, f.infoJSON)
-	})
+	m.HandleFunc("GET /flperf/sim", f.simInfo)
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		foundryText(w, http.StatusNotFound, fmt.Sprintf("no route %s %s (flperf simulated Foundry Local)", r.Method, r.URL.Path))
 	})
 	f.mux = m
+}
+
+// simInfo answers GET /flperf/sim: which simulator this is (both
+// generations).
+func (f *Foundry) simInfo(w http.ResponseWriter, r *http.Request) {
+	foundryJSON(w, http.StatusOK, f.infoJSON)
 }
 
 // ServeHTTP serves the legacy Foundry Local API:

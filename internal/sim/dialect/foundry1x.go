@@ -55,9 +55,7 @@ func (f *Foundry) routes1x() {
 	m.HandleFunc("GET /v1/models", f.models1x)
 	m.HandleFunc("GET /v1/models/{id}", f.model1x)
 	m.HandleFunc("POST /v1/chat/completions", f.chat1x)
-	m.HandleFunc("GET /flperf/sim", func(w http.ResponseWriter, r *http.Request) {
-		foundryJSON(w, http.StatusOK, f.infoJSON)
-	})
+	m.HandleFunc("GET /flperf/sim", f.simInfo)
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		foundryError1x(w, http.StatusNotFound, fmt.Sprintf("Not found: no route %s %s (flperf simulated Foundry Local 1.x)", r.Method, r.URL.Path))
 	})
