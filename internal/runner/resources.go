@@ -34,14 +34,6 @@ type Window struct {
 	telemetry.Summary
 }
 
-// stageWindow is one model × scenario stage's time span, on this process's
-// monotonic clock, and the tokens produced in it.
-type stageWindow struct {
-	model, scenario string
-	start, end      time.Time
-	tokens          int
-}
-
 // window summarises series over [from, to].
 func window(s *telemetry.Series, model, scenario string, from, to time.Time, tokens int) Window {
 	sum := telemetry.Summarize(s, from, to)

@@ -128,89 +128,35 @@ func (r *Runner) Run(ctx context.Context) (*Result, error) {
 			return nil, fmt.Errorf("runner: resource sampling: %w", err)
 		}
 	}
-	var windows []stageWindow
-	var agg stats.Aggregator
-	plan := r.Config.Plan()
-	total := 0
-	if plan.Requests > 0 && plan.Duration == 0 {
-		total = len(r.Config.Models) * (len(r.Scenarios)*plan.Requests + plan.Warmup)
+	st := &runState{res: res, plan: r.Config.Plan(), stages: len(r.Config.Models) * len(r.Scenarios)}
+	if st.plan.Requests > 0 && st.plan.Duration == 0 {
+		st.total = len(r.Config.Models) * (len(r.Scenarios)*st.plan.Requests + st.plan.Warmup)
 	}
-	start := time.Now()
-	var seq int64
-	done, errs := 0, 0
-	var sinkErr error
+	st.start = time.Now()
 	stopped := load.Stopped(ctx)
+	var windows []stageWindow
 
 models:
 	for _, model := range r.Config.Models {
-		var cold *coldStart
-		if r.Cold != nil {
-			took, err := r.Cold(ctx, model)
-			if err != nil {
-				r.log("warn", fmt.Sprintf("cold start of %s: %v", model, err))
-			} else {
-				cold = &coldStart{load: took, Seq: -1}
-				r.log("info", fmt.Sprintf("cold start of %s: loaded in %s", model, took.Round(time.Millisecond)))
-			}
-		}
+		cold := r.coldStart(ctx, model)
 		for i := range r.Scenarios {
-			sc := &r.Scenarios[i]
-			p := plan
+			p := st.plan
 			if i > 0 {
 				p.Warmup = 0 // warm-up once per model, before its first scenario
 			}
-			base := seq
-			r.log("info", fmt.Sprintf("model %s, scenario %q: %s", model, sc.Name, p.String()))
-			before, scraped := r.scrape(ctx)
-			stageRecords, stageWarmups := 0, 0
-			win := stageWindow{model: model, scenario: sc.Name, start: time.Now()}
-			for rec := range load.Run(ctx, p, r.doFunc(model, sc)) {
-				win.tokens += rec.OutputTokens
-				rec.Seq = base + rec.Seq
-				if cold != nil && rec.Warmup && cold.Seq < 0 { // the first request after the fresh load
-					cold.Seq, cold.TTFT, cold.E2E, cold.Outcome = rec.Seq, rec.FirstToken, rec.End, rec.Outcome
-				}
-				if rec.Seq >= seq {
-					seq = rec.Seq + 1
-				}
-				stageRecords++
-				if rec.Warmup {
-					stageWarmups++
-				}
-				agg.Add(&rec)
-				for _, s := range r.Sinks {
-					if err := s.Add(&rec); err != nil && sinkErr == nil {
-						sinkErr = err
-					}
-				}
-				done++
-				if !rec.Warmup && rec.Outcome.Failed() {
-					errs++
-				}
-				res.Records++
-				if r.Progress != nil {
-					r.Progress(progress(model, sc.Name, done, total, errs, time.Since(start), plan, len(r.Config.Models)*len(r.Scenarios)))
-				}
-			}
-			win.end = time.Now()
+			win := r.runStage(ctx, st, model, &r.Scenarios[i], p, cold)
 			windows = append(windows, win)
-			if scraped {
-				if st, ok := r.stageServer(ctx, before, stageRecords); ok {
-					res.Server = append(res.Server, StageServer{Model: model, Scenario: sc.Name,
-						ClientRequests: stageRecords, ClientWarmups: stageWarmups, Stats: st})
-				}
+			if win.server != nil {
+				res.Server = append(res.Server, StageServer{Model: model, Scenario: win.scenario,
+					ClientRequests: win.records, ClientWarmups: win.warmups, Stats: *win.server})
 			}
-			select {
-			case <-stopped:
+			if isClosed(stopped) {
 				cold.record(&res.Engine, model)
 				break models
-			default:
 			}
 		}
-		if cold != nil {
-			if cold.Seq < 0 {
-				r.log("warn", fmt.Sprintf("cold start of %s: no warm-up request measured the cold TTFT (use --warmup 1 or more)", model))
-			}
+		if cold != nil && cold.Seq < 0 {
+			r.log("warn", fmt.Sprintf("cold start of %s: no warm-up request measured the cold TTFT (use --warmup 1 or more)", model))
 		}
 		cold.record(&res.Engine, model)
 	}
@@ -223,8 +169,8 @@ models:
 		r.log("warn", "interrupted by the user: scheduling stopped, requests in flight finished")
 	}
 	for _, s := range r.Sinks {
-		if err := s.Close(); err != nil && sinkErr == nil {
-			sinkErr = err
+		if err := s.Close(); err != nil && st.sinkErr == nil {
+			st.sinkErr = err
 		}
 	}
 	res.Ended = now()
@@ -232,51 +178,15 @@ models:
 		res.Series = sampler.Stop()
 		res.Resources = resources(res.Series, windows)
 	}
-	res.Summary = agg.Summary(stats.Options{SLO: r.Config.SLO})
+	res.Summary = st.agg.Summary(stats.Options{SLO: r.Config.SLO})
 	res.Warnings = append(runWarnings(res), crossCheck(res)...)
-	return res, sinkErr
+	return res, st.sinkErr
 }
 
 func (r *Runner) log(level, msg string) {
 	if r.Log != nil {
 		r.Log(level, msg)
 	}
-}
-
-// scrape reads the engine's metrics, if the run has a scraper; a failure is
-// logged once per stage and costs only the server-side figures.
-func (r *Runner) scrape(ctx context.Context) (engine.MetricsSnapshot, bool) {
-	if r.Scrape == nil {
-		return engine.MetricsSnapshot{}, false
-	}
-	snap, err := r.Scrape(context.WithoutCancel(ctx))
-	if err != nil {
-		r.log("warn", fmt.Sprintf("reading the engine's metrics: %v", err))
-		return snap, false
-	}
-	return snap, true
-}
-
-// stageServer scrapes after a stage and diffs with before. An engine
-// counts a request when its handler returns, a moment after the client read
-// the last byte: while it has counted fewer requests than were sent, the
-// scrape is retried a few times before the figures are taken as they are.
-func (r *Runner) stageServer(ctx context.Context, before engine.MetricsSnapshot, sent int) (engine.ServerStats, bool) {
-	var st engine.ServerStats
-	for try := 0; try < 10; try++ {
-		if try > 0 {
-			time.Sleep(50 * time.Millisecond)
-		}
-		after, ok := r.scrape(ctx)
-		if !ok {
-			return st, false
-		}
-		st = engine.DiffMetrics(before, after)
-		if st.RequestsFinished == nil || *st.RequestsFinished >= float64(sent) {
-			break
-		}
-	}
-	return st, true
 }
 
 // coldStart is one model's cold start while the run goes.
