@@ -18,11 +18,11 @@ func BenchmarkTick(b *testing.B) {
 	}
 	defer s.Stop()
 	ctx := context.Background()
-	s.tick(ctx) // warm up; the loop goroutine never ticks at 1 h
+	s.tick(ctx, false) // warm up; the loop goroutine never ticks at 1 h
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
-		s.tick(ctx)
+		s.tick(ctx, false)
 	}
 	b.StopTimer()
 	perTick := float64(b.Elapsed()) / float64(b.N)

@@ -25,12 +25,25 @@ type raplReader struct {
 	domains []raplDomain
 	lastAt  time.Time
 	notes   *noteLog
+	counter counterFunc
 }
 
-// openRAPL finds the package domains under root and takes a first reading.
-// It returns nil when there are none or they are not readable (since Linux
-// 5.10 energy_uj is readable by root only), noting why once.
-func openRAPL(root string, notes *noteLog) *raplReader {
+// counterFunc reads the energy counter file at path, at time now (the
+// real one, readCounter, ignores now; a test's fake may compute its
+// counter from it).
+type counterFunc func(path string, now time.Time) (uint64, error)
+
+// readCounter reads a RAPL energy_uj file.
+func readCounter(path string, _ time.Time) (uint64, error) { return readUint(path) }
+
+// openRAPL finds the package domains under root and takes a first reading
+// at time at. It returns nil when there are none or they are not readable
+// (since Linux 5.10 energy_uj is readable by root only), noting why once.
+// counter nil means readCounter.
+func openRAPL(root string, counter counterFunc, at time.Time, notes *noteLog) *raplReader {
+	if counter == nil {
+		counter = readCounter
+	}
 	if root == "" {
 		return nil
 	}
@@ -51,12 +64,12 @@ func openRAPL(root string, notes *noteLog) *raplReader {
 		return nil
 	}
 	sort.Slice(ds, func(i, j int) bool { return ds[i].name < ds[j].name })
-	r := &raplReader{domains: ds, notes: notes}
-	if _, err := readUint(ds[0].energy); err != nil {
+	r := &raplReader{domains: ds, notes: notes, counter: counter}
+	if _, err := counter(ds[0].energy, at); err != nil {
 		notes.addf("RAPL package energy is not readable (%v); package power is null", trimPathErr(err))
 		return nil
 	}
-	r.read(time.Now())
+	r.read(at)
 	return r
 }
 
@@ -86,7 +99,7 @@ func (r *raplReader) read(now time.Time) *float64 {
 	ok := !first && dt > 0
 	for i := range r.domains {
 		d := &r.domains[i]
-		cur, err := readUint(d.energy)
+		cur, err := r.counter(d.energy, now)
 		if err != nil {
 			r.notes.addf("RAPL %s energy could not be read (%v); package power is null at those times", d.name, trimPathErr(err))
 			d.valid = false

@@ -35,7 +35,7 @@ func TestRAPL(t *testing.T) {
 	set("intel-rapl:1", 262143328850-500_000) // about to wrap
 	set("intel-rapl:0:0", 999)
 	notes := &noteLog{}
-	r := openRAPL(root, notes)
+	r := openRAPL(root, nil, time.Now(), notes)
 	if r == nil {
 		t.Fatalf("no reader; notes %v", notes.list())
 	}
@@ -78,10 +78,10 @@ func TestRAPL(t *testing.T) {
 
 func TestRAPLUnavailable(t *testing.T) {
 	notes := &noteLog{}
-	if r := openRAPL(t.TempDir(), notes); r != nil {
+	if r := openRAPL(t.TempDir(), nil, time.Now(), notes); r != nil {
 		t.Errorf("empty tree gave a reader")
 	}
-	if r := openRAPL("", notes); r != nil || r.read(time.Now()) != nil || r.names() != nil {
+	if r := openRAPL("", nil, time.Now(), notes); r != nil || r.read(time.Now()) != nil || r.names() != nil {
 		t.Errorf("no root gave a reader")
 	}
 	if n := notes.list(); len(n) != 0 {
@@ -93,7 +93,7 @@ func TestRAPLUnavailable(t *testing.T) {
 	if err := os.MkdirAll(filepath.Join(root, "intel-rapl:0", "energy_uj"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if r := openRAPL(root, notes); r != nil {
+	if r := openRAPL(root, nil, time.Now(), notes); r != nil {
 		t.Errorf("unreadable counter gave a reader")
 	}
 	if n := notes.list(); len(n) != 1 || !strings.Contains(n[0], "not readable") {

@@ -51,16 +51,22 @@ type Options struct {
 	run      runFunc
 	lookPath lookPathFunc
 	raplRoot string        // "" means defaultRAPLRoot
+	raplCtr  counterFunc   // nil means readCounter
 	rocmPoll time.Duration // 0 means max(Interval, rocmMinPoll)
 }
 
 // Sampler samples resources in the background from Start until Stop. Its
 // goroutines never touch the caller's requests: it costs the measured
 // process one tick of work per interval and nothing else.
+//
+// It takes a sample when it starts, one per tick, and one when it stops,
+// so that every window between Start and Stop lies between two samples and
+// its energy is integrated over the whole window (Summary).
 type Sampler struct {
 	interval time.Duration
 	start    time.Time
 	cancel   context.CancelFunc
+	quit     chan struct{} // closed by Stop: take the last sample and end
 	done     chan struct{}
 	notes    *noteLog
 	gpus     []gpuCollector
@@ -83,9 +89,12 @@ type Sampler struct {
 
 // Start begins sampling until Stop is called or ctx ends (after which Stop
 // still returns what was sampled). It takes a first reading of the
-// counters, starts the GPU tools and returns at once; the first Sample comes
-// one interval later. Only an invalid Options is an error: sources that are
-// unavailable are noted in the Series and their figures are nil.
+// counters, starts the GPU tools, takes the first Sample (T = 0: memory and
+// resident memory, and whatever the GPU tools already reported; no figure
+// that is a rate over an interval, since none has passed) and returns; the
+// next Sample comes one interval later. Only an invalid Options is an
+// error: sources that are unavailable are noted in the Series and their
+// figures are nil.
 func Start(ctx context.Context, opts Options) (*Sampler, error) {
 	interval := opts.Interval
 	if interval == 0 {
@@ -116,6 +125,7 @@ func Start(ctx context.Context, opts Options) (*Sampler, error) {
 	s := &Sampler{
 		interval: interval,
 		cancel:   cancel,
+		quit:     make(chan struct{}),
 		done:     make(chan struct{}),
 		notes:    &noteLog{},
 		prevProc: -1,
@@ -138,7 +148,7 @@ func Start(ctx context.Context, opts Options) (*Sampler, error) {
 			s.notes.addf("process %d not found (%v); process figures are null", opts.PID, err)
 		}
 	}
-	s.rapl = openRAPL(raplRoot, s.notes)
+	s.rapl = openRAPL(raplRoot, opts.raplCtr, s.start, s.notes)
 	if opts.GPU == GPUAuto {
 		if path, err := lookPath(nvidiaSMI); err == nil {
 			if c, err := startNvidia(ctx, path, interval, raw, s.notes); err == nil {
@@ -155,12 +165,31 @@ func Start(ctx context.Context, opts Options) (*Sampler, error) {
 			s.gpus = append(s.gpus, startROCm(ctx, path, interval, poll, run, raw, s.notes))
 		}
 	}
+	s.first(ctx)
 	go s.loop(ctx)
 	return s, nil
 }
 
-// loop ticks until ctx ends. A tick that overruns the interval makes the
-// ticker drop ticks rather than queue them.
+// first takes the Sample at T = 0, when sampling starts.
+func (s *Sampler) first(ctx context.Context) {
+	now := time.Now()
+	smp := Sample{T: 0}
+	s.memory(ctx, &smp)
+	if s.proc != nil {
+		if m, err := s.proc.MemoryInfoWithContext(ctx); err == nil {
+			rss := m.RSS
+			smp.ProcRSSBytes = &rss
+		}
+	}
+	s.gpuSnapshot(now, &smp)
+	s.samples = append(s.samples, smp)
+	s.ticks++
+	s.tickTime += time.Since(now)
+}
+
+// loop ticks until Stop or the end of ctx, then takes the last Sample. A
+// tick that overruns the interval makes the ticker drop ticks rather than
+// queue them.
 func (s *Sampler) loop(ctx context.Context) {
 	defer close(s.done)
 	t := time.NewTicker(s.interval)
@@ -168,28 +197,68 @@ func (s *Sampler) loop(ctx context.Context) {
 	for {
 		select {
 		case <-ctx.Done():
+			s.tick(context.WithoutCancel(ctx), true)
+			return
+		case <-s.quit:
+			s.tick(ctx, true)
 			return
 		case <-t.C:
-			s.tick(ctx)
+			s.tick(ctx, false)
 		}
 	}
 }
 
-// tick takes one Sample.
-func (s *Sampler) tick(ctx context.Context) {
+// tick takes one Sample. The last one (when sampling stops) has its T
+// rounded up to the next millisecond, so that the series reaches every
+// moment before Stop; when it comes less than half an interval after the
+// previous tick its rates (CPU, process CPU, package power) are left out,
+// since counters read so close together are too coarse to give one (the
+// energy integral then holds the previous sample's power to the end; see
+// Summary).
+func (s *Sampler) tick(ctx context.Context, last bool) {
 	now := time.Now()
 	dt := now.Sub(s.prevAt)
 	s.prevAt = now
-	smp := Sample{T: now.Sub(s.start).Milliseconds()}
+	since := now.Sub(s.start)
+	smp := Sample{T: since.Milliseconds()}
+	rates := true
+	if last {
+		smp.T = int64((since + time.Millisecond - 1) / time.Millisecond)
+		rates = dt >= s.interval/2
+	}
 
 	if cur, err := cpu.TimesWithContext(ctx, true); err == nil {
-		smp.CPUPct, smp.CPUPerCore = cpuPercent(s.prevCPU, cur)
+		if rates {
+			smp.CPUPct, smp.CPUPerCore = cpuPercent(s.prevCPU, cur)
+		}
 		s.prevCPU = cur
 	} else {
 		s.notes.addf("CPU times not readable (%v)", err)
 		s.prevCPU = nil
 	}
 
+	s.memory(ctx, &smp)
+
+	if s.proc != nil {
+		s.sampleProcess(ctx, &smp, dt)
+		if !rates {
+			smp.ProcCPUPct = nil
+		}
+	}
+
+	s.gpuSnapshot(now, &smp)
+
+	if p := s.rapl.read(now); rates {
+		smp.PackagePowerW = p
+	}
+
+	s.samples = append(s.samples, smp)
+	s.ticks++
+	s.tickTime += time.Since(now)
+}
+
+// memory fills the system memory figures.
+func (s *Sampler) memory(ctx context.Context, smp *Sample) {
 	if vm, err := mem.VirtualMemoryWithContext(ctx); err == nil && vm.Total > 0 {
 		total := vm.Total
 		used := vm.Total - min(vm.Available, vm.Total)
@@ -197,23 +266,17 @@ func (s *Sampler) tick(ctx context.Context) {
 	} else if err != nil {
 		s.notes.addf("memory not readable (%v)", err)
 	}
+}
 
-	if s.proc != nil {
-		s.sampleProcess(ctx, &smp, dt)
-	}
-
+// gpuSnapshot fills the GPU readings the tools have reported by now.
+func (s *Sampler) gpuSnapshot(now time.Time, smp *Sample) {
+	s.gpuBuf = s.gpuBuf[:0]
 	for _, g := range s.gpus {
-		s.gpuBuf = g.snapshot(now, s.gpuBuf[:0])
+		s.gpuBuf = g.snapshot(now, s.gpuBuf)
 	}
 	if len(s.gpuBuf) > 0 {
 		smp.GPUs = append([]GPUSample(nil), s.gpuBuf...)
 	}
-
-	smp.PackagePowerW = s.rapl.read(now)
-
-	s.samples = append(s.samples, smp)
-	s.ticks++
-	s.tickTime += time.Since(now)
 }
 
 // sampleProcess fills the process figures; a process that went away is
@@ -269,11 +332,12 @@ func busyTotal(t cpu.TimesStat) (busy, total float64) {
 	return total - t.Idle - t.Iowait, total
 }
 
-// Stop ends sampling, stops the GPU tools, and returns the Series. It may
-// be called more than once; later calls return the same Series.
+// Stop takes the last Sample, ends sampling, stops the GPU tools, and
+// returns the Series. It may be called more than once; later calls return
+// the same Series.
 func (s *Sampler) Stop() *Series {
 	s.stopOnce.Do(func() {
-		s.cancel()
+		close(s.quit)
 		<-s.done
 		end := time.Now()
 		var child, reader time.Duration
@@ -283,6 +347,7 @@ func (s *Sampler) Stop() *Series {
 			child += c
 			reader += r
 		}
+		s.cancel()
 		samples := s.samples
 		if samples == nil {
 			samples = []Sample{}

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"sync/atomic"
@@ -83,7 +84,17 @@ func TestSamplerRealMachine(t *testing.T) {
 		t.Fatalf("only %d samples in 2.4 s at 100 ms; notes %v", len(ser.Samples), ser.Notes)
 	}
 	var idle, busy []float64
+	first, last := ser.Samples[0], ser.Samples[len(ser.Samples)-1]
+	if first.T != 0 || first.CPUPct != nil || first.ProcCPUPct != nil || first.MemUsedBytes == nil || first.ProcRSSBytes == nil {
+		t.Fatalf("first sample (at start): %+v", first)
+	}
+	if stopAt := ser.At(len(ser.Samples) - 1); stopAt.Before(burnEnd) {
+		t.Fatalf("last sample at %v, before the sampler was stopped (%v after the burn ended)", stopAt, burnEnd)
+	}
 	for i, smp := range ser.Samples {
+		if i == 0 || (i == len(ser.Samples)-1 && last.CPUPct == nil) {
+			continue // no rates at start, nor at a stop soon after a tick
+		}
 		if smp.CPUPct == nil || *smp.CPUPct < 0 || *smp.CPUPct > 100 {
 			t.Fatalf("sample %d: cpu %v", i, smp.CPUPct)
 		}
@@ -286,9 +297,15 @@ func TestPIDForPort(t *testing.T) {
 	}
 	port := ln.Addr().(*net.TCPAddr).Port
 	pid, err := PIDForPort(context.Background(), port)
-	if err != nil {
+	switch {
+	case errors.Is(err, ErrNoListener):
+		// Some sandboxes hide even this process's sockets: the only
+		// reason to skip.
 		ln.Close()
-		t.Skipf("sockets not visible here: %v", err)
+		t.Skipf("this process's listening socket is not visible here: %v", err)
+	case err != nil:
+		ln.Close()
+		t.Fatalf("listening port %d: %v", port, err)
 	}
 	if pid != int32(os.Getpid()) {
 		t.Errorf("pid %d, want %d", pid, os.Getpid())
@@ -316,4 +333,52 @@ func TestLineWriter(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("got %q, want %q", got, want)
 	}
+}
+
+// fakePowercap builds a powercap tree with one package domain whose energy
+// counter (through the raplCtr seam) gains one microjoule per nanosecond
+// since base: a source of exactly 1000 W.
+func fakePowercap(t *testing.T, base time.Time) (root string, ctr counterFunc) {
+	root = t.TempDir()
+	writeFile(t, filepath.Join(root, "intel-rapl:0", "name"), "package-0\n")
+	writeFile(t, filepath.Join(root, "intel-rapl:0", "energy_uj"), "0\n")
+	return root, func(_ string, now time.Time) (uint64, error) { return uint64(now.Sub(base)), nil }
+}
+
+// TestEnergyWholeWindowsAtKnownPower samples a 1000 W source and summarises
+// three stages back to back, the first starting before the first tick and
+// the last ending after the last tick, just before Stop (as a run's first
+// and last stages do): the energy of each is exactly 1000 W × its length,
+// and so is its energy per token. Without the samples at start and stop the
+// first and last windows were integrated only from the first tick and to
+// the last one.
+func TestEnergyWholeWindowsAtKnownPower(t *testing.T) {
+	const watts = 1000
+	root, ctr := fakePowercap(t, time.Now())
+	const interval = 40 * time.Millisecond
+	s := startT(t, Options{Interval: interval, GPU: GPUOff, raplRoot: root, raplCtr: ctr})
+	bounds := []time.Time{time.Now()}
+	for _, d := range []time.Duration{3 * interval, 3 * interval, interval / 2} {
+		time.Sleep(d)
+		bounds = append(bounds, time.Now())
+	}
+	ser := s.Stop()
+	if len(ser.Samples) < 4 || ser.Samples[0].T != 0 {
+		t.Fatalf("%d samples, first at %d ms; notes %v", len(ser.Samples), ser.Samples[0].T, ser.Notes)
+	}
+	tokens := []int{7, 11, 13}
+	for i := range tokens {
+		from, to := bounds[i], bounds[i+1]
+		sum := Summarize(ser, from, to)
+		secs := to.Sub(from).Seconds()
+		checkF(t, fmt.Sprintf("stage %d energy", i), sum.EnergyJ, fp(watts*secs))
+		checkF(t, fmt.Sprintf("stage %d span", i), sum.EnergySpanS, fp(secs))
+		checkF(t, fmt.Sprintf("stage %d J/token", i), sum.JoulesPerToken(tokens[i]), fp(watts*secs/float64(tokens[i])))
+		if !slices.Equal(sum.EnergySources, []string{"rapl-package-0"}) {
+			t.Errorf("stage %d sources %v", i, sum.EnergySources)
+		}
+	}
+	// The whole sampled window, from Start to the last sample.
+	whole := Summarize(ser, ser.Start, ser.At(len(ser.Samples)-1))
+	checkF(t, "whole", whole.EnergyJ, fp(watts*ser.At(len(ser.Samples)-1).Sub(ser.Start).Seconds()))
 }

@@ -10,8 +10,11 @@ type Series struct {
 	Start time.Time `json:"start"`
 	// IntervalMS is the configured sampling interval.
 	IntervalMS int64 `json:"interval_ms"`
-	// Samples in time order, one per tick (ticks missed while the machine
-	// was too busy are skipped, not queued).
+	// Samples in time order: the first taken when sampling started (T =
+	// 0; it has no figure that is a rate over an interval), one per tick
+	// (ticks missed while the machine was too busy are skipped, not
+	// queued), and the last taken when sampling stopped (its T rounded up
+	// to the next millisecond; see Sampler).
 	Samples []Sample `json:"samples"`
 	// RAPLDomains names the RAPL package domains summed into
 	// Sample.PackagePowerW ("package-0", "package-1"…); empty when RAPL
@@ -77,10 +80,11 @@ type GPUSample struct {
 
 // Cost is the sampler's own consumption over the window.
 type Cost struct {
-	// TickCPUMsTotal is the wall time spent inside the tick function,
-	// summed over all ticks: an upper bound on the CPU time it used.
+	// TickCPUMsTotal is the wall time spent taking samples, summed over
+	// all of them: an upper bound on the CPU time it used.
 	TickCPUMsTotal float64 `json:"tick_cpu_ms_total"`
-	// Ticks is the number of ticks run.
+	// Ticks is the number of samples taken: the ticks and the samples at
+	// start and stop.
 	Ticks int `json:"ticks"`
 	// PerTickUS is TickCPUMsTotal per tick, in microseconds.
 	PerTickUS float64 `json:"per_tick_us"`

@@ -38,10 +38,19 @@ type GPUSummary struct {
 // consecutive samples (trapezoid rule); at the window's edges it is
 // interpolated with the samples just outside the window, and only the part
 // of the window between the first and last sample is integrated
-// (EnergySpanS says how long that is). A source counts only when every
-// sample used (those in the window and the two bracketing it) has a value
-// for it, so that a gap never reads as 0 W. EnergyJ is nil when no source
-// qualifies or fewer than two samples bracket the window.
+// (EnergySpanS says how long that is). A Sampler takes a sample when it
+// starts and when it stops, so every window between Start and Stop is
+// integrated whole. A source counts only when every sample used (those in
+// the window and the two bracketing it) has a value for it, so that a gap
+// never reads as 0 W, with one exception at the series' two ends: the first
+// sample (taken at Start, before any interval has passed) and the last
+// (taken at Stop, maybe too soon after the previous tick for a rate) may
+// lack a power figure, and then take their neighbour's (the power measured
+// over the first interval is held back to the start; the last measured
+// power is held to the end). For a RAPL source, whose figure is the mean
+// power over the interval before it, holding the first interval's figure
+// back to the start makes that interval's energy exact. EnergyJ is nil
+// when no source qualifies or fewer than two samples bracket the window.
 type Summary struct {
 	From          time.Time    `json:"from"`
 	To            time.Time    `json:"to"`
@@ -201,24 +210,59 @@ func energy(s *Series, from, to time.Time, sum *Summary) {
 	// i0: the last sample at or before a; i1: the first at or after b.
 	i0 := sort.Search(n, func(i int) bool { return s.At(i).After(a) }) - 1
 	i1 := sort.Search(n, func(i int) bool { return !s.At(i).Before(b) })
-	used := s.Samples[i0 : i1+1]
+
+	// The first and last samples of the series stand in with their
+	// neighbour's figure where they lack one (see Summary).
+	stand := func(i int) *Sample {
+		switch {
+		case i == 0:
+			return &s.Samples[1]
+		case i == n-1:
+			return &s.Samples[n-2]
+		}
+		return &s.Samples[i]
+	}
+	pkgAt := func(i int) *float64 {
+		if p := s.Samples[i].PackagePowerW; p != nil {
+			return p
+		}
+		return stand(i).PackagePowerW
+	}
+	gpuPower := func(smp *Sample, k gpuKey) *float64 {
+		for _, g := range smp.GPUs {
+			if g.Vendor == k.vendor && g.Index == k.index {
+				return g.PowerW
+			}
+		}
+		return nil
+	}
+	gpuAt := func(i int, k gpuKey) *float64 {
+		if p := gpuPower(&s.Samples[i], k); p != nil {
+			return p
+		}
+		return gpuPower(stand(i), k)
+	}
 
 	// A source qualifies when every used sample has it.
 	pkg := true
-	gpuCount := map[gpuKey]int{}
-	for i := range used {
-		if used[i].PackagePowerW == nil {
+	seen := map[gpuKey]bool{}
+	for i := i0; i <= i1; i++ {
+		if pkgAt(i) == nil {
 			pkg = false
 		}
-		for _, g := range used[i].GPUs {
-			if g.PowerW != nil {
-				gpuCount[gpuKey{g.Vendor, g.Index}]++
+		for _, smp := range []*Sample{&s.Samples[i], stand(i)} {
+			for _, g := range smp.GPUs {
+				seen[gpuKey{g.Vendor, g.Index}] = true
 			}
 		}
 	}
 	var gpuKeys []gpuKey
-	for k, c := range gpuCount {
-		if c == len(used) {
+	for k := range seen {
+		ok := true
+		for i := i0; i <= i1 && ok; i++ {
+			ok = gpuAt(i, k) != nil
+		}
+		if ok {
 			gpuKeys = append(gpuKeys, k)
 		}
 	}
@@ -226,9 +270,7 @@ func energy(s *Series, from, to time.Time, sum *Summary) {
 	if !pkg && len(gpuKeys) == 0 {
 		return
 	}
-	qualified := make(map[gpuKey]bool, len(gpuKeys))
 	for _, k := range gpuKeys {
-		qualified[k] = true
 		sum.EnergySources = append(sum.EnergySources, k.source())
 	}
 	if pkg {
@@ -239,15 +281,13 @@ func energy(s *Series, from, to time.Time, sum *Summary) {
 			sum.EnergySources = append(sum.EnergySources, "rapl-"+d)
 		}
 	}
-	power := func(smp *Sample) float64 {
+	power := func(i int) float64 {
 		var p float64
 		if pkg {
-			p += *smp.PackagePowerW
+			p += *pkgAt(i)
 		}
-		for _, g := range smp.GPUs {
-			if qualified[gpuKey{g.Vendor, g.Index}] {
-				p += *g.PowerW
-			}
+		for _, k := range gpuKeys {
+			p += *gpuAt(i, k)
 		}
 		return p
 	}
@@ -255,7 +295,7 @@ func energy(s *Series, from, to time.Time, sum *Summary) {
 	var joules float64
 	for k := i0; k < i1; k++ {
 		t0, t1 := s.At(k), s.At(k+1)
-		p0, p1 := power(&s.Samples[k]), power(&s.Samples[k+1])
+		p0, p1 := power(k), power(k+1)
 		seg := t1.Sub(t0).Seconds()
 		if seg <= 0 {
 			continue

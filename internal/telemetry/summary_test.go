@@ -157,3 +157,49 @@ func TestSummarizeDegenerate(t *testing.T) {
 		t.Errorf("nil series: %+v", sum)
 	}
 }
+
+// TestSummarizeEdgeSamplesHoldNeighbourPower checks the one exception to
+// "a gap never reads as 0 W": the series' first sample (taken at Start)
+// and last (taken at Stop) may lack power and then hold their neighbour's,
+// so that a window from start to stop is integrated whole; a gap anywhere
+// else still drops the source.
+func TestSummarizeEdgeSamplesHoldNeighbourPower(t *testing.T) {
+	s := series([]int64{0, 1000, 2000, 2300}, func(i int, s *Sample) {
+		if i == 1 || i == 2 {
+			s.PackagePowerW = fp(float64(40 * i)) // 40 W at 1 s, 80 W at 2 s
+			s.GPUs = []GPUSample{{Index: 0, Vendor: "amd", PowerW: fp(100)}}
+		}
+	})
+	// P: 140 W held from 0 to 1 s, linear to 180 W at 2 s, held to 2.3 s.
+	sum := Summarize(s, at(0), at(2300))
+	checkF(t, "energy", sum.EnergyJ, fp(140+160+180*0.3))
+	checkF(t, "span", sum.EnergySpanS, fp(2.3))
+	if !slices.Equal(sum.EnergySources, []string{"amd-gpu0", "rapl-package-0"}) {
+		t.Errorf("sources %v", sum.EnergySources)
+	}
+	// Means and peaks count only real readings.
+	if sum.PackagePowerW.N != 2 || sum.GPUs[0].PowerW.N != 2 {
+		t.Errorf("power stats over %d and %d samples, want 2 each", sum.PackagePowerW.N, sum.GPUs[0].PowerW.N)
+	}
+	// A window inside the first interval uses the held figure.
+	sum = Summarize(s, at(100), at(600))
+	checkF(t, "first interval", sum.EnergyJ, fp(140*0.5))
+
+	// A gap in the middle is not an edge: the source is left out.
+	gap := series([]int64{0, 1000, 2000, 3000}, func(i int, s *Sample) {
+		if i != 2 {
+			s.PackagePowerW = fp(10)
+		}
+		s.GPUs = []GPUSample{{Index: 0, Vendor: "amd", PowerW: fp(100)}}
+	})
+	sum = Summarize(gap, at(0), at(3000))
+	checkF(t, "energy without the gapped source", sum.EnergyJ, fp(300))
+	if !slices.Equal(sum.EnergySources, []string{"amd-gpu0"}) {
+		t.Errorf("sources with a gap %v", sum.EnergySources)
+	}
+	// Two samples, neither with power: nothing to hold.
+	none := series([]int64{0, 1000}, func(int, *Sample) {})
+	if sum := Summarize(none, at(0), at(1000)); sum.EnergyJ != nil {
+		t.Errorf("energy from no readings: %v", *sum.EnergyJ)
+	}
+}
