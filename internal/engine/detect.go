@@ -217,20 +217,38 @@ func ParseFoundryStatus(out string) (origin string, ok bool) {
 }
 
 // FoundryEndpoint asks the Foundry Local CLI where its service listens,
-// trying the legacy `foundry service status` and then `foundry server
-// status`. It returns the OpenAI base URL and the command that found it.
+// trying the legacy `foundry service status`, then `foundry server status
+// --output json` (CLI 0.10+, ParseFoundryStatusJSON) and the text of
+// `foundry server status` when the CLI prints no JSON. It returns the OpenAI base URL and the command that found it.
 func (p *Prober) FoundryEndpoint(ctx context.Context) (base, by string, err error) {
 	if p.NoFoundryCLI {
 		return "", "", errors.New("foundry CLI not used")
 	}
 	var outs []string
-	for _, args := range [][]string{{"service", "status"}, {"server", "status"}} {
+	for _, args := range [][]string{{"service", "status"}, {"server", "status", "--output", "json"}, {"server", "status"}} {
 		out, err := p.command(ctx, "foundry", args...)
+		asJSON := len(args) > 2
 		if err != nil && len(out) == 0 {
+			if asJSON {
+				continue // a CLI without JSON output: ask for the text
+			}
 			return "", "", fmt.Errorf("foundry %s: %v", strings.Join(args, " "), err)
 		}
+		by := "foundry " + strings.Join(args[:2], " ")
+		if asJSON {
+			if origin, ok, isJSON := ParseFoundryStatusJSON(string(out)); isJSON {
+				if ok {
+					return origin + "/v1", by, nil
+				}
+				outs = append(outs, strings.TrimSpace(string(out)))
+				break // the JSON status names no address: the service is not running
+			}
+		}
 		if origin, ok := ParseFoundryStatus(string(out)); ok {
-			return origin + "/v1", "foundry " + strings.Join(args, " "), nil
+			return origin + "/v1", by, nil
+		}
+		if asJSON {
+			continue // not JSON: ask for the text
 		}
 		outs = append(outs, strings.TrimSpace(string(out)))
 		if !unknownCmd.MatchString(string(out)) && args[0] == "service" && strings.Contains(string(out), "not running") {
@@ -267,9 +285,7 @@ func (p *Prober) Detect(ctx context.Context) Detection {
 			d.Found, d.Info = true, info
 			return d
 		}
-		d.Notes = append(d.Notes, fmt.Sprintf("%s reports %s, but it refuses connections (%v). "+
-			"This is a known Foundry Local problem on Windows ARM64 (Snapdragon X): the CLI reports an endpoint "+
-			"that does not accept connections. Try Ollama or llama.cpp's server instead, or pass --endpoint.", by, base, ierr))
+		d.Notes = append(d.Notes, foundryUnservedNote(by, base, ierr, false))
 	} else if !isNotInstalled(err) && !p.NoFoundryCLI {
 		d.Notes = append(d.Notes, err.Error())
 	}

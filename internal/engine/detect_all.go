@@ -23,7 +23,7 @@ func (p *Prober) DetectAll(ctx context.Context) []Found {
 		f.DetectedBy = by
 		if ierr != nil {
 			f.Kind = Foundry
-			f.Note = fmt.Sprintf("the CLI reports %s but it refuses connections (%v): a known Foundry Local problem on Windows ARM64 (Snapdragon X); try Ollama or llama.cpp", base, ierr)
+			f.Note = foundryUnservedNote(by, base, ierr, true)
 		} else if f.Kind == OpenAI {
 			f.Kind = Foundry
 		}

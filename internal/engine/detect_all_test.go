@@ -23,7 +23,8 @@ func TestDetectAllListsEveryEngine(t *testing.T) {
 		t.Fatalf("found %d engines, want Foundry (refusing) + Ollama + LM Studio: %+v", len(found), found)
 	}
 	f := found[0]
-	if f.Kind != Foundry || f.Healthy || !strings.Contains(f.Note, "Windows ARM64") || f.DetectedBy != "foundry service status" {
+	if f.Kind != Foundry || f.Healthy || !strings.Contains(f.Note, "nothing accepts connections at "+ln.Addr().String()) ||
+		strings.Contains(f.Note, "/flperf/sim") || f.DetectedBy != "foundry service status" {
 		t.Fatalf("refusing Foundry endpoint: %+v", f)
 	}
 	if found[1].Kind != Ollama || !found[1].Healthy || found[1].Version != "0.5.7" || found[2].Kind != LMStudio {

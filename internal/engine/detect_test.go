@@ -167,7 +167,8 @@ func TestDetectFoundryRefusingConnections(t *testing.T) {
 	if d.Found {
 		t.Fatalf("found %+v on a dead port", d.Info)
 	}
-	if len(d.Notes) != 1 || !strings.Contains(d.Notes[0], "Windows ARM64") || !strings.Contains(d.Notes[0], dead) {
+	if len(d.Notes) != 1 || !strings.Contains(d.Notes[0], "reports "+dead+"/v1, but nothing accepts connections at "+ln.Addr().String()) ||
+		strings.Contains(d.Notes[0], "/flperf/sim") || strings.Contains(d.Notes[0], "ARM64") != (foundryPlatform == "windows/arm64") {
 		t.Fatalf("notes = %q", d.Notes)
 	}
 }

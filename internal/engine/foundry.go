@@ -34,6 +34,10 @@ type FoundryManager struct {
 	genMu sync.Mutex
 	gen   FoundryGeneration // "" until known
 
+	aliasMu sync.Mutex
+	aliases map[string]string // 1.x: lower-cased variant id → its alias, from the last catalog
+	real    bool              // aliases came from the CLI (not guessed from the ids)
+
 	// Note, when set before use, receives remarks that are not errors,
 	// such as a catalog entry skipped because it has no name.
 	Note func(msg string)

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -223,87 +222,6 @@ func (f *FoundryManager) loaded1x(ctx context.Context) ([]string, error) {
 	return ids, nil
 }
 
-// load1x loads id (GET /models/load/{id}) and returns how long the service
-// took, measured around the request (it answers once the model is in
-// memory), and its status: "loaded", or "already_loaded" when nothing was
-// loaded. The route takes no TTL (the service keeps models until they are
-// unloaded or it stops), so opts.TTL is not sent. Nor does it take an
-// execution provider: the variant decides, so an opts.ExecutionProvider
-// that the id's own provider contradicts is an error, and one the id does
-// not name is noted and not sent. An unknown id, and a model not
-// downloaded yet, are errors saying so.
-func (f *FoundryManager) load1x(ctx context.Context, id string, opts LoadOptions) (time.Duration, string, error) {
-	if ep := foundryEPParam(opts.ExecutionProvider); ep != "" {
-		_, _, idEP := foundryParseVariantID(id)
-		switch {
-		case idEP == "":
-			f.note("foundry: execution provider %s not sent: the 1.x service's load route takes none, the variant %s decides", opts.ExecutionProvider, id)
-		case foundryEPParam(idEP) != ep:
-			return 0, "", fmt.Errorf("foundry: load %s: it runs on %s, not %s; Foundry Local 1.x picks the execution provider by variant, so load that provider's variant instead",
-				id, idEP, opts.ExecutionProvider)
-		}
-	}
-	start := time.Now()
-	status, err := f.status1x(ctx, "/models/load/"+url.PathEscape(id))
-	took := time.Since(start)
-	if err != nil {
-		return took, "", foundry1xModelError("load", id, err)
-	}
-	switch status {
-	case foundryLoaded, foundryAlreadyLoaded:
-		return took, status, nil
-	}
-	return took, "", fmt.Errorf("foundry: load %s: unexpected status %q", id, foundryClip(status, foundryMaxStatus))
-}
-
-// unload1x unloads id (GET /models/unload/{id}) and returns the service's
-// status: "unloaded", or "not_loaded" (not an error).
-func (f *FoundryManager) unload1x(ctx context.Context, id string) (string, error) {
-	status, err := f.status1x(ctx, "/models/unload/"+url.PathEscape(id))
-	if err != nil {
-		return "", foundry1xModelError("unload", id, err)
-	}
-	switch status {
-	case foundryUnloaded, foundryNotLoaded:
-		return status, nil
-	}
-	return "", fmt.Errorf("foundry: unload %s: unexpected status %q", id, foundryClip(status, foundryMaxStatus))
-}
-
-// foundry1xModelError words a failed load or unload of id: an unknown
-// model, a model not downloaded, or the service's own error.
-func foundry1xModelError(op, id string, err error) error {
-	var e *foundry1xError
-	if errors.As(err, &e) {
-		switch {
-		case e.Status == http.StatusNotFound:
-			return fmt.Errorf("foundry: %s %s: the service knows no model %q (%w); `flperf models --engine foundry` lists its catalog", op, id, id, err)
-		case e.Status == http.StatusBadRequest && strings.Contains(strings.ToLower(e.Message), "not cached"):
-			return fmt.Errorf("foundry: %s %s: it is not downloaded; download it first (`foundry model download %s`) (%w)", op, id, id, err)
-		}
-	}
-	return fmt.Errorf("foundry: %s %s: %w", op, id, err)
-}
-
-// ensureLoaded1x is EnsureLoaded on the 1.x web service.
-func (f *FoundryManager) ensureLoaded1x(ctx context.Context, id string, opts LoadOptions) (bool, time.Duration, error) {
-	loaded, err := f.loaded1x(ctx)
-	if err != nil {
-		return false, 0, fmt.Errorf("foundry: is %s loaded: %w", id, err)
-	}
-	if foundryListed(loaded, id) {
-		return false, 0, nil
-	}
-	took, status, err := f.load1x(ctx, id, opts)
-	if err != nil {
-		return false, took, err
-	}
-	if status == foundryAlreadyLoaded {
-		return false, 0, nil
-	}
-	return true, took, nil
-}
-
 // foundry1xCatalog is the 1.x catalog with what is known of each variant.
 type foundry1xCatalog struct {
 	entries []FoundryEntry
@@ -357,6 +275,7 @@ func (f *FoundryManager) catalog1x(ctx context.Context) (foundry1xCatalog, error
 		c.entries = append(c.entries, e)
 		c.cached = append(c.cached, cached)
 	}
+	f.rememberAliases(c.entries, cli)
 	return c, nil
 }
 
@@ -411,6 +330,7 @@ var foundryVariantSuffixes = []struct{ suffix, device, ep string }{
 	{"-openvino-gpu", "GPU", "OpenVINOExecutionProvider"},
 	{"-openvino-cpu", "CPU", "OpenVINOExecutionProvider"},
 	{"-vitis-npu", "NPU", "VitisAIExecutionProvider"},
+	{"-trtrtx-gpu", "GPU", "NvTensorRTRTXExecutionProvider"},
 }
 
 // foundryParseVariantID reads what a variant id encodes:
@@ -549,11 +469,12 @@ func (f *FoundryManager) resolve1x(ctx context.Context, key, device string) (Mod
 	for i, j := range order {
 		entries[i] = c.entries[j]
 	}
-	e, err := foundryResolve(entries, key, device)
+	p, err := foundryResolveRules(entries, key, device, foundryRules{cachedFirst: true})
 	if err != nil {
 		return Model{}, err
 	}
-	m := e.model()
+	e := p.FoundryEntry
+	m := p.model(key)
 	for i, ce := range c.entries {
 		if ce.Name == e.Name {
 			m.Downloaded = c.cached[i]

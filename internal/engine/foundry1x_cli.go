@@ -94,30 +94,58 @@ func (r foundryCLIModel) model() Model {
 	return m
 }
 
+// foundryCLIListing is one command that lists variants with their download
+// state: its arguments, whether it is asked for JSON, and whether it lists
+// the cache (every row downloaded).
+type foundryCLIListing struct {
+	args      []string
+	json      bool
+	fromCache bool
+}
+
 // foundryCLIListings are the commands tried, in order, to learn which
-// variants are downloaded: CLI 0.10+'s variant table (ids and a Cached
-// column), then the cache listing (ids on CLI ≤ 0.8; CLI 0.10 lists only
-// aliases there, which cannot be told apart by variant).
-var foundryCLIListings = [][]string{{"model", "list", "--variants"}, {"cache", "list"}}
+// variants are downloaded: CLI 0.10+'s documented JSON output first
+// (`--output json`: the variant list, whose 0.11 form has a top-level
+// "variants" key, the model list and the cache list), then the text tables
+// of the same commands as a fallback for CLIs without JSON output (CLI
+// 0.10's variant table with a Cached column; the cache listing, ids on CLI
+// ≤ 0.8, only aliases on CLI 0.10, which cannot be told apart by variant).
+var foundryCLIListings = []foundryCLIListing{
+	{[]string{"model", "list", "--variants", "--output", "json"}, true, false},
+	{[]string{"model", "list", "--output", "json"}, true, false},
+	{[]string{"cache", "list", "--output", "json"}, true, true},
+	{[]string{"model", "list", "--variants"}, false, false},
+	{[]string{"cache", "list"}, false, true},
+}
 
 // cliModels lists the variants the CLI shows with their download state
-// (see foundryCLIListings and parseFoundryCLIList).
+// (see foundryCLIListings, parseFoundryCLIJSON and parseFoundryCLIList). A
+// command asked for JSON that prints a table instead is read as that table.
 func (f *FoundryManager) cliModels(ctx context.Context) ([]foundryCLIModel, error) {
 	var tried []string
 	ctx, cancel := context.WithTimeoutCause(ctx, foundryCLIListTimeout,
 		fmt.Errorf("the foundry CLI did not list its models within %v", foundryCLIListTimeout))
 	defer cancel()
-	for _, args := range foundryCLIListings {
-		out, err := runCLI(ctx, args...)
+	for _, l := range foundryCLIListings {
+		out, err := runCLI(ctx, l.args...)
 		if ctx.Err() != nil {
 			return nil, context.Cause(ctx)
 		}
-		cmdline := "`foundry " + strings.Join(args, " ") + "`"
+		cmdline := "`foundry " + strings.Join(l.args, " ") + "`"
 		if err != nil {
 			tried = append(tried, fmt.Sprintf("%s: %v: %s", cmdline, err, foundryLastLines(string(out), 2)))
 			continue
 		}
-		rows, ok := parseFoundryCLIList(string(out), args[0] == "cache")
+		if l.json {
+			if rows, ok, isJSON := parseFoundryCLIJSON(out, l.fromCache); isJSON {
+				if ok {
+					return rows, nil
+				}
+				tried = append(tried, cmdline+" printed JSON without the variants' download state")
+				continue
+			}
+		}
+		rows, ok := parseFoundryCLIList(string(out), l.fromCache)
 		if ok {
 			return rows, nil
 		}

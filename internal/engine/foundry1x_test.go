@@ -188,7 +188,9 @@ func TestFoundry1xFoundByServerStatus(t *testing.T) {
 	if len(d.Requests()) != n {
 		t.Errorf("the generation was probed although the CLI command implied it")
 	}
-	if _, err := m.Load(context.Background(), phiCPU, LoadOptions{TTL: time.Hour}); err != nil {
+	// The CLI here knows no JSON nor variants: the alias loads (1.x loads
+	// by alias), and /models/loaded says which variant that is.
+	if _, err := m.Load(context.Background(), "phi-4-mini", LoadOptions{TTL: time.Hour}); err != nil {
 		t.Fatal(err)
 	}
 	if got := d.Loaded(); !slices.Equal(got, []string{phiCPU}) {
@@ -215,17 +217,28 @@ func TestFoundry1xCapabilities(t *testing.T) {
 }
 
 func TestFoundry1xLoadUnload(t *testing.T) {
-	foundryNoCLI(t)
-	d, m, _ := foundry1xFake(t, dialect.FoundryOptions{Downloaded: []string{phiCPU, phiCUDA}, LoadDelay: 20 * time.Millisecond})
+	d, m, base := foundry1xFake(t, dialect.FoundryOptions{Downloaded: []string{phiCPU}, LoadDelay: 20 * time.Millisecond})
+	foundry1xSimCLI(t, d, base, dialect.FoundryCLIOptions{})
 	var notes []string
 	m.Note = func(s string) { notes = append(notes, s) }
 	ctx := context.Background()
 	if ld, err := m.Models(ctx, LoadedSet); err != nil || len(ld) != 0 {
 		t.Fatalf("loaded at start = %+v, %v", ld, err)
 	}
+	// The variant id first; the public core answers 404 (its load route
+	// takes aliases only), so the alias the CLI names is loaded.
 	took, status, err := m.load1x(ctx, phiCPU, LoadOptions{TTL: time.Hour})
 	if err != nil || status != foundryLoaded || took < 20*time.Millisecond {
 		t.Fatalf("load = %v, %q, %v; want loaded, taking at least the fake's 20 ms", took, status, err)
+	}
+	var routed []string
+	for _, r := range d.Requests() {
+		if strings.HasPrefix(r.Path, "/models/load/") {
+			routed = append(routed, r.ID)
+		}
+	}
+	if want := []string{phiCPU, "phi-4-mini"}; !slices.Equal(routed, want) {
+		t.Errorf("load routes asked = %q, want %q (the id, then its alias on 404)", routed, want)
 	}
 	if _, status, err = m.load1x(ctx, phiCPU, LoadOptions{}); err != nil || status != foundryAlreadyLoaded {
 		t.Errorf("second load = %q, %v; want already_loaded", status, err)
@@ -242,14 +255,17 @@ func TestFoundry1xLoadUnload(t *testing.T) {
 	}
 
 	// The execution provider is the variant's: a contradiction is refused
-	// before any request, a match is fine.
+	// before any request.
+	n := len(d.Requests())
 	if _, err := m.Load(ctx, phiCUDA, LoadOptions{ExecutionProvider: "qnn"}); err == nil || !strings.Contains(err.Error(), "CUDAExecutionProvider") {
 		t.Errorf("EP mismatch: %v", err)
 	}
-	if _, err := m.Load(ctx, phiCUDA, LoadOptions{ExecutionProvider: "CUDAExecutionProvider"}); err != nil {
-		t.Errorf("EP match: %v", err)
+	if len(d.Requests()) != n {
+		t.Errorf("a contradicted load sent requests")
 	}
 
+	// Unload: the id is 404 too; a listed variant is unloaded through its
+	// alias, an unlisted one is not loaded (and no alias is unloaded).
 	if status, err := m.unload1x(ctx, phiCPU); err != nil || status != foundryUnloaded {
 		t.Errorf("unload = %q, %v", status, err)
 	}
@@ -259,21 +275,23 @@ func TestFoundry1xLoadUnload(t *testing.T) {
 	if err := m.Unload(ctx, phiCPU); err != nil {
 		t.Errorf("Unload of an unloaded model: %v", err)
 	}
-	if got := d.Loaded(); !slices.Equal(got, []string{phiCUDA}) {
-		t.Errorf("loaded after unloads = %v", got)
+	if st := d.Stats(); st.Unloads != 1 || len(d.Loaded()) != 0 {
+		t.Errorf("after unloads: %+v, loaded %v", st, d.Loaded())
 	}
 
-	// Unknown ids and models not downloaded: clear errors naming the id.
+	// Unknown ids and models not downloaded: clear errors naming the names tried.
 	for _, op := range []func(string) error{
 		func(id string) error { _, err := m.Load(ctx, id, LoadOptions{}); return err },
-		func(id string) error { return m.Unload(ctx, id) },
 	} {
 		if err := op("no-such-model:7"); err == nil || !strings.Contains(err.Error(), `"no-such-model:7"`) || !strings.Contains(err.Error(), "HTTP 404") {
 			t.Errorf("unknown id: %v", err)
 		}
 	}
-	_, err = m.Load(ctx, phiNPU, LoadOptions{})
-	if err == nil || !strings.Contains(err.Error(), "not downloaded") || !strings.Contains(err.Error(), "foundry model download "+phiNPU) ||
+	if err := m.Unload(ctx, "no-such-model:7"); err != nil {
+		t.Errorf("unloading an unknown, unlisted id: %v", err)
+	}
+	_, err = m.Load(ctx, qwenCPU10, LoadOptions{})
+	if err == nil || !strings.Contains(err.Error(), "not downloaded") || !strings.Contains(err.Error(), "foundry model download qwen2.5-0.5b") ||
 		!strings.Contains(err.Error(), "Model not cached") {
 		t.Errorf("not cached: %v", err)
 	}
@@ -296,7 +314,8 @@ func TestFoundryParseVariantID(t *testing.T) {
 		{"qwen2.5-1.5b-instruct-openvino-npu:2", "qwen2.5-1.5b-instruct", "NPU", "OpenVINOExecutionProvider"},
 		{"m-VITIS-NPU:1", "m", "NPU", "VitisAIExecutionProvider"},
 		{"Phi-4-mini-instruct-generic-gpu:2", "Phi-4-mini-instruct", "GPU", ""},
-		{"model-trtrtx-gpu:1", "model", "GPU", ""},
+		{"model-trtrtx-gpu:1", "model", "GPU", "NvTensorRTRTXExecutionProvider"},
+		{"model-x-gpu:1", "model", "GPU", ""},
 		{"sim-fast", "sim-fast", "", ""},
 		{"gpu", "gpu", "", ""},
 		{"-generic-cpu", "-generic-cpu", "", ""},
@@ -314,7 +333,7 @@ func TestFoundry1xCatalog(t *testing.T) {
 	foundryNoCLI(t)
 	_, m, _ := foundry1xFake(t, dialect.FoundryOptions{Downloaded: []string{phiCPU}})
 	ctx := context.Background()
-	if _, err := m.Load(ctx, phiCPU, LoadOptions{}); err != nil {
+	if _, err := m.Load(ctx, "phi-4-mini", LoadOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	models, err := m.Models(ctx, CatalogSet)
@@ -425,8 +444,10 @@ func TestFoundry1xCatalogWithCLI(t *testing.T) {
 	if got, _ := m.Resolve(ctx, "phi-4-mini", ""); got.Downloaded == nil || !*got.Downloaded || got.Loaded == nil || *got.Loaded {
 		t.Errorf("resolved state: downloaded %s, loaded %s", foundryPtr(got.Downloaded), foundryPtr(got.Loaded))
 	}
+	// This CLI knows no --output json: each listing tries the JSON forms,
+	// then reads the variant table.
 	for _, inv := range foundryInvocations(t, argLog) {
-		if !slices.Equal(inv, []string{"model", "list", "--variants"}) {
+		if inv[len(inv)-1] != "json" && !slices.Equal(inv, []string{"model", "list", "--variants"}) {
 			t.Errorf("CLI run with %q", inv)
 		}
 	}
@@ -437,7 +458,7 @@ func TestFoundry1xDownloadedViaCLI(t *testing.T) {
 	t.Run("variants table", func(t *testing.T) {
 		foundry1xCLI(t, foundryCLICase{`"model list --variants"`, foundryPrint(foundryVariantsTable)})
 		_, m, _ := foundry1xFake(t, dialect.FoundryOptions{Downloaded: []string{phiCPU}})
-		if _, err := m.Load(ctx, phiCPU, LoadOptions{}); err != nil {
+		if _, err := m.Load(ctx, "phi-4-mini", LoadOptions{}); err != nil {
 			t.Fatal(err)
 		}
 		dl, err := m.Models(ctx, DownloadedSet)
@@ -463,8 +484,13 @@ func TestFoundry1xDownloadedViaCLI(t *testing.T) {
 			t.Fatalf("downloaded = %+v, %v", dl, err)
 		}
 		inv := foundryInvocations(t, argLog)
-		if len(inv) != 2 || !slices.Equal(inv[0], []string{"model", "list", "--variants"}) || !slices.Equal(inv[1], []string{"cache", "list"}) {
-			t.Errorf("invocations = %q; want the variants table tried first, then the cache", inv)
+		var order []string
+		for _, a := range inv {
+			order = append(order, strings.Join(a, " "))
+		}
+		if want := []string{"model list --variants --output json", "model list --output json", "cache list --output json",
+			"model list --variants", "cache list"}; !slices.Equal(order, want) {
+			t.Errorf("invocations = %q; want the JSON listings, then the variants table, then the cache", order)
 		}
 	})
 	t.Run("empty cache", func(t *testing.T) {
@@ -679,8 +705,8 @@ func TestFoundry1xDownloadViaCLI(t *testing.T) {
 }
 
 func TestFoundry1xMidRunUnload(t *testing.T) {
-	foundryNoCLI(t)
 	d, m, base := foundry1xFake(t, dialect.FoundryOptions{Downloaded: []string{phiCPU}, LoadDelay: 5 * time.Millisecond})
+	foundry1xSimCLI(t, d, base, dialect.FoundryCLIOptions{})
 	ctx := context.Background()
 	opts := LoadOptions{TTL: time.Hour}
 	if _, err := m.Load(ctx, phiCPU, opts); err != nil {
@@ -735,7 +761,7 @@ func TestFoundry1xChatThroughBackend(t *testing.T) {
 	prof := sim.Profile{TTFT: 2 * time.Millisecond, DecodeTPS: 3000, TokensPerChunk: 2, Seed: 5}
 	_, m, base := foundry1xFake(t, dialect.FoundryOptions{Downloaded: []string{phiCPU}, Profile: prof})
 	ctx := context.Background()
-	if _, err := m.Load(ctx, phiCPU, LoadOptions{}); err != nil {
+	if _, err := m.Load(ctx, "phi-4-mini", LoadOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	req := backend.Request{Model: phiCPU, Stream: true, MaxTokens: 8, Messages: []backend.Message{{Role: "user", Content: "Say something."}}}
@@ -745,14 +771,14 @@ func TestFoundry1xChatThroughBackend(t *testing.T) {
 		t.Fatalf("outcome %s: %s", rec.Outcome, rec.Error)
 	}
 	if rec.OutputSource != record.SourceUsage || rec.OutputTokens != 8 || rec.FinishReason != "length" || rec.ChunkCount != 4 {
-		t.Errorf("record: %d tokens from %q, finish %q, %d chunks; want 8 from usage, length, 4 chunks (a stream without [DONE])",
+		t.Errorf("record: %d tokens from %q, finish %q, %d chunks; want 8 from usage, length, 4 chunks (then [DONE])",
 			rec.OutputTokens, rec.OutputSource, rec.FinishReason, rec.ChunkCount)
 	}
 
 	// A generation error mid-stream: the error frame, then EOF.
 	_, m2, base2 := foundry1xFake(t, dialect.FoundryOptions{Downloaded: []string{phiCPU}, Profile: prof,
 		FailStreamAfter: 2, FailStreamMessage: "OrtGenAI: out of memory"})
-	if _, err := m2.Load(ctx, phiCPU, LoadOptions{}); err != nil {
+	if _, err := m2.Load(ctx, "phi-4-mini", LoadOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	rec = record.Record{}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"runtime"
 	"strconv"
 	"strings"
 )
@@ -182,15 +183,23 @@ func foundryParseCatalog(body []byte) ([]FoundryEntry, []string, error) {
 //     integer n;
 //  3. an alias: its first variant in the service's order (the service
 //     lists NPU, then non-generic GPU, generic GPU, non-generic CPU, CPU),
-//     restricted to device (CPU, GPU, NPU) when device is not empty.
+//     restricted to device (CPU, GPU, NPU) when device is not empty; on
+//     Windows, with no device named, a "-generic-gpu:" pick is swapped for
+//     the alias's first CPU variant unless the CUDA rule below applies;
+//  4. when any catalog entry runs on CUDAExecutionProvider, a generic-GPU
+//     variant is loaded with ep=cuda (Model.LoadEP "cuda", its execution
+//     provider CUDAExecutionProvider).
 //
 // A device that the matched id does not run on is an error. The Model has
-// the variant's id, device, execution provider and size, and Downloaded and
-// Loaded when the service could say. One alias can resolve differently per
-// machine or catalog refresh: resolve once per run and store the result.
-// Errors list the aliases, or the alias's variants. On the 1.x web service
-// the catalog is Catalog's, and an alias prefers a downloaded variant (as
-// SDK 1.x does) before the service's order.
+// the variant's id, device, execution provider and size, Requested (key,
+// when it is not the id), Choice (which rule chose the variant, and why),
+// and Downloaded and Loaded when the service could say. One alias can
+// resolve differently per machine or catalog refresh: resolve once per run
+// and store the result. Errors list the aliases, or the alias's variants.
+// On the 1.x web service the catalog is Catalog's, an alias prefers a
+// downloaded variant (as Foundry Local 1.x selects an alias's variant)
+// before the service's order, and neither the Windows nor the CUDA rule
+// applies (the 1.x service loads a variant as it is).
 func (f *FoundryManager) Resolve(ctx context.Context, key, device string) (Model, error) {
 	if f.is1x(ctx) {
 		return f.resolve1x(ctx, key, device)
@@ -202,41 +211,116 @@ func (f *FoundryManager) Resolve(ctx context.Context, key, device string) (Model
 	if err != nil {
 		return Model{}, err
 	}
-	e, err := foundryResolve(entries, key, device)
+	p, err := foundryResolveRules(entries, key, device, foundryLegacyRules(entries))
 	if err != nil {
 		return Model{}, err
 	}
-	m := e.model()
+	m := p.model(key)
 	if cached, err := f.ids(ctx, "/openai/models"); err == nil {
-		m.Downloaded = foundryBool(foundryListed(cached, e.Name))
+		m.Downloaded = foundryBool(foundryListed(cached, p.Name))
 	}
 	if loaded, err := f.ids(ctx, "/openai/loadedmodels"); err == nil {
-		m.Loaded = foundryBool(foundryListed(loaded, e.Name))
+		m.Loaded = foundryBool(foundryListed(loaded, p.Name))
 	}
 	return m, nil
 }
 
-// foundryResolve implements Resolve's rules over entries in service order.
+// foundryGOOS is the operating system the SDK rules are applied for (a
+// variable so that tests can apply Windows' rule anywhere).
+var foundryGOOS = runtime.GOOS
+
+// foundryRules are the SDK-specific steps of an alias resolution.
+type foundryRules struct {
+	// windowsSwap: the legacy SDKs on Windows swap a "-generic-gpu:" alias
+	// pick for the alias's CPU variant when no device is named and no CUDA
+	// override applies.
+	windowsSwap bool
+	// cudaOverride: the catalog has CUDA variants, so the legacy SDKs load
+	// every generic-GPU variant with ep=cuda.
+	cudaOverride bool
+	// cachedFirst: the entries were reordered downloaded-first (1.x); only
+	// the wording of the choice depends on it.
+	cachedFirst bool
+}
+
+// foundryLegacyRules are the legacy SDKs' rules for this catalog on this
+// operating system.
+func foundryLegacyRules(entries []FoundryEntry) foundryRules {
+	r := foundryRules{windowsSwap: foundryGOOS == "windows"}
+	for _, e := range entries {
+		if strings.EqualFold(e.ExecutionProvider, "CUDAExecutionProvider") {
+			r.cudaOverride = true
+			break
+		}
+	}
+	return r
+}
+
+// foundryPick is a resolved variant: its entry, why it was chosen, and the
+// ep its load must send (legacy only; empty: none).
+type foundryPick struct {
+	FoundryEntry
+	why    string
+	loadEP string
+}
+
+// model is the pick as a Model for key (the name the user typed).
+func (p foundryPick) model(key string) Model {
+	m := p.FoundryEntry.model()
+	if p.loadEP != "" {
+		m.LoadEP = p.loadEP
+		m.ExecutionProvider = "CUDAExecutionProvider"
+	}
+	if !strings.EqualFold(strings.TrimSpace(key), p.Name) {
+		m.Requested = strings.TrimSpace(key)
+	}
+	m.Choice = p.why
+	return m
+}
+
+// foundryResolve implements Resolve's steps 1–3 over entries in service
+// order, without the SDK-specific rules.
 func foundryResolve(entries []FoundryEntry, key, device string) (FoundryEntry, error) {
+	p, err := foundryResolveRules(entries, key, device, foundryRules{})
+	return p.FoundryEntry, err
+}
+
+// foundryResolveRules implements Resolve's rules over entries in service
+// order.
+func foundryResolveRules(entries []FoundryEntry, key, device string, rules foundryRules) (foundryPick, error) {
+	p, err := foundryResolveKey(entries, key, device, rules)
+	if err != nil {
+		return p, err
+	}
+	if rules.cudaOverride && strings.Contains(strings.ToLower(p.Name), "generic-gpu") {
+		p.loadEP = "cuda"
+		p.why = strings.TrimPrefix(p.why+"; ", "; ") + fmt.Sprintf("loaded with ep=cuda (the catalog lists it on %s): the Foundry Local SDKs load generic-GPU variants with CUDA when the catalog has CUDA variants",
+			foundryOr(p.ExecutionProvider, "an unnamed provider"))
+	}
+	return p, nil
+}
+
+// foundryResolveKey finds the entry key names (steps 1–3 of Resolve).
+func foundryResolveKey(entries []FoundryEntry, key, device string, rules foundryRules) (foundryPick, error) {
 	key, device = strings.TrimSpace(key), strings.TrimSpace(device)
 	if key == "" {
-		return FoundryEntry{}, fmt.Errorf("foundry: no model named; aliases: %s", foundryAliases(entries))
+		return foundryPick{}, fmt.Errorf("foundry: no model named; aliases: %s", foundryAliases(entries))
 	}
-	checkDevice := func(e FoundryEntry) (FoundryEntry, error) {
+	checkDevice := func(e FoundryEntry, why string) (foundryPick, error) {
 		if device != "" && !strings.EqualFold(e.Device, device) {
 			dev := e.Device
 			if dev == "" {
 				dev = "an unknown device"
 			}
-			return FoundryEntry{}, fmt.Errorf("foundry: %s runs on %s, not %s; variants of %q: %s",
+			return foundryPick{}, fmt.Errorf("foundry: %s runs on %s, not %s; variants of %q: %s",
 				e.Name, dev, strings.ToUpper(device), e.Alias, foundryVariants(entries, e.Alias))
 		}
-		return e, nil
+		return foundryPick{FoundryEntry: e, why: why}, nil
 	}
 	// 1. Exact id.
 	for _, e := range entries {
 		if strings.EqualFold(e.Name, key) {
-			return checkDevice(e)
+			return checkDevice(e, "")
 		}
 	}
 	// 2. "<key>:<version>", highest integer version (a non-integer
@@ -256,9 +340,10 @@ func foundryResolve(entries []FoundryEntry, key, device string) (FoundryEntry, e
 		}
 	}
 	if best >= 0 {
-		return checkDevice(entries[best])
+		return checkDevice(entries[best], fmt.Sprintf("%s without a version: its highest version", key))
 	}
 	// 3. Alias, first in service order, optionally on one device.
+	var matches []FoundryEntry
 	aliased := false
 	for _, e := range entries {
 		if !strings.EqualFold(e.Alias, key) {
@@ -266,15 +351,37 @@ func foundryResolve(entries []FoundryEntry, key, device string) (FoundryEntry, e
 		}
 		aliased = true
 		if device == "" || strings.EqualFold(e.Device, device) {
-			return e, nil
+			matches = append(matches, e)
 		}
 	}
-	if aliased {
-		return FoundryEntry{}, fmt.Errorf("foundry: alias %q has no %s variant; its variants: %s",
-			key, strings.ToUpper(device), foundryVariants(entries, key))
+	if len(matches) == 0 {
+		if aliased {
+			return foundryPick{}, fmt.Errorf("foundry: alias %q has no %s variant; its variants: %s",
+				key, strings.ToUpper(device), foundryVariants(entries, key))
+		}
+		return foundryPick{}, fmt.Errorf("foundry: no model %q in the catalog (not an id, an id without its version, or an alias); aliases: %s",
+			key, foundryAliases(entries))
 	}
-	return FoundryEntry{}, fmt.Errorf("foundry: no model %q in the catalog (not an id, an id without its version, or an alias); aliases: %s",
-		key, foundryAliases(entries))
+	pick := foundryPick{FoundryEntry: matches[0]}
+	order := "the service's order (NPU, then GPU, then CPU)"
+	if rules.cachedFirst {
+		order = "downloaded variants first, then the service's order, as Foundry Local 1.x selects an alias's variant"
+	}
+	pick.why = fmt.Sprintf("alias %q: its first variant in %s", key, order)
+	if device != "" {
+		pick.why = fmt.Sprintf("alias %q on %s: its first %s variant in %s", key, strings.ToUpper(device), strings.ToUpper(device), order)
+	}
+	if rules.windowsSwap && device == "" && !rules.cudaOverride && strings.Contains(strings.ToLower(pick.Name), "-generic-gpu:") {
+		for _, e := range matches {
+			if strings.EqualFold(e.Device, "CPU") {
+				pick.why = fmt.Sprintf("alias %q: its first variant in %s is the generic-GPU %s, which the Foundry Local SDKs on Windows replace by the alias's CPU variant when no device is named and the catalog has no CUDA variant",
+					key, order, pick.Name)
+				pick.FoundryEntry = e
+				break
+			}
+		}
+	}
+	return pick, nil
 }
 
 // foundryListMax bounds the names an error lists.

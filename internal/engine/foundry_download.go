@@ -58,10 +58,11 @@ func (f *FoundryManager) Download(ctx context.Context, id string, progress func(
 	if err != nil {
 		return fail(-1, fmt.Errorf("foundry: download %s: %w", id, err))
 	}
-	e, err := foundryResolve(entries, id, "")
+	pick, err := foundryResolveRules(entries, id, "", foundryLegacyRules(entries))
 	if err != nil {
 		return fail(-1, fmt.Errorf("foundry: download: %w", err))
 	}
+	e := pick.FoundryEntry
 	if foundryListed(cached, e.Name) {
 		report(Progress{Percent: 100, Status: e.Name + " is already downloaded", Done: true})
 		return nil

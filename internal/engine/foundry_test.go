@@ -219,13 +219,13 @@ func TestFoundryResolve(t *testing.T) {
 	}{
 		{"phi-4-mini-instruct-cuda-gpu:1", "", phiCUDA, "CUDAExecutionProvider"},     // exact id, any case
 		{"qwen2.5-0.5b-instruct-generic-cpu", "", qwenCPU10, "CPUExecutionProvider"}, // highest integer version: 10 > 9 > 2
-		{"phi-4-mini-instruct-GENERIC-gpu", "", phiGPU2, "WebGpuExecutionProvider"},
-		{"phi-4-mini", "", phiNPU, "QNNExecutionProvider"},      // first in service order
-		{"phi-4-mini", "gpu", phiCUDA, "CUDAExecutionProvider"}, // first GPU in service order
+		{"phi-4-mini-instruct-GENERIC-gpu", "", phiGPU2, "CUDAExecutionProvider"},    // loaded with ep=cuda: the catalog has CUDA variants
+		{"phi-4-mini", "", phiNPU, "QNNExecutionProvider"},                           // first in service order
+		{"phi-4-mini", "gpu", phiCUDA, "CUDAExecutionProvider"},                      // first GPU in service order
 		{"PHI-4-MINI", "CPU", phiCPU, "CPUExecutionProvider"},
 		{"qwen2.5-0.5b", "", qwenNPU, "OpenVINOExecutionProvider"},
 		{"qwen2.5-0.5b", "cpu", qwenCPU9, "CPUExecutionProvider"}, // service order, not the highest version
-		{"mistral-7b-v0.2", "", mistralGPU, "WebGpuExecutionProvider"},
+		{"mistral-7b-v0.2", "", mistralGPU, "CUDAExecutionProvider"},
 		{"mistralai-mistral-7b-instruct-v0-2-generic-cpu", "", mistralCPU, "CPUExecutionProvider"},
 		{"deepseek-r1-1.5b", "", sparseID, ""},
 		{" phi-4-mini ", " npu ", phiNPU, "QNNExecutionProvider"},
@@ -236,6 +236,9 @@ func TestFoundryResolve(t *testing.T) {
 		}
 		if err == nil && (got.Downloaded == nil || *got.Downloaded != (c.want == phiCUDA)) {
 			t.Errorf("Resolve(%q): Downloaded = %v", c.key, foundryPtr(got.Downloaded))
+		}
+		if wantEP := map[bool]string{true: "cuda"}[strings.Contains(c.want, "generic-gpu")]; err == nil && got.LoadEP != wantEP {
+			t.Errorf("Resolve(%q): LoadEP = %q, want %q", c.key, got.LoadEP, wantEP)
 		}
 	}
 	for _, c := range []struct {
@@ -812,7 +815,9 @@ func TestDetectFoundryCLIRefusingEndpoint(t *testing.T) {
 	if d.Found {
 		t.Fatalf("found %+v on a closed port", d.Info)
 	}
-	if len(d.Notes) != 1 || !strings.Contains(d.Notes[0], "Windows ARM64") || !strings.Contains(d.Notes[0], dead) {
+	addr := strings.TrimPrefix(dead, "http://")
+	if len(d.Notes) != 1 || !strings.Contains(d.Notes[0], "nothing accepts connections at "+addr) ||
+		strings.Contains(d.Notes[0], "/flperf/sim") || strings.Contains(d.Notes[0], "ARM64") != (foundryPlatform == "windows/arm64") {
 		t.Fatalf("notes = %q", d.Notes)
 	}
 }

@@ -51,6 +51,16 @@ type Model struct {
 	Loaded            *bool      `json:"loaded"`               // null: unknown
 	ExpiresAt         *time.Time `json:"expires_at,omitempty"` // when a loaded model will be unloaded (TTL / keep-alive)
 	Cold              *ColdStart `json:"cold,omitempty"`       // flperf run --cold: this model's cold start
+	// Requested is the name the user gave when it is not ID (a Foundry
+	// alias, a versionless id, or a variant the engine would not load).
+	Requested string `json:"requested,omitempty"`
+	// Choice says why this variant runs (Foundry Local: how the alias was
+	// resolved, or which variant the service actually loaded).
+	Choice string `json:"choice,omitempty"`
+	// LoadEP is the execution provider a load asks for (legacy Foundry
+	// Local's ep parameter: "cuda" for generic-GPU variants when the catalog
+	// has CUDA variants, as the SDKs send); empty: none.
+	LoadEP string `json:"load_ep,omitempty"`
 }
 
 // ColdStart is a model's cold start (metrics.md §8): the engine's load time

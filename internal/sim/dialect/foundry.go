@@ -100,7 +100,8 @@ type FoundryOptions struct {
 	// 1 (legacy Foundry runs requests one at a time, Foundry-Local #637),
 	// and DefaultMaxTokens 0 becomes 512 (Foundry-Local #243). 1.x: Usage
 	// is forced true (usage with stream_options.include_usage) and NoDone
-	// true (streams end without [DONE]). A zero DecodeTPS selects a fast
+	// false (a successful stream ends with [DONE]; only a FailStreamAfter
+	// error frame ends one without it). A zero DecodeTPS selects a fast
 	// default (20 ms TTFT, 500 tokens/s).
 	Profile sim.Profile
 }
@@ -121,7 +122,7 @@ const (
 type FoundryRequest struct {
 	Method string
 	Path   string     // unescaped URL path
-	ID     string     // the {id} of /openai/load/{id}, /openai/unload/{id} (1.x: /models/load/{id}, /models/unload/{id}), unescaped
+	ID     string     // the {id} of /openai/load/{id}, /openai/unload/{id} (1.x: the {name} of /models/load/{name}, /models/unload/{name}), unescaped
 	Query  url.Values // the query string
 	Body   string     // POST /openai/download only: the body (first 64 KiB)
 }
@@ -231,7 +232,7 @@ func NewFoundry(opts FoundryOptions) (*Foundry, error) {
 			p.DefaultMaxTokens = 512
 		}
 		if f.v1x {
-			p.Name, p.Usage, p.ContinuousUsage, p.NoDone = e.Name, true, false, true
+			p.Name, p.Usage, p.ContinuousUsage, p.NoDone = e.Name, true, false, false
 		} else {
 			p.Name, p.Usage, p.ContinuousUsage, p.Slots = e.Name, false, false, 1
 		}
@@ -465,11 +466,12 @@ func (f *Foundry) simInfo(w http.ResponseWriter, r *http.Request) {
 //
 //	GET  /status                   {"modelCachePath":…,"endpoints":[…],"pid":…}
 //	GET  /models/loaded            loaded ids
-//	GET  /models/load/{id}         {"status":"loaded"|"already_loaded"}; 404 unknown; 400 "Model not cached"
-//	GET  /models/unload/{id}       {"status":"unloaded"|"not_loaded"}; 404 unknown
+//	GET  /models/load/{alias}      the alias's selected variant: {"status":"loaded"|"already_loaded"};
+//	                               404 for anything but an alias (a variant id too); 400 "Model not cached"
+//	GET  /models/unload/{alias}    {"status":"unloaded"|"not_loaded"}; 404 for anything but an alias
 //	GET  /v1/models[/{id}]         every catalog variant, cached or not
-//	POST /v1/chat/completions      400 "Model not loaded" (no implicit load), 404 unknown;
-//	                               usage with include_usage; streams end without [DONE]
+//	POST /v1/chat/completions      a variant id: 400 "Model not loaded" (no implicit load), 404 unknown;
+//	                               usage with include_usage; [DONE] after a successful stream
 //	GET  /flperf/sim               as above, "dialect_generation":"1.x …"
 //
 // Every answer carries the header X-FLPerf-Engine: simulated.

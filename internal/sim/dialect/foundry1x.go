@@ -74,18 +74,16 @@ func foundryError1x(w http.ResponseWriter, status int, msg string) {
 	foundryJSON(w, status, append(b, '\n'))
 }
 
-// lookup1x finds what the 1.x load and unload routes accept: a variant id
-// (as lookup), or an alias, which stands for its first cached variant in
-// catalog order, else its first variant (SDK 1.x prefers cached variants).
-func (f *Foundry) lookup1x(id string) (FoundryEntry, bool) {
-	if e, ok := f.lookup(id); ok {
-		return e, true
-	}
+// lookupAlias1x finds what the 1.x load and unload routes accept, as the
+// public core's catalog.GetModel does: an alias, matched exactly (variant
+// ids are not accepted: 404), standing for its selected variant, which is
+// its first cached variant in catalog order, else its first variant.
+func (f *Foundry) lookupAlias1x(alias string) (FoundryEntry, bool) {
 	var first *FoundryEntry
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for i, e := range f.entries {
-		if e.Alias == "" || !strings.EqualFold(e.Alias, id) {
+		if e.Alias == "" || e.Alias != alias {
 			continue
 		}
 		if f.cached[e.Name] {
@@ -124,12 +122,14 @@ func foundryStatus1x(w http.ResponseWriter, status string) {
 	foundryJSON(w, http.StatusOK, append(b, '\n'))
 }
 
-// load1x serves GET /models/load/{id}: already_loaded, 400 "Model not
-// cached", or a load taking LoadDelay, with DefaultTTL as its TTL (0:
-// none). Query parameters are logged and ignored, as the service has none.
+// load1x serves GET /models/load/{name}: the name is an alias
+// (lookupAlias1x; a variant id is 404, as in the public core), and its
+// selected variant is loaded: already_loaded, 400 "Model not cached", or a
+// load taking LoadDelay, with DefaultTTL as its TTL (0: none). Query
+// parameters are logged and ignored, as the service has none.
 func (f *Foundry) load1x(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	e, ok := f.lookup1x(id)
+	e, ok := f.lookupAlias1x(id)
 	if !ok {
 		foundryError1x(w, http.StatusNotFound, fmt.Sprintf("Model not found: No model matching '%s'", id))
 		return
@@ -164,10 +164,12 @@ func (f *Foundry) load1x(w http.ResponseWriter, r *http.Request) {
 	foundryStatus1x(w, status)
 }
 
-// unload1x serves GET /models/unload/{id}: unloaded or not_loaded.
+// unload1x serves GET /models/unload/{name}: an alias only, as load1x;
+// its selected variant is unloaded (unloaded) or was not loaded
+// (not_loaded).
 func (f *Foundry) unload1x(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	e, ok := f.lookup1x(id)
+	e, ok := f.lookupAlias1x(id)
 	if !ok {
 		foundryError1x(w, http.StatusNotFound, fmt.Sprintf("Model not found: No model matching '%s'", id))
 		return
@@ -225,10 +227,12 @@ func (f *Foundry) model1x(w http.ResponseWriter, r *http.Request) {
 	foundryJSON(w, http.StatusOK, append(b, '\n'))
 }
 
-// chat1x serves POST /v1/chat/completions with the 1.x semantics: 404 for
-// an unknown variant, 400 "Model not loaded" for a known one that is not
-// loaded (never an implicit load), then the simulator (usage with
-// include_usage, no [DONE]), with FailStreamAfter applied to streams.
+// chat1x serves POST /v1/chat/completions with the 1.x semantics: the
+// model is a variant id (an alias is 404), 400 "Model not loaded" for a
+// known one that is not loaded (never an implicit load), then the
+// simulator (usage with include_usage; a successful stream ends with
+// [DONE]), with FailStreamAfter applied to streams (an error frame, then
+// the end of the body without [DONE]).
 func (f *Foundry) chat1x(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, sim.MaxBodyBytes+1))
 	if err != nil {

@@ -112,33 +112,42 @@ func TestFoundry1xModelsLoadUnload(t *testing.T) {
 	if _, body := foundryGet(t, c, base+"/models/loaded"); body != "[]\n" {
 		t.Errorf("/models/loaded = %q, want []", body)
 	}
-	code, body := foundryGet(t, c, base+"/models/load/no-such-model")
-	if msg, _ := foundry1xError(t, body); code != 404 || !strings.Contains(msg, "no-such-model") {
-		t.Errorf("load unknown = %d %q", code, body)
+	// The load and unload routes take an alias only, matched exactly, as the
+	// public core's catalog.GetModel: a variant id is 404 like an unknown name.
+	for _, name := range []string{"no-such-model", npu, cpu, "PHI-4-MINI"} {
+		code, body := foundryGet(t, c, base+"/models/load/"+name)
+		if msg, _ := foundry1xError(t, body); code != 404 || !strings.Contains(msg, name) {
+			t.Errorf("load %s = %d %q, want 404", name, code, body)
+		}
 	}
-	code, body = foundryGet(t, c, base+"/models/load/"+npu)
+	// An alias none of whose variants is downloaded.
+	code, body := foundryGet(t, c, base+"/models/load/qwen2.5-0.5b")
 	if msg, typ := foundry1xError(t, body); code != 400 || !strings.HasPrefix(msg, "Model not cached") || typ != "invalid_request_error" {
 		t.Errorf("load not cached = %d %q", code, body)
 	}
-	code, body = foundryGet(t, c, base+"/models/load/"+strings.ToLower(cpu)+"?ttl=30")
+	// The alias loads its selected variant: its first cached one (CPU here,
+	// although the NPU variant comes first in the catalog).
+	code, body = foundryGet(t, c, base+"/models/load/phi-4-mini?ttl=30")
 	if code != 200 || foundry1xStatus(t, body) != "loaded" {
 		t.Fatalf("load = %d %q", code, body)
 	}
-	// The alias stands for its cached variant, already loaded.
 	if code, body = foundryGet(t, c, base+"/models/load/phi-4-mini"); code != 200 || foundry1xStatus(t, body) != "already_loaded" {
-		t.Errorf("load alias = %d %q", code, body)
+		t.Errorf("load alias again = %d %q", code, body)
 	}
 	if _, body := foundryGet(t, c, base+"/models/loaded"); !slices.Equal(foundryIDs(t, body), []string{cpu}) {
-		t.Errorf("/models/loaded = %q", body)
+		t.Errorf("/models/loaded = %q, want the selected variant %s", body, cpu)
 	}
 	if st := f.Stats(); st.Loads != 1 {
 		t.Errorf("loads = %d, want 1", st.Loads)
 	}
-	code, body = foundryGet(t, c, base+"/models/unload/"+cpu)
+	if code, _ = foundryGet(t, c, base+"/models/unload/"+cpu); code != 404 {
+		t.Errorf("unload by variant id = %d, want 404", code)
+	}
+	code, body = foundryGet(t, c, base+"/models/unload/phi-4-mini")
 	if code != 200 || foundry1xStatus(t, body) != "unloaded" {
 		t.Errorf("unload = %d %q", code, body)
 	}
-	if code, body = foundryGet(t, c, base+"/models/unload/"+cpu); code != 200 || foundry1xStatus(t, body) != "not_loaded" {
+	if code, body = foundryGet(t, c, base+"/models/unload/phi-4-mini"); code != 200 || foundry1xStatus(t, body) != "not_loaded" {
 		t.Errorf("second unload = %d %q", code, body)
 	}
 	if code, _ = foundryGet(t, c, base+"/models/unload/nope"); code != 404 {
@@ -153,7 +162,7 @@ func TestFoundry1xModelsLoadUnload(t *testing.T) {
 			ids = append(ids, r.ID)
 		}
 	}
-	if want := []string{"no-such-model", npu, strings.ToLower(cpu), "phi-4-mini"}; !slices.Equal(ids, want) {
+	if want := []string{"no-such-model", npu, cpu, "PHI-4-MINI", "qwen2.5-0.5b", "phi-4-mini", "phi-4-mini"}; !slices.Equal(ids, want) {
 		t.Errorf("logged load ids = %q, want %q", ids, want)
 	}
 }
@@ -167,7 +176,7 @@ func TestFoundry1xTTL(t *testing.T) {
 	}{{30 * time.Second, true}, {0, false}} {
 		clock := &foundryClock{t: time.Unix(1_700_000_000, 0)}
 		f, base, hc := foundryStart(t, FoundryOptions{Generation: Foundry1x, Downloaded: []string{id}, DefaultTTL: c.ttl, Now: clock.Now})
-		if code, _ := foundryGet(t, hc, base+"/models/load/"+id); code != 200 {
+		if code, _ := foundryGet(t, hc, base+"/models/load/phi-4-mini"); code != 200 {
 			t.Fatal(code)
 		}
 		clock.Add(29 * time.Second)
@@ -201,7 +210,11 @@ func TestFoundry1xChat(t *testing.T) {
 		t.Errorf("after a refused chat: %+v, loaded %v", st, f.Loaded())
 	}
 
-	foundryGet(t, c, base+"/models/load/"+id)
+	// A chat names a variant id: the alias is unknown there.
+	if code, _ := foundryPost(t, c, base+"/v1/chat/completions", `{"model":"phi-4-mini",`+msgs+`}`); code != 404 {
+		t.Errorf("chat by alias = %d, want 404", code)
+	}
+	foundryGet(t, c, base+"/models/load/phi-4-mini")
 	req := `{"model":"` + id + `","stream":true,"max_tokens":5,"stream_options":{"include_usage":true},` + msgs + `}`
 	resp, err := c.Post(base+"/v1/chat/completions", "application/json", strings.NewReader(req))
 	if err != nil {
@@ -209,12 +222,15 @@ func TestFoundry1xChat(t *testing.T) {
 	}
 	frames := foundrySSE(t, resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != 200 || len(frames) < 3 {
+	if resp.StatusCode != 200 || len(frames) < 4 {
 		t.Fatalf("stream = %d %q", resp.StatusCode, frames)
 	}
-	if slices.Contains(frames, "[DONE]") {
-		t.Errorf("1.x stream sent [DONE]: %q", frames)
+	// A successful stream ends with [DONE], after the usage chunk, as the
+	// public core's streaming thread pushes it.
+	if frames[len(frames)-1] != "[DONE]" || slices.Index(frames, "[DONE]") != len(frames)-1 {
+		t.Fatalf("1.x stream does not end with one [DONE]: %q", frames)
 	}
+	frames = frames[:len(frames)-1]
 	var last struct {
 		Choices []json.RawMessage
 		Usage   *struct {
@@ -242,7 +258,7 @@ func TestFoundry1xStreamError(t *testing.T) {
 	prof := sim.Profile{TTFT: time.Millisecond, DecodeTPS: 5000, Seed: 3}
 	f, base, c := foundryStart(t, FoundryOptions{Generation: Foundry1x, Downloaded: []string{id}, FailStreamAfter: 2,
 		FailStreamMessage: "OrtGenAI: out of memory", Profile: prof})
-	foundryGet(t, c, base+"/models/load/"+id)
+	foundryGet(t, c, base+"/models/load/phi-4-mini")
 	req := `{"model":"` + id + `","stream":true,"max_tokens":50,"messages":[{"role":"user","content":"hi"}]}`
 	resp, err := c.Post(base+"/v1/chat/completions", "application/json", strings.NewReader(req))
 	if err != nil {
@@ -250,8 +266,9 @@ func TestFoundry1xStreamError(t *testing.T) {
 	}
 	frames := foundrySSE(t, resp.Body)
 	resp.Body.Close()
-	if len(frames) != 3 {
-		t.Fatalf("frames = %q; want 2 chunks and the error frame", frames)
+	// After an error frame the body ends without [DONE].
+	if len(frames) != 3 || slices.Contains(frames, "[DONE]") {
+		t.Fatalf("frames = %q; want 2 chunks and the error frame, no [DONE]", frames)
 	}
 	for _, fr := range frames[:2] {
 		if !strings.Contains(fr, `"choices":[{`) {
