@@ -22,6 +22,10 @@ type Options struct {
 	// APIKey is sent as "Authorization: Bearer <key>" when set. It is never
 	// logged or stored in records.
 	APIKey string
+	// Authorization, when set, is sent as the Authorization header as it
+	// is (e.g. "Basic …" for an endpoint's user:password) instead of the
+	// APIKey's. Never logged or stored either.
+	Authorization string
 	// Timeout is the deadline of each request as a whole, from send to the
 	// end of the body (0: none; a request sent again without stream_options
 	// gets a fresh one). Expiry is recorded as a timeout with the phase the
@@ -86,6 +90,9 @@ func New(baseURL string, opts Options) *Client {
 	}
 	if opts.APIKey != "" {
 		c.auth = "Bearer " + opts.APIKey
+	}
+	if opts.Authorization != "" {
+		c.auth = opts.Authorization
 	}
 	if c.hc == nil {
 		c.hc = &http.Client{

@@ -14,8 +14,10 @@ import (
 // Engine is the engine a run measures.
 type Engine struct {
 	engine.Info
-	Builtin bool   // the simulated engine started in this process (StartSim)
-	APIKey  string // sent as a Bearer token; never stored or logged
+	Builtin bool // the simulated engine started in this process (StartSim)
+	// Credentials are the API key or the endpoint's user:password (Info's
+	// Endpoint never holds them); never stored or logged.
+	Credentials
 }
 
 // Choice is what the command line says about the engine: an explicit
@@ -39,12 +41,13 @@ func Choose(ctx context.Context, c Choice, logf Logf) (*Engine, func(), error) {
 		return StartSim("--engine sim", logf)
 	}
 	if c.Endpoint != "" {
-		base, err := engine.NormalizeEndpoint(c.Endpoint)
+		base, user, err := SplitEndpoint(c.Endpoint)
 		if err != nil {
 			return nil, nop, fmt.Errorf("--endpoint: %v", err)
 		}
-		if c.APIKey != "" {
-			p.HTTP = ProbeClient(c.APIKey)
+		cred := Credentials{APIKey: c.APIKey, User: user}
+		if auth := cred.Authorization(); auth != "" {
+			p.HTTP = ProbeClient(auth)
 		}
 		info, err := p.Identify(ctx, base)
 		if err != nil {
@@ -60,7 +63,7 @@ func Choose(ctx context.Context, c Choice, logf Logf) (*Engine, func(), error) {
 			}
 			info.Kind = engine.Kind(c.Kind) // the user knows better than a generic OpenAI answer
 		}
-		return &Engine{Info: info, APIKey: c.APIKey}, nop, nil
+		return &Engine{Info: info, Credentials: cred}, nop, nil
 	}
 	d := p.Detect(ctx)
 	for _, n := range d.Notes {
@@ -71,7 +74,7 @@ func Choose(ctx context.Context, c Choice, logf Logf) (*Engine, func(), error) {
 			return nil, nop, fmt.Errorf("--engine %s: found %s instead; pass --endpoint", c.Kind, d.Info.Label())
 		}
 		logf.log("info", "found %s (%s)", d.Info.Label(), d.Info.DetectedBy)
-		return &Engine{Info: d.Info, APIKey: c.APIKey}, nop, nil
+		return &Engine{Info: d.Info, Credentials: Credentials{APIKey: c.APIKey}}, nop, nil
 	}
 	if !c.auto() {
 		return nil, nop, fmt.Errorf("--engine %s: no such engine found on its usual port; start it or pass --endpoint", c.Kind)
@@ -91,7 +94,7 @@ func Find(ctx context.Context, c Choice, logf Logf) (*Engine, func(), error) {
 		if !d.Found {
 			return nil, func() {}, fmt.Errorf("no engine found on this machine: start one, or pass --endpoint URL (or --engine sim for the simulated one)")
 		}
-		return &Engine{Info: d.Info, APIKey: c.APIKey}, func() {}, nil
+		return &Engine{Info: d.Info, Credentials: Credentials{APIKey: c.APIKey}}, func() {}, nil
 	}
 	return Choose(ctx, c, logf)
 }
@@ -110,28 +113,28 @@ func StartSim(why string, logf Logf) (*Engine, func(), error) {
 }
 
 // ProbeClient is the identification client for an explicit endpoint that
-// needs an API key: a server that guards every route would otherwise answer
-// each probe 401 and never be identified. Redirects are not followed, so the
-// key never reaches another host. Auto-detection's probes of the usual ports
-// never carry the key.
-func ProbeClient(apiKey string) *http.Client {
+// needs credentials (authorization is Credentials.Authorization): a server
+// that guards every route would otherwise answer each probe 401 and never be
+// identified. Redirects are not followed, so the credentials never reach
+// another host. Auto-detection's probes of the usual ports never carry them.
+func ProbeClient(authorization string) *http.Client {
 	return &http.Client{
 		Timeout:       1500 * time.Millisecond, // as engine.Prober's default client
-		Transport:     bearer("Bearer " + apiKey),
+		Transport:     bearer(authorization),
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
 }
 
-// ManageClient is the model-management client for an engine that needs an
-// API key: like ProbeClient, but without a timeout (downloads and loads
-// are bounded by their context). With no key it returns nil, each
-// manager's default.
-func ManageClient(apiKey string) *http.Client {
-	if apiKey == "" {
+// ManageClient is the model-management client for an engine that needs
+// credentials (authorization is Credentials.Authorization): like
+// ProbeClient, but without a timeout (downloads and loads are bounded by
+// their context). With none it returns nil, each manager's default.
+func ManageClient(authorization string) *http.Client {
+	if authorization == "" {
 		return nil
 	}
 	return &http.Client{
-		Transport:     bearer("Bearer " + apiKey),
+		Transport:     bearer(authorization),
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
 }

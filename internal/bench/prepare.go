@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"slices"
@@ -57,7 +58,7 @@ func Prepare(ctx context.Context, r *Resolved, eng *Engine, logf Logf) (*runner.
 	cfg.Endpoint = eng.Endpoint
 	info := eng.Info
 	info.Models = slices.Clone(info.Models)
-	opts := backend.Options{APIKey: eng.APIKey, Timeout: time.Duration(cfg.Timeout), MaxConns: max(cfg.Connections(), backend.DefaultMaxConns)}
+	opts := backend.Options{Authorization: eng.Authorization(), Timeout: time.Duration(cfg.Timeout), MaxConns: max(cfg.Connections(), backend.DefaultMaxConns)}
 	client := backend.New(eng.Endpoint, opts)
 	var doer runner.Doer = client
 	info.API = "openai"
@@ -71,17 +72,18 @@ func Prepare(ctx context.Context, r *Resolved, eng *Engine, logf Logf) (*runner.
 		}
 		cfg.Models = models
 	}
-	prep, err := prepareModels(ctx, logf, &info, &cfg)
+	hc := ManageClient(eng.Authorization()) // nil without credentials: each manager's own
+	prep, err := prepareModels(ctx, logf, &info, &cfg, hc)
 	if err != nil {
 		return nil, err
 	}
 	cfg.Command = repeatCommand(&cfg, &r.Spec, eng.Builtin)
 	var cold func(context.Context, string) (time.Duration, error)
 	if r.Spec.Cold {
-		cold = coldStart(info, &cfg)
+		cold = coldStart(info, &cfg, hc)
 	}
 	hw := telemetry.Fingerprint(ctx)
-	return &runner.Runner{Scrape: metricsScraper(ctx, logf, info), Cold: cold, Client: doer, Engine: info,
+	return &runner.Runner{Scrape: metricsScraper(ctx, logf, info, hc), Cold: cold, Client: doer, Engine: info,
 		Suite: r.Suite, Scenarios: r.Scenarios, Config: cfg, Prepare: prep,
 		Hardware: &hw, Resources: samplingFor(ctx, r.Sampling, eng, logf)}, nil
 }
@@ -166,12 +168,12 @@ func loadTTL(cfg *runner.Config) time.Duration {
 // clear message; the others are still benchmarked. The returned function
 // runs before each request: on Foundry Local it reloads a model the engine
 // unloaded in the middle of the run.
-func prepareModels(ctx context.Context, logf Logf, info *engine.Info, cfg *runner.Config) (func(context.Context, string) error, error) {
+func prepareModels(ctx context.Context, logf Logf, info *engine.Info, cfg *runner.Config, hc *http.Client) (func(context.Context, string) error, error) {
 	if info.Kind != engine.Foundry && info.Kind != engine.Ollama {
 		return nil, nil
 	}
 	ttl := loadTTL(cfg)
-	mgr := engine.NewManager(*info, nil)
+	mgr := engine.NewManager(*info, hc)
 	var kept []string
 	for _, name := range cfg.Models {
 		m := engine.Model{ID: name}
@@ -236,8 +238,8 @@ func dash(s string) string {
 // and SGLang serve one model for their lifetime and need a restart for a
 // cold start, which flperf does not do behind your back): unload, then load
 // and time it.
-func coldStart(info engine.Info, cfg *runner.Config) func(context.Context, string) (time.Duration, error) {
-	mgr := engine.NewManager(info, nil)
+func coldStart(info engine.Info, cfg *runner.Config, hc *http.Client) func(context.Context, string) (time.Duration, error) {
+	mgr := engine.NewManager(info, hc)
 	ttl := loadTTL(cfg)
 	return func(ctx context.Context, model string) (time.Duration, error) {
 		if err := mgr.Unload(ctx, model); err != nil {
@@ -251,8 +253,8 @@ func coldStart(info engine.Info, cfg *runner.Config) func(context.Context, strin
 // (vLLM, SGLang, llama.cpp started with --metrics), so that each stage's
 // server-side figures are kept beside the client's. A disabled endpoint is
 // said once, not at every stage.
-func metricsScraper(ctx context.Context, logf Logf, info engine.Info) func(context.Context) (engine.MetricsSnapshot, error) {
-	mgr := engine.NewManager(info, nil)
+func metricsScraper(ctx context.Context, logf Logf, info engine.Info, hc *http.Client) func(context.Context) (engine.MetricsSnapshot, error) {
+	mgr := engine.NewManager(info, hc)
 	sc, ok := mgr.(engine.MetricsScraper)
 	if !ok || !mgr.Capabilities().Metrics {
 		return nil

@@ -16,8 +16,8 @@ const TestPrompt = "Say hello in one short sentence."
 // tokens, a 2-minute deadline) and returns its record: reply, latency and
 // token count when it worked, outcome and error when not (the original's
 // "Test" button).
-func TestModel(ctx context.Context, info engine.Info, apiKey, model, prompt string) record.Record {
-	c := backend.New(info.Endpoint, backend.Options{APIKey: apiKey, Timeout: 2 * time.Minute})
+func TestModel(ctx context.Context, info engine.Info, cred Credentials, model, prompt string) record.Record {
+	c := backend.New(info.Endpoint, backend.Options{Authorization: cred.Authorization(), Timeout: 2 * time.Minute})
 	rec := record.Record{Model: model}
 	c.Do(ctx, backend.Request{Model: model, Messages: []backend.Message{{Role: "user", Content: prompt}}, MaxTokens: 50}, &rec)
 	return rec

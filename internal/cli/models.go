@@ -71,13 +71,19 @@ func modelsCmd(ctx context.Context, env *Env, args []string) int {
 		fmt.Fprintf(env.Stderr, "flperf models: --engine: unknown kind %q\n", *kind)
 		return ExitUsage
 	}
+	if *endpoint != "" {
+		if _, _, err := bench.SplitEndpoint(*endpoint); err != nil {
+			fmt.Fprintf(env.Stderr, "flperf models: --endpoint: %v\n", err)
+			return ExitUsage
+		}
+	}
 	info, cleanup, err := bench.Find(ctx, bench.Choice{Endpoint: *endpoint, Kind: *kind, APIKey: *apiKey}, stderrLog(env))
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "flperf models: %v\n", err)
 		return ExitFailure
 	}
 	defer cleanup()
-	mgr := engine.NewManager(info.Info, nil)
+	mgr := engine.NewManager(info.Info, bench.ManageClient(info.Authorization()))
 	switch action {
 	case "list":
 		return listModels(ctx, env, mgr, *set, *format)
@@ -95,7 +101,7 @@ func modelsCmd(ctx context.Context, env *Env, args []string) int {
 		}
 		fmt.Fprintf(env.Stdout, "unloaded %s\n", pos[0])
 	case "test":
-		return testModel(ctx, env, info.Info, *apiKey, pos[0], *prompt)
+		return testModel(ctx, env, info.Info, info.Credentials, pos[0], *prompt)
 	}
 	return ExitOK
 }
@@ -252,8 +258,8 @@ func bar(pct float64) string {
 
 // testModel sends one short non-streamed completion and shows the reply and
 // its latency (the original's "Test" button).
-func testModel(ctx context.Context, env *Env, info engine.Info, apiKey, model, prompt string) int {
-	rec := bench.TestModel(ctx, info, apiKey, model, prompt)
+func testModel(ctx context.Context, env *Env, info engine.Info, cred bench.Credentials, model, prompt string) int {
+	rec := bench.TestModel(ctx, info, cred, model, prompt)
 	if rec.Outcome != record.OK {
 		fmt.Fprintf(env.Stderr, "flperf models test: %s: %s (HTTP %d) %s\n", model, rec.Outcome, rec.Status, clean(rec.Error))
 		return ExitFailure

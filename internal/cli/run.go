@@ -279,6 +279,11 @@ func buildConfig(f *runFlags, src flagSources) (*bench.Resolved, error) {
 	if f.engineKind != "auto" && !slices.Contains(engine.Kinds, engine.Kind(f.engineKind)) {
 		bad("--engine: unknown kind %q", f.engineKind)
 	}
+	if f.endpoint != "" {
+		if _, _, err := bench.SplitEndpoint(f.endpoint); err != nil {
+			bad("--endpoint: %v", err)
+		}
+	}
 	rs, err := s.Validate(bench.Check{Name: flagName})
 	if err := errors.Join(append([]error{err}, errs...)...); err != nil {
 		return nil, err

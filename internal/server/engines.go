@@ -39,19 +39,32 @@ type Engine struct {
 	Error        string              `json:"error"`
 	Capabilities engine.Capabilities `json:"capabilities"`
 
-	info   engine.Info
-	apiKey string
+	info engine.Info
+	cred bench.Credentials // never answered
 }
 
 // configuredEngine is a user-added engine as persisted in the settings.
-// The API key stays on this machine and is never answered.
+// The API key and the user:password of an endpoint given with them
+// (Endpoint is kept without) stay on this machine and are never answered.
 type configuredEngine struct {
 	ID       string      `json:"id"`
 	Name     string      `json:"name"`
 	Kind     engine.Kind `json:"kind"`
 	Endpoint string      `json:"endpoint"`
 	APIKey   string      `json:"api_key,omitempty"`
-	Forced   bool        `json:"forced,omitempty"` // the kind was given, not identified
+	UserInfo string      `json:"userinfo,omitempty"` // "user:password", URL-escaped
+	Forced   bool        `json:"forced,omitempty"`   // the kind was given, not identified
+}
+
+// credentials are c's API key and user:password.
+func (c *configuredEngine) credentials() bench.Credentials {
+	cred := bench.Credentials{APIKey: c.APIKey}
+	if c.UserInfo != "" {
+		if u, err := url.Parse("http://" + c.UserInfo + "@h"); err == nil {
+			cred.User = u.User
+		}
+	}
+	return cred
 }
 
 // engines is the registry: the built-in simulated engine (started on
@@ -153,6 +166,16 @@ func (e *engines) configured(ctx context.Context) ([]configuredEngine, error) {
 	if _, err := e.db.Setting(ctx, settingEngines, &cs); err != nil {
 		return nil, err
 	}
+	for i := range cs {
+		// One saved with its user:password in the endpoint (before they
+		// were kept apart): the endpoint shown never carries them.
+		if base, user, err := bench.SplitEndpoint(cs[i].Endpoint); err == nil && user != nil {
+			cs[i].Endpoint = base
+			if cs[i].UserInfo == "" {
+				cs[i].UserInfo = user.String()
+			}
+		}
+	}
 	return cs, nil
 }
 
@@ -244,7 +267,7 @@ func (e *engines) probeNow(ctx context.Context) ([]Engine, error) {
 
 // check probes a user-added engine.
 func (e *engines) check(ctx context.Context, c configuredEngine) Engine {
-	info, err := identify(ctx, c.Endpoint, c.APIKey)
+	info, err := identify(ctx, c.Endpoint, c.credentials())
 	info.DetectedBy = "added in the app"
 	if err != nil || c.Forced {
 		if err == nil && info.Kind == engine.Sim {
@@ -259,15 +282,15 @@ func (e *engines) check(ctx context.Context, c configuredEngine) Engine {
 	if c.Name != "" {
 		v.Name = c.Name
 	}
-	v.Configured, v.apiKey = true, c.APIKey
+	v.Configured, v.cred = true, c.credentials()
 	return v
 }
 
 // identify asks the engine at endpoint which it is.
-func identify(ctx context.Context, endpoint, apiKey string) (engine.Info, error) {
+func identify(ctx context.Context, endpoint string, cred bench.Credentials) (engine.Info, error) {
 	var p engine.Prober
-	if apiKey != "" {
-		p.HTTP = bench.ProbeClient(apiKey)
+	if auth := cred.Authorization(); auth != "" {
+		p.HTTP = bench.ProbeClient(auth)
 	}
 	info, err := p.Identify(ctx, endpoint)
 	if errors.Is(err, engine.ErrUnreachable) {
@@ -330,12 +353,12 @@ func (e *engines) defaultID(ctx context.Context) (string, error) {
 
 // benchEngine is the engine as bench.Prepare takes it.
 func (v *Engine) benchEngine() *bench.Engine {
-	return &bench.Engine{Info: v.info, Builtin: v.ID == SimID, APIKey: v.apiKey}
+	return &bench.Engine{Info: v.info, Builtin: v.ID == SimID, Credentials: v.cred}
 }
 
 // manager is the engine's model manager.
 func (v *Engine) manager() engine.Manager {
-	return engine.NewManager(v.info, bench.ManageClient(v.apiKey))
+	return engine.NewManager(v.info, bench.ManageClient(v.cred.Authorization()))
 }
 
 // addRequest is the body of POST /engines.
@@ -348,7 +371,7 @@ type addRequest struct {
 
 // add verifies and persists a user-added engine.
 func (e *engines) add(ctx context.Context, req addRequest) (Engine, error) {
-	base, err := engine.NormalizeEndpoint(req.Endpoint)
+	base, user, err := bench.SplitEndpoint(req.Endpoint)
 	if err != nil {
 		return Engine{}, badRequest("endpoint", "%v", err)
 	}
@@ -365,7 +388,8 @@ func (e *engines) add(ctx context.Context, req addRequest) (Engine, error) {
 	if len(req.APIKey) > 4096 || strings.ContainsAny(req.APIKey, "\x00\r\n ") {
 		return Engine{}, badRequest("api_key", "the API key must be one word of at most 4096 bytes")
 	}
-	info, err := identify(ctx, base, req.APIKey)
+	cred := bench.Credentials{APIKey: req.APIKey, User: user}
+	info, err := identify(ctx, base, cred)
 	if err != nil {
 		return Engine{}, unavailable("%v", err)
 	}
@@ -377,6 +401,9 @@ func (e *engines) add(ctx context.Context, req addRequest) (Engine, error) {
 		info.Kind, forced = engine.Kind(kind), true // the user knows better than a generic OpenAI answer
 	}
 	c := configuredEngine{ID: engineID(info.Kind, base), Name: strings.TrimSpace(req.Name), Kind: info.Kind, Endpoint: base, APIKey: req.APIKey, Forced: forced}
+	if user != nil {
+		c.UserInfo = user.String()
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	cs, err := e.configured(ctx)

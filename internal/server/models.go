@@ -258,7 +258,7 @@ func (s *Server) handleTest(w http.ResponseWriter, r *http.Request) error {
 	if strings.TrimSpace(prompt) == "" {
 		prompt = bench.TestPrompt
 	}
-	rec := bench.TestModel(r.Context(), v.info, v.apiKey, req.Model, prompt)
+	rec := bench.TestModel(r.Context(), v.info, v.cred, req.Model, prompt)
 	sv := sampleOf(&rec)
 	out := testView{Model: req.Model, Reply: sv.Text, TTFTMS: sv.TTFTMS, E2EMS: sv.E2EMS, OutputTokens: rec.OutputTokens}
 	if rec.Outcome != record.OK {

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"flperf/internal/engine"
 	"flperf/internal/record"
 )
 
@@ -101,6 +102,8 @@ func newPending(r *record.Record) (*pending, error) {
 	}
 	p := &pending{rec: *r}
 	p.rec.Chunks = nil
+	p.rec.Endpoint = engine.RedactUserinfo(r.Endpoint)
+	p.rec.Error = engine.RedactUserinfo(r.Error)
 	for _, t := range []time.Time{r.Scheduled, r.Sent} {
 		if _, err := timeArg(t); err != nil {
 			return nil, fmt.Errorf("record %d: %w", r.Seq, err)

@@ -10,6 +10,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"flperf/internal/engine"
 	"flperf/internal/runner"
 	"flperf/internal/stats"
 )
@@ -48,6 +49,7 @@ type runJSON struct {
 }
 
 func encodeRunJSON(r *runner.Result) (runJSON, error) {
+	r = redactRun(r)
 	var j runJSON
 	var err error
 	for _, f := range []struct {
@@ -84,6 +86,7 @@ func warningsJSON(ws []string) (string, error) {
 	if ws == nil {
 		ws = []string{}
 	}
+	ws = redactAll(ws)
 	return jsonText(ws)
 }
 
@@ -153,7 +156,7 @@ func (db *DB) insertEvent(ctx context.Context, q querier, runID string, e Event)
 	if len(level) > maxLevelLen {
 		return fmt.Errorf("store: event level %q is too long", level)
 	}
-	msg := e.Message
+	msg := engine.RedactUserinfo(e.Message)
 	if len(msg) > maxMessageLen {
 		msg = strings.ToValidUTF8(msg[:maxMessageLen], "") + "…"
 	}
