@@ -64,6 +64,7 @@ func (s *Server) watchForeign(ctx context.Context, h *hub, id string) {
 			return
 		case <-t.C:
 		}
+		s.reap(ctx)
 		running, err := s.db.Runs(ctx, store.Filter{Status: string(store.Running)})
 		if err != nil {
 			return

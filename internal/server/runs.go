@@ -27,6 +27,17 @@ func (s *Server) resolveRun(ctx context.Context, prefix string) (string, error) 
 	return s.db.Resolve(ctx, prefix)
 }
 
+// reap marks the runs whose writer died elsewhere (a `flperf run` on this
+// database killed with kill -9, say) as interrupted before runs are listed,
+// shown or deleted, so that the app never shows a dead run as running nor
+// refuses to delete it until a restart. A failure costs only that: the run
+// is shown as stored.
+func (s *Server) reap(ctx context.Context) {
+	if err := s.db.MarkStale(ctx); err != nil {
+		s.logf("warn", "looking for runs whose flperf process died: %v", err)
+	}
+}
+
 // result returns stored run id with its summaries (store.Run: those
 // stored when it finished, or recomputed from its records), kept once the
 // run is over. Concurrent requests for one run share one read. When the
@@ -40,6 +51,7 @@ func (s *Server) result(ctx context.Context, id string) (*runner.Result, error) 
 		if s.jobs.get(id) == nil {
 			c = newSampleCollector(false)
 			fn = c.add
+			s.reap(ctx)
 		}
 		res, recomputed, err := s.db.RunWithRecords(ctx, id, fn)
 		if err != nil {
@@ -73,6 +85,7 @@ func (s *Server) handleRuns(w http.ResponseWriter, r *http.Request) error {
 			return badRequest(name, "%s is too long", name)
 		}
 	}
+	s.reap(r.Context())
 	runs, err := s.db.Runs(r.Context(), f)
 	if err != nil {
 		return err
@@ -225,6 +238,7 @@ func (s *Server) handleDeleteRun(w http.ResponseWriter, r *http.Request) error {
 	if s.jobs.get(id) != nil {
 		return conflict("run %s is running: cancel it first", id)
 	}
+	s.reap(ctx)
 	running, err := s.db.Runs(ctx, store.Filter{Status: string(store.Running)})
 	if err != nil {
 		return err
@@ -277,6 +291,9 @@ func (s *Server) handleExport(w http.ResponseWriter, r *http.Request) error {
 	id, err := s.resolveRun(r.Context(), r.PathValue("id"))
 	if err != nil {
 		return err
+	}
+	if s.jobs.get(id) == nil {
+		s.reap(r.Context())
 	}
 	deadline(w, 30*time.Minute)
 	h := w.Header()

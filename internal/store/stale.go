@@ -34,6 +34,13 @@ func (db *DB) deadReason(o owner, now time.Time) string {
 	return ""
 }
 
+// MarkStale marks every running run whose writer is dead (a `flperf run`
+// killed with kill -9, a crashed app, a machine that went down) as
+// interrupted, as Open does. A process that keeps a database open (the app)
+// calls it whenever it lists, shows or deletes runs, so that a run that died
+// elsewhere is never shown running, nor refused deletion, until a restart.
+func (db *DB) MarkStale(ctx context.Context) error { return db.markStale(ctx, db.sql) }
+
 // markStale marks every running run whose writer is dead as interrupted,
 // with a warning and an event. The run of a live process is never touched:
 // the update only applies if the heartbeat it judged is still the latest.
@@ -88,7 +95,7 @@ func (db *DB) markInterrupted(ctx context.Context, id string, beat int64, reason
 	if n, _ := res.RowsAffected(); n == 0 {
 		return nil // it beat meanwhile: alive after all
 	}
-	if err := db.insertEvent(ctx, tx, id, Event{At: time.Now(), Level: LevelWarn, Message: "marked interrupted when the database was next opened: " + reason}); err != nil {
+	if err := db.insertEvent(ctx, tx, id, Event{At: time.Now(), Level: LevelWarn, Message: "marked interrupted when the database was next read: " + reason}); err != nil {
 		return err
 	}
 	return explain(db.path, "marking run "+id+" interrupted", tx.Commit())
