@@ -280,9 +280,13 @@ func (a *attempt) begin(scheduled time.Time) {
 // wholeBody reads and applies a complete JSON response.
 func (a *attempt) wholeBody(body io.Reader, onRead func()) {
 	rec, st := a.rec, a.st
-	data, err := io.ReadAll(io.LimitReader(notifyReader{body, onRead}, maxBody+1))
+	data, release, err := readWhole(notifyReader{body, onRead}, maxBody)
+	defer release()
 	at := time.Now()
+	var le *limitError
 	switch {
+	case errors.As(err, &le):
+		a.streamError(le.msg, at)
 	case err != nil:
 		if !a.interrupted() {
 			a.streamError("connection lost: "+err.Error(), at)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/url"
@@ -11,7 +12,6 @@ import (
 	"time"
 
 	"flperf/internal/record"
-	"flperf/internal/tokens"
 )
 
 // OllamaNative sends chat requests to Ollama's native POST /api/chat and
@@ -144,6 +144,7 @@ func (o *OllamaNative) DoTimings(ctx context.Context, req Request, rec *record.R
 		return tm
 	}
 	sr := newSSEReader(resp.Body, c.maxLine)
+	defer sr.release()
 	sr.onRead = onRead
 	for {
 		line, at, err := ollamaNextLine(sr)
@@ -151,8 +152,8 @@ func (o *OllamaNative) DoTimings(ctx context.Context, req Request, rec *record.R
 		case err == io.EOF:
 			a.streamError("stream ended before the done line", at)
 			return tm
-		case err == errLineTooLong:
-			a.streamError("stream line longer than "+byteSize(sr.maxLine), at)
+		case sr.limitErr(err) != nil:
+			a.streamError(sr.limitErr(err).msg, at)
 			return tm
 		case err != nil:
 			if !a.interrupted() {
@@ -233,9 +234,13 @@ func ollamaBody(req *Request) ([]byte, error) {
 // wholeBody reads and applies a non-streaming answer: one JSON object.
 func (o *OllamaNative) wholeBody(a *attempt, body io.Reader, onRead func(), tm *OllamaTimings) {
 	rec, st := a.rec, a.st
-	data, err := io.ReadAll(io.LimitReader(notifyReader{body, onRead}, maxBody+1))
+	data, release, err := readWhole(notifyReader{body, onRead}, maxBody)
+	defer release()
 	at := time.Now()
+	var le *limitError
 	switch {
+	case errors.As(err, &le):
+		a.streamError(le.msg, at)
 	case err != nil:
 		if !a.interrupted() {
 			a.streamError("connection lost: "+err.Error(), at)
@@ -304,11 +309,12 @@ func (st *streamState) ollamaLine(line []byte, t time.Time, chunk bool, tm *Olla
 		content, thinking = refString(top["response"]), refString(top["thinking"]) // /api/generate
 	}
 	if len(content) > 0 || len(thinking) > 0 {
-		if chunk {
-			st.ollamaText(content, thinking, t)
+		if !chunk {
+			st.addText(thinking, content)
+		} else if st.rec.ChunkCount >= maxEvents {
+			return false, tooManyEvents, true
 		} else {
-			st.text.Write(thinking)
-			st.text.Write(content)
+			st.ollamaText(content, thinking, t)
 		}
 	}
 	var isDone bool
@@ -350,10 +356,7 @@ func (st *streamState) ollamaText(content, thinking []byte, t time.Time) {
 		rec.FirstAnswer = off
 	}
 	rec.LastToken = off
-	start := st.text.Len()
-	st.text.Write(thinking)
-	st.text.Write(content)
-	est := max(1, tokens.Estimate(st.text.String()[start:]))
+	est := max(1, st.addText(thinking, content))
 	rec.Chunks = append(rec.Chunks, record.Chunk{At: off, Est: est})
 }
 

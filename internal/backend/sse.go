@@ -14,8 +14,9 @@ import (
 // It accepts "\n" and "\r\n" line ends, "data:" with or without the space,
 // ":" comments, blank keep-alives, several events per read, lines split
 // across reads and lines up to maxLine bytes. Multi-line data is joined with
-// "\n"; an event is dispatched at its blank line, or at a clean end of the
-// body.
+// "\n", up to maxLine bytes too; an event is dispatched at its blank line,
+// or at a clean end of the body. Its buffers beyond freeBuffer draw on the
+// shared budget (release returns them).
 type sseReader struct {
 	r          io.Reader
 	buf        []byte
@@ -26,6 +27,8 @@ type sseReader struct {
 	err        error     // sticky read error
 	onRead     func()    // called after every read that returned data
 	started    bool      // first line seen (for the byte-order mark)
+	hold       holding   // what buf and data draw on the shared budget
+	fail       error     // a limitError from assembling an event
 
 	data    []byte    // data of the event being assembled
 	hasData bool      // a data line was seen for it
@@ -44,6 +47,10 @@ type sseEvent struct {
 // errLineTooLong reports a line longer than the reader's limit.
 var errLineTooLong = errors.New("stream line too long")
 
+// errEventTooLong reports an event whose joined data lines are longer than
+// the reader's line limit.
+var errEventTooLong = errors.New("stream event too long")
+
 // Read-buffer sizes: small to start (one per stream in flight), growing for
 // long lines up to the limit, shrinking back once a long line is consumed.
 const (
@@ -57,12 +64,42 @@ func newSSEReader(r io.Reader, maxLine int) *sseReader {
 	if maxLine <= 0 {
 		maxLine = DefaultMaxLine
 	}
-	return &sseReader{r: r, buf: make([]byte, min(sseInitBuf, maxLine)), maxLine: maxLine}
+	return &sseReader{r: r, buf: make([]byte, min(sseInitBuf, maxLine)), maxLine: maxLine, hold: holding{b: bufferBudget}}
+}
+
+// release returns the reader's buffers to the shared budget; the reader
+// must not be used after.
+func (s *sseReader) release() {
+	s.buf, s.data = nil, nil
+	s.hold.release()
+}
+
+// limitErr describes a limit the body outgrew, or returns nil for any other
+// error.
+func (s *sseReader) limitErr(err error) *limitError {
+	switch err {
+	case errLineTooLong:
+		return &limitError{"stream line longer than " + byteSize(s.maxLine)}
+	case errEventTooLong:
+		return &limitError{"stream event longer than " + byteSize(s.maxLine) + " (data lines never ended by a blank line)"}
+	}
+	le, _ := err.(*limitError)
+	return le
 }
 
 // next returns the next event. At the end of the body it returns io.EOF (a
-// clean end), errLineTooLong, or the read error.
+// clean end), errLineTooLong, errEventTooLong, errBudget or the read error,
+// and gives its buffers back to the shared budget.
 func (s *sseReader) next() (sseEvent, error) {
+	ev, err := s.event()
+	if err != nil {
+		s.hold.release()
+	}
+	return ev, err
+}
+
+// event is next without the release.
+func (s *sseReader) event() (sseEvent, error) {
 	for {
 		for {
 			line, ok := s.line()
@@ -71,6 +108,9 @@ func (s *sseReader) next() (sseEvent, error) {
 			}
 			if ev, ok := s.process(line, s.readAt); ok {
 				return ev, nil
+			}
+			if s.fail != nil {
+				return sseEvent{}, s.fail
 			}
 		}
 		if s.err != nil {
@@ -88,6 +128,9 @@ func (s *sseReader) next() (sseEvent, error) {
 				s.start, s.scanned = s.end, 0
 				if ev, ok := s.process(line, s.readAt); ok {
 					return ev, nil
+				}
+				if s.fail != nil {
+					return sseEvent{}, s.fail
 				}
 			}
 			if ev, ok := s.dispatch(); ok {
@@ -121,6 +164,7 @@ func (s *sseReader) fill() {
 		s.start, s.end, s.scanned = 0, 0, 0
 		if len(s.buf) > sseShrinkBuf {
 			s.buf = make([]byte, min(sseInitBuf, s.maxLine))
+			s.hold.resize(len(s.buf) + cap(s.data))
 		}
 	}
 	if s.end == len(s.buf) {
@@ -132,7 +176,12 @@ func (s *sseReader) fill() {
 				s.err = errLineTooLong
 				return
 			}
-			nb := make([]byte, min(2*len(s.buf), s.maxLine))
+			n := min(2*len(s.buf), s.maxLine)
+			if !s.hold.resize(n + cap(s.data)) {
+				s.err = errBudget
+				return
+			}
+			nb := make([]byte, n)
 			copy(nb, s.buf[:s.end])
 			s.buf = nb
 		}
@@ -183,6 +232,21 @@ func (s *sseReader) process(line []byte, at time.Time) (sseEvent, bool) {
 	}
 	switch string(field) {
 	case "data":
+		if !s.hasData && cap(s.data) > sseShrinkBuf {
+			s.data = nil // the previous event was long: let its buffer go
+			s.hold.resize(len(s.buf))
+		}
+		need := len(s.data) + len(value)
+		if s.hasData {
+			need++
+		}
+		if need >= s.maxLine { // as a line: shorter than the limit
+			s.fail = errEventTooLong
+			return sseEvent{}, false
+		}
+		if need > cap(s.data) && !s.growData(need) {
+			return sseEvent{}, false
+		}
 		if s.hasData {
 			s.data = append(s.data, '\n')
 		}
@@ -194,6 +258,20 @@ func (s *sseReader) process(line []byte, at time.Time) (sseEvent, bool) {
 		return sseEvent{data: value, at: at, errorField: true}, true
 	}
 	return sseEvent{}, false
+}
+
+// growData makes room for need (< maxLine) bytes of event data within the
+// budget; false sets s.fail.
+func (s *sseReader) growData(need int) bool {
+	n := min(max(need, 2*cap(s.data), 256), s.maxLine)
+	if !s.hold.resize(len(s.buf) + n) {
+		s.fail = errBudget
+		return false
+	}
+	nd := make([]byte, len(s.data), n)
+	copy(nd, s.data)
+	s.data = nd
+	return true
 }
 
 // dispatch ends the event being assembled. An event with empty data is

@@ -97,6 +97,10 @@ func TestSSEReader(t *testing.T) {
 		{"done inside text", "data: {\"c\":\"data: [DONE]\\n\\n\"}\n\n", 0, []testEvent{ev(`{"c":"data: [DONE]\n\n"}`)}, io.EOF},
 		{"line at the limit", "data: 0123456789\n\n", 17, []testEvent{ev("0123456789")}, io.EOF},
 		{"line over the limit", "data: 0123456789\n\n", 16, nil, errLineTooLong},
+		// An event's joined data is held to the line limit too.
+		{"event data at the limit", "data: 0123456\ndata: 0123456\n\ndata: b\n\n", 16, []testEvent{ev("0123456\n0123456"), ev("b")}, io.EOF},
+		{"event data over the limit", "data: 01234567\ndata: 0123456\n\ndata: b\n\n", 16, nil, errEventTooLong},
+		{"event never ended", "data: 0123\ndata: 0123\ndata: 0123\ndata: 0123", 12, nil, errEventTooLong},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -192,6 +196,12 @@ var sseSeeds = []string{
 	"data: {\"choices\":[{\"delta\":{\"content\":\"" + strings.Repeat("long ", 1200) + "\"}}]}\n\ndata: [DONE]\n\n",
 	"data: {\"choices\":[{\"delta\":\ndata: {\"content\":\"joined\"}}]}\n\n",
 	"data: {\"choices\":[],\"timings\":{\"predicted_n\":3,\"prompt_n\":2,\"cache_n\":1}}\n\n",
+	// Limits: data lines that never end their event; usage claiming far
+	// more tokens than the text has bytes (per chunk and in total).
+	strings.Repeat("data: {\"choices\":[{\"delta\":{\"content\":\"x\"}}]}\n", 400),
+	"data: {\"choices\":[{\"delta\":{\"content\":\"a\"}}],\"usage\":{\"completion_tokens\":1}}\n\n" +
+		"data: {\"choices\":[{\"delta\":{\"content\":\"b\"}}],\"usage\":{\"completion_tokens\":9223372036854775807}}\n\n" +
+		"data: {\"choices\":[],\"usage\":{\"prompt_tokens\":1,\"completion_tokens\":50000000}}\n\ndata: [DONE]\n\n",
 }
 
 func FuzzSSE(f *testing.F) {

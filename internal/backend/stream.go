@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
-	"strings"
+	"strconv"
 	"time"
 
 	"flperf/internal/record"
@@ -18,7 +18,12 @@ type streamState struct {
 	sent   time.Time
 	parser chunkParser
 	f      frame
-	text   strings.Builder // all generated text: reasoning and content, in arrival order
+
+	// The generated text (reasoning and content, in arrival order) is not
+	// kept: only what the record stores of it.
+	head   []byte         // its first textKeep bytes
+	nbytes int            // its length
+	est    tokens.Counter // its token estimate
 
 	// Latest values reported by the server (-1: never).
 	prompt, completion, cached  int64
@@ -67,15 +72,16 @@ type streamEnd struct {
 
 var doneMarker = []byte("[DONE]")
 
-// consume reads events until the stream stops.
+// consume reads events until the stream stops, then releases sr.
 func (st *streamState) consume(sr *sseReader) streamEnd {
+	defer sr.release()
 	for {
 		ev, err := sr.next()
 		switch {
 		case err == io.EOF:
 			return streamEnd{kind: endEOF, at: sr.readAt}
-		case err == errLineTooLong:
-			return streamEnd{kind: endError, at: sr.readAt, msg: "stream line longer than " + byteSize(sr.maxLine)}
+		case sr.limitErr(err) != nil:
+			return streamEnd{kind: endError, at: sr.readAt, msg: sr.limitErr(err).msg}
 		case err != nil:
 			return streamEnd{kind: endRead, at: sr.readAt, err: err}
 		case ev.errorField:
@@ -110,6 +116,9 @@ func (st *streamState) chunk(data []byte, t time.Time) (msg string, bad bool) {
 		return "", false // role-only, empty delta, usage-only or finish chunk
 	}
 	rec := st.rec
+	if rec.ChunkCount >= maxEvents {
+		return tooManyEvents, true
+	}
 	off := st.offset(t)
 	rec.ChunkCount++
 	if rec.FirstToken == 0 {
@@ -122,11 +131,7 @@ func (st *streamState) chunk(data []byte, t time.Time) (msg string, bad bool) {
 	}
 	rec.LastToken = off
 
-	start := st.text.Len()
-	st.text.Write(reasoning)
-	st.text.Write(f.content)
-	// The builder only appends, so this view of its bytes stays valid.
-	est := max(1, tokens.Estimate(st.text.String()[start:]))
+	est := max(1, st.addText(reasoning, f.content))
 	n := 0
 	if f.completionTokens >= 0 && st.contUsage {
 		// Cumulative usage in every chunk (vLLM continuous_usage_stats).
@@ -139,6 +144,33 @@ func (st *streamState) chunk(data []byte, t time.Time) (msg string, bad bool) {
 	}
 	rec.Chunks = append(rec.Chunks, record.Chunk{At: off, Tokens: n, Est: est})
 	return "", false
+}
+
+// What a response may cost however long it runs (README "Memory bounds"):
+// textKeep bytes of its text (enough for truncUTF8 to cut at record.TextLimit
+// exactly as on the whole text) and maxEvents text events in its record (24
+// bytes each).
+const (
+	textKeep  = record.TextLimit + 1
+	maxEvents = 1 << 20
+)
+
+// tooManyEvents is the error of a response with more than maxEvents text events.
+var tooManyEvents = "more than " + strconv.Itoa(maxEvents) + " text events in one response"
+
+// addText takes one event's text, reasoning then content, and returns its
+// token estimate.
+func (st *streamState) addText(reasoning, content []byte) int {
+	var c tokens.Counter
+	for _, p := range [2][]byte{reasoning, content} {
+		if room := textKeep - len(st.head); room > 0 {
+			st.head = append(st.head, p[:min(len(p), room)]...)
+		}
+		st.nbytes += len(p)
+		st.est.Write(p)
+		c.Write(p)
+	}
+	return c.Count()
 }
 
 // counts keeps the latest usage, timings and finish reason of a frame.
@@ -189,8 +221,7 @@ func (st *streamState) whole(body []byte) (msg string, bad bool) {
 	if len(reasoning) == 0 {
 		reasoning = f.reasoning
 	}
-	st.text.Write(reasoning)
-	st.text.Write(f.content)
+	st.addText(reasoning, f.content)
 	return "", false
 }
 
@@ -198,10 +229,9 @@ func (st *streamState) whole(body []byte) (msg string, bad bool) {
 // whatever the outcome: partial responses keep what arrived.
 func (st *streamState) finish(req *Request) {
 	rec := st.rec
-	text := st.text.String()
-	rec.TextBytes = len(text)
-	rec.Text = truncUTF8(text, record.TextLimit)
-	est := tokens.Estimate(text)
+	rec.TextBytes = st.nbytes
+	rec.Text = truncUTF8(string(st.head), record.TextLimit)
+	est := st.est.Count()
 	rec.EstOutTokens = est
 
 	if st.predictedN >= 0 {

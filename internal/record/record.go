@@ -201,73 +201,14 @@ func (r *Record) QueueWait() time.Duration {
 // E2E is t_end − t_send; ok=false when the stream never ended.
 func (r *Record) E2E() (time.Duration, bool) { return r.End, r.End > 0 }
 
-// TPOT is (t_last − t_first)/(N_out − 1); ok=false unless N_out ≥ 2 and both
-// moments are known.
+// TPOT is (t_last − t_first)/(N_out − 1), with N_out from Output; ok=false
+// unless N_out ≥ 2 and both moments are known.
 func (r *Record) TPOT() (time.Duration, bool) {
-	if r.OutputTokens < 2 || r.FirstToken <= 0 || r.LastToken < r.FirstToken {
+	out, _, _ := r.Output()
+	if out < 2 || r.FirstToken <= 0 || r.LastToken < r.FirstToken {
 		return 0, false
 	}
-	return (r.LastToken - r.FirstToken) / time.Duration(r.OutputTokens-1), true
-}
-
-// ITL returns the per-token inter-token latency samples of metrics.md §3:
-// the gap before each text-bearing event after the first, split evenly over
-// the k_i tokens that event carried. k_i comes from per-chunk server counts
-// when every chunk has one, else from the tokenizer estimate scaled so that
-// the k_i sum to N_out − k_first. The result is appended to dst.
-func (r *Record) ITL(dst []time.Duration) []time.Duration {
-	n := len(r.Chunks)
-	if n < 2 {
-		return dst
-	}
-	exact := true
-	for _, c := range r.Chunks {
-		if c.Tokens <= 0 {
-			exact = false
-			break
-		}
-	}
-	if exact {
-		for i := 1; i < n; i++ {
-			g := r.Chunks[i].At - r.Chunks[i-1].At
-			k := r.Chunks[i].Tokens
-			for j := 0; j < k; j++ {
-				dst = append(dst, g/time.Duration(k))
-			}
-		}
-		return dst
-	}
-	// Estimated split, scaled to the true count when it is known.
-	est := 0
-	for _, c := range r.Chunks[1:] {
-		est += max(c.Est, 1)
-	}
-	if est <= 0 { // hostile estimates that overflowed: no samples rather than a panic
-		return dst
-	}
-	target := est
-	if r.OutputTokens > 0 && r.OutputSource != SourceChunks {
-		first := max(r.Chunks[0].Est, 1)
-		if t := r.OutputTokens - first; t >= n-1 {
-			target = t
-		}
-	}
-	// Largest-remainder apportionment of target tokens over the events,
-	// at least one token each.
-	acc, given := 0, 0
-	for i := 1; i < n; i++ {
-		acc += max(r.Chunks[i].Est, 1)
-		k := (acc*target+est/2)/est - given
-		if k < 1 {
-			k = 1
-		}
-		given += k
-		g := r.Chunks[i].At - r.Chunks[i-1].At
-		for j := 0; j < k; j++ {
-			dst = append(dst, g/time.Duration(k))
-		}
-	}
-	return dst
+	return (r.LastToken - r.FirstToken) / time.Duration(out-1), true
 }
 
 // ChunkGaps appends the raw gaps between consecutive text-bearing events.

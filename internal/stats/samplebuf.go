@@ -94,66 +94,16 @@ func (b *sampleBuf) ascending(sc *radixScratch) []float64 {
 	return b.flat
 }
 
-// addITL appends r's per-token ITL samples: exactly those of r.ITL, without
-// the slice. Each event's gap is split over its k tokens, so the k samples
-// are equal and are written as a run.
+// addITL appends r's per-token ITL samples: those of r.ITLRuns, each run of
+// k equal samples written at once.
 func (b *sampleBuf) addITL(r *record.Record) {
-	cs := r.Chunks
-	n := len(cs)
-	if n < 2 {
-		return
-	}
-	exact := true
-	for i := range cs {
-		if cs[i].Tokens <= 0 {
-			exact = false
-			break
-		}
-	}
 	var or, nand uint64 // of the pushed samples' keys
-	if exact {
-		for i := 1; i < n; i++ {
-			if k := cs[i].Tokens; k == 1 {
-				d := cs[i].At - cs[i-1].At
-				or, nand = or|radixKey(d), nand|^radixKey(d)
-				b.push(d)
-			} else {
-				b.repeat((cs[i].At-cs[i-1].At)/time.Duration(k), k)
-			}
-		}
-		b.or, b.nand = b.or|or, b.nand|nand
-		return
-	}
-	// Estimated split, scaled to the true count when it is known
-	// (Record.ITL, step for step).
-	est := 0
-	for _, c := range cs[1:] {
-		est += max(c.Est, 1)
-	}
-	if est == 0 { // only by overflow, from hostile estimates; Record.ITL would divide by zero
-		return
-	}
-	target := est
-	if r.OutputTokens > 0 && r.OutputSource != record.SourceChunks {
-		first := max(cs[0].Est, 1)
-		if t := r.OutputTokens - first; t >= n-1 {
-			target = t
-		}
-	}
-	acc, given := 0, 0
-	for i := 1; i < n; i++ {
-		acc += max(cs[i].Est, 1)
-		k := (acc*target+est/2)/est - given
-		if k < 1 {
-			k = 1
-		}
-		given += k
+	for d, k := range r.ITLRuns {
 		if k == 1 {
-			d := cs[i].At - cs[i-1].At
 			or, nand = or|radixKey(d), nand|^radixKey(d)
 			b.push(d)
 		} else {
-			b.repeat((cs[i].At-cs[i-1].At)/time.Duration(k), k)
+			b.repeat(d, k)
 		}
 	}
 	b.or, b.nand = b.or|or, b.nand|nand

@@ -37,3 +37,43 @@ func FuzzEstimate(f *testing.F) {
 		}
 	})
 }
+
+// TestCounterSplits checks that Counter equals Estimate of the whole text
+// for every split of texts mixing words, punctuation, runes and invalid
+// UTF-8 into two and three pieces.
+func TestCounterSplits(t *testing.T) {
+	for _, s := range []string{"", "hello world", "naïve café", "日本語 text, 42!", "\xe6\x97", "\xe6\xe6\x97\xa5x", "a\xf0\x9f\x98\x80b", "\xf0\x9f\x98", "abcdefghijklm_n op"} {
+		want := Estimate(s)
+		for i := 0; i <= len(s); i++ {
+			for j := i; j <= len(s); j++ {
+				var c Counter
+				c.Write([]byte(s[:i]))
+				c.Write([]byte(s[i:j]))
+				c.Write([]byte(s[j:]))
+				if got := c.Count(); got != want {
+					t.Fatalf("%q split at %d, %d: Count %d, Estimate %d", s, i, j, got, want)
+				}
+			}
+		}
+	}
+}
+
+// FuzzCounter checks Counter against Estimate on arbitrary text written in
+// pieces of arbitrary sizes.
+func FuzzCounter(f *testing.F) {
+	f.Add("日本語 text, 42!", []byte{1, 2, 3})
+	f.Add("\xe6\xe6\x97\xa5x", []byte{1, 1})
+	f.Fuzz(func(t *testing.T, s string, cuts []byte) {
+		var c Counter
+		rest := s
+		for _, k := range cuts {
+			k := min(int(k)%8, len(rest))
+			c.Write([]byte(rest[:k]))
+			rest = rest[k:]
+		}
+		c.Write([]byte(rest))
+		if got, want := c.Count(), Estimate(s); got != want {
+			t.Fatalf("%q in pieces %v: Count %d, Estimate %d", s, cuts, got, want)
+		}
+	})
+}
