@@ -60,6 +60,8 @@ type Client struct {
 	drainWait time.Duration // how long to wait for the end of the body after [DONE]
 
 	noStreamOptions atomic.Bool // the endpoint rejected stream_options
+
+	conns connPolicy // how connections are used: reused, or one per request once the server was seen closing them
 }
 
 // Body limits: a complete response, and the part of an error body read
@@ -101,6 +103,7 @@ func New(baseURL string, opts Options) *Client {
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		}
 	}
+	c.conns.fresh, c.conns.window = freshClient(c.hc), closeAfterAnswer
 	return c
 }
 
@@ -116,10 +119,13 @@ func (c *Client) UsageOptionRejected() bool { return c.noStreamOptions.Load() }
 // End is when the response ended: [DONE] or the end of the body, or when a
 // failure was seen; it stays 0 for timeouts and cancellations.
 //
-// Do never retries, with one exception made before anything is generated:
+// Do never retries, with two exceptions made before anything is generated:
 // when a streaming request is refused with HTTP 400 because of
 // stream_options, it is sent once more without it, rec describes that second
-// attempt, and the Client remembers not to send stream_options again.
+// attempt, and the Client remembers not to send stream_options again; and a
+// request whose reused connection the server had closed (no response byte
+// arrived) is sent once more on a new connection, counted in
+// rec.ConnRetries (see connPolicy), rec.Sent being when that one was sent.
 func (c *Client) Do(ctx context.Context, req Request, rec *record.Record) {
 	if rec == nil {
 		return
@@ -127,7 +133,9 @@ func (c *Client) Do(ctx context.Context, req Request, rec *record.Record) {
 	scheduled := rec.Scheduled
 	if c.attempt(ctx, &req, rec, scheduled, req.Stream && !c.noStreamOptions.Load()) {
 		c.noStreamOptions.Store(true)
+		retries := rec.ConnRetries
 		c.attempt(ctx, &req, rec, scheduled, false)
+		rec.ConnRetries += retries
 	}
 }
 
@@ -139,9 +147,16 @@ type attempt struct {
 	caller    context.Context // the context Do was given
 	ctx       context.Context // caller + Timeout + idle watchdog
 	sent      time.Time       // t_send
+	scheduled time.Time       // t_sched as Do was given it (zero: none)
 	connected atomic.Bool     // httptrace GotConn fired
 	firstByte atomic.Int64    // httptrace GotFirstResponseByte, offset from Sent (0: not yet)
 	headers   bool            // response headers received
+	conn      connTrace       // the connection the request went out on
+	retried   bool            // sent once more on a new connection (connPolicy)
+
+	// What post built the request from, to build it again for a retry.
+	url, accept, auth string
+	body              []byte
 }
 
 // attempt performs one exchange into rec; it reports whether the request
@@ -166,7 +181,7 @@ func (c *Client) attempt(ctx context.Context, req *Request, rec *record.Record, 
 		a.st.finish(req)
 		return false
 	}
-	resp, err := c.hc.Do(hreq)
+	resp, err := a.send(hreq)
 	hdrAt := time.Now()
 	st := a.st
 	defer st.finish(req)
@@ -246,9 +261,17 @@ func (c *Client) newRequest(a *attempt, req *Request, streamOptions bool) (*http
 
 // post builds a POST of a JSON body whose first response byte and
 // connection are traced into a (the one place both clients build requests).
+// The request has no GetBody, so that net/http's transport never sends it
+// again by itself (it would, on a reused connection that failed before
+// anything was written): a retry is always send's, counted.
 func (a *attempt) post(url string, body []byte, accept, auth string) (*http.Request, error) {
+	a.url, a.body, a.accept, a.auth = url, body, accept, auth
 	trace := &httptrace.ClientTrace{
-		GotConn: func(httptrace.GotConnInfo) { a.connected.Store(true) },
+		GetConn: func(string) { a.conn.getConn(a.sent) },
+		GotConn: func(info httptrace.GotConnInfo) {
+			a.conn.gotConn(info)
+			a.connected.Store(true)
+		},
 		GotFirstResponseByte: func() {
 			a.firstByte.CompareAndSwap(0, int64(max(time.Since(a.sent), 1)))
 		},
@@ -258,6 +281,7 @@ func (a *attempt) post(url string, body []byte, accept, auth string) (*http.Requ
 	if err != nil {
 		return nil, err
 	}
+	hreq.GetBody = nil
 	hreq.Header.Set("Content-Type", "application/json")
 	hreq.Header.Set("Accept", accept)
 	if auth != "" {
@@ -269,6 +293,7 @@ func (a *attempt) post(url string, body []byte, accept, auth string) (*http.Requ
 // begin stamps t_send, the last thing before the request is issued.
 func (a *attempt) begin(scheduled time.Time) {
 	rec := a.rec
+	a.scheduled = scheduled
 	a.sent = time.Now()
 	rec.Sent, rec.Scheduled = a.sent, scheduled
 	if scheduled.IsZero() {
@@ -309,13 +334,19 @@ func (a *attempt) transportFailure(err error, at time.Time) {
 	}
 	rec := a.rec
 	rec.End = a.st.offset(at)
-	if !a.connected.Load() {
+	switch {
+	case !a.connected.Load():
 		rec.Outcome, rec.Phase = record.ConnectError, record.PhaseConnect
 		rec.Error = limitText("connect: " + err.Error())
-		return
+	case a.firstByte.Load() == 0:
+		// Nothing came back on the connection: the request cannot have
+		// been answered, only refused by a closing connection.
+		rec.Outcome, rec.Phase = record.ConnectError, record.PhaseConnect
+		rec.Error = limitText("connection closed before any response: " + err.Error())
+	default:
+		rec.Outcome, rec.Phase = record.StreamError, record.PhaseHeaders
+		rec.Error = limitText("no response: " + err.Error())
 	}
-	rec.Outcome, rec.Phase = record.StreamError, record.PhaseHeaders
-	rec.Error = limitText("no response: " + err.Error())
 }
 
 // streamError records a failure of the response body observed at t.
@@ -382,6 +413,7 @@ func resetMeasured(rec *record.Record) {
 	rec.EngineOutTokens, rec.EstOutTokens, rec.CachedTokens = 0, 0, 0
 	rec.Status, rec.FinishReason, rec.Outcome, rec.Phase, rec.Error = 0, "", "", "", ""
 	rec.Text, rec.TextBytes = "", 0
+	rec.ConnRetries = 0
 }
 
 // mentionsStreamOptions reports whether an HTTP 400 body blames stream_options.

@@ -70,12 +70,17 @@ func NewOllamaNative(baseRoot string, opts Options) *OllamaNative {
 
 // Do sends req to /api/chat and fills rec, with the contract of Client.Do:
 // the caller sets the identity fields (and Scheduled in open-loop modes),
-// failures are recorded in rec, never returned, and nothing is retried. End
+// failures are recorded in rec, never returned, and nothing is retried but
+// a request whose reused connection the server had closed (Client.Do). End
 // is the arrival of the "done": true line (or of the failure); it stays 0
 // for timeouts and cancellations.
 func (o *OllamaNative) Do(ctx context.Context, req Request, rec *record.Record) {
 	o.DoTimings(ctx, req, rec)
 }
+
+// ConnectionReuse says how connections to the server were used (see
+// Client.ConnectionReuse).
+func (o *OllamaNative) ConnectionReuse() string { return o.c.ConnectionReuse() }
 
 // DoTimings is Do that also returns the engine's own timings (also kept in
 // rec.Server) in Ollama's units.
@@ -105,7 +110,7 @@ func (o *OllamaNative) DoTimings(ctx context.Context, req Request, rec *record.R
 		a.st.finish(&req)
 		return tm
 	}
-	resp, err := c.hc.Do(hreq)
+	resp, err := a.send(hreq)
 	hdrAt := time.Now()
 	st := a.st
 	defer st.finish(&req)

@@ -41,6 +41,12 @@ type Info struct {
 	// API is the route measured: "openai" (/v1/chat/completions) or
 	// "ollama-native" (Ollama's /api/chat). Empty means openai.
 	API string `json:"api,omitempty"`
+	// ConnectionReuse says how the run used connections to the engine when
+	// it did not keep them alive and reuse them: e.g. "new connection per
+	// request: …" once the server was seen closing its connection right
+	// after an answer (llama.cpp's server does after each streamed one).
+	// Empty: connections were reused.
+	ConnectionReuse string `json:"connection_reuse,omitempty"`
 	// Models describes each benchmarked model as the engine resolved it
 	// (Foundry Local: the variant id, alias, device and execution provider).
 	Models []Model `json:"models,omitempty"`

@@ -86,6 +86,11 @@ type Record struct {
 	MaxTok   int    `json:"max_tokens"`         // max_tokens requested (0: not set)
 	Attempt  int    `json:"attempt,omitempty"`  // retry attempt number (0: first try; retries are off by default)
 	Endpoint string `json:"endpoint,omitempty"` // base URL the request went to
+	// ConnRetries counts the times the request was sent once more on a new
+	// connection because the server had closed the reused one it went out on
+	// before any response byte (it never reached the engine): 0 or 1. Sent
+	// and every offset describe the sending that got through.
+	ConnRetries int `json:"connection_retries,omitempty"`
 
 	// Times. Scheduled and Sent are absolute; the rest are offsets from Sent.
 	Scheduled   time.Time     `json:"scheduled"`          // t_sched: when the load generator meant to send it

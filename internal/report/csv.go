@@ -20,7 +20,7 @@ func CSVHeader() []string {
 	for _, o := range failureOrder {
 		h = append(h, string(o))
 	}
-	h = append(h, "error_rate", "short_responses")
+	h = append(h, "error_rate", "short_responses", "connection_retries")
 	for _, m := range metrics {
 		for _, c := range distCols {
 			h = append(h, m.Key+"_"+c)
@@ -150,7 +150,7 @@ func csvRow(r *runner.Result, g *stats.Group) []string {
 	for _, o := range failureOrder {
 		row = append(row, strconv.Itoa(g.Failures[o]))
 	}
-	row = append(row, f64(g.ErrorRate), strconv.Itoa(g.Short))
+	row = append(row, f64(g.ErrorRate), strconv.Itoa(g.Short), strconv.Itoa(g.ConnRetries))
 	for _, m := range metrics {
 		d := m.Get(g)
 		if d.N == 0 {

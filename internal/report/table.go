@@ -23,6 +23,9 @@ func Table(w io.Writer, r *runner.Result) error {
 	c := &r.Config
 	ew.printf("FLPerformance run %s  %s  %s  (%s)\n", r.ID, r.Status, r.Started.Local().Format("2006-01-02 15:04:05"), r.Ended.Sub(r.Started).Round(100*time.Millisecond))
 	ew.printf("Engine   %s\n", r.Engine.Label())
+	if r.Engine.ConnectionReuse != "" {
+		ew.printf("         %s\n", r.Engine.ConnectionReuse)
+	}
 	ew.printf("Suite    %s (%d scenarios)\n", r.Suite.Name, len(r.Suite.Scenarios))
 	ew.printf("Load     %s\n", loadLabel(c))
 	ew.printf("Request  %s\n", requestLabel(c))

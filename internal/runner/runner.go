@@ -179,6 +179,7 @@ models:
 		res.Resources = resources(res.Series, windows)
 	}
 	res.Summary = st.agg.Summary(stats.Options{SLO: r.Config.SLO})
+	res.Engine.ConnectionReuse = connectionReuse(r.Client)
 	res.Warnings = append(runWarnings(res), crossCheck(res)...)
 	return res, st.sinkErr
 }

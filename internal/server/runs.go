@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"regexp"
 	"strings"
 	"time"
 
@@ -16,12 +15,9 @@ import (
 	"flperf/internal/store"
 )
 
-// runIDRe is what a run id (or prefix) may contain.
-var runIDRe = regexp.MustCompile(`^[0-9A-Za-z-]{1,128}$`)
-
 // resolveRun turns a run id or unique prefix into the run's id.
 func (s *Server) resolveRun(ctx context.Context, prefix string) (string, error) {
-	if !runIDRe.MatchString(prefix) {
+	if !store.ValidID(prefix) {
 		return "", badRequest("id", "%s is not a run id: ids are letters, digits and '-'", quote(prefix))
 	}
 	return s.db.Resolve(ctx, prefix)

@@ -75,6 +75,7 @@ func (a *Aggregator) Add(r *record.Record) {
 		return
 	}
 	g.t.requests++
+	g.t.connRetries += max(r.ConnRetries, 0)
 	g.t.widen(r)
 	switch r.Outcome {
 	case record.OK:

@@ -54,6 +54,10 @@ type Group struct {
 	Warmup    int                    `json:"warmup"`
 	ErrorRate float64                `json:"error_rate"`      // failed / (records − canceled), 0..1
 	Short     int                    `json:"short_responses"` // ok responses that stopped well before max_tokens
+	// ConnRetries counts the requests sent once more on a new connection
+	// because the server had closed the reused one before any response
+	// byte (Record.ConnRetries): not failures, but worth knowing.
+	ConnRetries int `json:"connection_retries"`
 
 	TTFT      Dist `json:"ttft_ms"`       // t_first − t_send
 	TTFO      Dist `json:"ttfo_ms"`       // t_first_answer − t_send
@@ -278,7 +282,7 @@ func (g Group) clone() Group {
 func build(k groupKey, t *tally, d *dists, opts Options) Group {
 	g := Group{
 		Model: k.model, Scenario: k.scenario, Stage: k.stage,
-		Requests: t.requests, OK: t.ok, Canceled: t.canceled, Warmup: t.warmup, Short: t.short,
+		Requests: t.requests, OK: t.ok, Canceled: t.canceled, Warmup: t.warmup, Short: t.short, ConnRetries: t.connRetries,
 		Failures:     map[record.Outcome]int{},
 		TokenSources: map[record.TokenSource]int{},
 		Warnings:     []string{},

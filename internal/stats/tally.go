@@ -20,6 +20,7 @@ type tally struct {
 	worst                          disagreement
 	sumIn, sumOut                  int64 // token sums of ok records
 	engine                         int   // ok records carrying the engine's own timings
+	connRetries                    int   // sendings repeated on a new connection (Record.ConnRetries)
 	start, end                     time.Time
 
 	// Set by Summary from the options.
@@ -139,6 +140,7 @@ func (t *tally) add(o tally) {
 	t.sumIn += o.sumIn
 	t.sumOut += o.sumOut
 	t.engine += o.engine
+	t.connRetries += o.connRetries
 	if !o.start.IsZero() && (t.start.IsZero() || o.start.Before(t.start)) {
 		t.start = o.start
 	}

@@ -30,6 +30,10 @@ func warnings(t *tally, g *Group, opts Options) []string {
 	case failed > 0:
 		add("%d of %d requests failed: %s; failed requests add no latency samples, so the latency figures describe only the %d that succeeded (see error_rate)", failed, measured, failureBreakdown(t), t.ok)
 	}
+	if n := t.connRetries; n > 0 {
+		add("%s: the server had closed a reused connection before any response byte, so the request went once more on a new connection (it had not reached the engine; llama.cpp's server, for one, closes the connection after each streamed answer); not failures, and TTFT and E2E count from the sending that got through",
+			connRetries(n))
+	}
 	if t.canceled > 0 {
 		add("%s canceled when the run was stopped; canceled requests are left out of the error rate and of every figure", plural(t.canceled, "request")+wasWere(t.canceled))
 	}
@@ -167,6 +171,14 @@ func plural(n int, noun string) string {
 		return "1 " + noun
 	}
 	return strconv.Itoa(n) + " " + noun + "s"
+}
+
+// connRetries names n connection retries.
+func connRetries(n int) string {
+	if n == 1 {
+		return "1 connection retry"
+	}
+	return strconv.Itoa(n) + " connection retries"
 }
 
 // wasWere returns " was" for 1 and " were" otherwise.

@@ -12,8 +12,9 @@ import (
 )
 
 // statsColumns are what stats.Aggregator uses of a record, in the order
-// statsScanner reads them, but for the two costlier ones that follow them
-// (statsTail): the chunks and the server timings.
+// statsScanner reads them, but for those that follow them (statsTail): the
+// two costlier ones, the chunks and the server timings, and the connection
+// retries (a column of later schemas).
 const statsColumns = `model, scenario, stage, warmup, max_tokens, scheduled, sent, first_byte_ns, first_token_ns, first_answer_ns,
 	last_token_ns, end_ns, input_tokens, input_source, output_tokens, output_source, engine_output_tokens, status, finish_reason,
 	outcome, phase`
@@ -29,17 +30,21 @@ type StatsScan struct {
 // allStats reads everything the statistics use.
 var allStats = StatsScan{Chunks: true, Server: true}
 
-// statsTail is the chunks and server columns as cols reads them at schema
-// version: NULL when not read, and the server column before serverSchema.
+// statsTail is the chunks, server and connection_retries columns as cols
+// reads them at schema version: NULL when not read, and the server column
+// before serverSchema; 0 retries before retrySchema.
 func statsTail(version int, cols StatsScan) string {
-	chunks, server := "NULL", "NULL"
+	chunks, server, retries := "NULL", "NULL", "0"
 	if cols.Chunks {
 		chunks = "chunks"
 	}
 	if cols.Server && version >= serverSchema {
 		server = "server"
 	}
-	return chunks + ", " + server
+	if version >= retrySchema {
+		retries = "connection_retries"
+	}
+	return chunks + ", " + server + ", " + retries
 }
 
 // statsSQL reads the statistics' columns of a run's records, in seq order,
@@ -90,7 +95,7 @@ type statsScanner struct {
 var (
 	statsTextColumns = [...]string{"model", "scenario", "stage", "input_source", "output_source", "finish_reason", "outcome", "phase"}
 	statsIntColumns  = [...]string{"warmup", "max_tokens", "scheduled", "sent", "first_byte_ns", "first_token_ns", "first_answer_ns",
-		"last_token_ns", "end_ns", "input_tokens", "output_tokens", "engine_output_tokens", "status"}
+		"last_token_ns", "end_ns", "input_tokens", "output_tokens", "engine_output_tokens", "status", "connection_retries"}
 )
 
 // The INTEGER columns' indices in statsScanner.ints.
@@ -108,6 +113,7 @@ const (
 	iOutTok
 	iEngTok
 	iStatus
+	iRetries
 )
 
 func newStatsScanner() *statsScanner {
@@ -115,7 +121,7 @@ func newStatsScanner() *statsScanner {
 	t, i := &s.text, &s.ints
 	s.dest = []any{&t[0], &t[1], &t[2], &i[iWarmup], &i[iMaxTok], &i[iSched], &i[iSent],
 		&i[iFirstByte], &i[iFirstToken], &i[iFirstAnswer], &i[iLastToken], &i[iEnd],
-		&i[iInTok], &t[3], &i[iOutTok], &t[4], &i[iEngTok], &i[iStatus], &t[5], &t[6], &t[7], &s.blob, &s.srv}
+		&i[iInTok], &t[3], &i[iOutTok], &t[4], &i[iEngTok], &i[iStatus], &t[5], &t[6], &t[7], &s.blob, &s.srv, &i[iRetries]}
 	return s
 }
 
@@ -182,7 +188,7 @@ func (s *statsScanner) scan(rows *sql.Rows, b *recBatch, emit func(*recBatch) *r
 			InputTokens: int(v[iInTok]), InputSource: record.TokenSource(t[3]),
 			OutputTokens: int(v[iOutTok]), OutputSource: record.TokenSource(t[4]), EngineOutTokens: int(v[iEngTok]),
 			Status: int(v[iStatus]), FinishReason: t[5], Outcome: record.Outcome(t[6]), Phase: record.Phase(t[7]),
-			Server: server,
+			Server: server, ConnRetries: int(v[iRetries]),
 		})
 		n++
 		if len(b.recs) == batchLen {

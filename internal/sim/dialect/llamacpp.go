@@ -3,6 +3,7 @@ package dialect
 import (
 	"encoding/json"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -54,6 +55,13 @@ type LlamaCppOptions struct {
 // processing and deferred now. Like the real server it has no counter of
 // finished requests. Every answer carries the header X-FLPerf-Engine:
 // simulated. It is safe for concurrent use.
+//
+// Connections are handled as llama-server (cpp-httplib) handles them
+// (backends.md §3): every answer carries "Keep-Alive: timeout=5, max=100"
+// and no "Connection: close", yet after a streamed answer, once the
+// terminating chunk is written, the server closes the connection. A client
+// that sends its next request on that connection gets EOF (or a reset)
+// before any response byte.
 type LlamaCpp struct {
 	opts    LlamaCppOptions
 	profile sim.Profile
@@ -122,6 +130,7 @@ func (l *LlamaCpp) loading(health bool) bool {
 // ServeHTTP routes a request (see LlamaCpp).
 func (l *LlamaCpp) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set(sim.EngineHeader, "simulated")
+	w.Header().Set("Keep-Alive", "timeout=5, max=100")
 	path := r.URL.Path
 	if l.loading(path == "/health") {
 		llamaCppError(w, http.StatusServiceUnavailable, "unavailable_error", "Loading model")
@@ -153,8 +162,30 @@ func (l *LlamaCpp) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		l.meter.serve(w, r, ollamaRenameModel(body, l.profile.Name), "/v1/chat/completions", nil, l.record)
+		if strings.HasPrefix(w.Header().Get("Content-Type"), "text/event-stream") {
+			closeAfterStream(w)
+		}
 	default:
 		llamaCppError(w, http.StatusNotFound, "not_found_error", "File Not Found")
+	}
+}
+
+// closeAfterStream ends a streamed (chunked) answer as cpp-httplib does:
+// the terminating chunk, then the socket closed, with no "Connection:
+// close" sent before. Where the writer cannot be taken over (a recorder in
+// a test) the answer ends as usual.
+func closeAfterStream(w http.ResponseWriter) {
+	rc := http.NewResponseController(w)
+	if rc.Flush() != nil {
+		return
+	}
+	conn, buf, err := rc.Hijack()
+	if err != nil {
+		return
+	}
+	defer conn.Close()
+	if _, err := buf.WriteString("0\r\n\r\n"); err == nil {
+		buf.Flush()
 	}
 }
 
