@@ -11,6 +11,7 @@ import (
 
 	"flperf/internal/bench"
 	"flperf/internal/record"
+	"flperf/internal/report"
 	"flperf/internal/runner"
 	"flperf/internal/store"
 )
@@ -128,7 +129,9 @@ func (s *Server) handleRun(w http.ResponseWriter, r *http.Request) error {
 			live = &liveProgress{}
 		}
 	}
-	return writeData(w, http.StatusOK, map[string]any{"run": res, "live": live, "log": log})
+	// best: the "best model for…" cards, ranked here by the same rule as
+	// the terminal report, so the page only draws them.
+	return writeData(w, http.StatusOK, map[string]any{"run": res, "best": report.Best(res), "live": live, "log": log})
 }
 
 // handleStartRun answers POST /runs.
