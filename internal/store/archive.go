@@ -73,7 +73,7 @@ func (db *DB) Import(ctx context.Context, doc *Archive) error {
 	if doc == nil {
 		return fmt.Errorf("store: import: no document")
 	}
-	if err := checkArchive(doc); err != nil {
+	if err := checkID(doc.ID); err != nil {
 		return fmt.Errorf("store: import: %w", err)
 	}
 	status := doc.Status

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"flperf/internal/engine"
 	"flperf/internal/runner"
@@ -20,10 +21,11 @@ const Running runner.Status = "running"
 // maxIDLen bounds a run id.
 const maxIDLen = 128
 
-// checkID refuses ids the app could not open (ValidID).
+// checkID refuses ids no run could have: empty, too long, not UTF-8, or with
+// control characters.
 func checkID(id string) error {
-	if !ValidID(id) {
-		return fmt.Errorf("invalid run id %q (want 1–%d letters, digits and '-')", id, maxIDLen)
+	if id == "" || len(id) > maxIDLen || !utf8.ValidString(id) || strings.ContainsFunc(id, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		return fmt.Errorf("invalid run id %q (want 1–%d printable characters)", id, maxIDLen)
 	}
 	return nil
 }
