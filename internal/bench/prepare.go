@@ -11,7 +11,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"flperf/internal/backend"
@@ -76,6 +75,15 @@ func Prepare(ctx context.Context, r *Resolved, eng *Engine, logf Logf) (*runner.
 	prep, err := prepareModels(ctx, logf, &info, &cfg, hc)
 	if err != nil {
 		return nil, err
+	}
+	if f, ok := engine.NewManager(info, hc).(*engine.FoundryManager); ok {
+		// Foundry Local: is each model still loaded? Checked in the
+		// background, never on a request's path (foundryLoadedCheck).
+		ttl := loadTTL(&cfg)
+		chk := newFoundryLoadedCheck(ctx, f, cfg.Models, func(m string) engine.LoadOptions {
+			return engine.LoadOptions{TTL: ttl, ExecutionProvider: loadEP(info, m)}
+		})
+		prep, doer = chk.before, chk.watch(doer)
 	}
 	cfg.Command = repeatCommand(&cfg, &r.Spec, eng.Builtin)
 	var cold func(context.Context, string) (time.Duration, error)
@@ -165,9 +173,10 @@ func loadTTL(cfg *runner.Config) time.Duration {
 // device and execution provider are recorded with the run), and each model
 // is loaded with a TTL longer than the run, its load time logged and never
 // counted in any figure. A model that cannot be prepared is left out with a
-// clear message; the others are still benchmarked. The returned function
-// runs before each request: on Foundry Local it reloads a model the engine
-// unloaded in the middle of the run.
+// clear message; the others are still benchmarked. It returns no
+// per-request hook (nil): on Foundry Local, Prepare adds the background
+// check that reloads a model the engine unloads in the middle of the run
+// (newFoundryLoadedCheck).
 func prepareModels(ctx context.Context, logf Logf, info *engine.Info, cfg *runner.Config, hc *http.Client) (func(context.Context, string) error, error) {
 	if info.Kind != engine.Foundry && info.Kind != engine.Ollama {
 		return nil, nil
@@ -177,23 +186,15 @@ func prepareModels(ctx context.Context, logf Logf, info *engine.Info, cfg *runne
 	var kept []string
 	for _, name := range cfg.Models {
 		m := engine.Model{ID: name}
+		var took time.Duration
+		var err error
 		if f, ok := mgr.(*engine.FoundryManager); ok {
-			var err error
-			if m, err = f.Resolve(ctx, name, ""); err != nil {
-				logf.log("warn", "skipping model %q: %v", name, err)
-				continue
-			}
-			if m.Downloaded != nil && !*m.Downloaded {
-				logf.log("warn", "skipping model %s: not downloaded (flperf models pull %s)", m.ID, m.ID)
-				continue
-			}
-			if m.ID != name {
-				logf.log("info", "%s resolves to %s (%s, %s)", name, m.ID, dash(m.Device), dash(m.ExecutionProvider))
-			}
+			m, took, err = prepareFoundryModel(ctx, logf, f, name, ttl)
+		} else if took, err = mgr.Load(ctx, m.ID, engine.LoadOptions{TTL: ttl}); err != nil {
+			err = fmt.Errorf("loading it failed: %w", err)
 		}
-		took, err := mgr.Load(ctx, m.ID, engine.LoadOptions{TTL: ttl})
 		if err != nil {
-			logf.log("warn", "skipping model %s: loading it failed: %v", m.ID, err)
+			logf.log("warn", "skipping model %q: %v", name, err)
 			continue
 		}
 		logf.log("info", "loaded %s in %s (load time is not part of any figure)", m.ID, took.Round(time.Millisecond))
@@ -206,23 +207,18 @@ func prepareModels(ctx context.Context, logf Logf, info *engine.Info, cfg *runne
 		return nil, errors.New("no model could be prepared on " + info.Label())
 	}
 	cfg.Models = kept
-	f, ok := mgr.(*engine.FoundryManager)
-	if !ok {
-		return nil, nil
+	return nil, nil // Foundry Local's check is Prepare's (newFoundryLoadedCheck)
+}
+
+// loadEP is the execution provider a load of model asks for on this
+// engine (legacy Foundry Local: the SDKs' ep=cuda; empty: none).
+func loadEP(info engine.Info, model string) string {
+	for _, m := range info.Models {
+		if m.ID == model {
+			return m.LoadEP
+		}
 	}
-	var mu sync.Mutex // one check (and reload) at a time
-	return func(ctx context.Context, model string) error {
-		mu.Lock()
-		defer mu.Unlock()
-		reloaded, took, err := f.EnsureLoaded(ctx, model, engine.LoadOptions{TTL: ttl})
-		if err != nil {
-			return err
-		}
-		if reloaded {
-			return fmt.Errorf("the engine had unloaded %s; reloaded it in %s (not counted in any figure)", model, took.Round(time.Millisecond))
-		}
-		return nil
-	}, nil
+	return ""
 }
 
 // dash shows an empty string as "–".
@@ -245,7 +241,7 @@ func coldStart(info engine.Info, cfg *runner.Config, hc *http.Client) func(conte
 		if err := mgr.Unload(ctx, model); err != nil {
 			return 0, fmt.Errorf("unloading: %w", err)
 		}
-		return mgr.Load(ctx, model, engine.LoadOptions{TTL: ttl})
+		return mgr.Load(ctx, model, engine.LoadOptions{TTL: ttl, ExecutionProvider: loadEP(info, model)})
 	}
 }
 

@@ -66,6 +66,10 @@ func importCmd(ctx context.Context, env *Env, args []string) int {
 	}
 	defer db.Close()
 	if err := db.Import(ctx, a); err != nil {
+		if errors.Is(err, store.ErrInvalidArchive) {
+			fmt.Fprintf(env.Stderr, "flperf import: %s: %v\n", pos[0], err)
+			return ExitUsage
+		}
 		return c.fail(err)
 	}
 	fmt.Fprintf(env.Stdout, "imported run %s (%d records)\n", a.ID, len(a.Records))

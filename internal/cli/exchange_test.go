@@ -2,8 +2,10 @@ package cli
 
 import (
 	"encoding/csv"
+	"encoding/json"
 	"errors"
 	"io/fs"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -167,4 +169,61 @@ func TestExportFormats(t *testing.T) {
 	}
 	wantCode(t, run(t, "export", "19990101-nope", "--db", db), ExitFailure)
 	wantCode(t, run(t, "export", id, "--out", filepath.Join(t.TempDir(), "no", "such", "dir", "x.json"), "--db", db), ExitFailure)
+}
+
+// TestImportRefusesImpossibleRuns imports documents that no run could have
+// produced: ids the app could not open (a path, a space, markup), an unknown
+// status, negative counts, an HTTP status that is none. Each is a
+// usage error naming the field, and stores nothing. A document with an
+// unusual but valid id is imported, and the app opens and deletes it.
+func TestImportRefusesImpossibleRuns(t *testing.T) {
+	s := startTestSim(t, fastProfile("tiny"))
+	dbA := newDB(t)
+	id := savedID(t, dbA, s, "--model", "tiny", "--suite", writeFile(t, "one.json", oneSuite), "--requests", "2", "--warmup", "0")
+	o := run(t, "export", id, "--format", "json", "--db", dbA)
+	wantCode(t, o, ExitOK)
+	edited := func(edit func(doc map[string]any)) string {
+		doc := decodeJSON(t, o.stdout)
+		edit(doc)
+		b, err := json.Marshal(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return writeFile(t, "doc.json", string(b))
+	}
+	rec := func(doc map[string]any) map[string]any { return objects(t, list(t, doc, "records"))[0] }
+	for _, c := range []struct {
+		name, want string
+		edit       func(map[string]any)
+	}{
+		{"path id", `id: "../../etc/passwd" is not a run id`, func(d map[string]any) { d["id"] = "../../etc/passwd" }},
+		{"space id", `id: "a b" is not a run id`, func(d map[string]any) { d["id"] = "a b" }},
+		{"markup id", `id: "<script>alert(1)</script>" is not a run id`, func(d map[string]any) { d["id"] = "<script>alert(1)</script>" }},
+		{"long id", "is not a run id", func(d map[string]any) { d["id"] = strings.Repeat("a", 129) }},
+		{"status", `status: "pwned" is not a run status`, func(d map[string]any) { d["status"] = "pwned" }},
+		{"requests", "config.requests: must be 0 or more, got -1", func(d map[string]any) { obj(t, d, "config")["requests"] = -1 }},
+		{"output tokens", "records[0].output_tokens: must be 0 or more, got -7", func(d map[string]any) { rec(d)["output_tokens"] = -7 }},
+		{"http status", "records[0].status: -200 is not an HTTP status", func(d map[string]any) { rec(d)["status"] = -200 }},
+	} {
+		dbB := newDB(t)
+		o := run(t, "import", edited(c.edit), "--db", dbB)
+		if o.code != ExitUsage || !strings.Contains(o.stderr, c.want) {
+			t.Errorf("import with a bad %s: exit %d, stderr %q; want exit 2 and %q", c.name, o.code, o.stderr, c.want)
+		}
+		if n := len(storedRuns(t, dbB)); n != 0 {
+			t.Errorf("import with a bad %s stored %d runs", c.name, n)
+		}
+	}
+
+	// What import takes, the app opens and deletes.
+	dbB := newDB(t)
+	wantCode(t, run(t, "import", edited(func(d map[string]any) { d["id"] = "Imported-Run-7" }), "--db", dbB), ExitOK)
+	app, stop := serveApp(t, nil, "serve", "--listen", "127.0.0.1:0", "--db", dbB)
+	defer stop()
+	if code, body := appDo(t, http.MethodGet, app+"api/v1/runs/Imported-Run-7"); code != http.StatusOK {
+		t.Errorf("GET the imported run: %d %.300s", code, body)
+	}
+	if code, body := appDo(t, http.MethodDelete, app+"api/v1/runs/Imported-Run-7"); code != http.StatusOK {
+		t.Errorf("DELETE the imported run: %d %.300s", code, body)
+	}
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"flperf/internal/cli"
+	"flperf/internal/report"
 )
 
 // appLineRE is the line `flperf serve` prints once it listens (api.md).
@@ -127,6 +128,7 @@ type runDoc struct {
 		Groups []map[string]any `json:"groups"`
 		Models []map[string]any `json:"models"`
 	} `json:"run"`
+	Best []report.BestClaim `json:"best"`
 }
 
 func (a *app) run(t *testing.T, id string) runDoc {

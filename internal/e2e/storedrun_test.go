@@ -26,12 +26,16 @@ type storedRun struct {
 	chunks    int    // stream events per ok record
 	text      string // generated text of every ok record ("" → lorem)
 	engine    bool   // ok records carry the engine's own timings (record.Server)
+	// failEvery, when set, gives each model (by index) its failures: the
+	// model's every failEvery[m]-th record times out (0: none). Unset:
+	// every 50th record of the run does.
+	failEvery []int
 	sampling  *sampling
 }
 
 // record builds record seq of the run: streamed, mostly ok, every 50th a
-// timeout, every 200th a warm-up; latencies vary with seq so that
-// distributions have a shape.
+// timeout (or as failEvery says), every 200th a warm-up; latencies vary
+// with seq so that distributions have a shape.
 func (s storedRun) record(t0 time.Time, seq int) record.Record {
 	const ms = time.Millisecond
 	sent := t0.Add(time.Duration(seq) * 5 * ms)
@@ -43,7 +47,12 @@ func (s storedRun) record(t0 time.Time, seq int) record.Record {
 		InputTokens: 40 + seq%7, InputSource: record.SourceUsage,
 		Warmup: seq%200 == 0,
 	}
-	if seq%50 == 49 {
+	fail := seq%50 == 49
+	if s.failEvery != nil {
+		every, round := s.failEvery[m], seq/len(s.models)
+		fail = every > 0 && round%every == every-1
+	}
+	if fail {
 		r.Outcome, r.Phase, r.FirstByte, r.End = record.Timeout, record.PhaseFirstToken, 4*ms, 30*time.Second
 		r.Error = "timeout after 30s <script>window.__xss=4</script>"
 		return r

@@ -181,6 +181,7 @@ func TestApp(t *testing.T) {
 		b.open(t, a.url+"runs/"+runID, "results")
 		b.waitFor(t, 30*time.Second, "results rendered", `typeof window.__flperfRendered === 'number'`)
 		checkCharts(t, b, 9)
+		checkChartValues(t, b, a, runID)
 		checkTable(t, b, a.run(t, runID))
 		b.screenshot(t, shots, "04-results", true)
 		b.noErrors(t, "results")
@@ -211,6 +212,7 @@ func TestApp(t *testing.T) {
 			t.Error("the hostile model name is not shown literally in the table")
 		}
 		checkCharts(t, b, 9)
+		checkChartValues(t, b, a, xssID)
 		b.screenshot(t, shots, "04-results-hostile-text", true)
 		b.noErrors(t, "results (hostile text)")
 	})

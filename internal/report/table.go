@@ -167,31 +167,21 @@ const MaxRankedErrorRate = 0.05
 
 // best prints, for each headline metric, which model wins in how many
 // scenarios under the run's load. Groups without samples for the metric, or
-// with more than MaxRankedErrorRate failures, are never ranked.
+// with more than MaxRankedErrorRate failures, are never ranked (the same
+// rule as the app's cards, Best).
 func best(ew *errWriter, r *runner.Result) {
 	if len(r.Config.Models) < 2 {
 		return
 	}
-	type pick struct {
-		name string
-		get  func(*stats.Group) (float64, bool)
-		unit string
-		low  bool
-	}
-	picks := []pick{
-		{"Lowest TTFT p50", func(g *stats.Group) (float64, bool) { return g.TTFT.P50, g.TTFT.N > 0 }, "ms", true},
-		{"Highest decode rate p50", func(g *stats.Group) (float64, bool) { return g.DecodeTPS.P50, g.DecodeTPS.N > 0 }, "tok/s", false},
-		{"Lowest E2E p95", func(g *stats.Group) (float64, bool) { return g.E2E.P95, g.E2E.N > 0 }, "ms", true},
-		{"Highest output throughput", func(g *stats.Group) (float64, bool) { return g.OutputTokensPerS, g.OK > 0 }, "tok/s", false},
-	}
 	ew.printf("\nBest model per scenario (load %s; groups with > %.0f%% errors are never ranked)\n", r.Config.Plan().String(), 100*MaxRankedErrorRate)
-	for _, p := range picks {
+	for _, key := range []string{"ttft", "decode", "e2e", "throughput"} {
+		p := headlineByKey(key)
 		byScenario := map[string]*stats.Group{}
 		var order []string
 		for i := range r.Groups {
 			g := &r.Groups[i]
-			v, ok := p.get(g)
-			if !ok || g.ErrorRate > MaxRankedErrorRate {
+			v, ok := p.rankable(g)
+			if !ok {
 				continue
 			}
 			cur, seen := byScenario[g.Scenario]

@@ -76,13 +76,7 @@ func getOK(b *testing.B, url string) int {
 // forgetBig drops everything computed from the 100,000-request run and
 // waits for any computation of it in the background to end.
 func forgetBig(a *testApp) {
-	for {
-		a.s.samples.mu.Lock()
-		wait := a.s.samples.inflight[bigRunID]
-		a.s.samples.mu.Unlock()
-		if wait == nil {
-			break
-		}
+	for wait := a.s.samples.sets.flight(bigRunID); wait != nil; wait = a.s.samples.sets.flight(bigRunID) {
 		<-wait
 	}
 	a.s.cache.removeTag(bigRunID)

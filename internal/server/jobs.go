@@ -167,7 +167,7 @@ func (s *Server) runJob(j *job, rs *bench.Resolved, eng *bench.Engine, begin *ru
 // the engine went away) with its reason, as canceled or interrupted when
 // the user stopped it meanwhile.
 func (s *Server) failRun(j *job, begin *runner.Result, cause error) {
-	st := runner.Status("failed")
+	st := store.Failed
 	select {
 	case <-load.Stopped(j.ctx):
 		st = runner.Interrupted

@@ -6,11 +6,20 @@ import (
 	"sync"
 )
 
-// lru is a small least-recently-used cache of computed answers. Each entry
-// has a tag (its run id) so that deleting a run drops everything computed
-// from it. Concurrent requests for a missing entry share one computation
-// (do).
-type lru struct {
+// cache is a small least-recently-used cache of computed values of type V,
+// the one compute-once cache of the app (the answers of the API, s.cache,
+// and each run's distribution samples, s.samples). Each entry has a tag
+// (its run id) so that deleting a run drops everything computed from it.
+// Concurrent requests for a missing entry share one computation (do).
+//
+// golang.org/x/sync/singleflight would share one computation too, but
+// hands its result, errors included, to every waiter: a computation that
+// ends with its own caller's cancelled context would fail every request
+// waiting on it. Here a waiter looks again once the flight ends and
+// computes the value itself when it is still missing; and a value is kept
+// only when no removeTag came while it was computed, which needs the
+// flight and the cache under one lock.
+type cache[V any] struct {
 	mu      sync.Mutex
 	max     int
 	order   *list.List // front: most recently used
@@ -19,57 +28,77 @@ type lru struct {
 	removed uint64                   // removeTag calls so far
 }
 
-// lruEntry is one cached value.
-type lruEntry struct {
+// lru is the cache of values of any type (s.cache: results, summaries,
+// distributions, resource figures, each under its own key).
+type lru = cache[any]
+
+// cacheEntry is one cached value.
+type cacheEntry[V any] struct {
 	key, tag string
-	val      any
+	val      V
 }
 
-func newLRU(max int) *lru {
-	return &lru{max: max, order: list.New(), items: map[string]*list.Element{}, flights: map[string]chan struct{}{}}
+// newCache returns an empty cache of at most max entries.
+func newCache[V any](max int) *cache[V] {
+	return &cache[V]{max: max, order: list.New(), items: map[string]*list.Element{}, flights: map[string]chan struct{}{}}
 }
+
+// newLRU returns an empty cache of values of any type.
+func newLRU(max int) *lru { return newCache[any](max) }
 
 // get returns the value under key.
-func (c *lru) get(key string) (any, bool) {
+func (c *cache[V]) get(key string) (V, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.getLocked(key)
 }
 
-func (c *lru) getLocked(key string) (any, bool) {
+func (c *cache[V]) getLocked(key string) (V, bool) {
 	e, ok := c.items[key]
 	if !ok {
-		return nil, false
+		var zero V
+		return zero, false
 	}
 	c.order.MoveToFront(e)
-	return e.Value.(*lruEntry).val, true
+	return e.Value.(*cacheEntry[V]).val, true
+}
+
+// flight returns a channel closed when the computation of key now under
+// way ends, or nil when none is.
+func (c *cache[V]) flight(key string) <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if ch, ok := c.flights[key]; ok {
+		return ch
+	}
+	return nil
 }
 
 // put stores val under key, evicting the least recently used entry when
 // the cache is full.
-func (c *lru) put(key, tag string, val any) {
+func (c *cache[V]) put(key, tag string, val V) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.putLocked(key, tag, val)
 }
 
-func (c *lru) putLocked(key, tag string, val any) {
+func (c *cache[V]) putLocked(key, tag string, val V) {
 	if e, ok := c.items[key]; ok {
-		e.Value.(*lruEntry).val = val
+		e.Value.(*cacheEntry[V]).val = val
 		c.order.MoveToFront(e)
 		return
 	}
-	c.items[key] = c.order.PushFront(&lruEntry{key: key, tag: tag, val: val})
+	c.items[key] = c.order.PushFront(&cacheEntry[V]{key: key, tag: tag, val: val})
 	for c.order.Len() > c.max {
 		last := c.order.Back()
 		c.order.Remove(last)
-		delete(c.items, last.Value.(*lruEntry).key)
+		delete(c.items, last.Value.(*cacheEntry[V]).key)
 	}
 }
 
 // removals returns how many times removeTag was called so far, for
 // putSince.
-func (c *lru) removals() uint64 {
+func (c *cache[V]) removals() uint64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.removed
@@ -77,7 +106,7 @@ func (c *lru) removals() uint64 {
 
 // putSince is put, unless removeTag was called since removals returned
 // since: a value computed meanwhile may be of a deleted run.
-func (c *lru) putSince(key, tag string, val any, since uint64) {
+func (c *cache[V]) putSince(key, tag string, val V, since uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.removed == since {
@@ -91,7 +120,7 @@ func (c *lru) putSince(key, tag string, val any, since uint64) {
 // only when it is still missing (it failed, or was not to be kept). A value
 // compute says to keep is stored under key with tag, unless removeTag was
 // called meanwhile (its run may have been deleted while it was computed).
-func (c *lru) do(ctx context.Context, key, tag string, compute func() (val any, keep bool, err error)) (any, error) {
+func (c *cache[V]) do(ctx context.Context, key, tag string, compute func() (val V, keep bool, err error)) (V, error) {
 	for {
 		c.mu.Lock()
 		if v, ok := c.getLocked(key); ok {
@@ -104,7 +133,8 @@ func (c *lru) do(ctx context.Context, key, tag string, compute func() (val any, 
 			case <-wait:
 				continue
 			case <-ctx.Done():
-				return nil, ctx.Err()
+				var zero V
+				return zero, ctx.Err()
 			}
 		}
 		done := make(chan struct{})
@@ -118,7 +148,7 @@ func (c *lru) do(ctx context.Context, key, tag string, compute func() (val any, 
 
 // compute runs a computation do started, then stores its value when it is
 // to be kept and ends the flight, even if compute panics.
-func (c *lru) compute(key, tag string, done chan struct{}, removed uint64, compute func() (any, bool, error)) (v any, err error) {
+func (c *cache[V]) compute(key, tag string, done chan struct{}, removed uint64, compute func() (V, bool, error)) (v V, err error) {
 	keep := false
 	defer func() {
 		c.mu.Lock()
@@ -134,13 +164,13 @@ func (c *lru) compute(key, tag string, done chan struct{}, removed uint64, compu
 }
 
 // removeTag drops every entry tagged tag.
-func (c *lru) removeTag(tag string) {
+func (c *cache[V]) removeTag(tag string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.removed++
 	for e := c.order.Front(); e != nil; {
 		next := e.Next()
-		if en := e.Value.(*lruEntry); en.tag == tag {
+		if en := e.Value.(*cacheEntry[V]); en.tag == tag {
 			c.order.Remove(e)
 			delete(c.items, en.key)
 		}

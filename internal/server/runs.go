@@ -6,22 +6,19 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"regexp"
 	"strings"
 	"time"
 
 	"flperf/internal/bench"
 	"flperf/internal/record"
+	"flperf/internal/report"
 	"flperf/internal/runner"
 	"flperf/internal/store"
 )
 
-// runIDRe is what a run id (or prefix) may contain.
-var runIDRe = regexp.MustCompile(`^[0-9A-Za-z-]{1,128}$`)
-
 // resolveRun turns a run id or unique prefix into the run's id.
 func (s *Server) resolveRun(ctx context.Context, prefix string) (string, error) {
-	if !runIDRe.MatchString(prefix) {
+	if !store.ValidID(prefix) {
 		return "", badRequest("id", "%s is not a run id: ids are letters, digits and '-'", quote(prefix))
 	}
 	return s.db.Resolve(ctx, prefix)
@@ -132,7 +129,9 @@ func (s *Server) handleRun(w http.ResponseWriter, r *http.Request) error {
 			live = &liveProgress{}
 		}
 	}
-	return writeData(w, http.StatusOK, map[string]any{"run": res, "live": live, "log": log})
+	// best: the "best model for…" cards, ranked here by the same rule as
+	// the terminal report, so the page only draws them.
+	return writeData(w, http.StatusOK, map[string]any{"run": res, "best": report.Best(res), "live": live, "log": log})
 }
 
 // handleStartRun answers POST /runs.

@@ -96,13 +96,11 @@ func (c *sampleCollector) add(r *record.Record) {
 // sampleSets computes each run's samples once, sharing one scan between
 // concurrent requests, and keeps the latest few.
 type sampleSets struct {
-	mu       sync.Mutex
-	sets     *lru
-	inflight map[string]chan struct{}
+	sets *cache[*sampleSet]
 }
 
 func newSampleSets() *sampleSets {
-	return &sampleSets{sets: newLRU(keepSampleSets), inflight: map[string]chan struct{}{}}
+	return &sampleSets{sets: newCache[*sampleSet](keepSampleSets)}
 }
 
 // samplesOf returns run id's sample set; with itl, one that includes
@@ -112,36 +110,10 @@ func (s *Server) samplesOf(ctx context.Context, id string, itl bool) (*sampleSet
 	if itl {
 		return s.scanSamples(ctx, id, true)
 	}
-	ss := s.samples
-	for {
-		ss.mu.Lock()
-		if v, ok := ss.sets.get(id); ok {
-			ss.mu.Unlock()
-			return v.(*sampleSet), nil
-		}
-		if wait, ok := ss.inflight[id]; ok {
-			ss.mu.Unlock()
-			select {
-			case <-wait:
-				continue
-			case <-ctx.Done():
-				return nil, ctx.Err()
-			}
-		}
-		done := make(chan struct{})
-		ss.inflight[id] = done
-		since := ss.sets.removals()
-		ss.mu.Unlock()
+	return s.samples.sets.do(ctx, id, id, func() (*sampleSet, bool, error) {
 		set, err := s.scanSamples(ctx, id, false)
-		ss.mu.Lock()
-		delete(ss.inflight, id)
-		if err == nil && set.finished {
-			ss.sets.putSince(id, id, set, since)
-		}
-		close(done)
-		ss.mu.Unlock()
-		return set, err
-	}
+		return set, err == nil && set.finished, err
+	})
 }
 
 // keep keeps the sample set of a finished run read by another path (the
@@ -162,12 +134,7 @@ func (s *Server) prefetchSamples(id string) {
 		return
 	default:
 	}
-	ss := s.samples
-	ss.mu.Lock()
-	_, kept := ss.sets.get(id)
-	_, busy := ss.inflight[id]
-	ss.mu.Unlock()
-	if kept || busy {
+	if _, kept := s.samples.sets.get(id); kept || s.samples.sets.flight(id) != nil {
 		return
 	}
 	s.background.Go(func() { _, _ = s.samplesOf(s.base, id, false) })
@@ -196,8 +163,4 @@ func (s *Server) scanSamples(ctx context.Context, id string, itl bool) (*sampleS
 }
 
 // forget drops run id's kept samples (the run was deleted).
-func (ss *sampleSets) forget(id string) {
-	ss.mu.Lock()
-	defer ss.mu.Unlock()
-	ss.sets.removeTag(id)
-}
+func (ss *sampleSets) forget(id string) { ss.sets.removeTag(id) }

@@ -61,10 +61,10 @@ func TestResultKeepsTheSamplesOfARecomputation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !kept.(*sampleSet).finished || !scanned.finished {
+	if !kept.finished || !scanned.finished {
 		t.Error("the sets of a finished run are not marked finished")
 	}
-	sameSets(t, "recomputation vs scan", kept.(*sampleSet), scanned)
+	sameSets(t, "recomputation vs scan", kept, scanned)
 
 	if _, err := a.s.result(ctx, "20261127-120000-eeeeee"); err != nil {
 		t.Fatal(err)

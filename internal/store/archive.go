@@ -73,7 +73,7 @@ func (db *DB) Import(ctx context.Context, doc *Archive) error {
 	if doc == nil {
 		return fmt.Errorf("store: import: no document")
 	}
-	if err := checkID(doc.ID); err != nil {
+	if err := checkArchive(doc); err != nil {
 		return fmt.Errorf("store: import: %w", err)
 	}
 	status := doc.Status

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"flperf/internal/engine"
 	"flperf/internal/runner"
@@ -21,11 +20,10 @@ const Running runner.Status = "running"
 // maxIDLen bounds a run id.
 const maxIDLen = 128
 
-// checkID refuses ids no run could have: empty, too long, not UTF-8, or with
-// control characters.
+// checkID refuses ids the app could not open (ValidID).
 func checkID(id string) error {
-	if id == "" || len(id) > maxIDLen || !utf8.ValidString(id) || strings.ContainsFunc(id, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
-		return fmt.Errorf("invalid run id %q (want 1–%d printable characters)", id, maxIDLen)
+	if !ValidID(id) {
+		return fmt.Errorf("invalid run id %q (want 1–%d letters, digits and '-')", id, maxIDLen)
 	}
 	return nil
 }

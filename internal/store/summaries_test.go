@@ -237,7 +237,7 @@ func TestRunRecomputesWhenTheStoredSummariesCannotBeUsed(t *testing.T) {
 		"damaged json":   "UPDATE summaries SET json = '{\"requests\": \"many\"' WHERE run_id = ? AND kind = 'model'",
 		"reordered rows": "UPDATE summaries SET ord = ord + 5 WHERE run_id = ? AND kind = 'group'",
 	} {
-		id := "damaged-" + name
+		id := "damaged-" + strings.ReplaceAll(name, " ", "-")
 		writeRun(t, db, id, recs)
 		if !usesStored(t, db, id) {
 			t.Fatalf("%s: the intact run does not use its stored summaries", name)

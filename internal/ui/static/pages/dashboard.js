@@ -63,9 +63,9 @@ export async function render(ctx) {
         replace(bestBox, note('No finished run yet.'));
         return;
       }
-      let run;
+      let run, best;
       try {
-        run = (await get(`/runs/${seg(latest.id)}`, { signal })).run;
+        ({ run, best } = await get(`/runs/${seg(latest.id)}`, { signal }));
       } catch (e) {
         if (e.name !== 'AbortError') replace(bestBox, errorBox(e, 'Latest run'));
         return;
@@ -74,7 +74,7 @@ export async function render(ctx) {
       replace(
         bestBox,
         h('p', { class: 'note' }, 'From ', h('a', { href: `/runs/${seg(run.id)}` }, runTitle(run)), ' ', simBadge(run.engine && run.engine.simulated), ` (${dateTime(run.started)}).`),
-        bestCards(run, link),
+        bestCards(run, best, link),
       );
     })
     .catch((e) => {

@@ -147,7 +147,7 @@ export async function render(ctx) {
     hasData
       ? [
           section('Models', h('div', { class: 'cards' }, (run.models || []).map((g) => modelCard(g, run.engine && run.engine.models)))),
-          section('Best model for…', bestCards(run)),
+          section('Best model for…', bestCards(run, doc.best)),
           section('Comparison', charts.el),
           section('Distribution per model', dist.el),
           section('Per scenario', detailTable(run), note('* a p95 from fewer than 20 samples or a p99 from fewer than 100 is close to the maximum; hover for n.')),
