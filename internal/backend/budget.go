@@ -15,8 +15,8 @@ import (
 const (
 	freeBuffer = 64 << 10
 	// DefaultBufferBudget is the buffer memory shared by all responses in
-	// flight, beyond their first 64 KiB each (256 MiB).
-	DefaultBufferBudget = 256 << 20
+	// flight, beyond their first 64 KiB each (128 MiB).
+	DefaultBufferBudget = 128 << 20
 )
 
 // budget is buffer memory shared by the responses in flight.

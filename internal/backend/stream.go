@@ -152,7 +152,7 @@ func (st *streamState) chunk(data []byte, t time.Time) (msg string, bad bool) {
 // bytes each).
 const (
 	textKeep  = record.TextLimit + 1
-	maxEvents = 1 << 20
+	maxEvents = 1 << 18
 )
 
 // tooManyEvents is the error of a response with more than maxEvents text events.

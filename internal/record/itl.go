@@ -51,9 +51,12 @@ func (r *Record) textFloor() int {
 // for the text received (more than MaxOutTokens); then impossible is true and
 // the next source stands in, as the backend orders them (docs/metrics.md §2):
 // a possible engine count beside usage, the tokenizer estimate, the events.
+// A response without any text is not checked: there is nothing to hold its
+// count against (a server may withhold all of it, e.g. reasoning cut short
+// by max_tokens), and it has no per-token samples to bound.
 func (r *Record) Output() (n int, src TokenSource, impossible bool) {
 	n, src = r.OutputTokens, r.OutputSource
-	if src != SourceUsage && src != SourceEngine || n <= hiddenTokens {
+	if src != SourceUsage && src != SourceEngine || n <= hiddenTokens || r.TextBytes <= 0 && len(r.Chunks) == 0 {
 		return n, src, false
 	}
 	return r.outputWithin(MaxOutTokens(r.textFloor()))

@@ -50,7 +50,8 @@ func (r *Runner) runStage(ctx context.Context, st *runState, model string, sc *s
 	before, scraped := r.scrape(ctx)
 	win := stageWindow{model: model, scenario: sc.Name, start: time.Now()}
 	for rec := range load.Run(ctx, p, r.doFunc(model, sc)) {
-		win.tokens += rec.OutputTokens
+		out, _, _ := rec.Output() // a count the text cannot hold is not used (docs/metrics.md §2)
+		win.tokens += out
 		rec.Seq = base + rec.Seq
 		if cold != nil && rec.Warmup && cold.Seq < 0 { // the first request after the fresh load
 			cold.Seq, cold.TTFT, cold.E2E, cold.Outcome = rec.Seq, rec.FirstToken, rec.End, rec.Outcome

@@ -125,7 +125,8 @@ func (f *feed) setStages(models, scenarios []string) {
 
 // Add takes one record (runner.Sink).
 func (f *feed) Add(r *record.Record) error {
-	rr := recentRecord{OK: r.Outcome == record.OK, OutputTokens: r.OutputTokens}
+	out, _, _ := r.Output() // a count the text cannot hold is not used (docs/metrics.md §2)
+	rr := recentRecord{OK: r.Outcome == record.OK, OutputTokens: out}
 	one := func(m stats.Metric) *float64 {
 		if !rr.OK {
 			return nil
@@ -166,7 +167,7 @@ func (f *feed) Add(r *record.Record) error {
 	if decode != nil {
 		c.decode = append(c.decode, *decode)
 	}
-	c.outTokens += r.OutputTokens
+	c.outTokens += out
 	if !r.Sent.IsZero() {
 		if c.first.IsZero() || r.Sent.Before(c.first) {
 			c.first = r.Sent

@@ -138,19 +138,23 @@ func (a *Aggregator) addOK(g *acc, r *record.Record) {
 	if r.InputTokens > 0 || (r.InputTokens == 0 && known(r.InputSource)) {
 		w.in, w.inKnown = r.InputTokens, true
 	}
-	if r.OutputTokens > 0 || (r.OutputTokens == 0 && known(r.OutputSource)) {
-		w.out, w.outKnown = r.OutputTokens, true
+	out, src, impossible := r.Output()
+	if out > 0 || (out == 0 && known(src)) {
+		w.out, w.outKnown = out, true
+	}
+	if impossible {
+		t.noteImpossible(r)
 	}
 	t.sumIn += int64(w.in)
 	t.sumOut += int64(w.out)
 
-	if i := sourceIndex(r.OutputSource); i >= 0 {
+	if i := sourceIndex(src); i >= 0 {
 		t.sources[i]++
 	} else {
 		t.noSource++
 	}
-	if r.OutputSource == record.SourceUsage && r.EngineOutTokens > 0 && w.outKnown {
-		t.checkAgreement(r.OutputTokens, r.EngineOutTokens)
+	if src == record.SourceUsage && r.EngineOutTokens > 0 && w.outKnown {
+		t.checkAgreement(out, r.EngineOutTokens)
 	}
 	g.rows = append(g.rows, w)
 	g.itl.addITL(r)

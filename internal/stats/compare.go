@@ -132,9 +132,10 @@ func decodeSamples(r *record.Record, dst []float64) []float64 {
 // outputRateSamples appends N_out / E2E, in tokens/s, when the output
 // token count is known.
 func outputRateSamples(r *record.Record, dst []float64) []float64 {
-	outKnown := r.OutputTokens > 0 || (r.OutputTokens == 0 && known(r.OutputSource))
+	out, src, _ := r.Output()
+	outKnown := out > 0 || (out == 0 && known(src))
 	if d, ok := r.E2E(); ok && outKnown {
-		dst = append(dst, float64(r.OutputTokens)/(ms(d)/1000))
+		dst = append(dst, float64(out)/(ms(d)/1000))
 	}
 	return dst
 }

@@ -18,9 +18,11 @@ type tally struct {
 	oneEvent                       int    // ok records with ≥ 2 tokens all in one event (no TPOT)
 	checked, disagree              int    // ok records with usage and engine counts; of which > 2 % apart
 	worst                          disagreement
-	sumIn, sumOut                  int64 // token sums of ok records
-	engine                         int   // ok records carrying the engine's own timings
-	connRetries                    int   // sendings repeated on a new connection (Record.ConnRetries)
+	impossible                     int        // ok records whose server count cannot be true (Record.Output)
+	worstClaim                     impossible // the largest such count
+	sumIn, sumOut                  int64      // token sums of ok records
+	engine                         int        // ok records carrying the engine's own timings
+	connRetries                    int        // sendings repeated on a new connection (Record.ConnRetries)
 	start, end                     time.Time
 
 	// Set by Summary from the options.
@@ -32,6 +34,20 @@ type tally struct {
 type disagreement struct {
 	usage, engine int
 	rel           float64 // |usage − engine| / max(usage, engine)
+}
+
+// impossible is a server's output token count that its text cannot hold.
+type impossible struct {
+	count, textBytes int
+	source           record.TokenSource
+}
+
+// noteImpossible counts an ok record whose server count cannot be true.
+func (t *tally) noteImpossible(r *record.Record) {
+	t.impossible++
+	if r.OutputTokens > t.worstClaim.count {
+		t.worstClaim = impossible{r.OutputTokens, r.TextBytes, r.OutputSource}
+	}
 }
 
 // DisagreeFraction is the relative difference between two output token
@@ -136,6 +152,10 @@ func (t *tally) add(o tally) {
 	t.disagree += o.disagree
 	if o.worst.rel > t.worst.rel {
 		t.worst = o.worst
+	}
+	t.impossible += o.impossible
+	if o.worstClaim.count > t.worstClaim.count {
+		t.worstClaim = o.worstClaim
 	}
 	t.sumIn += o.sumIn
 	t.sumOut += o.sumOut

@@ -73,6 +73,11 @@ func warnings(t *tally, g *Group, opts Options) []string {
 		add("usage and engine output token counts differ by more than %g%% on %d of %d requests (largest: usage %d vs engine %d, %.1f%%); check which counter the engine reports before trusting token rates",
 			DisagreeFraction*100, t.disagree, t.checked, t.worst.usage, t.worst.engine, t.worst.rel*100)
 	}
+	if t.impossible > 0 {
+		c := t.worstClaim
+		add("%d of %d ok requests report more output tokens than their text can hold (largest: %s %d for %d bytes of text; a token is at least one byte, so at most %d): those counts were not used, their figures use the next source (engine count, estimate); check the server's token counting, or whether it withholds text such as reasoning or tool calls",
+			t.impossible, t.ok, c.source, c.count, c.textBytes, record.MaxOutTokens(c.textBytes))
+	}
 	if t.ok > 0 && g.TTFT.N == 0 {
 		add("no TTFT: none of the %d ok requests streamed a token; enable streaming to measure TTFT, TPOT and ITL", t.ok)
 	}

@@ -104,6 +104,9 @@ func (db *DB) Import(ctx context.Context, doc *Archive) error {
 	}
 	batch := make([]*pending, 0, len(doc.Records))
 	for i := range doc.Records {
+		if err := doc.Records[i].CheckCounts(); err != nil {
+			return fmt.Errorf("store: import: run %s: record seq %d: %w", doc.ID, doc.Records[i].Seq, err)
+		}
 		p, err := newPending(&doc.Records[i])
 		if err != nil {
 			return fmt.Errorf("store: import: run %s: %w", doc.ID, err)

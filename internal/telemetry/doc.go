@@ -10,7 +10,9 @@
 //     core), memory used (excluding page cache), the serving process's CPU and
 //     resident memory, every GPU (through nvidia-smi or rocm-smi when they are
 //     on PATH) and CPU package power (RAPL, Linux) on a ticker in its own
-//     goroutines, for the whole measurement window. [Sampler.Stop] returns the
+//     goroutines, for the whole measurement window, with a sample when it
+//     starts and one when it stops so that any window between the two is
+//     integrated whole. [Sampler.Stop] returns the
 //     [Series]; [Summarize] reduces any time window of it to means, peaks and
 //     energy.
 //
