@@ -316,8 +316,6 @@ func (a *attempt) wholeBody(body io.Reader, onRead func()) {
 		if !a.interrupted() {
 			a.streamError("connection lost: "+err.Error(), at)
 		}
-	case len(data) > maxBody:
-		a.streamError("response larger than "+byteSize(maxBody), at)
 	default:
 		if msg, bad := st.whole(data); bad {
 			a.streamError(msg, at)

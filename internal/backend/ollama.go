@@ -250,8 +250,6 @@ func (o *OllamaNative) wholeBody(a *attempt, body io.Reader, onRead func(), tm *
 		if !a.interrupted() {
 			a.streamError("connection lost: "+err.Error(), at)
 		}
-	case len(data) > maxBody:
-		a.streamError("response larger than "+byteSize(maxBody), at)
 	default:
 		done, msg, bad := st.ollamaLine(bytes.TrimSpace(data), at, false, tm)
 		switch {
