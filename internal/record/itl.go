@@ -96,7 +96,9 @@ func (r *Record) ITLRuns(yield func(d time.Duration, k int) bool) {
 	if n < 2 {
 		return
 	}
-	limit := MaxOutTokens(r.textFloor())
+	// What the text can hold: its bytes, raised to the events' estimates
+	// only when a count needs it (hand-built records lack TextBytes).
+	limit := MaxOutTokens(r.TextBytes)
 	exact, sum := true, 0
 	for i := range cs {
 		if cs[i].Tokens <= 0 {
@@ -104,11 +106,14 @@ func (r *Record) ITLRuns(yield func(d time.Duration, k int) bool) {
 			break
 		}
 		if i > 0 {
-			if sum += cs[i].Tokens; sum > limit || sum < 0 {
-				exact = false
-				break
+			if sum += cs[i].Tokens; sum < 0 {
+				sum = math.MaxInt
 			}
 		}
+	}
+	if exact && sum > limit {
+		limit = MaxOutTokens(r.textFloor())
+		exact = sum <= limit
 	}
 	if exact {
 		for i := 1; i < n; i++ {
@@ -122,9 +127,9 @@ func (r *Record) ITLRuns(yield func(d time.Duration, k int) bool) {
 	// Estimated split, scaled to the true count when it is known.
 	est := 0
 	for _, c := range cs[1:] {
-		if est += max(c.Est, 1); est > limit || est < 0 {
-			// Estimates that exceed the text: no split to trust, one
-			// sample per event.
+		if est += max(c.Est, 1); est < 0 {
+			// Estimates beyond any text (only a damaged record has
+			// them): no split to trust, one sample per event.
 			for i := 1; i < n; i++ {
 				if !yield(cs[i].At-cs[i-1].At, 1) {
 					return
@@ -132,6 +137,9 @@ func (r *Record) ITLRuns(yield func(d time.Duration, k int) bool) {
 			}
 			return
 		}
+	}
+	if floor := est + max(cs[0].Est, 1); floor > r.TextBytes && floor > 0 {
+		limit = max(limit, MaxOutTokens(floor)) // estimates never exceed their text
 	}
 	target := est
 	if out, src, _ := r.outputWithin(limit); out > 0 && src != SourceChunks {
