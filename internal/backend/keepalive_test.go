@@ -84,7 +84,7 @@ const (
 	closePartial                // close it after part of the status line
 )
 
-// closer is a server on 127.0.0.1 serving the simulator, whose script
+// closer is a server on 127.0.0.1 serving an engine (the simulator), whose script
 // decides for each request, by its arrival number (from 1) and the number
 // of requests its connection carried before, whether to answer it or close
 // the connection. Every request is read whole first, as a handler would.
@@ -105,6 +105,12 @@ func startCloser(t *testing.T, p sim.Profile, pause time.Duration, decide func(n
 	if err != nil {
 		t.Fatal(err)
 	}
+	return startCloserOf(t, srv, pause, decide)
+}
+
+// startCloserOf is startCloser serving engine.
+func startCloserOf(t *testing.T, engine http.Handler, pause time.Duration, decide func(n, before int) verdict) *closer {
+	t.Helper()
 	c := &closer{}
 	c.Server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
@@ -117,7 +123,7 @@ func startCloser(t *testing.T, p sim.Profile, pause time.Duration, decide func(n
 		v := decide(n, before)
 		if v == answer {
 			r.Body = io.NopCloser(bytes.NewReader(body))
-			srv.ServeHTTP(w, r)
+			engine.ServeHTTP(w, r)
 			return
 		}
 		time.Sleep(pause)
@@ -318,6 +324,32 @@ func TestNoHiddenRetry(t *testing.T) {
 	}
 	if rec.ConnRetries != 1 || rec.Sent.Before(second) || !rec.Scheduled.Equal(rec.Sent) {
 		t.Errorf("retries %d, t_send %v, scheduled %v: want 1 and both at or after the second sending (%v)", rec.ConnRetries, rec.Sent, rec.Scheduled, second)
+	}
+}
+
+// TestConnRetryOllamaNative checks that the native Ollama client, which
+// shares the sending code, retries a closed reused connection the same way.
+func TestConnRetryOllamaNative(t *testing.T) {
+	o, err := dialect.NewOllama(sim.Profile{Name: "m:1b", TTFT: 20 * time.Millisecond, DecodeTPS: 1000, OutputTokens: 3, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := startCloserOf(t, o, 50*time.Millisecond, func(n, before int) verdict {
+		if n == 2 && before > 0 {
+			return closeNow
+		}
+		return answer
+	})
+	c := NewOllamaNative(srv.URL, Options{})
+	for i := range 2 {
+		rec, _ := ollamaRun(t, t.Context(), c, ollamaReq("m:1b", 3))
+		expect(t, rec, record.OK, "")
+		if rec.ConnRetries != i || (i == 1 && !rec.Sent.After(srv.closedAt[0])) || rec.FirstToken < 20*time.Millisecond {
+			t.Errorf("request %d: %d retries, t_send %v (closed at %v), TTFT %v", i, rec.ConnRetries, rec.Sent, srv.closedAt, rec.FirstToken)
+		}
+	}
+	if requests, conns := srv.counts(); requests != 3 || conns != 2 || c.ConnectionReuse() == "" {
+		t.Errorf("server saw %d requests on %d connections (want 3 on 2), note %q", requests, conns, c.ConnectionReuse())
 	}
 }
 
