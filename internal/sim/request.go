@@ -146,3 +146,11 @@ func contentTokens(raw json.RawMessage) (n int, ok bool) {
 	}
 	return 0, false
 }
+
+// PromptTokens is the simulator's count of a chat request's prompt tokens,
+// the N_in it prefills and reports in usage (tokens.Estimate summed over
+// the messages' text); ok is false when the body is not a valid request.
+func PromptTokens(body []byte) (n int, ok bool) {
+	p, err := parseChat(body)
+	return p.promptTokens, err == nil
+}

@@ -29,7 +29,9 @@ type LlamaCppOptions struct {
 	ModelPath string
 	// BuildInfo is /props build_info (empty: LlamaCppBuildInfo).
 	BuildInfo string
-	// ContextLength is each slot's n_ctx in /props and /slots (0: 4096).
+	// ContextLength is each slot's n_ctx in /props and /slots (0: 4096),
+	// as --ctx-size divided by --parallel on the real server: a chat
+	// request whose prompt reaches it is refused (400).
 	ContextLength int
 	// TrainContextLength is meta.n_ctx_train in /v1/models (0: 131072).
 	TrainContextLength int
@@ -44,6 +46,14 @@ type LlamaCppOptions struct {
 //	GET  /slots                  one entry per slot (501 with NoSlots)
 //	GET  /metrics                Prometheus text, llamacpp:* (501 with NoMetrics)
 //	POST /v1/chat/completions    (and /chat/completions) served by an embedded sim.Server
+//	POST /apply-template         {"messages"} → {"prompt"}: the chat template applied
+//	POST /tokenize               {"content", "add_special", "with_pieces"} → {"tokens"}
+//
+// A chat request whose prompt does not fit a slot's context (the
+// simulator's prompt tokens ≥ ContextLength, the slot n_ctx that /props
+// reports) is refused as llama-server refuses it: 400 with type
+// exceed_context_size_error, n_prompt_tokens and n_ctx. /tokenize of
+// /apply-template's prompt counts exactly what the refusal and usage count.
 //
 // As llama-server, it answers whatever model a request names with its one
 // model, reports usage (streams: with include_usage) and llama.cpp's
@@ -161,10 +171,18 @@ func (l *LlamaCpp) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if !ok {
 			return
 		}
-		l.meter.serve(w, r, ollamaRenameModel(body, l.profile.Name), "/v1/chat/completions", nil, l.record)
+		body = ollamaRenameModel(body, l.profile.Name)
+		if l.tooLong(w, body) {
+			return
+		}
+		l.meter.serve(w, r, body, "/v1/chat/completions", nil, l.record)
 		if strings.HasPrefix(w.Header().Get("Content-Type"), "text/event-stream") {
 			closeAfterStream(w)
 		}
+	case path == "/apply-template" && r.Method == http.MethodPost:
+		l.applyTemplate(w, r)
+	case path == "/tokenize" && r.Method == http.MethodPost:
+		l.tokenize(w, r)
 	default:
 		llamaCppError(w, http.StatusNotFound, "not_found_error", "File Not Found")
 	}
@@ -198,7 +216,7 @@ func (l *LlamaCpp) props(w http.ResponseWriter) {
 		},
 		"total_slots":   l.profile.Slots,
 		"model_path":    l.opts.ModelPath,
-		"chat_template": "{% for message in messages %}{{ message['content'] }}{% endfor %}",
+		"chat_template": "{% for message in messages %}{{ message['content'] }}\n{% endfor %}",
 		"modalities":    map[string]bool{"vision": false, "audio": false},
 		"build_info":    l.opts.BuildInfo,
 		"is_sleeping":   false,
