@@ -127,6 +127,9 @@ type SuiteInfo struct {
 	Version   string   `json:"version,omitempty"`
 	Source    string   `json:"source"`
 	Scenarios []string `json:"scenarios"`
+	// ContextFit lists the model × scenario stages a model's context window
+	// skipped, stopped or put a warning on (stored with the suite block).
+	ContextFit []ContextFit `json:"context_fit,omitempty"`
 }
 
 // NewSuiteInfo describes suite s run with scenarios scs.
@@ -189,6 +192,9 @@ func runWarnings(r *Result) []string {
 		}
 		w = append(w, fmt.Sprintf("connection retries: %s went once more on a new connection because the engine had closed the reused one before any response byte; they never reached it, are not counted as failures, and their TTFT and E2E count from the sending that got through.%s",
 			what, reuseNote(r.Engine.ConnectionReuse)))
+	}
+	for i := range r.Suite.ContextFit {
+		w = append(w, r.Suite.ContextFit[i].String())
 	}
 	for _, g := range r.Models {
 		if g.Requests > 0 && g.OK == 0 {

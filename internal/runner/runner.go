@@ -77,7 +77,11 @@ type Runner struct {
 	// whole run (never between requests) and summarises it per stage, per
 	// model and per run (Result.Resources, Result.Series).
 	Resources *telemetry.Options
-	Now       func() time.Time
+	// ContextFit is what was found before the run about the prompts and
+	// the models' context windows (bench.Prepare): stages marked FitSkipped
+	// are not run, and every entry is kept in the result.
+	ContextFit []ContextFit
+	Now        func() time.Time
 }
 
 // Status says how a run ended.
@@ -120,6 +124,7 @@ func (r *Runner) Run(ctx context.Context) (*Result, error) {
 		Config:  r.Config,
 		Suite:   NewSuiteInfo(r.Suite, r.Scenarios),
 	}
+	res.Suite.ContextFit = slices.Clone(r.ContextFit)
 	res.Hardware = r.Hardware
 	var sampler *telemetry.Sampler
 	if r.Resources != nil {
@@ -130,7 +135,11 @@ func (r *Runner) Run(ctx context.Context) (*Result, error) {
 	}
 	st := &runState{res: res, plan: r.Config.Plan(), stages: len(r.Config.Models) * len(r.Scenarios)}
 	if st.plan.Requests > 0 && st.plan.Duration == 0 {
-		st.total = len(r.Config.Models) * (len(r.Scenarios)*st.plan.Requests + st.plan.Warmup)
+		for _, model := range r.Config.Models {
+			if n := r.runnable(model); n > 0 {
+				st.total += n*st.plan.Requests + st.plan.Warmup
+			}
+		}
 	}
 	st.start = time.Now()
 	stopped := load.Stopped(ctx)
@@ -138,12 +147,22 @@ func (r *Runner) Run(ctx context.Context) (*Result, error) {
 
 models:
 	for _, model := range r.Config.Models {
+		if r.runnable(model) == 0 {
+			r.log("info", fmt.Sprintf("model %s: every scenario skipped (context window)", model))
+			continue
+		}
 		cold := r.coldStart(ctx, model)
+		warmed := false
 		for i := range r.Scenarios {
-			p := st.plan
-			if i > 0 {
-				p.Warmup = 0 // warm-up once per model, before its first scenario
+			if f := skipped(r.ContextFit, model, r.Scenarios[i].Name); f != nil {
+				r.log("info", f.String())
+				continue
 			}
+			p := st.plan
+			if warmed {
+				p.Warmup = 0 // warm-up once per model, before its first scenario run
+			}
+			warmed = true
 			win := r.runStage(ctx, st, model, &r.Scenarios[i], p, cold)
 			windows = append(windows, win)
 			if win.server != nil {
@@ -182,6 +201,17 @@ models:
 	res.Engine.ConnectionReuse = connectionReuse(r.Client)
 	res.Warnings = append(runWarnings(res), crossCheck(res)...)
 	return res, st.sinkErr
+}
+
+// runnable counts the scenarios of model that the context check left to run.
+func (r *Runner) runnable(model string) int {
+	n := 0
+	for i := range r.Scenarios {
+		if skipped(r.ContextFit, model, r.Scenarios[i].Name) == nil {
+			n++
+		}
+	}
+	return n
 }
 
 func (r *Runner) log(level, msg string) {

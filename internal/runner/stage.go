@@ -7,6 +7,7 @@ import (
 
 	"flperf/internal/engine"
 	"flperf/internal/load"
+	"flperf/internal/record"
 	"flperf/internal/stats"
 	"flperf/internal/suite"
 )
@@ -49,7 +50,21 @@ func (r *Runner) runStage(ctx context.Context, st *runState, model string, sc *s
 	r.log("info", fmt.Sprintf("model %s, scenario %q: %s", model, sc.Name, p.String()))
 	before, scraped := r.scrape(ctx)
 	win := stageWindow{model: model, scenario: sc.Name, start: time.Now()}
-	for rec := range load.Run(ctx, p, r.doFunc(model, sc)) {
+	// A refusal for the context window stops scheduling the stage as the
+	// refused request returns, before its worker can pick the next job:
+	// every further request would be refused the same way. The requests
+	// in flight finish and are recorded as they ended.
+	sctx, stop := load.WithStop(ctx)
+	defer stop()
+	do := r.doFunc(model, sc)
+	var refused *ContextFit
+	for rec := range load.Run(sctx, p, func(ctx context.Context, job load.Job) record.Record {
+		rec := do(ctx, job)
+		if _, _, _, ok := ContextRefusal(&rec); ok {
+			stop()
+		}
+		return rec
+	}) {
 		out, _, _ := rec.Output() // a count the text cannot hold is not used (docs/metrics.md §2)
 		win.tokens += out
 		rec.Seq = base + rec.Seq
@@ -62,6 +77,10 @@ func (r *Runner) runStage(ctx context.Context, st *runState, model string, sc *s
 		win.records++
 		if rec.Warmup {
 			win.warmups++
+		}
+		if prompt, window, msg, ok := ContextRefusal(&rec); ok && refused == nil {
+			refused = &ContextFit{Model: model, Scenario: sc.Name, Action: FitStopped, PromptTokens: prompt,
+				MaxTokens: rec.MaxTok, ContextLength: window, Method: FitEngine, Message: msg}
 		}
 		st.agg.Add(&rec)
 		for _, s := range r.Sinks {
@@ -79,6 +98,11 @@ func (r *Runner) runStage(ctx context.Context, st *runState, model string, sc *s
 		}
 	}
 	win.end = time.Now()
+	if refused != nil {
+		refused.Requests = win.records
+		st.res.Suite.ContextFit = append(st.res.Suite.ContextFit, *refused)
+		r.log("warn", refused.String())
+	}
 	if scraped {
 		if s, ok := r.stageServer(ctx, before, win.records); ok {
 			win.server = &s
