@@ -6,6 +6,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"math"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -20,6 +22,7 @@ import (
 //
 //	flperf models [list]  [--set catalog|downloaded|loaded|all]
 //	flperf models pull|load|unload|test MODEL
+//	flperf models create MODEL --file FILE.gguf [--template T] [--system S] [--parameter K=V]…
 func modelsCmd(ctx context.Context, env *Env, args []string) int {
 	fs := flag.NewFlagSet("models", flag.ContinueOnError)
 	endpoint := fs.String("endpoint", "", "engine base `URL`; empty: the engine detected on this machine")
@@ -30,11 +33,17 @@ func modelsCmd(ctx context.Context, env *Env, args []string) int {
 	ttl := fs.Duration("ttl", time.Hour, "load: keep the model loaded this long when idle (negative: forever, where the engine supports it)")
 	ep := fs.String("ep", "", "load (Foundry Local): execution `provider`, e.g. cuda, qnn, cpu")
 	prompt := fs.String("prompt", bench.TestPrompt, "test: the `prompt` to send")
+	file := fs.String("file", "", "create (Ollama): the GGUF weights `file` on this machine to make the model from")
+	template := fs.String("template", "", "create (Ollama): the prompt `template`, as a Modelfile's TEMPLATE (default: the one in the GGUF)")
+	system := fs.String("system", "", "create (Ollama): the default system `message`")
+	params := modelParams{}
+	fs.Var(params, "parameter", "create (Ollama): a Modelfile PARAMETER as `name=value`, e.g. num_thread=1 or stop=END; repeatable")
 	envOK := map[string]bool{"endpoint": true, "engine": true, "api-key": true}
 	fs.Usage = func() {
-		fmt.Fprint(env.Stdout, "Usage: flperf models [list|pull|load|unload|test] [MODEL] [flags]\n\n"+
+		fmt.Fprint(env.Stdout, "Usage: flperf models [list|pull|create|load|unload|test] [MODEL] [flags]\n\n"+
 			"Lists an engine's models (catalog, downloaded, loaded, with device, execution provider and size),\n"+
-			"downloads one with a progress bar, loads or unloads one, or tests one with a short completion.\n"+
+			"downloads one with a progress bar, makes one from a local GGUF file (create --file, Ollama),\n"+
+			"loads or unloads one, or tests one with a short completion.\n"+
 			"What an engine cannot do is said, never faked.\n\nFlags:\n")
 		printDefaults(env.Stdout, fs, envOK)
 	}
@@ -58,13 +67,17 @@ func modelsCmd(ctx context.Context, env *Env, args []string) int {
 		action, pos = pos[0], pos[1:]
 	}
 	switch action {
-	case "list", "pull", "load", "unload", "test":
+	case "list", "pull", "create", "load", "unload", "test":
 	default:
-		fmt.Fprintf(env.Stderr, "flperf models: unknown action %q (list, pull, load, unload, test)\n", action)
+		fmt.Fprintf(env.Stderr, "flperf models: unknown action %q (list, pull, create, load, unload, test)\n", action)
 		return ExitUsage
 	}
 	if (action == "list") != (len(pos) == 0) || len(pos) > 1 {
 		fmt.Fprintf(env.Stderr, "flperf models %s: usage: flperf models %s%s [flags]\n", action, action, map[bool]string{true: "", false: " MODEL"}[action == "list"])
+		return ExitUsage
+	}
+	if (action == "create") != (*file != "") {
+		fmt.Fprintf(env.Stderr, "flperf models: --file: given with create, and only with create (flperf models create MODEL --file FILE.gguf)\n")
 		return ExitUsage
 	}
 	if *kind != "auto" && !containsKind(*kind) {
@@ -89,6 +102,8 @@ func modelsCmd(ctx context.Context, env *Env, args []string) int {
 		return listModels(ctx, env, mgr, *set, *format)
 	case "pull":
 		return pullModel(ctx, env, mgr, pos[0])
+	case "create":
+		return createModel(ctx, env, mgr, pos[0], *file, engine.CreateOptions{Template: *template, System: *system, Parameters: params})
 	case "load":
 		took, err := mgr.Load(ctx, pos[0], engine.LoadOptions{TTL: *ttl, ExecutionProvider: *ep})
 		if err != nil {
@@ -227,9 +242,56 @@ func cleanKeep(s, keep string) string {
 
 // pullModel downloads a model, drawing its progress.
 func pullModel(ctx context.Context, env *Env, mgr engine.Manager, id string) int {
+	draw, done := progressDrawer(env)
+	err := mgr.Download(ctx, id, draw)
+	done()
+	if err != nil {
+		return modelsFail(env, err)
+	}
+	fmt.Fprintf(env.Stdout, "downloaded %s\n", id)
+	return ExitOK
+}
+
+// modelParams collects --parameter name=value as Ollama's create API
+// takes them: integers, numbers and booleans typed, stop (repeatable) a
+// list of strings, anything else a string.
+type modelParams map[string]any
+
+func (p modelParams) String() string { return "" }
+
+func (p modelParams) Set(v string) error {
+	name, val, ok := strings.Cut(v, "=")
+	name = strings.TrimSpace(name)
+	if !ok || name == "" {
+		return fmt.Errorf("want name=value, got %q", v)
+	}
+	if name == "stop" {
+		list, _ := p[name].([]string)
+		p[name] = append(list, val)
+		return nil
+	}
+	if _, dup := p[name]; dup {
+		return fmt.Errorf("%s given twice", name)
+	}
+	if i, err := strconv.ParseInt(val, 10, 64); err == nil {
+		p[name] = i
+	} else if f, err := strconv.ParseFloat(val, 64); err == nil && !math.IsInf(f, 0) && !math.IsNaN(f) {
+		p[name] = f
+	} else if b, err := strconv.ParseBool(val); err == nil {
+		p[name] = b
+	} else {
+		p[name] = val
+	}
+	return nil
+}
+
+// progressDrawer draws engine progress on stderr: one updated line on a
+// terminal, else a line per 10 % (and the last report). done ends the
+// terminal line.
+func progressDrawer(env *Env) (draw func(engine.Progress), done func()) {
 	term := isTerminal(env.Stderr)
 	last := -1.0
-	err := mgr.Download(ctx, id, func(p engine.Progress) {
+	draw = func(p engine.Progress) {
 		switch {
 		case term:
 			fmt.Fprintf(env.Stderr, "\r\033[K%s %s", bar(p.Percent), clean(p.Status))
@@ -237,14 +299,28 @@ func pullModel(ctx context.Context, env *Env, mgr engine.Manager, id string) int
 			fmt.Fprintf(env.Stderr, "%s %s\n", bar(p.Percent), clean(p.Status))
 			last = p.Percent
 		}
-	})
-	if term {
-		fmt.Fprintln(env.Stderr)
 	}
+	return draw, func() {
+		if term {
+			fmt.Fprintln(env.Stderr)
+		}
+	}
+}
+
+// createModel makes a model from a local weights file, on an engine that
+// can (Ollama).
+func createModel(ctx context.Context, env *Env, mgr engine.Manager, name, file string, opts engine.CreateOptions) int {
+	c, ok := mgr.(engine.FileCreator)
+	if !ok {
+		return modelsFail(env, fmt.Errorf("create: %s cannot make a model from a file (Ollama can): %w", mgr.Info().Kind, engine.ErrUnsupported))
+	}
+	draw, done := progressDrawer(env)
+	err := c.CreateFromFile(ctx, name, file, opts, draw)
+	done()
 	if err != nil {
 		return modelsFail(env, err)
 	}
-	fmt.Fprintf(env.Stdout, "downloaded %s\n", id)
+	fmt.Fprintf(env.Stdout, "created %s from %s\n", name, file)
 	return ExitOK
 }
 

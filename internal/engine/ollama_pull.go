@@ -70,6 +70,13 @@ func (s *ollamaPullState) percent(l *ollamaPullLine) float64 {
 // {"error": …} line, an HTTP error or a stream that ends without "success"
 // is an error carrying the engine's message. There is no timeout but ctx's.
 func (o *OllamaManager) Download(ctx context.Context, id string, progress func(Progress)) error {
+	return o.progressCall(ctx, "pull", id, "/api/pull", map[string]any{"model": id, "stream": true}, progress)
+}
+
+// progressCall sends a streamed management request (pull, create) and
+// reports each NDJSON progress line as Download describes; op names the
+// request in errors.
+func (o *OllamaManager) progressCall(ctx context.Context, op, id, path string, in any, progress func(Progress)) error {
 	report := func(p Progress) {
 		if progress != nil {
 			progress(p)
@@ -79,24 +86,27 @@ func (o *OllamaManager) Download(ctx context.Context, id string, progress func(P
 		report(Progress{Percent: pct, Status: "failed", Done: true, Err: err.Error()})
 		return err
 	}
-	body, _ := json.Marshal(map[string]any{"model": id, "stream": true})
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, o.root+"/api/pull", bytes.NewReader(body))
+	body, err := json.Marshal(in)
 	if err != nil {
-		return fail(fmt.Errorf("ollama: pull %q: %v", id, err), -1)
+		return fail(fmt.Errorf("ollama: %s %q: %v", op, id, err), -1)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, o.root+path, bytes.NewReader(body))
+	if err != nil {
+		return fail(fmt.Errorf("ollama: %s %q: %v", op, id, err), -1)
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/x-ndjson")
 	resp, err := o.hc.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
-			return fail(fmt.Errorf("ollama: pull %q: %w", id, context.Cause(ctx)), -1)
+			return fail(fmt.Errorf("ollama: %s %q: %w", op, id, context.Cause(ctx)), -1)
 		}
-		return fail(fmt.Errorf("ollama: pull %q: %w: %v", id, ErrUnreachable, err), -1)
+		return fail(fmt.Errorf("ollama: %s %q: %w: %v", op, id, ErrUnreachable, err), -1)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode >= 400 {
 		data, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-		return fail(&OllamaError{Op: "pull", Model: id, Status: resp.StatusCode, Msg: ollamaErrorText(data, resp.Status)}, -1)
+		return fail(&OllamaError{Op: op, Model: id, Status: resp.StatusCode, Msg: ollamaErrorText(data, resp.Status)}, -1)
 	}
 
 	st := ollamaPullState{last: -1}
@@ -106,11 +116,11 @@ func (o *OllamaManager) Download(ctx context.Context, id string, progress func(P
 		if len(bytes.TrimSpace(line)) > 0 {
 			var l ollamaPullLine
 			if jerr := json.Unmarshal(line, &l); jerr != nil {
-				return fail(fmt.Errorf("ollama: pull %q: malformed progress line %q: %v", id, ollamaClip(string(line)), jerr), st.last)
+				return fail(fmt.Errorf("ollama: %s %q: malformed progress line %q: %v", op, id, ollamaClip(string(line)), jerr), st.last)
 			}
 			if len(l.Error) > 0 && string(l.Error) != "null" {
 				msg := cmp.Or(ollamaErrValue(l.Error), "(no details)")
-				return fail(&OllamaError{Op: "pull", Model: id, Msg: msg}, st.last)
+				return fail(&OllamaError{Op: op, Model: id, Msg: msg}, st.last)
 			}
 			if l.Status == "success" {
 				report(Progress{Percent: 100, Status: "success", Done: true})
@@ -120,12 +130,12 @@ func (o *OllamaManager) Download(ctx context.Context, id string, progress func(P
 		}
 		switch {
 		case err == io.EOF:
-			return fail(fmt.Errorf("ollama: pull %q: the stream ended without \"success\"", id), st.last)
+			return fail(fmt.Errorf("ollama: %s %q: the stream ended without \"success\"", op, id), st.last)
 		case err != nil:
 			if ctx.Err() != nil {
 				err = context.Cause(ctx)
 			}
-			return fail(fmt.Errorf("ollama: pull %q: %w", id, err), st.last)
+			return fail(fmt.Errorf("ollama: %s %q: %w", op, id, err), st.last)
 		}
 	}
 }
