@@ -85,6 +85,10 @@ func Prepare(ctx context.Context, r *Resolved, eng *Engine, logf Logf) (*runner.
 		})
 		prep, doer = chk.before, chk.watch(doer)
 	}
+	fits := checkContextFit(ctx, logf, info, &cfg, r.Scenarios, hc)
+	if err := allSkipped(fits, &cfg, r.Scenarios); err != nil {
+		return nil, err
+	}
 	cfg.Command = repeatCommand(&cfg, &r.Spec, eng.Builtin)
 	var cold func(context.Context, string) (time.Duration, error)
 	if r.Spec.Cold {
@@ -93,7 +97,7 @@ func Prepare(ctx context.Context, r *Resolved, eng *Engine, logf Logf) (*runner.
 	hw := telemetry.Fingerprint(ctx)
 	return &runner.Runner{Scrape: metricsScraper(ctx, logf, info, hc), Cold: cold, Client: doer, Engine: info,
 		Suite: r.Suite, Scenarios: r.Scenarios, Config: cfg, Prepare: prep,
-		Hardware: &hw, Resources: samplingFor(ctx, r.Sampling, eng, logf)}, nil
+		Hardware: &hw, Resources: samplingFor(ctx, r.Sampling, eng, logf), ContextFit: fits}, nil
 }
 
 // samplingFor completes the sampler's options for engine eng: the serving

@@ -42,6 +42,7 @@ func Table(w io.Writer, r *runner.Result) error {
 		groupTable(ew, r.Models, notes, false)
 	}
 	best(ew, r)
+	contextFit(ew, r)
 	coldStarts(ew, r)
 	serverFigures(ew, r)
 	engineFigures(ew, r)

@@ -1,0 +1,209 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"flperf/internal/engine"
+	"flperf/internal/runner"
+	"flperf/internal/suite"
+	"flperf/internal/tokens"
+)
+
+// Margins of the context check when a prompt's tokens are estimated
+// (tokens.Estimate), not counted by the engine's own tokenizer. A real
+// tokenizer may count a text quite differently (numbers, runs of symbols,
+// other scripts), so an estimate skips a stage only when even a quarter of
+// it would not fit, and warns that it might not fit from half the window on.
+const (
+	estimateSkipFactor = 4
+	estimateWarnFactor = 2
+)
+
+// fitEngine is what the context check knows of one engine kind.
+type fitEngine struct {
+	refuses  bool   // refuses a prompt that does not fit (a 400), rather than cutting it
+	window   string // what its context window is, for messages
+	over     string // what it does when prompt plus max_tokens is beyond the window (engines that refuse)
+	truncate string // what it does with an overlong prompt (engines that do not refuse)
+}
+
+// fitEngines are the engines whose context windows flperf can read.
+var fitEngines = map[engine.Kind]fitEngine{
+	engine.LlamaCpp: {refuses: true, window: "a slot's n_ctx: --ctx-size divided by --parallel",
+		over: "llama.cpp stops generating at the window's end, before max_tokens"},
+	engine.VLLM:   {refuses: true, window: "max_model_len", over: "vLLM refuses such requests (the run stops the stage at the first refusal)"},
+	engine.SGLang: {refuses: true, window: "the context length", over: "SGLang refuses such requests (the run stops the stage at the first refusal)"},
+	engine.Ollama: {window: "the loaded num_ctx",
+		truncate: "Ollama does not refuse an overlong prompt: it cuts it to num_ctx without saying so, and the figures then describe a shorter prompt"},
+	engine.LMStudio: {window: "the model's maximum context; the loaded one may be smaller",
+		truncate: "LM Studio may cut an overlong prompt rather than refuse it"},
+	engine.Foundry: {window: "the model's context length",
+		truncate: "what Foundry Local does with an overlong prompt is not known"},
+}
+
+// checkContextFit compares each model × scenario prompt with the model's
+// context window before the run, and returns what it found: a stage whose
+// prompt cannot fit an engine that refuses such prompts is skipped (the
+// exact count, from the engine's own chat template and tokenizer where it
+// has one, reaches the window; or the estimate reaches estimateSkipFactor
+// times it); a stage that might not fit, or whose prompt plus max_tokens
+// goes beyond the window, or that an engine would silently cut, gets a
+// warning. Each finding is logged before any request. Engines whose
+// windows are not known (the built-in simulator, any other OpenAI server)
+// are not checked.
+func checkContextFit(ctx context.Context, logf Logf, info engine.Info, cfg *runner.Config, scs []suite.Scenario, hc *http.Client) []runner.ContextFit {
+	fe, ok := fitEngines[info.Kind]
+	if !ok {
+		return nil
+	}
+	mgr := engine.NewManager(info, hc)
+	var fits []runner.ContextFit
+	for _, model := range cfg.Models {
+		window, err := contextWindow(ctx, info, mgr, model)
+		if err != nil || window <= 0 {
+			why := "the engine does not say"
+			if err != nil {
+				why = err.Error()
+			}
+			logf.log("info", "model %s: context window unknown (%s): prompts are not checked against it", model, why)
+			continue
+		}
+		counter, _ := mgr.(engine.PromptCounter)
+		for i := range scs {
+			sc := &scs[i]
+			n, method := 0, runner.FitExact
+			if counter != nil {
+				var err error
+				if n, err = counter.CountPrompt(ctx, model, promptOf(cfg, model, sc)); err != nil {
+					logf.log("info", "model %s: counting prompts with the engine's tokenizer failed (%v): they are estimated", model, err)
+					counter = nil
+				}
+			}
+			if counter == nil {
+				n, method = estimatePrompt(promptOf(cfg, model, sc)), runner.FitEstimate
+			}
+			maxTok := sc.MaxTokensOr(runner.DefaultMaxTokens)
+			if cfg.MaxTokens > 0 {
+				maxTok = cfg.MaxTokens
+			}
+			f := judgeFit(fe, n, maxTok, window, method)
+			if f == nil {
+				continue
+			}
+			f.Model, f.Scenario = model, sc.Name
+			logf.log("warn", "%s", f.String())
+			fits = append(fits, *f)
+		}
+	}
+	return fits
+}
+
+// judgeFit decides what a prompt of n tokens (counted by method), asking
+// for maxTok more, does on a context window of window tokens; nil: it fits.
+func judgeFit(fe fitEngine, n, maxTok, window int, method string) *runner.ContextFit {
+	f := &runner.ContextFit{PromptTokens: n, MaxTokens: maxTok, ContextLength: window, Method: method, Action: runner.FitWarned}
+	count := fmt.Sprintf("%d tokens (counted by the engine's tokenizer)", n)
+	sure, might := n >= window, false // cannot fit; might not fit
+	if method == runner.FitEstimate {
+		count = fmt.Sprintf("about %d tokens (estimated)", n)
+		sure, might = n >= estimateSkipFactor*window, estimateWarnFactor*n >= window
+	}
+	over := n+maxTok > window
+	win := fmt.Sprintf("the context window of %d tokens (%s)", window, fe.window)
+	switch {
+	case sure && fe.refuses:
+		f.Action = runner.FitSkipped
+		f.Message = fmt.Sprintf("its prompt is %s, %s: the engine would refuse every request", count, tooBig(method, win))
+	case !fe.refuses && (sure || might):
+		f.Message = fmt.Sprintf("its prompt is %s for %s: it might not fit. %s", count, win, fe.truncate)
+	case !fe.refuses:
+		return nil
+	case might && n >= window:
+		f.Message = fmt.Sprintf("its prompt is %s, beyond %s: the engine will probably refuse its requests (the run stops the stage at the first refusal)", count, win)
+	case might:
+		f.Message = fmt.Sprintf("its prompt is %s, at least half %s: it might not fit (the run stops the stage at the first refusal)", count, win)
+	case over:
+		f.Message = fmt.Sprintf("its prompt is %s and max_tokens %d: together beyond %s; %s", count, maxTok, win, fe.over)
+	default:
+		return nil
+	}
+	return f
+}
+
+// tooBig says how far beyond the window a prompt that cannot fit is.
+func tooBig(method, win string) string {
+	if method == runner.FitEstimate {
+		return fmt.Sprintf("at least %d times %s", estimateSkipFactor, win)
+	}
+	return "not below " + win
+}
+
+// contextWindow is the context window one request to model gets, as the
+// engine reports it.
+func contextWindow(ctx context.Context, info engine.Info, mgr engine.Manager, model string) (int, error) {
+	if l, ok := mgr.(*engine.LlamaCppManager); ok {
+		p, err := l.Props(ctx)
+		return p.ContextLen, err
+	}
+	for _, m := range info.Models { // Foundry Local: as resolved before the run
+		if m.ID == model && m.ContextLength > 0 {
+			return m.ContextLength, nil
+		}
+	}
+	if info.Kind == engine.Foundry {
+		return 0, nil
+	}
+	models, err := mgr.Models(ctx, engine.LoadedSet)
+	if err != nil {
+		return 0, err
+	}
+	for _, m := range models {
+		if m.ID == model || (info.Kind == engine.Ollama && !strings.Contains(model, ":") && m.ID == model+":latest") {
+			return m.ContextLength, nil
+		}
+	}
+	return 0, nil
+}
+
+// promptOf is the prompt of a stage's first measured request, nonce
+// included when the run defeats prompt caches.
+func promptOf(cfg *runner.Config, model string, sc *suite.Scenario) []engine.PromptMessage {
+	nonce := ""
+	if cfg.CacheBust {
+		nonce = suite.Nonce(cfg.Seed, model, sc.Name, 0)
+	}
+	msgs := sc.BuildMessages(nonce)
+	out := make([]engine.PromptMessage, len(msgs))
+	for i, m := range msgs {
+		out[i] = engine.PromptMessage{Role: m.Role, Content: m.Content}
+	}
+	return out
+}
+
+// estimatePrompt is tokens.Estimate over the messages' text (no chat
+// template).
+func estimatePrompt(msgs []engine.PromptMessage) int {
+	n := 0
+	for _, m := range msgs {
+		n += tokens.Estimate(m.Content)
+	}
+	return n
+}
+
+// allSkipped is an error when the context check skipped every stage: there
+// is nothing to run.
+func allSkipped(fits []runner.ContextFit, cfg *runner.Config, scs []suite.Scenario) error {
+	n := 0
+	for _, f := range fits {
+		if f.Action == runner.FitSkipped {
+			n++
+		}
+	}
+	if n == 0 || n < len(cfg.Models)*len(scs) {
+		return nil
+	}
+	return fmt.Errorf("no scenario fits the context window of %s: every stage would be refused (see above); start the engine with a larger context or choose shorter scenarios", strings.Join(cfg.Models, ", "))
+}
