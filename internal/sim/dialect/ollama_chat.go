@@ -294,9 +294,12 @@ func (t *ollamaTranslator) line(content, thinking string) []byte {
 
 // finishLine writes the final object with Ollama's statistics. The
 // durations are measured: prompt_eval_duration runs from the slot to the
-// first token less one token time, eval_duration from there to the last
-// token, so eval_count / eval_duration is the decode rate, and
-// total_duration from the request's arrival to now.
+// first token less one token time, eval_duration from the first token to
+// the last, and total_duration from the request's arrival to now. As in
+// Ollama 0.6.5's runner, which starts eval_duration when it samples the
+// first token, eval_duration spans N−1 token times for eval_count N, so
+// eval_count / eval_duration reads N/(N−1) times the rate between tokens
+// (3.2 % above it at 32 tokens).
 func (t *ollamaTranslator) finishLine() {
 	if t.done {
 		return
@@ -322,7 +325,7 @@ func (t *ollamaTranslator) finishLine() {
 		EvalCount:          eval,
 	}
 	if eval > 0 {
-		l.EvalDuration = max(last.Sub(first)+gap, 1)
+		l.EvalDuration = max(last.Sub(first), 1)
 	}
 	content, thinking := "", ""
 	if !t.stream {

@@ -480,3 +480,27 @@ func TestOllamaRoutes(t *testing.T) {
 		t.Errorf("invalid profile accepted")
 	}
 }
+
+// TestOllamaEvalDuration: as Ollama 0.6.5 (whose runner starts the clock
+// when it samples the first token), eval_duration runs from the first token
+// to the last, N−1 token times for eval_count N, and prompt_eval_duration
+// from the slot to one token time before the first token.
+func TestOllamaEvalDuration(t *testing.T) {
+	rec := httptest.NewRecorder()
+	base := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	tr := &ollamaTranslator{w: rec, rc: http.NewResponseController(rec), hdr: http.Header{}, stream: true, model: "m",
+		gap: 10 * time.Millisecond, arrived: base, slotAt: base, firstAt: base.Add(50 * time.Millisecond),
+		lastAt: base.Add(50*time.Millisecond + 31*10*time.Millisecond), eval: 32, finish: "length"}
+	tr.finishLine()
+	var l struct {
+		EvalCount          int           `json:"eval_count"`
+		EvalDuration       time.Duration `json:"eval_duration"`
+		PromptEvalDuration time.Duration `json:"prompt_eval_duration"`
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &l); err != nil {
+		t.Fatal(err, rec.Body.String())
+	}
+	if l.EvalCount != 32 || l.EvalDuration != 310*time.Millisecond || l.PromptEvalDuration != 40*time.Millisecond {
+		t.Errorf("eval_count %d, eval_duration %v, prompt_eval_duration %v; want 32, 310ms (31 token times), 40ms", l.EvalCount, l.EvalDuration, l.PromptEvalDuration)
+	}
+}
