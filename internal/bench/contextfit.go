@@ -57,6 +57,9 @@ var fitEngines = map[engine.Kind]fitEngine{
 func checkContextFit(ctx context.Context, logf Logf, info engine.Info, cfg *runner.Config, scs []suite.Scenario, hc *http.Client) []runner.ContextFit {
 	fe, ok := fitEngines[info.Kind]
 	if !ok {
+		if info.Kind != engine.Sim { // the built-in simulator has no window
+			logf.log("info", "%s does not report its models' context windows: prompts are not checked against them", info.Label())
+		}
 		return nil
 	}
 	mgr := engine.NewManager(info, hc)
