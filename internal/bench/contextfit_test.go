@@ -237,3 +237,51 @@ func TestPrepareRefusesWhenNothingFits(t *testing.T) {
 		t.Fatalf("error %v", err)
 	}
 }
+
+// TestPrepareOnVLLM checks the context check on a simulated vLLM whose
+// max_model_len is 1000: prompts are counted exactly through its
+// /tokenize, the long-input scenario is skipped, and a short one whose
+// max_tokens takes it beyond the window is warned about before the run and
+// stopped at the engine's first refusal (sequential: one request), with
+// vLLM's counts.
+func TestPrepareOnVLLM(t *testing.T) {
+	v, err := dialect.NewVLLM(sim.Profile{Name: "org/m", TTFT: time.Millisecond, DecodeTPS: 20000, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v.MaxModelLen = 1000
+	s := httptest.NewServer(v)
+	t.Cleanup(s.Close)
+	eng, _, err := Choose(context.Background(), Choice{Endpoint: s.URL}, nil)
+	if err != nil || eng.Kind != engine.VLLM {
+		t.Fatalf("identify: %v %+v", err, eng)
+	}
+	rs, err := (&Spec{Scenarios: []string{"Simple Q&A - Short", "Long Input - Prefill"}, Requests: intp(3), Warmup: intp(0), MaxTokens: 995}).Validate(Check{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := Prepare(context.Background(), rs, eng, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.ContextFit) != 2 {
+		t.Fatalf("context fit %+v", r.ContextFit)
+	}
+	short, long := r.ContextFit[0], r.ContextFit[1]
+	_, longSc := longPrompt(t)
+	body, _ := json.Marshal(map[string]any{"model": "org/m", "messages": promptOf(&r.Config, "org/m", longSc)})
+	want, _ := sim.PromptTokens(body)
+	if long.Action != runner.FitSkipped || long.Method != runner.FitExact || long.PromptTokens != want || long.ContextLength != 1000 ||
+		short.Action != runner.FitWarned || short.Method != runner.FitExact || !strings.Contains(short.Message, "vLLM refuses such requests") {
+		t.Fatalf("context fit %+v, want the long prompt's %d tokens", r.ContextFit, want)
+	}
+	res, err := r.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	fits := res.Suite.ContextFit
+	if res.Records != 1 || len(fits) != 3 || fits[2].Action != runner.FitStopped || fits[2].Scenario != "Simple Q&A - Short" ||
+		fits[2].PromptTokens != short.PromptTokens || fits[2].ContextLength != 1000 || fits[2].Requests != 1 {
+		t.Fatalf("%d records; context fit %+v", res.Records, fits)
+	}
+}

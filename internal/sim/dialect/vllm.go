@@ -33,6 +33,11 @@ const SGLangVersion = "0.5.4"
 //	GET  /v1/models             owned_by "vllm" / "sglang", with max_model_len and root
 //	GET  /metrics               Prometheus text: vllm:* or sglang:* (404 with NoMetrics)
 //	POST /v1/chat/completions   served by an embedded sim.Server
+//	POST /tokenize              {"model", "messages" or "prompt"} → {"count", "max_model_len", "tokens"} (vLLM only)
+//
+// A vLLM chat request whose prompt (the simulator's count) reaches
+// max_model_len, or whose prompt plus max_tokens goes beyond it, is refused
+// with 400 in vLLM 0.11's words; /tokenize counts what the chat counts.
 //
 // The /metrics counters and histograms really count what the embedded
 // simulator served, from its trace: requests finished (by finish reason),
@@ -161,6 +166,12 @@ func (v *VLLM) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		v.chat(w, r)
+	case "/tokenize":
+		if v.sglang || r.Method != http.MethodPost {
+			v.notFound(w)
+			return
+		}
+		v.tokenize(w, r)
 	default:
 		v.notFound(w)
 	}
@@ -258,6 +269,9 @@ func (v *VLLM) chat(w http.ResponseWriter, r *http.Request) {
 			}})
 			return
 		}
+	}
+	if v.tooLong(w, body) { // after the request's own checks, as vLLM tokenizes it
+		return
 	}
 	v.meter.serve(w, r, body, "/v1/chat/completions", nil, v.record)
 }
