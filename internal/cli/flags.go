@@ -10,17 +10,21 @@ import (
 	"strings"
 )
 
-// listFlag is a repeatable string flag; "a,b" also adds two values.
+// listFlag is a repeatable string flag; "a,b" also adds two values. An
+// empty value ("", "a,,b") is an error, never silently nothing.
 type listFlag []string
 
 func (l *listFlag) String() string { return strings.Join(*l, ",") }
 
 func (l *listFlag) Set(v string) error {
+	var vs []string
 	for _, s := range strings.Split(v, ",") {
-		if s = strings.TrimSpace(s); s != "" {
-			*l = append(*l, s)
+		if s = strings.TrimSpace(s); s == "" {
+			return fmt.Errorf("empty value in %q", v)
 		}
+		vs = append(vs, s)
 	}
+	*l = append(*l, vs...)
 	return nil
 }
 

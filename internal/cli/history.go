@@ -292,13 +292,13 @@ func parseAge(s string) (time.Duration, error) {
 
 // pruneCmd deletes old runs.
 func pruneCmd(ctx context.Context, env *Env, args []string) int {
-	c := newSimpleCmd(env, "prune", "--older-than AGE | --keep N [flags]", "Deletes runs started before AGE ago (30d, 12h), and/or all but the newest N. Runs still being written are never deleted.")
-	older := c.fs.String("older-than", "", "delete runs started more than `AGE` ago, e.g. 30d or 12h")
+	c := newSimpleCmd(env, "prune", "--older-than AGE | --keep N [flags]", "Deletes runs started before AGE ago (30d, 12h; 0s: every run), and/or all but the newest N. Runs still being written are never deleted.")
+	older := c.fs.String("older-than", "", "delete runs started more than `AGE` ago, e.g. 30d or 12h (0s: every run not being written)")
 	keep := c.fs.Int("keep", 0, "keep only the newest `N` runs")
 	if _, code, ok := c.parse(args, 0, 0); !ok {
 		return code
 	}
-	var age time.Duration
+	age := time.Duration(-1) // no age given
 	var errs []error
 	if *older != "" {
 		var err error

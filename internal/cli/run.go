@@ -100,8 +100,8 @@ func runCmd(ctx context.Context, env *Env, args []string) int {
 		return ExitUsage
 	}
 
-	// The database is opened before anything runs: a run that cannot be
-	// saved is refused, never silently lost.
+	// The database and the output are opened before anything is sent: a
+	// run that cannot be saved or written is refused, never silently lost.
 	var db *store.DB
 	if !f.noSave {
 		if db, err = openDB(ctx, f.db); err != nil {
@@ -110,16 +110,23 @@ func runCmd(ctx context.Context, env *Env, args []string) int {
 		}
 		defer db.Close()
 	}
+	out, err := openOutput(env, f.out)
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "flperf run: %v\n", err)
+		return ExitFailure
+	}
 
 	logf := stderrLog(env)
 	eng, cleanup, err := bench.Choose(ctx, bench.Choice{Endpoint: f.endpoint, Kind: f.engineKind, APIKey: f.apiKey}, logf)
 	if err != nil {
+		out.abort()
 		fmt.Fprintf(env.Stderr, "flperf run: %v\n", err)
 		return ExitFailure
 	}
 	defer cleanup()
 	r, err := bench.Prepare(ctx, rs, eng, logf)
 	if err != nil {
+		out.abort()
 		fmt.Fprintf(env.Stderr, "flperf run: %v\n", err)
 		var p bench.Problems
 		if errors.As(err, &p) {
@@ -129,11 +136,6 @@ func runCmd(ctx context.Context, env *Env, args []string) int {
 	}
 	cfg := &r.Config
 
-	out, err := openOutput(env, f.out)
-	if err != nil {
-		fmt.Fprintf(env.Stderr, "flperf run: %v\n", err)
-		return ExitFailure
-	}
 	if f.format == "jsonl" {
 		r.Sinks = append(r.Sinks, report.NewJSONL(out))
 	}
@@ -284,6 +286,9 @@ func buildConfig(f *runFlags, src flagSources) (*bench.Resolved, error) {
 			bad("--endpoint: %v", err)
 		}
 	}
+	if fi, err := os.Stat(f.out); f.out != "" && err == nil && fi.IsDir() {
+		bad("--out: %s is a directory; give the name of the file to write", f.out)
+	}
 	rs, err := s.Validate(bench.Check{Name: flagName})
 	if err := errors.Join(append([]error{err}, errs...)...); err != nil {
 		return nil, err
@@ -304,6 +309,9 @@ type output struct {
 func openOutput(env *Env, path string) (*output, error) {
 	if path == "" {
 		return &output{Writer: env.Stdout}, nil
+	}
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		return nil, fmt.Errorf("--out: %s is a directory; give the name of the file to write", path)
 	}
 	f, err := os.Create(path + ".partial")
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os/exec"
 	"runtime"
+	"strconv"
 	"sync"
 
 	"flperf/internal/server"
@@ -27,7 +28,7 @@ func serveCmd(ctx context.Context, env *Env, args []string) int {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	listen := fs.String("listen", DefaultListen, "`address` to serve the app on; a host beyond loopback requires an access token (port 0: a free one)")
 	dbPath := fs.String("db", "", "SQLite database `file` (default: the user's data directory)")
-	token := fs.String("token", "", "access `token` required on every API call when listening beyond loopback (default: a random one, printed in the URL)")
+	token := fs.String("token", "", "access `token` (16 characters or more) required on every API call; beyond loopback one is always required (default there: a random one); the printed URL carries it")
 	open := fs.Bool("open", false, "open the app in the web browser")
 	fs.Usage = func() {
 		fmt.Fprint(env.Stdout, "Usage: flperf serve [flags]\n\nServes the FLPerformance app (web UI and REST API under /api/v1) on 127.0.0.1 until Ctrl-C;\n"+
@@ -41,9 +42,17 @@ func serveCmd(ctx context.Context, env *Env, args []string) int {
 		fmt.Fprintf(env.Stderr, "flperf serve: %v\n", err)
 		return ExitUsage
 	}
-	host, _, err := net.SplitHostPort(*listen)
+	host, port, err := net.SplitHostPort(*listen)
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "flperf serve: --listen: want HOST:PORT, e.g. %s: %v\n", DefaultListen, err)
+		return ExitUsage
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		fmt.Fprintf(env.Stderr, "flperf serve: --listen: port %q is not a number from 0 to 65535 (0: a free one)\n", port)
+		return ExitUsage
+	}
+	if *token != "" && len(*token) < server.MinTokenLen {
+		fmt.Fprintf(env.Stderr, "flperf serve: --token: at least %d characters, got %d (or leave it out: one is generated where needed)\n", server.MinTokenLen, len(*token))
 		return ExitUsage
 	}
 	db, err := openDB(ctx, *dbPath)
@@ -57,13 +66,12 @@ func serveCmd(ctx context.Context, env *Env, args []string) int {
 		fmt.Fprintf(env.Stderr, "flperf serve: %v\n", err)
 		return ExitFailure
 	}
-	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	_, port, _ = net.SplitHostPort(ln.Addr().String())
 	tok := *token
-	offLoopback := host != "" && !server.IsLoopback(host)
 	if host == "" {
 		host = "0.0.0.0" // ":8765" listens on every interface
 	}
-	if offLoopback && tok == "" {
+	if !server.IsLoopback(host) && tok == "" {
 		tok = server.NewToken()
 	}
 	hardware := sync.OnceValue(func() any { return telemetry.Fingerprint(context.WithoutCancel(ctx)) })
@@ -78,7 +86,7 @@ func serveCmd(ctx context.Context, env *Env, args []string) int {
 		fmt.Fprintf(env.Stderr, "flperf serve: %v\n", err)
 		return ExitFailure
 	}
-	u := appURL(host, port, tok, offLoopback)
+	u := appURL(host, port, tok, tok != "")
 	fmt.Fprintf(env.Stderr, "flperf: app on %s\n", u)
 	if *open {
 		if err := openBrowser(u); err != nil {
@@ -93,7 +101,7 @@ func serveCmd(ctx context.Context, env *Env, args []string) int {
 }
 
 // appURL is the address to open: the listen host (127.0.0.1 for every
-// interface), with the token off loopback.
+// interface), with the token when one is required.
 func appURL(host, port, token string, withToken bool) string {
 	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
 		host = "127.0.0.1"

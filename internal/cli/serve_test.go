@@ -12,7 +12,7 @@ import (
 )
 
 // appLine is the line `flperf serve` prints once it listens.
-var appLine = regexp.MustCompile(`(?m)^flperf: app on (http://127\.0\.0\.1:[0-9]+/)$`)
+var appLine = regexp.MustCompile(`(?m)^flperf: app on (http://127\.0\.0\.1:[0-9]+/(?:\?token=[0-9A-Za-z_.~-]+)?)$`)
 
 // serveApp runs flperf with args (and the FLPERF_* variables in vars) in
 // the background, waits for the app line and returns the app's URL, and a
@@ -113,9 +113,23 @@ func TestNoArgumentsStartsTheApp(t *testing.T) {
 // TestServeUsageErrors checks bad serve flags.
 func TestServeUsageErrors(t *testing.T) {
 	wantCode(t, run(t, "serve", "--listen", "nonsense"), ExitUsage)
+	// A flag wrongly accepted would serve until the context ends.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, c := range [][]string{{"--listen", "127.0.0.1:99999"}, {"--listen", "127.0.0.1:-1"}, {"--listen", "127.0.0.1:http"},
+		{"--token", "abc"}, {"--token", "0123456789abcde"}} {
+		o := cli(t, ctx, nil, append([]string{"serve", "--db", newDB(t), "--listen", "127.0.0.1:0"}, c...)...)
+		if o.code != ExitUsage || !strings.Contains(o.stderr, c[0]) {
+			t.Errorf("serve %s %s: exit %d, stderr %q; want exit 2 naming %s", c[0], c[1], o.code, o.stderr, c[0])
+		}
+	}
+	o := cli(t, ctx, map[string]string{"FLPERF_TOKEN": "x"}, "serve", "--db", newDB(t), "--listen", "127.0.0.1:0")
+	if o.code != ExitUsage || !strings.Contains(o.stderr, "--token") {
+		t.Errorf("FLPERF_TOKEN=x: exit %d, stderr %q; want exit 2 naming --token", o.code, o.stderr)
+	}
 	wantCode(t, run(t, "serve", "extra"), ExitUsage)
 	wantCode(t, run(t, "serve", "--bogus"), ExitUsage)
-	o := run(t, "serve", "-h")
+	o = run(t, "serve", "-h")
 	wantCode(t, o, ExitOK)
 	for _, f := range []string{"--listen", "--db", "--token", "--open", "FLPERF_LISTEN", "FLPERF_TOKEN"} {
 		if !strings.Contains(o.stdout, f) {
@@ -141,5 +155,43 @@ func TestAppURL(t *testing.T) {
 		if got := appURL(tc.host, "8765", tc.token, tc.with); got != tc.want {
 			t.Errorf("appURL(%q): %s, want %s", tc.host, got, tc.want)
 		}
+	}
+}
+
+// TestServeToken checks the access token as `flperf serve` sets it up: on
+// every interface (--listen :PORT) one is generated; a token given is
+// required even on loopback; either way the printed URL carries it, and
+// opening that URL's API works while a call without the token gets 401.
+func TestServeToken(t *testing.T) {
+	given := "given-token-0123456789"
+	for _, c := range []struct {
+		name  string
+		args  []string
+		token string // "" : generated
+	}{
+		{"every interface, generated", []string{"--listen", ":0"}, ""},
+		{"every interface, given", []string{"--listen", ":0", "--token", given}, given},
+		{"loopback, given", []string{"--listen", "127.0.0.1:0", "--token", given}, given},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			u, stop := serveApp(t, nil, append([]string{"serve", "--db", newDB(t)}, c.args...)...)
+			defer stop()
+			base, query, ok := strings.Cut(u, "?")
+			tok := strings.TrimPrefix(query, "token=")
+			switch {
+			case !ok:
+				t.Fatalf("the printed URL %s carries no token", u)
+			case c.token != "" && tok != c.token:
+				t.Fatalf("the printed URL %s carries %q, want the given token", u, tok)
+			case len(tok) < 16:
+				t.Fatalf("the generated token %q is short", tok)
+			}
+			if code, _ := appDo(t, http.MethodGet, base+"api/v1/health"); code != http.StatusUnauthorized {
+				t.Errorf("without the token: %d, want 401", code)
+			}
+			if code, body := appDo(t, http.MethodGet, base+"api/v1/health?"+query); code != http.StatusOK {
+				t.Errorf("with the printed URL's token: %d %s", code, body)
+			}
+		})
 	}
 }

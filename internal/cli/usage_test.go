@@ -2,6 +2,7 @@ package cli
 
 import (
 	"net"
+	"os"
 	"regexp"
 	"runtime"
 	"slices"
@@ -39,6 +40,11 @@ func TestRunUsageErrors(t *testing.T) {
 		{"bad suite file", []string{"--suite", badSuite}, []string{badSuite, "scenario 2", `"broken"`, "max_tokens"}},
 		{"suite path without .json", []string{"--suite", "../../etc/passwd"}, []string{"../../etc/passwd", "never looked up as paths"}},
 		{"missing suite file", []string{"--suite", "/no/such/suite.json"}, []string{"/no/such/suite.json"}},
+		{"endpoint not http", []string{"--endpoint", "file:///etc/passwd"}, []string{"--endpoint", "http://"}},
+		{"endpoint not a URL", []string{"--endpoint", "http://u:pw@[::1"}, []string{"--endpoint"}},
+		{"empty model", []string{"--model", ""}, []string{"model", "empty"}},
+		{"empty model in a list", []string{"--model", "a,,b"}, []string{"model", "empty"}},
+		{"out is a directory", []string{"--out", os.TempDir()}, []string{"--out", "is a directory"}},
 		{"unknown scenario", []string{"--scenario", "Nope"}, []string{`"Nope"`, "available scenarios", `"Simple Q&A - Short"`, `"Long Input - Prefill"`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -17,6 +17,10 @@ import (
 // cannot be framed.
 const ContentSecurityPolicy = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 
+// MinTokenLen is the shortest access token accepted: shorter ones are
+// guessed too easily.
+const MinTokenLen = 16
+
 // NewToken returns a fresh access token: 32 random bytes, hex-encoded.
 func NewToken() string {
 	var b [32]byte
@@ -58,9 +62,12 @@ func newGuard(listen, token string) (*guard, error) {
 	if ip := net.ParseIP(g.listenHost); ip != nil && ip.IsUnspecified() {
 		g.unspecified = true
 	}
-	g.needToken = g.listenHost != "" && !IsLoopback(g.listenHost)
-	if g.needToken && token == "" {
+	g.needToken = token != "" || (g.listenHost != "" && !IsLoopback(g.listenHost))
+	switch {
+	case g.needToken && token == "":
 		return nil, fmt.Errorf("listening on %s (beyond loopback) needs an access token", listen)
+	case token != "" && len(token) < MinTokenLen:
+		return nil, fmt.Errorf("the access token must have at least %d characters, got %d", MinTokenLen, len(token))
 	}
 	g.token = sha256.Sum256([]byte(token))
 	return g, nil

@@ -32,14 +32,15 @@ func TestHostAllowList(t *testing.T) {
 // TestHostOfConfiguredListen checks that the configured listen host is
 // allowed, and that listening on every interface allows IP literals only.
 func TestHostOfConfiguredListen(t *testing.T) {
-	g, err := newGuard("myhost.lan:8765", "tok")
+	const tok = "tok-0123456789abcdef"
+	g, err := newGuard("myhost.lan:8765", tok)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !g.hostAllowed("myhost.lan:8765") || !g.hostAllowed("127.0.0.1") || g.hostAllowed("other.lan") || g.hostAllowed("192.168.1.5") {
 		t.Error("named listen host")
 	}
-	g, err = newGuard("0.0.0.0:8765", "tok")
+	g, err = newGuard("0.0.0.0:8765", tok)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,6 +52,13 @@ func TestHostOfConfiguredListen(t *testing.T) {
 	}
 	if _, err := newGuard("127.0.0.1:8765", ""); err != nil {
 		t.Errorf("loopback needs no token: %v", err)
+	}
+	if _, err := newGuard("0.0.0.0:8765", "short-token"); err == nil {
+		t.Error("a token of 11 characters was accepted")
+	}
+	g, err = newGuard("127.0.0.1:8765", tok)
+	if err != nil || !g.needToken {
+		t.Errorf("a token given on loopback is not required: %v", err)
 	}
 }
 
@@ -85,7 +93,7 @@ func TestCrossSiteRefused(t *testing.T) {
 // beyond loopback: missing or wrong is 401 on every API route, right is 200,
 // by header or query; the UI itself needs none.
 func TestTokenBeyondLoopback(t *testing.T) {
-	const tok = "s3cret-token"
+	const tok = "s3cret-token-0123"
 	a := newApp(t, Options{Listen: "0.0.0.0:8765", Token: tok, UI: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ui") })})
 	for _, path := range []string{"/api/v1/health", "/api/v1/runs", "/api/v1/system", "/api/v1/nope"} {
 		a.fail(http.MethodGet, path, nil, http.StatusUnauthorized)

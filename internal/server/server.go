@@ -34,8 +34,9 @@ type Options struct {
 	// Listen is the address served, e.g. "127.0.0.1:8765": its host joins
 	// the Host allow-list, and a host beyond loopback requires Token.
 	Listen string
-	// Token is the access token required on every /api/ call when Listen is
-	// beyond loopback (see NewToken).
+	// Token is the access token required on every /api/ call: when set
+	// (MinTokenLen characters or more), and always when Listen is beyond
+	// loopback (see NewToken).
 	Token string
 	// UI serves every path outside /api/ (nil: a short page saying the UI
 	// is not built in).
@@ -74,7 +75,7 @@ type Server struct {
 }
 
 // New builds the app over o.DB. It refuses a Listen beyond loopback
-// without a Token.
+// without a Token, and a Token shorter than MinTokenLen.
 func New(o Options) (*Server, error) {
 	if o.DB == nil {
 		return nil, errors.New("server: no database")

@@ -38,13 +38,13 @@ func (db *DB) Delete(ctx context.Context, id string) error {
 	return explain(db.path, "deleting run "+id, tx.Commit())
 }
 
-// Prune deletes the runs started before now − olderThan (when olderThan >
-// 0) and the runs beyond the newest keep (when keep > 0): a run matching
-// either goes, so afterwards at most keep runs remain and none is older
-// than olderThan. A running run of a live process is never deleted. It
-// returns how many runs it deleted.
+// Prune deletes the runs started before now − olderThan (when olderThan ≥
+// 0; 0 deletes every run, negative gives no age) and the runs beyond the
+// newest keep (when keep > 0): a run matching either goes, so afterwards at
+// most keep runs remain and none is older than olderThan. A running run of
+// a live process is never deleted. It returns how many runs it deleted.
 func (db *DB) Prune(ctx context.Context, olderThan time.Duration, keep int) (int, error) {
-	if olderThan <= 0 && keep <= 0 {
+	if olderThan < 0 && keep <= 0 {
 		return 0, errors.New("store: prune: give an age, a number of runs to keep, or both")
 	}
 	tx, err := db.sql.BeginTx(ctx, nil)
@@ -68,7 +68,7 @@ func (db *DB) Prune(ctx context.Context, olderThan time.Duration, keep int) (int
 			return 0, explain(db.path, "pruning", err)
 		}
 		o.heartbeat = time.Unix(0, beat)
-		old := olderThan > 0 && started < cutoff
+		old := olderThan >= 0 && started <= cutoff
 		extra := keep > 0 && i >= keep
 		if (old || extra) && !db.isLive(status, o) {
 			doomed = append(doomed, id)

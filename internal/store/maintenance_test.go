@@ -88,14 +88,14 @@ func TestPrune(t *testing.T) {
 		}
 		return ids
 	}
-	if _, err := db.Prune(ctx, 0, 0); err == nil {
+	if _, err := db.Prune(ctx, -1, 0); err == nil {
 		t.Error("Prune with neither age nor count succeeded")
 	}
 	if n, err := db.Prune(ctx, 30*24*time.Hour, 0); err != nil || n != 1 || !slices.Equal(left(), []string{"r0", "r1", "r2", "r3", "live"}) {
 		t.Errorf("older than 30d: %d %v, left %v", n, err, left())
 	}
 	// The live run ranks among the runs but is never deleted.
-	if n, err := db.Prune(ctx, 0, 3); err != nil || n != 1 || !slices.Equal(left(), []string{"r0", "r1", "r2", "live"}) {
+	if n, err := db.Prune(ctx, -1, 3); err != nil || n != 1 || !slices.Equal(left(), []string{"r0", "r1", "r2", "live"}) {
 		t.Errorf("keep 3: %d %v, left %v", n, err, left())
 	}
 	// Both: older than 5 days, or beyond the newest 2.
@@ -106,6 +106,15 @@ func TestPrune(t *testing.T) {
 	setRun(t, db, "live", "owner_host = 'elsewhere', heartbeat = ?", now.Add(-time.Hour).UnixNano())
 	if n, err := db.Prune(ctx, 50*24*time.Hour, 0); err != nil || n != 1 || !slices.Equal(left(), []string{"r0", "r1"}) {
 		t.Errorf("dead old run: %d %v, left %v", n, err, left())
+	}
+	// Age 0: every run started before now, the newest included; a live
+	// run stays.
+	live2 := testResult("live2")
+	if err := db.BeginRun(ctx, live2); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := db.Prune(ctx, 0, 0); err != nil || n != 2 || !slices.Equal(left(), []string{"live2"}) {
+		t.Errorf("older than 0s: %d %v, left %v", n, err, left())
 	}
 }
 
