@@ -1,5 +1,5 @@
 // Package backend talks to an OpenAI-compatible chat completions endpoint
-// and measures every request exactly (metrics.md §1–§4): one monotonic clock,
+// and measures every request exactly (docs/metrics.md §1–§4): one monotonic clock,
 // timestamps taken as each event arrives and before any JSON decoding, true
 // token counts with their source, and one record.Record per request whatever
 // happens. It never retries behind the caller's back.

@@ -225,7 +225,7 @@ func (st *streamState) whole(body []byte) (msg string, bad bool) {
 	return "", false
 }
 
-// finish fills the text and token counts of the record (metrics.md §2),
+// finish fills the text and token counts of the record (docs/metrics.md §2),
 // whatever the outcome: partial responses keep what arrived.
 func (st *streamState) finish(req *Request) {
 	rec := st.rec

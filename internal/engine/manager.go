@@ -63,7 +63,7 @@ type Model struct {
 	LoadEP string `json:"load_ep,omitempty"`
 }
 
-// ColdStart is a model's cold start (metrics.md §8): the engine's load time
+// ColdStart is a model's cold start (docs/metrics.md §8): the engine's load time
 // after a fresh load, and the first request after it. Neither is ever part
 // of the warm figures.
 type ColdStart struct {

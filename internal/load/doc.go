@@ -1,4 +1,4 @@
-// Package load is FLPerformance's load generator (metrics.md §7). It decides
+// Package load is FLPerformance's load generator (docs/metrics.md §7). It decides
 // when each request is sent and by whom; it never builds or sends a request
 // itself: that is the DoFunc's job, which returns one record.Record per
 // request.

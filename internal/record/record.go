@@ -8,14 +8,14 @@
 // records survive encoding without losing precision. An offset of zero means
 // "did not happen" (a stream never produces a token at the very instant the
 // request was written); the backend clamps real events to at least 1 ns.
-// See ../shared/reference/metrics.md §1–§4 for the meaning of each field.
+// See docs/metrics.md §1–§4 for the meaning of each field.
 package record
 
 import (
 	"time"
 )
 
-// Outcome classifies how a request ended (metrics.md §4).
+// Outcome classifies how a request ended (docs/metrics.md §4).
 type Outcome string
 
 // The closed set of outcomes.
@@ -46,7 +46,7 @@ const (
 	PhaseStream     Phase = "stream"      // generating: at least one token received
 )
 
-// TokenSource says where a token count came from (metrics.md §2), best first.
+// TokenSource says where a token count came from (docs/metrics.md §2), best first.
 type TokenSource string
 
 // Token sources, best first.

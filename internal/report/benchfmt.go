@@ -25,7 +25,7 @@ type benchUnit struct {
 
 // benchUnits lists what Benchstat writes per record, in line order. ITL is
 // left out (it is per token, not per request); TTFO is written only for
-// records where it differs from TTFT (reasoning models, metrics.md §3).
+// records where it differs from TTFT (reasoning models, docs/metrics.md §3).
 var benchUnits = []benchUnit{
 	{"ttft_ms", "ttft-ns", true, "lower"},
 	{"ttfo_ms", "ttfo-ns", true, "lower"},

@@ -18,7 +18,7 @@ const PooledLabel = "(all scenarios)"
 // GeomeanNote is the Note of a Row that Regressions makes from a geomean row.
 const GeomeanNote = "geomean"
 
-// CompareTable writes a comparison in benchstat's look (metrics.md §6): one
+// CompareTable writes a comparison in benchstat's look (docs/metrics.md §6): one
 // block per metric with the two labels over the columns, one line per
 // scenario with "median ± CI%" on each side (the CI is the 95 % interval
 // of the median, as the larger distance from the median to an end, in %

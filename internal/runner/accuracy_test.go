@@ -20,7 +20,7 @@ import (
 )
 
 // These tests check every headline metric against the simulated engine's
-// known schedule (metrics.md §3): with jitter off, TTFT is the profile's
+// known schedule (docs/metrics.md §3): with jitter off, TTFT is the profile's
 // TTFT plus N_in/PrefillTPS, and every token gap is 1/DecodeTPS.
 
 // simServer serves profiles on a loopback port until the test ends and

@@ -64,7 +64,7 @@ type Runner struct {
 	// Cold, when set, runs before each model's first request and returns the
 	// engine's load time after a fresh load (a cold start): the model's first
 	// warm-up request then measures the cold TTFT, reported apart from every
-	// warm figure (metrics.md §8).
+	// warm figure (docs/metrics.md §8).
 	Cold func(ctx context.Context, model string) (time.Duration, error)
 	// Scrape, when set, reads the engine's Prometheus metrics; it runs
 	// before and after each model × scenario stage, and the difference is

@@ -42,7 +42,7 @@ type Metric struct {
 }
 
 // Metrics lists the comparable metrics, in report order. Their definitions
-// are those of the Aggregator (metrics.md §3), so a comparison and a
+// are those of the Aggregator (docs/metrics.md §3), so a comparison and a
 // summary of the same records agree.
 var Metrics = []Metric{
 	{Key: "ttft_ms", Name: "TTFT", Unit: "ms", Samples: ttftSamples},
@@ -166,7 +166,7 @@ type GeoRow struct {
 	Worse      bool    // the geomean moved in the bad direction for the metric (untested)
 }
 
-// Comparison is the result of Compare (metrics.md §6).
+// Comparison is the result of Compare (docs/metrics.md §6).
 type Comparison struct {
 	BaseLabel, CandLabel string   // set by the caller ("base" and "candidate" by default)
 	Alpha                float64  // significance level
@@ -358,7 +358,7 @@ func Compare(base, cand []record.Record, metrics []Metric, alpha float64) Compar
 }
 
 // hasReasoning reports whether some ok, non-warm-up record's first answer
-// token came after its first token (metrics.md §3: TTFO is reported only
+// token came after its first token (docs/metrics.md §3: TTFO is reported only
 // when it differs from TTFT).
 func hasReasoning(recs []record.Record) bool {
 	for i := range recs {

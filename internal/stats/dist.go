@@ -11,7 +11,7 @@ import (
 const Confidence = 0.95
 
 // Sample counts below which a percentile is little more than the maximum
-// (metrics.md §5): the figure is still computed, but carries a warning.
+// (docs/metrics.md §5): the figure is still computed, but carries a warning.
 const (
 	MinSamplesP95 = 20
 	MinSamplesP99 = 100

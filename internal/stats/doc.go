@@ -1,5 +1,5 @@
 // Package stats turns per-request records into the summaries of
-// metrics.md §5: per model × scenario (× stage), per model pooled over its
+// docs/metrics.md §5: per model × scenario (× stage), per model pooled over its
 // scenarios, and for the whole run.
 //
 // An Aggregator keeps the raw samples (Add is an append); Summary sorts each
@@ -13,7 +13,7 @@
 // a group whose requests all failed has empty distributions (null in JSON),
 // an error rate of 1 and a warning, and never looks fast.
 //
-// Compare sets two sides' records against each other (metrics.md §6): per
+// Compare sets two sides' records against each other (docs/metrics.md §6): per
 // scenario and pooled, medians with their CIs, the relative change, a
 // Mann-Whitney U test, and benchstat's geometric-mean row.
 package stats

@@ -7,7 +7,7 @@ const EnergyUnit = "J/token"
 const EnergyNote = "one measurement per stage (the stage's energy over its output tokens): no significance test"
 
 // EnergyRow compares the energy per output token (joules per token, from
-// the resource sampler's power readings: metrics.md §9) of one model ×
+// the resource sampler's power readings: docs/metrics.md §9) of one model ×
 // scenario stage, or of one model's stages together (Pooled), across the
 // two sides of a Comparison. Each side's figure is a single measurement,
 // the energy of the whole window divided by the tokens produced in it, so

@@ -7,7 +7,7 @@ import (
 )
 
 // SLO holds per-request service-level objectives used for goodput
-// (metrics.md §5). A zero field is not set.
+// (docs/metrics.md §5). A zero field is not set.
 type SLO struct {
 	TTFT time.Duration // time to first token must be ≤ TTFT
 	TPOT time.Duration // time per output token must be ≤ TPOT

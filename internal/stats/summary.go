@@ -30,7 +30,7 @@ func (o Options) normalized() Options {
 	return o
 }
 
-// Summary is the summary of a run (metrics.md §5).
+// Summary is the summary of a run (docs/metrics.md §5).
 // Its JSON form has no method of its own, so that types embedding it (the
 // runner's Result) keep their other fields; Aggregator.Summary never returns
 // nil lists, so they encode as [].

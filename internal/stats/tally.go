@@ -51,7 +51,7 @@ func (t *tally) noteImpossible(r *record.Record) {
 }
 
 // DisagreeFraction is the relative difference between two output token
-// counts of one request above which a warning is raised (metrics.md §2).
+// counts of one request above which a warning is raised (docs/metrics.md §2).
 const DisagreeFraction = 0.02
 
 // failed returns the number of failed records.

@@ -20,5 +20,5 @@
 // a real zero stays 0. External tools run with an argument vector (no shell)
 // and a short timeout; their absence is normal and not an error.
 //
-// See shared/reference/metrics.md §9 for what the figures mean.
+// See docs/metrics.md §9 for what the figures mean.
 package telemetry

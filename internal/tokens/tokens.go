@@ -1,5 +1,5 @@
 // Package tokens estimates how many tokens a text holds when the server does
-// not say. It is an approximation (metrics.md §2, source "estimate"): real
+// not say. It is an approximation (docs/metrics.md §2, source "estimate"): real
 // counts come from the server's usage object or the engine's own counters.
 //
 // The rule mimics a BPE tokenizer on English text and code: every run of
