@@ -31,6 +31,10 @@ type storedRun struct {
 	// every 50th record of the run does.
 	failEvery []int
 	sampling  *sampling
+	// retryEvery, when set, makes every retryEvery-th ok record one that
+	// was sent once more on a new connection (Record.ConnRetries), and the
+	// engine block says the run opened a connection per request.
+	retryEvery int
 }
 
 // record builds record seq of the run: streamed, mostly ok, every 50th a
@@ -69,6 +73,9 @@ func (s storedRun) record(t0 time.Time, seq int) record.Record {
 	r.Outcome, r.FirstByte, r.FirstToken, r.FirstAnswer, r.LastToken, r.End = record.OK, ttft-ms, ttft, ttft, last, last+ms
 	r.ChunkCount, r.OutputTokens, r.OutputSource, r.EstOutTokens = s.chunks, 2*s.chunks, record.SourceUsage, 2*s.chunks
 	r.FinishReason = "length"
+	if s.retryEvery > 0 && seq%s.retryEvery == 0 {
+		r.ConnRetries = 1
+	}
 	r.Text = s.text
 	if r.Text == "" {
 		r.Text = strings.Repeat("lorem ipsum ", 40)
@@ -105,6 +112,9 @@ func (s storedRun) write(t *testing.T, path string) *runner.Result {
 			Temperature: &temp, Stream: true, Seed: 1, CacheBust: true,
 		},
 		Suite: runner.SuiteInfo{Name: "e2e", Version: "1", Source: "e2e test", Scenarios: s.scenarios},
+	}
+	if s.retryEvery > 0 {
+		res.Engine.ConnectionReuse = "new connection per request: e2e test"
 	}
 	if err := db.BeginRun(ctx, res); err != nil {
 		t.Fatal(err)

@@ -43,6 +43,7 @@ function engine(run) {
       ['Endpoint', e.endpoint],
       ['API measured', e.api || 'openai'],
       ['Found by', e.detected_by],
+      ['Connections', e.connection_reuse || 'kept alive and reused'],
     ]),
   ];
   const models = e.models || [];

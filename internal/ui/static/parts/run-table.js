@@ -51,6 +51,20 @@ function failures(g) {
   return parts.join(', ');
 }
 
+// errorCell shows group g's error rate, marked with its connection retries:
+// requests sent once more because the server had closed the reused
+// connection before any response byte (never failures, never hidden).
+function errorCell(g, fails) {
+  const n = g.connection_retries || 0;
+  const retries = `${n} connection ${n === 1 ? 'retry' : 'retries'}: the server closed a reused connection before answering, so the request was sent once more on a new one (timed from that sending)`;
+  return h(
+    'td',
+    { class: 'num', dataset: { metric: 'error_rate' }, title: fails || 'no failures' },
+    h('span', { class: 'v' }, pct(g.error_rate)),
+    n > 0 ? h('span', { class: 'retries', dataset: { metric: 'connection_retries' }, title: retries }, ` ↻${count(n)}`) : null,
+  );
+}
+
 // engineCells shows group g's engine figures (– where it has none).
 function engineCells(g) {
   const e = g.engine || null;
@@ -77,7 +91,7 @@ function row(g, pooled, opts) {
     h('th', { scope: 'row' }, g.model),
     h('td', null, pooled ? h('em', null, 'all scenarios (pooled)') : g.scenario, g.stage ? ` [${g.stage}]` : ''),
     plainCell('ok', `${count(g.ok)} / ${count(g.requests)}`, `${g.ok} ok of ${g.requests} requests; ${g.warmup || 0} warm-up not counted`),
-    plainCell('error_rate', pct(g.error_rate), fails || 'no failures'),
+    errorCell(g, fails),
     COLS.map(([, dist, field, fmt]) => figureCell(g, dist, field, fmt)),
     plainCell('output_tokens_per_s', g.ok > 0 ? tps(g.output_tokens_per_s) : NA),
     plainCell('requests_per_s', g.ok > 0 ? rps(g.requests_per_s) : NA),
