@@ -15,7 +15,7 @@ func frameString(f *frame) string {
 		f.statsTPS, f.statsTTFT, f.statsGen, f.errVal)
 }
 
-// Realistic chunks from the engines of backends.md, plus tricky but valid
+// Realistic chunks from the engines of docs/engines.md, plus tricky but valid
 // shapes, all of which the fast path must handle itself.
 var fastChunks = []string{
 	`{"id":"c-9","object":"chat.completion.chunk","created":1732700000,"model":"m","choices":[{"index":0,"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}],"usage":null}`,

@@ -20,7 +20,7 @@ import (
 )
 
 // TestLlamaCppClosesAfterStream is the regression test of a real
-// llama-server's habit (backends.md §3): it answers a streamed request with
+// llama-server's habit (docs/engines.md §3): it answers a streamed request with
 // "Keep-Alive: timeout=5, max=100", then closes the connection once the
 // stream has ended. A client that reuses the connection gets EOF before any
 // response byte; before connection retries, such requests were recorded as

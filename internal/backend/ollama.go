@@ -17,7 +17,7 @@ import (
 // OllamaNative sends chat requests to Ollama's native POST /api/chat and
 // measures each one into a record.Record exactly as Client does for the
 // OpenAI route (same clock, same fields, same outcome classes), reading
-// Ollama's NDJSON stream (backends.md §2, §7.1): every line is stamped when
+// Ollama's NDJSON stream (docs/engines.md §2, §7.1): every line is stamped when
 // read, before it is decoded; the first line with message.content or
 // message.thinking is the first token; the line with "done": true ends the
 // response and carries the engine's own counts and timings. OutputTokens is

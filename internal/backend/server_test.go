@@ -128,7 +128,7 @@ func jsonString(s string) string {
 	return string(b)
 }
 
-// SSE frames shaped like vLLM's and the OpenAI example of backends.md §6.
+// SSE frames shaped like vLLM's and like OpenAI-style streams (docs/engines.md §6).
 const (
 	roleFrame = `data: {"id":"c-9","object":"chat.completion.chunk","model":"m","choices":[{"index":0,"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}],"usage":null}` + "\n\n"
 	doneFrame = "data: [DONE]\n\n"

@@ -85,7 +85,7 @@ type Port struct {
 	Hint Kind
 }
 
-// DefaultPorts are the engines' usual local ports (backends.md §0).
+// DefaultPorts are the engines' usual local ports (docs/engines.md §0).
 var DefaultPorts = []Port{
 	{11434, Ollama}, {8080, LlamaCpp}, {1234, LMStudio}, {8000, VLLM}, {30000, SGLang},
 }

@@ -16,7 +16,7 @@ import (
 )
 
 // FoundryManager manages the models of a Microsoft Foundry Local service.
-// Of the legacy generation (CLI ≤ 0.8.x) through its REST API (backends.md
+// Of the legacy generation (CLI ≤ 0.8.x) through its REST API (docs/engines.md
 // §1.4–1.7): catalog, cache and loaded lists, downloads with progress,
 // loads with a TTL and an execution provider, unloads. Of the 1.x web
 // service (SDK 1.x, CLI 0.10+, §1.8) through its smaller route set (catalog

@@ -13,7 +13,7 @@ import (
 )
 
 // FoundryGeneration names a generation of the Foundry Local service
-// (backends.md §1.1). The two share no management route.
+// (docs/engines.md §1.1). The two share no management route.
 type FoundryGeneration string
 
 // The Foundry Local generations.
@@ -316,7 +316,7 @@ func foundryParseModelList(body []byte) (ids, notes []string, err error) {
 }
 
 // foundryVariantSuffixes map the variant suffixes of Foundry Local model
-// ids (backends.md §1.5) to a device and, where the suffix names one, an
+// ids (docs/engines.md §1.5) to a device and, where the suffix names one, an
 // execution provider. "-generic-gpu" names none: it has been DirectML and
 // WebGPU on different releases.
 var foundryVariantSuffixes = []struct{ suffix, device, ep string }{

@@ -16,7 +16,7 @@ import (
 )
 
 // The Foundry Local 1.x web service has no route for the cache or for
-// downloads (backends.md §1.8): those go through the `foundry` CLI, run
+// downloads (docs/engines.md §1.8): those go through the `foundry` CLI, run
 // with an argument vector, never a shell string.
 
 // foundryCLI is the CLI's executable name, looked up on PATH at each use.

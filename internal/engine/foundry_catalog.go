@@ -12,7 +12,7 @@ import (
 )
 
 // FoundryEntry is one variant in Foundry Local's catalog (GET /foundry/list,
-// backends.md §1.5). One alias covers several variants (CPU, GPU, NPU
+// docs/engines.md §1.5). One alias covers several variants (CPU, GPU, NPU
 // builds), each with its own Name.
 type FoundryEntry struct {
 	Name              string          // the model id to load and chat with: "…:<version>", or no suffix in older catalogs
@@ -176,7 +176,7 @@ func foundryParseCatalog(body []byte) ([]FoundryEntry, []string, error) {
 }
 
 // Resolve turns what a user typed into one catalog variant, as the legacy
-// SDKs do (backends.md §1.5):
+// SDKs do (docs/engines.md §1.5):
 //
 //  1. an exact id, case-insensitively;
 //  2. an id without its version: the entry "<key>:<n>" with the highest

@@ -15,7 +15,7 @@ import (
 )
 
 // Download fetches id into the service's cache (POST /openai/download,
-// backends.md §1.6), reporting progress as the service's lines arrive. id
+// docs/engines.md §1.6), reporting progress as the service's lines arrive. id
 // is resolved like Resolve (an alias downloads its first variant). A model
 // already in /openai/models is not downloaded again: progress gets one
 // Done report at 100%. The request has no timeout, only ctx: downloads can

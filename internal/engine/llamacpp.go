@@ -18,7 +18,7 @@ import (
 // again.
 var ErrModelLoading = errors.New("model still loading")
 
-// LlamaCppManager manages a llama.cpp llama-server (backends.md §3). The
+// LlamaCppManager manages a llama.cpp llama-server (docs/engines.md §3). The
 // server runs the one model it was started with (-m), so the loaded set is
 // that model, described by /v1/models and /props; it cannot download, load
 // or unload (restart it instead; router mode is not handled). Every response

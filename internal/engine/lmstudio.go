@@ -10,7 +10,7 @@ import (
 )
 
 // LMStudioManager manages LM Studio's models through its native REST API
-// v0 (backends.md §5): GET /api/v0/models lists every downloaded model with
+// v0 (docs/engines.md §5): GET /api/v0/models lists every downloaded model with
 // its state (loaded or not-loaded), quantization, architecture and context
 // length. Only language models (type llm and vlm) are listed: embedding
 // models cannot be benchmarked. Its non-streaming /api/v0 chat answers carry

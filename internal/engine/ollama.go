@@ -14,7 +14,7 @@ import (
 )
 
 // OllamaManager manages the models of an Ollama server through its native
-// API (backends.md §2): downloaded models from /api/tags, loaded ones from
+// API (docs/engines.md §2): downloaded models from /api/tags, loaded ones from
 // /api/ps, downloads with /api/pull, loads and unloads with /api/generate
 // and keep_alive. Ollama has no local catalog (its library is online) and
 // no /metrics. It is safe for concurrent use.

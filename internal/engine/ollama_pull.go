@@ -26,7 +26,7 @@ type ollamaPullLine struct {
 }
 
 // ollamaPullState turns pull lines into an overall percentage: Σ completed
-// / Σ total over distinct digests (backends.md §2).
+// / Σ total over distinct digests (docs/engines.md §2).
 type ollamaPullState struct {
 	layers          map[string]*[2]int64 // digest → total, completed
 	total, complete int64

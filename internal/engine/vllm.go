@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-// VLLMManager manages a vLLM or an SGLang server (backends.md §4; Info().Kind
+// VLLMManager manages a vLLM or an SGLang server (docs/engines.md §4; Info().Kind
 // says which). Both serve one model per process, loaded for as long as the
 // server runs: the loaded set is GET /v1/models (vLLM adds max_model_len
 // and root, the model's path or Hugging Face id; SGLang's path comes from

@@ -11,7 +11,7 @@ import (
 const CrossCheckTTFT = 50.0 // ms
 
 // crossCheck compares the client's figures with the engine's own, stage by
-// stage (docs/metrics.md §2, backends.md §7.2), and warns where they disagree:
+// stage (docs/metrics.md §2, docs/engines.md §7.2), and warns where they disagree:
 // the engine counting other requests than flperf's, token counts that differ
 // (a counting bug), or client TTFT well above the engine's at concurrency 1.
 func crossCheck(r *Result) []string {

@@ -27,7 +27,7 @@ import (
 type FoundryOptions struct {
 	// Generation selects the service generation served: FoundryLegacy (the
 	// default, also "") or Foundry1x (the 1.x SDK / CLI 0.10+ web service,
-	// backends.md §1.8: /status, /models/*, /v1/*, no /openai/* or
+	// docs/engines.md §1.8: /status, /models/*, /v1/*, no /openai/* or
 	// /foundry/* routes, no HTTP download).
 	Generation string
 	// Catalog is served by GET /foundry/list (1.x: GET /v1/models), in this
@@ -143,7 +143,7 @@ type FoundryStats struct {
 const foundryMaxLog = 10000
 
 // Foundry is a simulated Foundry Local service, of the legacy generation
-// (CLI ≤ 0.8.x, backends.md §1.4–1.7) or of the 1.x web service (CLI
+// (CLI ≤ 0.8.x, docs/engines.md §1.4–1.7) or of the 1.x web service (CLI
 // 0.10+, §1.8), an http.Handler whose chat completions come from an
 // embedded sim.Server. It never passes for the real service: every answer
 // carries "X-FLPerf-Engine: simulated", and GET /flperf/sim says
@@ -416,7 +416,7 @@ func (f *Foundry) listID(name string) string {
 	return name
 }
 
-// routes builds the route table (backends.md §1.4, §1.8 in 1.x mode).
+// routes builds the route table (docs/engines.md §1.4, §1.8 in 1.x mode).
 func (f *Foundry) routes() {
 	if f.v1x {
 		f.routes1x()
@@ -461,7 +461,7 @@ func (f *Foundry) simInfo(w http.ResponseWriter, r *http.Request) {
 //	GET  /v1/models[/{id}]         the simulator's model list (every variant)
 //	GET  /flperf/sim               the simulator's description, with "dialect":"foundry"
 //
-// or, in 1.x mode (backends.md §1.8; errors are {"error":{"message","type",
+// or, in 1.x mode (docs/engines.md §1.8; errors are {"error":{"message","type",
 // "param","code"}}):
 //
 //	GET  /status                   {"modelCachePath":…,"endpoints":[…],"pid":…}

@@ -44,7 +44,7 @@ func (o FoundryOptions) generationErrors(v1x bool) []error {
 	return errs
 }
 
-// routes1x builds the 1.x web service's route table (backends.md §1.8):
+// routes1x builds the 1.x web service's route table (docs/engines.md §1.8):
 // none of the legacy /openai/* or /foundry/* routes.
 func (f *Foundry) routes1x() {
 	m := http.NewServeMux()

@@ -1,7 +1,7 @@
 package dialect
 
 // FoundryEntry is one catalog entry as GET /foundry/list describes it, with
-// the wire's field names (backends.md §1.5). Empty optional fields are left
+// the wire's field names (docs/engines.md §1.5). Empty optional fields are left
 // out of the JSON, so an entry can be made to miss them.
 type FoundryEntry struct {
 	Name                string                 `json:"name"` // the model id, "…:<version>" (or no suffix, as before mid-2025)

@@ -12,7 +12,7 @@ import (
 	"flperf/internal/sim"
 )
 
-// chat serves POST /v1/chat/completions (backends.md §1.7): a model that is
+// chat serves POST /v1/chat/completions (docs/engines.md §1.7): a model that is
 // not downloaded is refused with 400 "No OpenAIService provider found for
 // modelName"; a cached, unloaded one is loaded implicitly (LoadDelay, the
 // default TTL); then the simulator generates the answer and streams are

@@ -10,7 +10,7 @@ import (
 	"strings"
 )
 
-// The foundry CLI 0.10+ (backends.md §1.3) is how users and flperf learn
+// The foundry CLI 0.10+ (docs/engines.md §1.3) is how users and flperf learn
 // what the 1.x web service has no route for: aliases, download state, the
 // service's address. WriteCLI writes a fake `foundry` executable that
 // answers as that CLI does about this simulated service, so that tests can

@@ -33,7 +33,7 @@ type foundryDownloadModel struct {
 	PromptTemplate json.RawMessage
 }
 
-// download serves POST /openai/download (backends.md §1.6): chunked
+// download serves POST /openai/download (docs/engines.md §1.6): chunked
 // progress lines in the configured framing, then the JSON result.
 func (f *Foundry) download(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body) // already bounded by ServeHTTP

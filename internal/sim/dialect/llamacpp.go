@@ -37,7 +37,7 @@ type LlamaCppOptions struct {
 	TrainContextLength int
 }
 
-// LlamaCpp is a fake llama.cpp llama-server (backends.md §3), an
+// LlamaCpp is a fake llama.cpp llama-server (docs/engines.md §3), an
 // http.Handler serving one model:
 //
 //	GET  /health                 200 {"status":"ok"}; 503 while loading
@@ -67,7 +67,7 @@ type LlamaCppOptions struct {
 // simulated. It is safe for concurrent use.
 //
 // Connections are handled as llama-server (cpp-httplib) handles them
-// (backends.md §3): every answer carries "Keep-Alive: timeout=5, max=100"
+// (docs/engines.md §3): every answer carries "Keep-Alive: timeout=5, max=100"
 // and no "Connection: close", yet after a streamed answer, once the
 // terminating chunk is written, the server closes the connection. A client
 // that sends its next request on that connection gets EOF (or a reset)

@@ -49,7 +49,7 @@ func (m LMStudioModel) withDefaults() LMStudioModel {
 	return m
 }
 
-// LMStudio is a fake LM Studio server (backends.md §5), an http.Handler:
+// LMStudio is a fake LM Studio server (docs/engines.md §5), an http.Handler:
 //
 //	GET  /api/v0/models            every downloaded model, with state loaded / not-loaded (and an embedding model)
 //	GET  /api/v0/models/{id}       one of them

@@ -56,7 +56,7 @@ func (m OllamaModel) withDefaults() OllamaModel {
 	return m
 }
 
-// Ollama is a fake Ollama server (backends.md §2), an http.Handler:
+// Ollama is a fake Ollama server (docs/engines.md §2), an http.Handler:
 //
 //	GET    /api/version          {"version"}
 //	GET    /api/tags             pulled models

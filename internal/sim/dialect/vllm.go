@@ -23,7 +23,7 @@ const VLLMVersion = "0.11.0"
 // SGLangVersion is the fake SGLang's default version.
 const SGLangVersion = "0.5.4"
 
-// VLLM is a fake vLLM server (backends.md §4), an http.Handler, or a fake
+// VLLM is a fake vLLM server (docs/engines.md §4), an http.Handler, or a fake
 // SGLang server when made by NewSGLang:
 //
 //	GET  /health                200, empty body
