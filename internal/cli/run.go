@@ -155,7 +155,7 @@ func runCmd(ctx context.Context, env *Env, args []string) int {
 	// Warnings during the run (a model reloaded, an interrupt) go to stderr
 	// as they happen, and everything to the run's event log.
 	r.Log = func(level, msg string) {
-		if level == "warn" {
+		if level == "warn" || level == "error" {
 			fmt.Fprintf(env.Stderr, "flperf: %s\n", msg)
 		}
 		if db != nil {
@@ -179,7 +179,13 @@ func runCmd(ctx context.Context, env *Env, args []string) int {
 	var serr error
 	if db != nil {
 		if serr = db.FinishRun(sctx, res); serr == nil {
-			fmt.Fprintf(env.Stderr, "flperf: run %s saved in %s (flperf show %s)\n", res.ID, db.Path(), res.ID)
+			fmt.Fprintf(env.Stderr, "flperf: run %s saved in %s, %s (flperf show %s)\n", res.ID, db.Path(), res.Status, res.ID)
+		} else {
+			// The database shows it interrupted from its next reading on
+			// (store.MarkStale): the report says the same.
+			res.Status = runner.Interrupted
+			res.Warnings = append(res.Warnings, fmt.Sprintf("the run could not be saved as it ended (%v): the database holds it as interrupted, with the records saved before.", serr))
+			serr = fmt.Errorf("saving the run: %w (the database holds it as interrupted)", serr)
 		}
 	}
 	var werr error

@@ -134,6 +134,8 @@ func (r *Runner) Run(ctx context.Context) (*Result, error) {
 		}
 	}
 	st := &runState{res: res, plan: r.Config.Plan(), stages: len(r.Config.Models) * len(r.Scenarios)}
+	ctx, st.save = r.guardSaving(ctx)
+	defer st.save.stop()
 	if st.plan.Requests > 0 && st.plan.Duration == 0 {
 		for _, model := range r.Config.Models {
 			if n := r.runnable(model); n > 0 {
@@ -179,10 +181,14 @@ models:
 		}
 		cold.record(&res.Engine, model)
 	}
+	st.save.close()
+	saveErr := st.save.failure()
 	switch {
 	case ctx.Err() != nil:
 		res.Status = Canceled
 		r.log("warn", "canceled by the user: requests in flight were cancelled")
+	case saveErr != nil:
+		res.Status = Interrupted
 	case isClosed(stopped):
 		res.Status = Interrupted
 		r.log("warn", "interrupted by the user: scheduling stopped, requests in flight finished")
@@ -200,6 +206,9 @@ models:
 	res.Summary = st.agg.Summary(stats.Options{SLO: r.Config.SLO})
 	res.Engine.ConnectionReuse = connectionReuse(r.Client)
 	res.Warnings = append(runWarnings(res), crossCheck(res)...)
+	if saveErr != nil {
+		res.Warnings = append([]string{fmt.Sprintf("results could no longer be saved (%v): the run stopped there; the database holds only what was saved before.", saveErr)}, res.Warnings...)
+	}
 	return res, st.sinkErr
 }
 

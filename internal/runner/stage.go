@@ -25,6 +25,7 @@ type runState struct {
 	done    int       // records finished, warm-ups included
 	errs    int       // failed measured requests
 	sinkErr error     // the first error a sink returned
+	save    *saveGuard
 }
 
 // stageWindow is one model × scenario stage as it ran: its span on this
@@ -86,6 +87,7 @@ func (r *Runner) runStage(ctx context.Context, st *runState, model string, sc *s
 		for _, s := range r.Sinks {
 			if err := s.Add(&rec); err != nil && st.sinkErr == nil {
 				st.sinkErr = err
+				st.save.failed(err)
 			}
 		}
 		st.done++

@@ -153,14 +153,21 @@ func (s *Server) runJob(j *job, rs *bench.Resolved, eng *bench.Engine, begin *ru
 		s.failRun(j, begin, runErr)
 		return
 	}
+	msg := statusMessage(res.Status)
 	if runErr != nil {
 		logf("error", fmt.Sprintf("saving the run's records: %v", runErr))
+		msg = fmt.Sprintf("%s: results could no longer be saved, so the run stopped; the database holds what was saved before (%v)", res.Status, runErr)
 	}
 	if err := s.db.FinishRun(sctx, res); err != nil {
 		s.logf("error", "saving run %s: %v", j.id, err)
 		logf("error", fmt.Sprintf("saving the run: %v", err))
+		// This process writes it no more: the store holds it as
+		// interrupted from now on, and so does every answer.
+		res.Status = runner.Interrupted
+		msg = fmt.Sprintf("interrupted: the run could not be saved as it ended (%v); the database holds what was saved before", err)
+		s.reap(sctx)
 	}
-	s.endJob(j, res.Status, statusMessage(res.Status))
+	s.endJob(j, res.Status, msg)
 }
 
 // failRun stores a run that could not start (no model could be prepared,

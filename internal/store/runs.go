@@ -107,13 +107,24 @@ func (db *DB) BeginRun(ctx context.Context, r *runner.Result) error {
 	if err != nil {
 		return err
 	}
+	// Registered before the row exists, so that no MarkStale can find the
+	// row without it.
+	key := db.writingKey(r.ID)
+	_, had := writing.LoadOrStore(key, struct{}{})
+	unregister := func() {
+		if !had {
+			writing.Delete(key)
+		}
+	}
 	res, err := db.sql.ExecContext(ctx, `INSERT INTO runs (id, started, ended, status, tool, engine, config, suite, hardware, warnings, owner_pid, owner_host, heartbeat, records)
 		SELECT ?, ?, NULL, ?, ?, ?, ?, ?, ?, '[]', ?, ?, ?, 0 WHERE NOT EXISTS (SELECT 1 FROM runs WHERE id = ?)`,
 		r.ID, st, string(Running), j.tool, j.engine, j.config, j.suite, j.hardware, db.pid, db.host, time.Now().UnixNano(), r.ID)
 	if err != nil {
+		unregister()
 		return explain(db.path, "saving run "+r.ID, err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
+		unregister()
 		return fmt.Errorf("store: run %s already exists in %s", r.ID, db.path)
 	}
 	return nil
@@ -224,6 +235,9 @@ func (db *DB) FinishRun(ctx context.Context, r *runner.Result) error {
 	if r.Status == "" || r.Status == Running {
 		return fmt.Errorf("store: run %s: FinishRun needs a final status, got %q", r.ID, r.Status)
 	}
+	// This process writes the run no more, saved or not: when the save
+	// fails, the run is found dead (MarkStale) and shown interrupted.
+	defer writing.Delete(db.writingKey(r.ID))
 	ended := r.Ended
 	if ended.IsZero() {
 		ended = time.Now()

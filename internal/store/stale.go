@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 )
 
@@ -21,12 +22,29 @@ type owner struct {
 	heartbeat time.Time
 }
 
-// deadReason says why the owner of a running run is gone, or "" when it may
-// still be alive. On the same host a process that no longer exists is dead at
-// once; anywhere, a heartbeat older than StaleAfter is.
-func (db *DB) deadReason(o owner, now time.Time) string {
-	if o.host != "" && o.host == db.host && processGone(o.pid) {
-		return fmt.Sprintf("its process (pid %d on %s) no longer exists", o.pid, o.host)
+// writing holds the runs this process is writing, from BeginRun until
+// FinishRun (which ends it even when it fails), keyed by database path and
+// run id, whichever *DB began them. A run this process owns that is not in
+// it was left by a writer of this process that stopped: its final save
+// failed (a full disk), or the run never got that far.
+var writing sync.Map
+
+// writingKey is run id's key in writing.
+func (db *DB) writingKey(id string) string { return db.path + "\x00" + id }
+
+// deadReason says why the owner of running run id is gone, or "" when it
+// may still be alive. On the same host a process that no longer exists is
+// dead at once, and so is a run of this very process that it no longer
+// writes; anywhere, a heartbeat older than StaleAfter is.
+func (db *DB) deadReason(id string, o owner, now time.Time) string {
+	if o.host != "" && o.host == db.host {
+		if o.pid == db.pid {
+			if _, ok := writing.Load(db.writingKey(id)); !ok {
+				return fmt.Sprintf("this flperf process (pid %d) no longer writes it: its final save failed", o.pid)
+			}
+		} else if processGone(o.pid) {
+			return fmt.Sprintf("its process (pid %d on %s) no longer exists", o.pid, o.host)
+		}
 	}
 	if age := now.Sub(o.heartbeat); age > StaleAfter {
 		return fmt.Sprintf("no sign of life from its process (pid %d on %s) for %s", o.pid, o.host, age.Round(time.Second))
@@ -64,7 +82,7 @@ func (db *DB) markStale(ctx context.Context, q querier) error {
 			return explain(db.path, "looking for interrupted runs", err)
 		}
 		o.heartbeat = time.Unix(0, s.beat)
-		if s.reason = db.deadReason(o, now); s.reason != "" {
+		if s.reason = db.deadReason(s.id, o, now); s.reason != "" {
 			found = append(found, s)
 		}
 	}
@@ -101,7 +119,7 @@ func (db *DB) markInterrupted(ctx context.Context, id string, beat int64, reason
 	return explain(db.path, "marking run "+id+" interrupted", tx.Commit())
 }
 
-// isLive reports whether a run is running and its writer may be alive.
-func (db *DB) isLive(status string, o owner) bool {
-	return status == string(Running) && db.deadReason(o, time.Now()) == ""
+// isLive reports whether run id is running and its writer may be alive.
+func (db *DB) isLive(id, status string, o owner) bool {
+	return status == string(Running) && db.deadReason(id, o, time.Now()) == ""
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"flperf/internal/record"
+	"flperf/internal/runner"
 )
 
 // Writer defaults.
@@ -54,6 +55,9 @@ func (o WriterOptions) normalized() WriterOptions {
 	return o
 }
 
+// A RecordWriter is a runner.Failer.
+var _ runner.Failer = (*RecordWriter)(nil)
+
 // errWriterClosed is returned by Add after Close.
 var errWriterClosed = errors.New("store: record writer is closed")
 
@@ -66,15 +70,18 @@ var errWriterClosed = errors.New("store: record writer is closed")
 // Add never drops a record: when the disk is slower than the run and the
 // queue is full, Add waits for room. After a write error the writer stops
 // writing (what was committed stays committed): Add and Close return that
-// error, and Close says how many records were not saved.
+// error, and Close says how many records were not saved. It is a
+// runner.Failer: Failed is closed at that error, so that the run stops at
+// once rather than measure what can no longer be kept.
 type RecordWriter struct {
 	db    *DB
 	runID string
 	opts  WriterOptions
 
-	queue chan *pending
-	stop  chan struct{} // closed by Close
-	done  chan struct{} // closed when the background goroutine ends
+	queue  chan *pending
+	stop   chan struct{} // closed by Close
+	done   chan struct{} // closed when the background goroutine ends
+	failed chan struct{} // closed at the error that stopped the writer
 
 	mu     sync.RWMutex // Add holds it shared while queueing; Close exclusively
 	closed bool
@@ -99,9 +106,10 @@ func (db *DB) NewRecordWriter(runID string, opts WriterOptions) *RecordWriter {
 	o := opts.normalized()
 	w := &RecordWriter{
 		db: db, runID: runID, opts: o,
-		queue: make(chan *pending, o.Queue),
-		stop:  make(chan struct{}),
-		done:  make(chan struct{}),
+		queue:  make(chan *pending, o.Queue),
+		stop:   make(chan struct{}),
+		done:   make(chan struct{}),
+		failed: make(chan struct{}),
 	}
 	go w.loop()
 	return w
@@ -166,6 +174,14 @@ func (w *RecordWriter) Close() error {
 	return err
 }
 
+// Failed is closed when a write error stops the writer; Err says what it
+// was.
+func (w *RecordWriter) Failed() <-chan struct{} { return w.failed }
+
+// Err returns the error that stopped the writer, else the first record
+// refused, else nil.
+func (w *RecordWriter) Err() error { return w.firstErr() }
+
 // Stored returns how many records have been committed so far.
 func (w *RecordWriter) Stored() int { return int(w.stored.Load()) }
 
@@ -197,7 +213,9 @@ func (w *RecordWriter) fail(err error, lost int) {
 	w.errMu.Unlock()
 	w.setErr(err)
 	w.notSaved.Add(int64(lost))
-	w.fatal.Store(true)
+	if !w.fatal.Swap(true) {
+		close(w.failed)
+	}
 }
 
 // loop is the background goroutine: it batches and commits.

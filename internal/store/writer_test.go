@@ -241,6 +241,11 @@ func TestWriterFullDisk(t *testing.T) {
 	}
 	t.Cleanup(func() { small.Close() })
 	w := small.NewRecordWriter("full", WriterOptions{FlushInterval: 10 * time.Millisecond, MaxBatch: 10})
+	select {
+	case <-w.Failed():
+		t.Fatal("Failed is closed before anything failed")
+	default:
+	}
 	var addErr error
 	for seq := int64(0); seq < 5000 && addErr == nil; seq++ {
 		r := makeRecord(seq, 50)
@@ -249,6 +254,14 @@ func TestWriterFullDisk(t *testing.T) {
 		if seq == 20 {
 			poll(t, "the first records committed", func() bool { return w.Stored() > 0 })
 		}
+	}
+	select {
+	case <-w.Failed(): // the runner stops at once on it
+		if w.Err() == nil || sqliteCode(w.Err()) != codeFull {
+			t.Errorf("Failed is closed, Err %v; want the disk-full error", w.Err())
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("Failed is not closed after the write error")
 	}
 	err = w.Close()
 	t.Log(err)
