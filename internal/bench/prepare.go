@@ -152,6 +152,7 @@ func defaultModels(ctx context.Context, c *backend.Client, info engine.Info, fla
 	if err != nil {
 		return nil, fmt.Errorf("no %s given and listing the engine's models failed: %v", flag, err)
 	}
+	models = languageModels(ctx, info, models)
 	switch {
 	case len(models) == 0:
 		return nil, fmt.Errorf("no %s given and %s lists no models: load or download one first", flag, info.Endpoint)
@@ -159,6 +160,25 @@ func defaultModels(ctx context.Context, c *backend.Client, info engine.Info, fla
 		return models, nil
 	}
 	return nil, fmt.Errorf("no %s given; %s serves %d models, choose with %s: %s", flag, info.Endpoint, len(models), flag, strings.Join(models, ", "))
+}
+
+// languageModels leaves out of models (an OpenAI /v1/models list) those the
+// engine says are not language models: LM Studio lists its embedding models
+// there too, and a chat request to one can only fail. Where the engine
+// cannot tell (its model API fails or has no types), models is kept whole.
+func languageModels(ctx context.Context, info engine.Info, models []string) []string {
+	if info.Kind != engine.LMStudio {
+		return models
+	}
+	llms, err := engine.NewManager(info, nil).Models(ctx, engine.DownloadedSet)
+	if err != nil || len(llms) == 0 {
+		return models
+	}
+	keep := make(map[string]bool, len(llms))
+	for _, m := range llms {
+		keep[m.ID] = true
+	}
+	return slices.DeleteFunc(models, func(id string) bool { return !keep[id] })
 }
 
 // loadTTL is how long a model is asked to stay loaded: longer than the

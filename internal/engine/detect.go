@@ -38,15 +38,27 @@ func NormalizeEndpoint(raw string) (string, error) {
 	}
 	u.RawQuery, u.Fragment = "", ""
 	p := strings.TrimRight(u.Path, "/")
-	if !strings.HasSuffix(p, "/v1") {
+	if !strings.HasSuffix(p, "/v1") && !strings.HasSuffix(p, lmStudioV0) {
 		p += "/v1"
 	}
 	u.Path = p
 	return u.String(), nil
 }
 
-// root strips the trailing /v1 of an OpenAI base URL.
-func root(base string) string { return strings.TrimSuffix(strings.TrimRight(base, "/"), "/v1") }
+// lmStudioV0 ends the base URL of LM Studio's own REST API, whose
+// OpenAI-style chat route (/api/v0/chat/completions) answers with the
+// engine's stats when not streaming: such a base is kept as given.
+const lmStudioV0 = "/api/v0"
+
+// root strips the trailing /v1 of an OpenAI base URL (or /api/v0 of LM
+// Studio's own API): the server's root, where its management routes are.
+func root(base string) string {
+	b := strings.TrimRight(base, "/")
+	if r, ok := strings.CutSuffix(b, lmStudioV0); ok {
+		return r
+	}
+	return strings.TrimSuffix(b, "/v1")
+}
 
 // getJSON fetches url and decodes a JSON object body (at most 1 MiB) into v.
 // It returns the status code; errUnreachable-wrapped errors mean no HTTP

@@ -18,6 +18,9 @@ func TestNormalizeEndpoint(t *testing.T) {
 		"http://localhost:8080/v1/":   "http://localhost:8080/v1",
 		" https://host:1/openai/v1 ":  "https://host:1/openai/v1",
 		"http://127.0.0.1:1/v1?x=1#f": "http://127.0.0.1:1/v1",
+		// LM Studio's own API: its non-streaming answers carry the engine's stats.
+		"http://127.0.0.1:1234/api/v0":  "http://127.0.0.1:1234/api/v0",
+		"http://127.0.0.1:1234/api/v0/": "http://127.0.0.1:1234/api/v0",
 	} {
 		got, err := NormalizeEndpoint(in)
 		if err != nil || got != want {
