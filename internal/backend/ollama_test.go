@@ -33,6 +33,13 @@ type ollamaFake struct {
 
 func newOllamaFake(t *testing.T, profiles ...sim.Profile) *ollamaFake {
 	t.Helper()
+	return newOllamaFakeWith(t, nil, profiles...)
+}
+
+// newOllamaFakeWith is newOllamaFake whose every flush, when ls is not
+// nil, waits for ls's client to have read all the server wrote.
+func newOllamaFakeWith(t *testing.T, ls *lockstep, profiles ...sim.Profile) *ollamaFake {
+	t.Helper()
 	o, err := dialect.NewOllama(profiles...)
 	if err != nil {
 		t.Fatal(err)
@@ -43,7 +50,7 @@ func newOllamaFake(t *testing.T, profiles ...sim.Profile) *ollamaFake {
 		f.events = append(f.events, e)
 		f.mu.Unlock()
 	})
-	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	s := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		data, _ := io.ReadAll(r.Body)
 		var body map[string]any
 		_ = json.Unmarshal(data, &body)
@@ -51,11 +58,137 @@ func newOllamaFake(t *testing.T, profiles ...sim.Profile) *ollamaFake {
 		f.bodies = append(f.bodies, body)
 		f.mu.Unlock()
 		r.Body = io.NopCloser(bytes.NewReader(data))
+		if ls != nil {
+			w = &lockstepWriter{ResponseWriter: w, rc: http.NewResponseController(w), ls: ls, ctx: r.Context()}
+		}
 		o.ServeHTTP(w, r)
 	}))
+	if ls != nil {
+		s.Listener = lockstepListener{s.Listener, ls}
+	}
+	s.Start()
 	t.Cleanup(s.Close)
 	f.URL = s.URL
 	return f
+}
+
+// lockstep keeps a fake server one flush ahead of its client at most: after
+// each flush the server waits until the client has read from its
+// connection every byte the server wrote. Lines flushed separately then
+// reach the client in separate reads, whatever the machine's load, so each
+// gets its own stamp (docs/metrics.md §1: lines that arrive in one read
+// share its time). A handshake, not a sleep: it waits exactly as long as
+// the client takes.
+type lockstep struct {
+	mu      sync.Mutex
+	written int64         // bytes the server wrote to its connections
+	read    int64         // bytes the client read from its connections
+	more    chan struct{} // closed, and replaced, at each client read
+}
+
+func newLockstep() *lockstep { return &lockstep{more: make(chan struct{})} }
+
+func (ls *lockstep) wrote(n int) {
+	ls.mu.Lock()
+	ls.written += int64(n)
+	ls.mu.Unlock()
+}
+
+func (ls *lockstep) gotRead(n int) {
+	ls.mu.Lock()
+	ls.read += int64(n)
+	close(ls.more)
+	ls.more = make(chan struct{})
+	ls.mu.Unlock()
+}
+
+// waitRead returns once the client has read all the server wrote, or ctx
+// (the request's: the client went away) is done.
+func (ls *lockstep) waitRead(ctx context.Context) {
+	for {
+		ls.mu.Lock()
+		caughtUp, more := ls.read >= ls.written, ls.more
+		ls.mu.Unlock()
+		if caughtUp {
+			return
+		}
+		select {
+		case <-more:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// client is an HTTP client as flperf's own (NewTransport, no redirects)
+// whose connections count what they read for ls.
+func (ls *lockstep) client() *http.Client {
+	tr := NewTransport(0)
+	dial := tr.DialContext
+	tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := dial(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return clientConn{c, ls}, nil
+	}
+	return &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
+// clientConn counts the bytes the client reads.
+type clientConn struct {
+	net.Conn
+	ls *lockstep
+}
+
+func (c clientConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if n > 0 {
+		c.ls.gotRead(n)
+	}
+	return n, err
+}
+
+// serverConn counts the bytes the server writes.
+type serverConn struct {
+	net.Conn
+	ls *lockstep
+}
+
+func (c serverConn) Write(p []byte) (int, error) {
+	n, err := c.Conn.Write(p)
+	c.ls.wrote(n)
+	return n, err
+}
+
+// lockstepListener hands the server connections that count their writes.
+type lockstepListener struct {
+	net.Listener
+	ls *lockstep
+}
+
+func (l lockstepListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return serverConn{c, l.ls}, nil
+}
+
+// lockstepWriter is the response writer whose flushes wait for the client.
+type lockstepWriter struct {
+	http.ResponseWriter
+	rc  *http.ResponseController
+	ls  *lockstep
+	ctx context.Context
+}
+
+func (w *lockstepWriter) FlushError() error {
+	if err := w.rc.Flush(); err != nil {
+		return err
+	}
+	w.ls.waitRead(w.ctx)
+	return nil
 }
 
 // chunks returns the traced chunk events.
@@ -160,8 +293,11 @@ func TestOllamaNativeAgainstFake(t *testing.T) {
 }
 
 func TestOllamaNativeThinkingAndWhole(t *testing.T) {
-	f := newOllamaFake(t, sim.Profile{Name: "think:1b", TTFT: 5 * time.Millisecond, DecodeTPS: 2000, Reasoning: 3, OutputTokens: 8, Seed: 2})
-	c := NewOllamaNative(f.URL+"/v1/", Options{}) // an OpenAI base URL works too
+	// In lockstep every line reaches the client in a read of its own, so
+	// the first answer line's stamp is later than the reasoning lines'.
+	ls := newLockstep()
+	f := newOllamaFakeWith(t, ls, sim.Profile{Name: "think:1b", TTFT: 5 * time.Millisecond, DecodeTPS: 2000, Reasoning: 3, OutputTokens: 8, Seed: 2})
+	c := NewOllamaNative(f.URL+"/v1/", Options{HTTPClient: ls.client()}) // an OpenAI base URL works too
 	rec, _ := ollamaRun(t, t.Context(), c, ollamaReq("think:1b", 0))
 	expect(t, rec, record.OK, "")
 	if rec.ChunkCount != 8 || rec.ReasonChunk != 3 || rec.FirstAnswer <= rec.FirstToken || rec.FirstAnswer != rec.Chunks[3].At ||
@@ -222,7 +358,7 @@ func TestOllamaNativeStreams(t *testing.T) {
 		out     int
 		src     record.TokenSource
 	}{
-		{"backends.md example", []any{ollamaChunk("Rain"), ollamaChunk(" falls"), ollamaDone}, record.OK, "", "", 2, 57, record.SourceEngine},
+		{"two text lines then done", []any{ollamaChunk("Rain"), ollamaChunk(" falls"), ollamaDone}, record.OK, "", "", 2, 57, record.SourceEngine},
 		{"CRLF, blank lines, lines split across writes", []any{"\r\n", ollamaChunk("a")[:20], ollamaChunk("a")[20:], "\n", strings.ReplaceAll(ollamaDone, "\n", "\r\n")},
 			record.OK, "", "", 1, 57, record.SourceEngine},
 		{"no final newline", []any{ollamaChunk("a"), strings.TrimSuffix(ollamaDone, "\n")}, record.OK, "", "", 1, 57, record.SourceEngine},
