@@ -37,6 +37,14 @@ func newOllamaFake(t *testing.T, profiles ...sim.Profile) (*Ollama, string) {
 	return o, ollamaServe(t, o)
 }
 
+// freshConnClient opens a new connection for every request. The simulated
+// llama.cpp closes the connection after each streamed answer without
+// "Connection: close", as llama-server does, so a pooled connection can be
+// picked for the next request before its close is seen, and that request
+// fails with a reset: engine behaviour these tests do not mean to exercise
+// (flperf's own client retries such a request, see package backend).
+var freshConnClient = &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+
 // ollamaDo sends a request and returns the status and the whole body.
 func ollamaDo(t *testing.T, method, url, body string) (*http.Response, []byte) {
 	t.Helper()
@@ -44,7 +52,7 @@ func ollamaDo(t *testing.T, method, url, body string) (*http.Response, []byte) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := freshConnClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
