@@ -72,24 +72,33 @@ func startSim(t *testing.T, profiles ...sim.Profile) *simServer {
 	return s
 }
 
-// match finds the server's trace of a client record: the request whose first
-// text chunk was flushed nearest to the client's first-token stamp (the two
-// stamps are on this process's monotonic clock, microseconds apart).
+// match finds the server's trace of a client record: among the requests
+// with as many text chunks, the one whose flushes are nearest, on average,
+// to the client's stamps of its chunks (the two are on this process's
+// monotonic clock, microseconds apart; with 64 jittered streams two first
+// tokens can come as close, but not whole streams). It returns the trace
+// and |first-token stamp − first flush| in ms.
 func (s *simServer) match(r *record.Record) (*served, float64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	client := r.Sent.Add(r.FirstToken)
 	var best *served
 	bestD := math.Inf(1)
 	for _, v := range s.reqs {
-		if len(v.at) == 0 {
+		if len(v.at) == 0 || len(v.at) != len(r.Chunks) {
 			continue
 		}
-		if d := math.Abs(ms(client.Sub(v.at[0]))); d < bestD {
+		var d float64
+		for j, ch := range r.Chunks {
+			d += math.Abs(ms(r.Sent.Add(ch.At).Sub(v.at[j])))
+		}
+		if d < bestD {
 			best, bestD = v, d
 		}
 	}
-	return best, bestD
+	if best == nil {
+		return nil, math.Inf(1)
+	}
+	return best, math.Abs(ms(r.Sent.Add(r.FirstToken).Sub(best.at[0])))
 }
 
 // collect is a Sink that keeps every record.
@@ -175,19 +184,33 @@ func attempts(t *testing.T, n int, try func(c *checks)) {
 	}
 }
 
-// checkSchedule compares every record with the engine's own schedule for
-// that request: TTFT with (first chunk due − schedule origin), TPOT with
-// (last due − first due)/(N_out − 1), and the pooled per-token ITL samples
-// with the scheduled per-token gaps. The medians of the differences must be
-// within tol milliseconds. It also checks that the client stamped each first
-// token when the server flushed it.
-func checkSchedule(t *testing.T, c *checks, s *simServer, res *Result, recs []record.Record, tol float64) {
+// checkSchedule compares every record with what the engine did for that
+// request, on this process's one monotonic clock.
+//
+// With exact (one request at a time, so that each record's trace is known
+// for sure), exactly, whatever the machine's load (t.Fatalf): the client
+// stamped the send before the engine took the request, and no text chunk
+// is stamped before the engine's schedule made it due; so TTFT is never
+// below the scheduled TTFT, and an early byte (a role-only chunk at headers
+// time) cannot start the clock. Under concurrency a record is matched to
+// the trace whose flushes are nearest its stamps, which a busy machine can
+// get wrong for a few records: only the medians are checked there.
+//
+// Within tol milliseconds (medians, per attempt): the client stamped each
+// first token when the engine flushed it, and TPOT and the per-token ITL
+// match the gaps between the engine's flushes. The client is compared with
+// the engine's flushes, not with its schedule: on a busy machine the
+// engine's own timer fires late (its lateness is the engine's, and a real
+// engine's too), and that must not fail a test of the client. That the
+// schedule itself is what the profile says is checked exactly, by the
+// tests, with scheduledTTFT and the due times.
+func checkSchedule(t *testing.T, c *checks, s *simServer, res *Result, recs []record.Record, tol float64, exact bool) {
 	t.Helper()
 	g := res.Groups[0]
 	if g.OK != g.Requests || g.Requests == 0 {
 		t.Fatalf("ok %d of %d: %v", g.OK, g.Requests, g.Failures)
 	}
-	var lag, dTTFT, dTPOT, clientITL, serverITL []float64
+	var lag, dTPOT, clientITL, serverITL []float64
 	for i := range recs {
 		r := &recs[i]
 		if r.InputSource != record.SourceUsage || r.OutputSource != record.SourceUsage {
@@ -197,29 +220,72 @@ func checkSchedule(t *testing.T, c *checks, s *simServer, res *Result, recs []re
 			t.Fatalf("N_out = %d, want exactly 40 from usage", r.OutputTokens)
 		}
 		v, d := s.match(r)
-		if v == nil || len(v.due) != r.ChunkCount {
+		if v == nil || len(v.due) != r.ChunkCount || len(r.Chunks) != r.ChunkCount {
 			t.Fatalf("no server trace matches record %d", r.Seq)
 		}
+		if exact {
+			if r.Sent.After(v.slot) {
+				t.Fatalf("record %d: send stamped %v after the engine took the request", r.Seq, r.Sent.Sub(v.slot))
+			}
+			for j, ch := range r.Chunks {
+				if at := r.Sent.Add(ch.At); at.Before(v.due[j]) {
+					t.Fatalf("record %d: text chunk %d stamped %v before the engine's schedule made it due", r.Seq, j, v.due[j].Sub(at))
+				}
+			}
+			if ttft, _ := r.TTFT(); ttft < scheduledTTFT(v) {
+				t.Fatalf("record %d: TTFT %v below the scheduled %v", r.Seq, ttft, scheduledTTFT(v))
+			}
+		}
 		lag = append(lag, d)
-		ttft, _ := r.TTFT()
 		tpot, _ := r.TPOT()
-		n := len(v.due)
-		dTTFT = append(dTTFT, ms(ttft)-ms(v.due[0].Sub(v.slot)))
-		dTPOT = append(dTPOT, ms(tpot)-ms(v.due[n-1].Sub(v.due[0]))/float64(r.OutputTokens-1))
+		n := len(v.at)
+		dTPOT = append(dTPOT, ms(tpot)-ms(v.at[n-1].Sub(v.at[0]))/float64(r.OutputTokens-1))
 		for _, x := range r.ITL(nil) {
 			clientITL = append(clientITL, ms(x))
 		}
 		for j := 1; j < n; j++ {
-			gap := ms(v.due[j].Sub(v.due[j-1])) / float64(v.tokens[j])
+			gap := ms(v.at[j].Sub(v.at[j-1])) / float64(v.tokens[j])
 			for k := 0; k < v.tokens[j]; k++ {
 				serverITL = append(serverITL, gap)
 			}
 		}
 	}
 	c.within("client first-token stamp vs server flush, median |difference| (ms)", median(lag), 0, tol)
-	c.within("TTFT − scheduled TTFT, median (ms)", median(dTTFT), 0, tol)
-	c.within("TPOT − scheduled TPOT, median (ms)", median(dTPOT), 0, tol)
-	c.within("ITL median (ms)", median(clientITL), median(serverITL), tol)
+	c.within("TPOT − TPOT of the server's flushes, median (ms)", median(dTPOT), 0, tol)
+	c.within("ITL median (ms) vs the server's flush gaps", median(clientITL), median(serverITL), tol)
+	checkSummary(t, &g, recs)
+}
+
+// scheduledTTFT is the engine's schedule for the first text chunk, from the
+// moment it took the request.
+func scheduledTTFT(v *served) time.Duration { return v.due[0].Sub(v.slot) }
+
+// checkSummary checks that the group's headline medians are those of its
+// measured (non-warm-up) records.
+func checkSummary(t *testing.T, g *stats.Group, recs []record.Record) {
+	t.Helper()
+	var ttft, tpot, decode, itl []float64
+	for i := range recs {
+		r := &recs[i]
+		if r.Warmup {
+			continue
+		}
+		d, _ := r.TTFT()
+		p, _ := r.TPOT()
+		ttft, tpot, decode = append(ttft, ms(d)), append(tpot, ms(p)), append(decode, 1000/ms(p))
+		for _, x := range r.ITL(nil) {
+			itl = append(itl, ms(x))
+		}
+	}
+	for _, m := range []struct {
+		name string
+		got  float64
+		xs   []float64
+	}{{"TTFT", g.TTFT.P50, ttft}, {"TPOT", g.TPOT.P50, tpot}, {"decode rate", g.DecodeTPS.P50, decode}, {"ITL", g.ITL.P50, itl}} {
+		if want := median(m.xs); math.Abs(m.got-want) > 1e-9*max(1, math.Abs(want)) {
+			t.Errorf("%s p50 of the group %v, of its records %v", m.name, m.got, want)
+		}
+	}
 }
 
 func TestAccuracySequentialRoleChunkFirst(t *testing.T) {
@@ -234,20 +300,28 @@ func TestAccuracySequentialRoleChunkFirst(t *testing.T) {
 		if len(recs) != 13 || !recs[0].Warmup || res.Groups[0].Requests != 12 || res.Groups[0].Warmup != 1 {
 			t.Fatalf("records %d (first warm-up %v), group requests %d warmup %d", len(recs), recs[0].Warmup, res.Groups[0].Requests, res.Groups[0].Warmup)
 		}
-		// The role chunk arrives at headers time, 80 ms before the first
-		// token: TTFT must not start there.
+		// The schedule is the profile's, exactly: TTFT + N_in/PrefillTPS,
+		// then a token every 1/DecodeTPS. The role chunk arrives at headers
+		// time, 80 ms before the first token; checkSchedule fails the test
+		// if it (or any byte before the first token's due time) started
+		// the clock.
+		nIn := recs[1].InputTokens
+		wantTTFT := ms(p.TTFT) + float64(nIn)/p.PrefillTPS*1000
 		for _, r := range recs {
-			if r.FirstToken-r.FirstByte < 70*time.Millisecond {
-				t.Fatalf("TTFT %v but first byte %v: the role-only chunk started the clock", r.FirstToken, r.FirstByte)
+			v, _ := s.match(&r)
+			if v == nil || len(v.due) != 40 {
+				t.Fatalf("no server trace of 40 chunks matches record %d", r.Seq)
+			}
+			if got := ms(scheduledTTFT(v)); math.Abs(got-wantTTFT) > 1e-3 {
+				t.Fatalf("record %d: scheduled TTFT %.6f ms, the profile says %.6f", r.Seq, got, wantTTFT)
+			}
+			for j := 1; j < 40; j++ {
+				if got := ms(v.due[j].Sub(v.due[j-1])); math.Abs(got-1000/p.DecodeTPS) > 1e-3 {
+					t.Fatalf("record %d: token %d due %.6f ms after the one before, the profile says %.6f", r.Seq, j, got, 1000/p.DecodeTPS)
+				}
 			}
 		}
-		g := res.Groups[0]
-		nIn := recs[1].InputTokens
-		c.within("TTFT p50 vs profile (ms)", g.TTFT.P50, ms(p.TTFT)+float64(nIn)/p.PrefillTPS*1000, 1)
-		c.within("TPOT p50 vs profile (ms)", g.TPOT.P50, 1000/p.DecodeTPS, 1)
-		c.within("ITL p50 vs profile (ms)", g.ITL.P50, 1000/p.DecodeTPS, 1)
-		c.within("decode rate p50 (tok/s)", g.DecodeTPS.P50, p.DecodeTPS, p.DecodeTPS*0.02)
-		checkSchedule(t, c, s, res, recs[1:], 1.0)
+		checkSchedule(t, c, s, res, recs[1:], 1.0, true)
 	})
 }
 
@@ -267,7 +341,7 @@ func TestAccuracyConcurrency64(t *testing.T) {
 		if got := s.Stats().MaxInFlight; got != 64 {
 			t.Fatalf("the engine saw at most %d requests overlapping, want 64", got)
 		}
-		checkSchedule(t, c, s, res, recs, 2.0)
+		checkSchedule(t, c, s, res, recs, 2.0, false)
 	})
 }
 
@@ -283,13 +357,21 @@ func TestITLWithMultiTokenChunks(t *testing.T) {
 			if r.ChunkCount != 10 {
 				t.Fatalf("%d text chunks for 40 tokens at 4 per chunk, want 10", r.ChunkCount)
 			}
+			// Scheduled: a chunk of 4 tokens every 4/DecodeTPS = 20 ms.
+			v, _ := s.match(&r)
+			for j := 1; v != nil && j < len(v.due); j++ {
+				if got := ms(v.due[j].Sub(v.due[j-1])); v.tokens[j] != 4 || math.Abs(got-20) > 1e-3 {
+					t.Fatalf("record %d: chunk %d of %d tokens due %.6f ms after the one before, want 4 tokens 20 ms after", r.Seq, j, v.tokens[j], got)
+				}
+			}
 		}
 		g := res.Groups[0]
 		// 9 gaps of 4 tokens each per request: 36 per-token samples.
 		if g.ITL.N != 8*36 {
 			t.Fatalf("ITL samples = %d, want %d (per token, not per chunk)", g.ITL.N, 8*36)
 		}
-		c.within("ITL p50 (ms) at 4 tokens/chunk", g.ITL.P50, 5, 5*0.02)
-		c.within("TPOT p50 (ms)", g.TPOT.P50, (9*20.0)/39, 0.5)
+		// Each gap is split over its 4 tokens: ITL is a quarter of the
+		// chunk gap, which checkSchedule compares with the engine's flushes.
+		checkSchedule(t, c, s, res, recs, 1.0, true)
 	})
 }
