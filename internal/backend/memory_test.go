@@ -5,13 +5,12 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"runtime"
-	"runtime/metrics"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"flperf/internal/memtest"
 	"flperf/internal/record"
 	"flperf/internal/stats"
 )
@@ -22,31 +21,6 @@ import (
 // garbage collector lags), yet far below what an unbounded client reaches.
 
 const mib = 1 << 20
-
-// peakHeap runs fn while sampling the heap's live-and-garbage object bytes
-// every millisecond, and returns the peak growth over the heap before fn.
-func peakHeap(fn func()) uint64 {
-	runtime.GC()
-	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
-	read := func() uint64 { metrics.Read(s); return s[0].Value.Uint64() }
-	base := read()
-	stop, done := make(chan struct{}), make(chan uint64)
-	go func() {
-		peak := base
-		for {
-			peak = max(peak, read())
-			select {
-			case <-stop:
-				done <- max(peak, read())
-				return
-			case <-time.After(time.Millisecond):
-			}
-		}
-	}()
-	fn()
-	close(stop)
-	return <-done - base
-}
 
 // hostile serves every request with fn on 127.0.0.1 as an event stream.
 func hostile(t *testing.T, fn func(w http.ResponseWriter, fl http.Flusher)) *Client {
@@ -81,7 +55,7 @@ func TestHostileUsageClaim(t *testing.T) {
 			})
 			var sum stats.Summary
 			recs := make([]record.Record, 3)
-			peak := peakHeap(func() {
+			peak := memtest.PeakHeap(func() {
 				var agg stats.Aggregator
 				for i := range recs {
 					recs[i] = record.Record{Seq: int64(i), Model: "m", Scenario: "s"}
@@ -131,7 +105,7 @@ func TestHostileEndlessEvent(t *testing.T) {
 		}
 	})
 	rec := &record.Record{}
-	peak := peakHeap(func() { c.Do(context.Background(), chatReq(), rec) })
+	peak := memtest.PeakHeap(func() { c.Do(context.Background(), chatReq(), rec) })
 	expect(t, rec, record.StreamError, record.PhaseStream)
 	if !strings.Contains(rec.Error, "stream event longer than 64 MiB") || rec.Text != "hello" {
 		t.Errorf("error %q, text %q", rec.Error, rec.Text)
@@ -157,7 +131,7 @@ func TestHostileHugeDeltas(t *testing.T) {
 		fmt.Fprint(w, "data: [DONE]\n\n")
 	})
 	rec := &record.Record{}
-	peak := peakHeap(func() { c.Do(context.Background(), chatReq(), rec) })
+	peak := memtest.PeakHeap(func() { c.Do(context.Background(), chatReq(), rec) })
 	expect(t, rec, record.OK, "")
 	if rec.TextBytes != events*len(delta) || len(rec.Text) != record.TextLimit || rec.EstOutTokens != events*len(delta)/9*2 {
 		t.Errorf("text bytes %d, kept %d, estimate %d", rec.TextBytes, len(rec.Text), rec.EstOutTokens)
@@ -182,7 +156,7 @@ func TestHostileLongLinesTogether(t *testing.T) {
 		}
 	})
 	recs := make([]record.Record, 16)
-	peak := peakHeap(func() {
+	peak := memtest.PeakHeap(func() {
 		var wg sync.WaitGroup
 		for i := range recs {
 			wg.Go(func() { c.Do(context.Background(), chatReq(), &recs[i]) })

@@ -2,37 +2,11 @@ package store
 
 import (
 	"context"
-	"runtime"
-	"runtime/metrics"
 	"strings"
 	"testing"
-	"time"
-)
 
-// peakHeapGrowth runs fn while sampling the heap's object bytes every
-// millisecond and returns the peak growth over the heap before fn.
-func peakHeapGrowth(fn func()) uint64 {
-	runtime.GC()
-	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
-	read := func() uint64 { metrics.Read(s); return s[0].Value.Uint64() }
-	base := read()
-	stop, done := make(chan struct{}), make(chan uint64)
-	go func() {
-		peak := base
-		for {
-			peak = max(peak, read())
-			select {
-			case <-stop:
-				done <- max(peak, read())
-				return
-			case <-time.After(time.Millisecond):
-			}
-		}
-	}()
-	fn()
-	close(stop)
-	return <-done - base
-}
+	"flperf/internal/memtest"
+)
 
 // An import file whose records claim 30,000,000 output tokens once cost
 // 487 MB on import and on every recompute (one ITL sample per claimed
@@ -55,7 +29,7 @@ func TestImportHostileCounts(t *testing.T) {
 	}
 
 	dst := openTest(t)
-	peak := peakHeapGrowth(func() {
+	peak := memtest.PeakHeap(func() {
 		if err := dst.Import(ctx, doc); err != nil {
 			t.Fatal(err)
 		}
