@@ -18,11 +18,14 @@ func crossCheck(r *Result) []string {
 	var w []string
 	sequential := r.Config.Connections() == 1
 	for _, st := range r.Server {
-		g := r.group(st.Model, st.Scenario)
+		g := r.stageGroup(st.Model, st.Scenario, st.Stage)
 		if g == nil {
 			continue
 		}
 		where := fmt.Sprintf("%s / %s", st.Model, st.Scenario)
+		if st.Stage != "" {
+			where += " / " + st.Stage
+		}
 		s := st.Stats
 		if s.RequestsFinished != nil && int(math.Round(*s.RequestsFinished)) != st.ClientRequests {
 			w = append(w, fmt.Sprintf("%s: the engine counted %.0f requests, flperf sent %d: another client used the engine during the stage, or requests were lost; its server-side figures include them",

@@ -28,6 +28,7 @@ type Resources struct {
 type Window struct {
 	Model          string   `json:"model,omitempty"`
 	Scenario       string   `json:"scenario,omitempty"`
+	Stage          string   `json:"stage,omitempty"` // the load level's label in a sweep
 	OutputTokens   int      `json:"output_tokens"`
 	JoulesPerToken *float64 `json:"joules_per_token"`
 	TokensPerJoule *float64 `json:"tokens_per_joule"`
@@ -53,7 +54,9 @@ func resources(s *telemetry.Series, stages []stageWindow) *Resources {
 	}
 	total := 0
 	for i, st := range stages {
-		r.Stages = append(r.Stages, window(s, st.model, st.scenario, st.start, st.end, st.tokens))
+		w := window(s, st.model, st.scenario, st.start, st.end, st.tokens)
+		w.Stage = st.stage
+		r.Stages = append(r.Stages, w)
 		total += st.tokens
 		if i > 0 && stages[i-1].model == st.model {
 			continue

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"flperf/internal/engine"
+	"flperf/internal/engineseries"
 	"flperf/internal/load"
 	"flperf/internal/stats"
 	"flperf/internal/suite"
@@ -27,17 +28,23 @@ type Config struct {
 	Rate        float64      `json:"rate,omitempty"`
 	Arrival     load.Arrival `json:"arrival,omitempty"`
 	MaxInFlight int          `json:"max_in_flight,omitempty"`
-	Requests    int          `json:"requests"` // measured requests per model × scenario (0: duration-bound)
-	Duration    Duration     `json:"duration"` // per model × scenario (0: count-bound)
-	Warmup      int          `json:"warmup"`   // warm-up requests per model, before its first scenario
-	Timeout     Duration     `json:"timeout"`  // per-request deadline
-	MaxTokens   int          `json:"max_tokens,omitempty"`
-	Temperature *float64     `json:"temperature"` // null: each scenario's own (or the server default)
-	Stream      bool         `json:"stream"`
-	SLO         stats.SLO    `json:"-"`
-	SLOSpec     string       `json:"slo,omitempty"`
-	Seed        int64        `json:"seed"`
-	CacheBust   bool         `json:"cache_bust"` // a per-request nonce prefix defeats prefix caches
+	// Levels are a sweep's load levels (two or more), in Mode's unit:
+	// requests in flight (concurrency) or arrivals per second (rate).
+	// Each runs as a stage of every model × scenario, ascending
+	// (docs/metrics.md §7); Concurrency or Rate is then the first level.
+	// Empty: the one level of Concurrency or Rate.
+	Levels      []float64 `json:"levels,omitempty"`
+	Requests    int       `json:"requests"` // measured requests per model × scenario (0: duration-bound)
+	Duration    Duration  `json:"duration"` // per model × scenario (0: count-bound)
+	Warmup      int       `json:"warmup"`   // warm-up requests per model, before its first scenario
+	Timeout     Duration  `json:"timeout"`  // per-request deadline
+	MaxTokens   int       `json:"max_tokens,omitempty"`
+	Temperature *float64  `json:"temperature"` // null: each scenario's own (or the server default)
+	Stream      bool      `json:"stream"`
+	SLO         stats.SLO `json:"-"`
+	SLOSpec     string    `json:"slo,omitempty"`
+	Seed        int64     `json:"seed"`
+	CacheBust   bool      `json:"cache_bust"` // a per-request nonce prefix defeats prefix caches
 }
 
 // Plan is the load plan of each model × scenario stage.
@@ -57,11 +64,16 @@ func (c *Config) Plan() load.Plan {
 
 // Connections is how many connections the load may hold open at once: the
 // client's pool must be at least this large, or requests would queue for a
-// connection after their send time. An uncapped open loop gets a large pool.
+// connection after their send time. An uncapped open loop gets a large pool;
+// a concurrency sweep needs its highest level.
 func (c *Config) Connections() int {
 	switch c.Mode {
 	case load.Concurrency:
-		return c.Concurrency
+		n := c.Concurrency
+		for _, l := range c.Sweep() {
+			n = max(n, l.Concurrency)
+		}
+		return n
 	case load.Rate:
 		if c.MaxInFlight > 0 {
 			return c.MaxInFlight
@@ -161,6 +173,9 @@ type Result struct {
 	Hardware  *telemetry.Hardware `json:"hardware,omitempty"`  // the machine that produced the figures
 	Resources *Resources          `json:"resources,omitempty"` // what it did meanwhile (null: not sampled)
 	Series    *telemetry.Series   `json:"-"`                   // the sampled time series (stored apart)
+	// EngineSeries is the engine's own queue and cache over the run
+	// (stored apart; nil: not sampled, or an engine without such figures).
+	EngineSeries *engineseries.Series `json:"-"`
 }
 
 // StageServer is what the engine's own metrics say about one model ×
@@ -168,6 +183,7 @@ type Result struct {
 type StageServer struct {
 	Model          string             `json:"model"`
 	Scenario       string             `json:"scenario"`
+	Stage          string             `json:"stage,omitempty"` // the load level's label in a sweep
 	ClientRequests int                `json:"client_requests"` // records flperf produced in the stage, warm-ups included
 	ClientWarmups  int                `json:"client_warmups"`
 	Stats          engine.ServerStats `json:"stats"`
@@ -221,10 +237,13 @@ func connectionReuse(d Doer) string {
 	return ""
 }
 
-// group finds the summary of one model × scenario.
-func (r *Result) group(model, scenario string) *stats.Group {
+// group finds the summary of one model × scenario (of a run of one level).
+func (r *Result) group(model, scenario string) *stats.Group { return r.stageGroup(model, scenario, "") }
+
+// stageGroup finds the summary of one model × scenario × stage.
+func (r *Result) stageGroup(model, scenario, stage string) *stats.Group {
 	for i := range r.Groups {
-		if r.Groups[i].Model == model && r.Groups[i].Scenario == scenario {
+		if r.Groups[i].Model == model && r.Groups[i].Scenario == scenario && r.Groups[i].Stage == stage {
 			return &r.Groups[i]
 		}
 	}

@@ -18,7 +18,6 @@ import (
 	"flperf/internal/engine"
 	"flperf/internal/load"
 	"flperf/internal/record"
-	"flperf/internal/stats"
 	"flperf/internal/suite"
 	"flperf/internal/telemetry"
 )
@@ -33,6 +32,7 @@ type Sink interface {
 // Progress is reported after every record.
 type Progress struct {
 	Model, Scenario string
+	Stage           string        // the load level's label in a sweep ("" otherwise)
 	Done, Total     int           // requests finished and planned (Total 0: duration-bound, unknown)
 	Errors          int           // failed requests so far (warm-ups excluded)
 	Elapsed         time.Duration // since the run started
@@ -101,115 +101,34 @@ func NewID(now time.Time) string {
 	return now.UTC().Format("20060102-150405") + "-" + hex.EncodeToString(b[:])
 }
 
-// Run executes the run. It returns an error only for set-up problems; every
-// request's failure is data in the records and the summary.
+// Run executes the run: for each model, each scenario, each load level
+// ascending (docs/metrics.md §7). It returns an error only for set-up
+// problems; every request's failure is data in the records and the summary.
 func (r *Runner) Run(ctx context.Context) (*Result, error) {
-	if r.Client == nil || r.Suite == nil || len(r.Scenarios) == 0 || len(r.Config.Models) == 0 {
-		return nil, fmt.Errorf("runner: client, suite, scenarios and models are required")
+	s, err := r.Begin(ctx)
+	if err != nil {
+		return nil, err
 	}
-	now := time.Now
-	if r.Now != nil {
-		now = r.Now
-	}
-	id := r.ID
-	if id == "" {
-		id = NewID(now())
-	}
-	res := &Result{
-		ID:      id,
-		Tool:    CurrentTool(),
-		Status:  Completed,
-		Started: now(),
-		Engine:  r.Engine,
-		Config:  r.Config,
-		Suite:   NewSuiteInfo(r.Suite, r.Scenarios),
-	}
-	res.Suite.ContextFit = slices.Clone(r.ContextFit)
-	res.Hardware = r.Hardware
-	var sampler *telemetry.Sampler
-	if r.Resources != nil {
-		var err error
-		if sampler, err = telemetry.Start(context.WithoutCancel(ctx), *r.Resources); err != nil {
-			return nil, fmt.Errorf("runner: resource sampling: %w", err)
-		}
-	}
-	st := &runState{res: res, plan: r.Config.Plan(), stages: len(r.Config.Models) * len(r.Scenarios)}
-	ctx, st.save = r.guardSaving(ctx)
-	defer st.save.stop()
-	if st.plan.Requests > 0 && st.plan.Duration == 0 {
-		for _, model := range r.Config.Models {
-			if n := r.runnable(model); n > 0 {
-				st.total += n*st.plan.Requests + st.plan.Warmup
-			}
-		}
-	}
-	st.start = time.Now()
-	stopped := load.Stopped(ctx)
-	var windows []stageWindow
-
+	plans := r.Config.stagePlans()
 models:
 	for _, model := range r.Config.Models {
 		if r.runnable(model) == 0 {
 			r.log("info", fmt.Sprintf("model %s: every scenario skipped (context window)", model))
 			continue
 		}
-		cold := r.coldStart(ctx, model)
-		warmed := false
 		for i := range r.Scenarios {
-			if f := skipped(r.ContextFit, model, r.Scenarios[i].Name); f != nil {
-				r.log("info", f.String())
-				continue
-			}
-			p := st.plan
-			if warmed {
-				p.Warmup = 0 // warm-up once per model, before its first scenario run
-			}
-			warmed = true
-			win := r.runStage(ctx, st, model, &r.Scenarios[i], p, cold)
-			windows = append(windows, win)
-			if win.server != nil {
-				res.Server = append(res.Server, StageServer{Model: model, Scenario: win.scenario,
-					ClientRequests: win.records, ClientWarmups: win.warmups, Stats: *win.server})
-			}
-			if isClosed(stopped) {
-				cold.record(&res.Engine, model)
-				break models
+			for _, sp := range plans {
+				res := s.RunStage(StageSpec{Model: model, Scenario: &r.Scenarios[i], Plan: sp.Plan, Stage: sp.Stage})
+				if res.Skipped != nil {
+					break // every level of a skipped scenario is skipped
+				}
+				if res.Stopped {
+					break models
+				}
 			}
 		}
-		if cold != nil && cold.Seq < 0 {
-			r.log("warn", fmt.Sprintf("cold start of %s: no warm-up request measured the cold TTFT (use --warmup 1 or more)", model))
-		}
-		cold.record(&res.Engine, model)
 	}
-	st.save.close()
-	saveErr := st.save.failure()
-	switch {
-	case ctx.Err() != nil:
-		res.Status = Canceled
-		r.log("warn", "canceled by the user: requests in flight were cancelled")
-	case saveErr != nil:
-		res.Status = Interrupted
-	case isClosed(stopped):
-		res.Status = Interrupted
-		r.log("warn", "interrupted by the user: scheduling stopped, requests in flight finished")
-	}
-	for _, s := range r.Sinks {
-		if err := s.Close(); err != nil && st.sinkErr == nil {
-			st.sinkErr = err
-		}
-	}
-	res.Ended = now()
-	if sampler != nil {
-		res.Series = sampler.Stop()
-		res.Resources = resources(res.Series, windows)
-	}
-	res.Summary = st.agg.Summary(stats.Options{SLO: r.Config.SLO})
-	res.Engine.ConnectionReuse = connectionReuse(r.Client)
-	res.Warnings = append(runWarnings(res), crossCheck(res)...)
-	if saveErr != nil {
-		res.Warnings = append([]string{fmt.Sprintf("results could no longer be saved (%v): the run stopped there; the database holds only what was saved before.", saveErr)}, res.Warnings...)
-	}
-	return res, st.sinkErr
+	return s.End()
 }
 
 // runnable counts the scenarios of model that the context check left to run.

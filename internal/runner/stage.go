@@ -34,6 +34,7 @@ type runState struct {
 // metrics over it.
 type stageWindow struct {
 	model, scenario string
+	stage           string // the load level's label in a sweep
 	start, end      time.Time
 	tokens          int
 	records         int                 // records of the stage, warm-ups included
@@ -45,12 +46,13 @@ type stageWindow struct {
 // engine's metrics, drives the load generator, hands every record to the
 // aggregator, the sinks and the progress callback in completion order,
 // notes the cold TTFT on the first warm-up after a fresh load (cold may be
-// nil), reads the metrics again, and returns the stage's window.
-func (r *Runner) runStage(ctx context.Context, st *runState, model string, sc *suite.Scenario, p load.Plan, cold *coldStart) stageWindow {
+// nil), reads the metrics again, and returns the stage's window. Its
+// records carry the label stage; each is also added to also (nil: none).
+func (r *Runner) runStage(ctx context.Context, st *runState, model string, sc *suite.Scenario, p load.Plan, stage string, cold *coldStart, also *stats.Aggregator) stageWindow {
 	base := st.seq
 	r.log("info", fmt.Sprintf("model %s, scenario %q: %s", model, sc.Name, p.String()))
 	before, scraped := r.scrape(ctx)
-	win := stageWindow{model: model, scenario: sc.Name, start: time.Now()}
+	win := stageWindow{model: model, scenario: sc.Name, stage: stage, start: time.Now()}
 	// A refusal for the context window stops scheduling the stage as the
 	// refused request returns, before its worker can pick the next job:
 	// every further request would be refused the same way. The requests
@@ -69,6 +71,7 @@ func (r *Runner) runStage(ctx context.Context, st *runState, model string, sc *s
 		out, _, _ := rec.Output() // a count the text cannot hold is not used (docs/metrics.md §2)
 		win.tokens += out
 		rec.Seq = base + rec.Seq
+		rec.Stage = stage
 		if cold != nil && rec.Warmup && cold.Seq < 0 { // the first request after the fresh load
 			cold.Seq, cold.TTFT, cold.E2E, cold.Outcome = rec.Seq, rec.FirstToken, rec.End, rec.Outcome
 		}
@@ -84,6 +87,9 @@ func (r *Runner) runStage(ctx context.Context, st *runState, model string, sc *s
 				MaxTokens: rec.MaxTok, ContextLength: window, Method: FitEngine, Message: msg}
 		}
 		st.agg.Add(&rec)
+		if also != nil {
+			also.Add(&rec)
+		}
 		for _, s := range r.Sinks {
 			if err := s.Add(&rec); err != nil && st.sinkErr == nil {
 				st.sinkErr = err
@@ -96,7 +102,9 @@ func (r *Runner) runStage(ctx context.Context, st *runState, model string, sc *s
 		}
 		st.res.Records++
 		if r.Progress != nil {
-			r.Progress(progress(model, sc.Name, st.done, st.total, st.errs, time.Since(st.start), st.plan, st.stages))
+			pr := progress(model, sc.Name, st.done, st.total, st.errs, time.Since(st.start), st.plan, st.stages)
+			pr.Stage = stage
+			r.Progress(pr)
 		}
 	}
 	win.end = time.Now()
