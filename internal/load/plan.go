@@ -27,6 +27,16 @@ const (
 	Poisson  Arrival = "poisson"  // exponential gaps of mean 1/Rate, seeded
 )
 
+// OnFull is what an open-loop arrival does when MaxInFlight requests are
+// already in flight.
+type OnFull string
+
+// The choices of OnFull.
+const (
+	Queue OnFull = "queue" // wait for a slot, keeping the intended Scheduled time (the default)
+	Drop  OnFull = "drop"  // not sent, no record: counted in Report.Dropped
+)
+
 // Limits on a Plan, so that a hostile or mistyped configuration cannot ask
 // for millions of goroutines.
 const (
@@ -38,17 +48,22 @@ const (
 // Arrival means Constant; at least one of Requests and Duration must be set.
 // Fields that do not apply to the Mode must be left zero, so that a plan never
 // silently ignores a setting; the exceptions are harmless defaults: Concurrency
-// may be 1 in any mode, Arrival may be constant and Seed anything.
+// may be 1 in any mode, Arrival may be constant, OnFull queue, and Seed and
+// Oversaturation anything.
 type Plan struct {
-	Mode        Mode          // load model (zero: sequential)
-	Concurrency int           // concurrency mode: N closed-loop workers (>= 1)
-	Rate        float64       // rate mode: requests per second (> 0)
-	Arrival     Arrival       // rate mode: constant (default) or poisson
-	MaxInFlight int           // rate mode: optional cap on requests in flight (0: none); a request that finds no free slot waits, keeping its intended Scheduled time
-	Requests    int           // measured requests to send (0: unbounded, then Duration must be set)
-	Duration    time.Duration // stop scheduling measured requests this long after the first measured one (0: unbounded, then Requests must be set); in-flight ones finish
-	Warmup      int           // warm-up requests sent first, one at a time, flagged Warmup
-	Seed        int64         // seeds the Poisson schedule
+	Mode        Mode    // load model (zero: sequential)
+	Concurrency int     // concurrency mode: N closed-loop workers (>= 1)
+	Rate        float64 // rate mode: requests per second (> 0)
+	Arrival     Arrival // rate mode: constant (default) or poisson
+	MaxInFlight int     // rate mode: optional cap on requests in flight (0: none); a request that finds no free slot waits, keeping its intended Scheduled time
+	OnFull      OnFull  // rate mode with MaxInFlight: an arrival that finds no free slot waits (queue, the default) or is dropped and counted (drop)
+	// Oversaturation is the rate mode's over-saturation detector (zero: on,
+	// with its defaults); it is not used by the closed loop.
+	Oversaturation Oversaturation
+	Requests       int           // measured requests to send (0: unbounded, then Duration must be set)
+	Duration       time.Duration // stop scheduling measured requests this long after the first measured one (0: unbounded, then Requests must be set); in-flight ones finish
+	Warmup         int           // warm-up requests sent first, one at a time, flagged Warmup
+	Seed           int64         // seeds the Poisson schedule
 }
 
 // FieldError is one problem with one field of a Plan.
@@ -138,6 +153,18 @@ func (p Plan) Validate() []error {
 		add("max_in_flight", "only used in rate mode, got %d in %s mode", p.MaxInFlight, mode)
 	}
 
+	switch {
+	case p.OnFull != "" && p.OnFull != Queue && p.OnFull != Drop:
+		add("on_full", "must be queue or drop, got %q", string(p.OnFull))
+	case p.OnFull == Drop && mode != Rate:
+		add("on_full", "drop is only used in rate mode, got %s mode", mode)
+	case p.OnFull == Drop && p.MaxInFlight == 0:
+		add("on_full", "drop needs max_in_flight (arrivals are dropped when that many requests are in flight)")
+	}
+	for _, problem := range p.Oversaturation.validate() {
+		add("oversaturation", "%s", problem)
+	}
+
 	if p.Requests < 0 {
 		add("requests", "must be >= 0 (0: bounded by duration), got %d", p.Requests)
 	}
@@ -154,7 +181,7 @@ func (p Plan) Validate() []error {
 }
 
 // String labels the load model for reports: "sequential", "concurrency=8",
-// "rate=5/s", "rate=5/s poisson cap=16". Bounds and warm-ups are not part of
+// "rate=5/s", "rate=5/s poisson cap=16", "rate=5/s cap=16 drop". Bounds and warm-ups are not part of
 // the label.
 func (p Plan) String() string {
 	switch mode := p.mode(); mode {
@@ -174,6 +201,9 @@ func (p Plan) String() string {
 		if p.MaxInFlight > 0 {
 			b.WriteString(" cap=")
 			b.WriteString(strconv.Itoa(p.MaxInFlight))
+			if p.OnFull == Drop {
+				b.WriteString(" drop")
+			}
 		}
 		return b.String()
 	default:

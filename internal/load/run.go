@@ -56,26 +56,51 @@ const outBuffer = 64
 // An invalid plan (see Plan.Validate) or a nil do yields a closed channel and
 // no record.
 func Run(ctx context.Context, p Plan, do DoFunc) <-chan record.Record {
+	out, _ := RunStage(ctx, p, do)
+	return out
+}
+
+// Report is what an open-loop stage did beyond its records (docs/metrics.md
+// §7). RunStage fills it; it may be read once the record channel is closed.
+type Report struct {
+	// Arrivals is how many measured arrivals came due and were either
+	// sent or dropped (an arrival still waiting for a slot when the stage
+	// stopped is neither, and not counted).
+	Arrivals int
+	// Dropped is how many of them found MaxInFlight requests in flight
+	// under OnFull drop: they were not sent and have no record.
+	Dropped int
+	// Oversaturated is set when the over-saturation detector stopped
+	// the stage's scheduling (see Oversaturation).
+	Oversaturated *Oversaturated
+}
+
+// RunStage is Run, also returning the stage's Report, complete once the
+// record channel is closed.
+func RunStage(ctx context.Context, p Plan, do DoFunc) (<-chan record.Record, *Report) {
 	out := make(chan record.Record, outBuffer)
+	rep := &Report{}
 	if do == nil || len(p.Validate()) > 0 {
 		close(out)
-		return out
+		return out, rep
 	}
-	s := &stage{ctx: ctx, stopped: Stopped(ctx), plan: p, do: do, box: newMailbox()}
+	s := &stage{ctx: ctx, stopped: Stopped(ctx), halt: make(chan struct{}), plan: p, do: do, box: newMailbox(), rep: rep}
 	go s.box.forward(out)
 	go s.run()
-	return out
+	return out, rep
 }
 
 // stage is one execution of a plan.
 type stage struct {
 	ctx     context.Context
 	stopped <-chan struct{}
+	halt    chan struct{} // closed by the over-saturation detector: scheduling stops
 	plan    Plan
 	do      DoFunc
 	box     *mailbox
 	wg      sync.WaitGroup // jobs and workers in flight
 	seq     int64          // next Seq (used by one goroutine at a time: see closedLoop)
+	rep     *Report
 }
 
 func (s *stage) run() {
@@ -95,6 +120,8 @@ func (s *stage) run() {
 func (s *stage) halted() bool {
 	select {
 	case <-s.stopped:
+		return true
+	case <-s.halt:
 		return true
 	case <-s.ctx.Done():
 		return true
@@ -196,9 +223,12 @@ func (t *tickets) take(w int) (Job, bool) {
 func (s *stage) openLoop() {
 	sched := s.plan.schedule()
 	pool := newSlots(s.plan.MaxInFlight)
+	drop := s.plan.OnFull == Drop && s.plan.MaxInFlight > 0
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	start := time.Now()
+	watch := s.watch(start)
+	defer watch.stop()
 	for n := uint64(0); s.plan.Requests == 0 || n < uint64(s.plan.Requests); n++ {
 		off, ok := sched.At(n)
 		if !ok || (s.plan.Duration > 0 && off >= s.plan.Duration) {
@@ -211,18 +241,31 @@ func (s *stage) openLoop() {
 			case <-timer.C:
 			case <-s.stopped:
 				return
+			case <-s.halt:
+				return
 			case <-s.ctx.Done():
 				return
 			}
 		}
-		slot, ok := pool.acquire(s.ctx, s.stopped)
-		if !ok {
+		var slot int
+		if drop {
+			if slot, ok = pool.tryAcquire(); !ok {
+				if s.halted() {
+					return
+				}
+				watch.dropped.Add(1)
+				s.rep.Arrivals++
+				s.rep.Dropped++
+				continue
+			}
+		} else if slot, ok = pool.acquireUnless(s.ctx, s.stopped, s.halt); !ok {
 			return
 		}
 		if s.halted() { // a slot and the stop may have come together
 			pool.release(slot)
 			return
 		}
+		s.rep.Arrivals++
 		job := Job{Seq: s.seq, Index: int(n), Worker: slot, Scheduled: at}
 		s.seq++
 		s.wg.Add(1)
@@ -230,6 +273,7 @@ func (s *stage) openLoop() {
 			defer s.wg.Done()
 			r := fill(s.do(s.ctx, job), job)
 			pool.release(slot)
+			watch.finished(&r)
 			s.box.put(r)
 		}()
 	}

@@ -32,11 +32,18 @@ func newSlots(limit int) *slots {
 // acquire returns a free slot id, waiting for one under a cap; ok is false if
 // scheduling stopped (or ctx ended) first.
 func (s *slots) acquire(ctx context.Context, stopped <-chan struct{}) (id int, ok bool) {
+	return s.acquireUnless(ctx, stopped, nil)
+}
+
+// acquireUnless is acquire, also giving up when halt is closed.
+func (s *slots) acquireUnless(ctx context.Context, stopped, halt <-chan struct{}) (id int, ok bool) {
 	if s.capped != nil {
 		select {
 		case id := <-s.capped:
 			return id, true
 		case <-stopped:
+			return 0, false
+		case <-halt:
 			return 0, false
 		case <-ctx.Done():
 			return 0, false
@@ -52,6 +59,20 @@ func (s *slots) acquire(ctx context.Context, stopped <-chan struct{}) (id int, o
 	id = s.next
 	s.next++
 	return id, true
+}
+
+// tryAcquire returns a free slot id under a cap without waiting; ok is
+// false when all are taken. Without a cap there is always one.
+func (s *slots) tryAcquire() (id int, ok bool) {
+	if s.capped != nil {
+		select {
+		case id := <-s.capped:
+			return id, true
+		default:
+			return 0, false
+		}
+	}
+	return s.acquire(context.Background(), nil)
 }
 
 // release returns a slot id acquired earlier.
