@@ -371,6 +371,25 @@ func (s *ServerStats) Observe(mid MetricsSnapshot) {
 	}
 }
 
+// QueueGauges reads the engine's queue from one scrape: the requests
+// running and waiting and the KV cache in use (a fraction, 0–1), each from
+// the first of the metric names DiffMetrics reads it from that the page
+// has (nil when it has none: never 0 for a figure the engine does not give),
+// and sources names the metric each came from.
+func QueueGauges(s MetricsSnapshot) (running, waiting, kvCache *float64, sources map[string]string) {
+	sources = map[string]string{}
+	read := func(key string, names []string) *float64 {
+		for _, n := range names {
+			if v, ok := gaugeValue(s, key, n); ok {
+				sources[key] = n
+				return &v
+			}
+		}
+		return nil
+	}
+	return read("running", runningNames), read("waiting", waitingNames), read("kv_cache_usage", kvNames), sources
+}
+
 // differ computes the figures of one DiffMetrics call.
 type differ struct {
 	before, after MetricsSnapshot

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"flperf/internal/engineseries"
 	"flperf/internal/record"
 	"flperf/internal/runner"
 	"flperf/internal/stats"
@@ -17,9 +18,12 @@ import (
 // Export → JSON gives the same bytes.
 type Archive struct {
 	runner.Result
-	Events  []Event           `json:"events,omitempty"`
-	Series  *telemetry.Series `json:"series,omitempty"` // the resource samples, when the run was sampled
-	Records []record.Record   `json:"records"`
+	Events []Event           `json:"events,omitempty"`
+	Series *telemetry.Series `json:"series,omitempty"` // the resource samples, when the run was sampled
+	// EngineSeries is the engine's own queue and cache over the run, when
+	// it was sampled.
+	EngineSeries *engineseries.Series `json:"engine_series,omitempty"`
+	Records      []record.Record      `json:"records"`
 }
 
 // Export reads run id whole, from one consistent snapshot. It holds every
@@ -40,6 +44,9 @@ func (db *DB) Export(ctx context.Context, id string) (*Archive, error) {
 	}
 	if a.Series, err = readSeries(ctx, tx, id); err != nil {
 		return nil, explain(db.path, "reading the resource samples of run "+id, err)
+	}
+	if a.EngineSeries, err = db.readEngineSeries(ctx, tx, id); err != nil {
+		return nil, explain(db.path, "reading the engine series of run "+id, err)
 	}
 	rows, err := tx.QueryContext(ctx, selectRecordsSQL(db.version, false), id)
 	if err != nil {
@@ -131,6 +138,9 @@ func (db *DB) Import(ctx context.Context, doc *Archive) error {
 		return explain(db.path, "importing run "+doc.ID, err)
 	}
 	if err := saveSeries(ctx, tx, doc.ID, doc.Series); err != nil {
+		return explain(db.path, "importing run "+doc.ID, err)
+	}
+	if err := db.saveEngineSeries(ctx, tx, doc.ID, doc.EngineSeries); err != nil {
 		return explain(db.path, "importing run "+doc.ID, err)
 	}
 	ins, err := newInserter(ctx, tx, db.version)

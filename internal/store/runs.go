@@ -291,6 +291,9 @@ func (db *DB) FinishRun(ctx context.Context, r *runner.Result) error {
 			return explain(db.path, "saving the resource samples of run "+r.ID, err)
 		}
 	}
+	if err := db.saveEngineSeries(ctx, tx, r.ID, r.EngineSeries); err != nil {
+		return explain(db.path, "saving the engine series of run "+r.ID, err)
+	}
 	if err := db.saveSummaries(ctx, tx, r.ID, sum, beat); err != nil {
 		return explain(db.path, "saving the summaries of run "+r.ID, err)
 	}

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"flperf/internal/engineseries"
 	"flperf/internal/record"
 	"flperf/internal/runner"
 )
@@ -64,6 +65,9 @@ func checkArchive(a *Archive) error {
 	}
 	nonNeg("config.duration", int64(c.Duration))
 	nonNeg("config.timeout", int64(c.Timeout))
+	if es := a.EngineSeries; es != nil {
+		checkEngineSeries(es, bad)
+	}
 	for i := range a.Records {
 		checkRecord(fmt.Sprintf("records[%d].", i), &a.Records[i], bad, nonNeg)
 		if len(probs) > maxArchiveProblems {
@@ -100,6 +104,27 @@ func checkRecord(prefix string, r *record.Record, bad func(field, format string,
 		if ch.Tokens < 0 || ch.Est < 0 {
 			bad(fmt.Sprintf("%schunks[%d]", prefix, j), "negative token count (tokens %d, est %d)", ch.Tokens, ch.Est)
 			break
+		}
+	}
+}
+
+// checkEngineSeries refuses an engine series no sampler could have
+// recorded: a non-positive interval, a negative figure or read time.
+func checkEngineSeries(es *engineseries.Series, bad func(field, format string, v ...any)) {
+	if es.IntervalMS <= 0 {
+		bad("engine_series.interval_ms", "must be positive, got %d", es.IntervalMS)
+	}
+	for i := range es.Samples {
+		s := &es.Samples[i]
+		if s.TookMS < 0 {
+			bad(fmt.Sprintf("engine_series.samples[%d].took_ms", i), "must be 0 or more, got %g", s.TookMS)
+			return
+		}
+		for _, f := range s.Figures() {
+			if f.Value != nil && *f.Value < 0 {
+				bad(fmt.Sprintf("engine_series.samples[%d].%s", i, f.Key), "must be 0 or more, got %g", *f.Value)
+				return
+			}
 		}
 	}
 }

@@ -137,6 +137,13 @@ func (l *LlamaCpp) loading(health bool) bool {
 	return true
 }
 
+// RecordQueue makes the server keep every change of its queue (requests
+// deferred and processing, the busy slots) from now on, for QueueLog.
+func (l *LlamaCpp) RecordQueue() { l.meter.recordQueue() }
+
+// QueueLog returns the changes kept since RecordQueue, in order.
+func (l *LlamaCpp) QueueLog() []QueueChange { return l.meter.queueLog() }
+
 // ServeHTTP routes a request (see LlamaCpp).
 func (l *LlamaCpp) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set(sim.EngineHeader, "simulated")

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -126,6 +127,14 @@ func newBatchServer(sglang bool, profiles []sim.Profile) (*VLLM, error) {
 	v.meter = newChatMeter(srv, ps)
 	return v, nil
 }
+
+// RecordQueue makes the server keep every change of its models' queues
+// (requests waiting and running) from now on, for QueueLog: a test compares
+// what a client saw on /metrics with what the simulator had.
+func (v *VLLM) RecordQueue() { v.meter.recordQueue() }
+
+// QueueLog returns the changes kept since RecordQueue, in order.
+func (v *VLLM) QueueLog() []QueueChange { return v.meter.queueLog() }
 
 // ServeHTTP routes a request (see VLLM).
 func (v *VLLM) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -567,6 +576,42 @@ type chatMeter struct {
 	mu    sync.Mutex
 	open  map[int64]*servedChat // by simulator request id, from arrival until claimed
 	state map[string]*queueState
+	log   []QueueChange // every change of state since RecordQueue; nil: not recording
+}
+
+// QueueChange is one model's queue after a change in the embedded
+// simulator. At is stamped under the lock that /metrics and /slots read the
+// queue under: a scrape sent at t0 and answered at t1 reported a state that
+// held at some instant of [t0, t1].
+type QueueChange struct {
+	At               time.Time
+	Model            string
+	Waiting, Running int
+}
+
+// recordQueue starts keeping every change of the queue, beginning with
+// each model's state now.
+func (m *chatMeter) recordQueue() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.log = []QueueChange{}
+	for name, q := range m.state {
+		m.log = append(m.log, QueueChange{At: time.Now(), Model: name, Waiting: q.waiting, Running: q.running})
+	}
+}
+
+// queueLog returns the changes kept since recordQueue.
+func (m *chatMeter) queueLog() []QueueChange {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return slices.Clone(m.log)
+}
+
+// logged notes model's state after a change, when recording.
+func (m *chatMeter) logged(model string, q *queueState) {
+	if m.log != nil && q != nil {
+		m.log = append(m.log, QueueChange{At: time.Now(), Model: model, Waiting: q.waiting, Running: q.running})
+	}
 }
 
 // queueState counts one model's requests waiting and running now.
@@ -592,6 +637,9 @@ func (m *chatMeter) trace(e sim.Event) {
 	defer m.mu.Unlock()
 	q := m.state[e.Model]
 	c := m.open[e.Req]
+	if e.Kind == sim.Arrived || e.Kind == sim.Slot || e.Kind == sim.End {
+		defer m.logged(e.Model, q) // under the lock, after the change
+	}
 	switch e.Kind {
 	case sim.Arrived:
 		m.open[e.Req] = &servedChat{model: e.Model, arrived: e.At}
