@@ -16,6 +16,7 @@ import (
 
 	"flperf/internal/backend"
 	"flperf/internal/engine"
+	"flperf/internal/engineseries"
 	"flperf/internal/load"
 	"flperf/internal/record"
 	"flperf/internal/suite"
@@ -77,6 +78,10 @@ type Runner struct {
 	// whole run (never between requests) and summarises it per stage, per
 	// model and per run (Result.Resources, Result.Series).
 	Resources *telemetry.Options
+	// EngineSeries, when set, samples the engine's own queue and cache in
+	// the background for the whole run, never between requests
+	// (Result.EngineSeries, its stages placed on its time axis).
+	EngineSeries *engineseries.Options
 	// ContextFit is what was found before the run about the prompts and
 	// the models' context windows (bench.Prepare): stages marked FitSkipped
 	// are not run, and every entry is kept in the result.

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"flperf/internal/engineseries"
 	"flperf/internal/load"
 	"flperf/internal/stats"
 	"flperf/internal/suite"
@@ -23,6 +24,7 @@ type Session struct {
 	ctx     context.Context // the caller's, with the save guard's stop
 	st      *runState
 	sampler *telemetry.Sampler
+	queue   *engineseries.Sampler // the engine series; nil: not sampled
 	stopped <-chan struct{}
 	windows []stageWindow
 	colds   map[string]*coldStart // per model, once its first stage began
@@ -86,6 +88,15 @@ func (r *Runner) Begin(ctx context.Context) (*Session, error) {
 		var err error
 		if s.sampler, err = telemetry.Start(context.WithoutCancel(ctx), *r.Resources); err != nil {
 			return nil, fmt.Errorf("runner: resource sampling: %w", err)
+		}
+	}
+	if r.EngineSeries != nil {
+		var err error
+		if s.queue, err = engineseries.Start(context.WithoutCancel(ctx), *r.EngineSeries); err != nil {
+			if s.sampler != nil {
+				s.sampler.Stop()
+			}
+			return nil, fmt.Errorf("runner: engine series: %w", err)
 		}
 	}
 	plans := r.Config.stagePlans()
@@ -187,6 +198,9 @@ func (s *Session) End() (*Result, error) {
 	if s.sampler != nil {
 		res.Series = s.sampler.Stop()
 		res.Resources = resources(res.Series, s.windows)
+	}
+	if s.queue != nil {
+		res.EngineSeries = engineSeries(s.queue, s.windows)
 	}
 	res.Summary = st.agg.Summary(stats.Options{SLO: r.Config.SLO})
 	res.Engine.ConnectionReuse = connectionReuse(r.Client)
