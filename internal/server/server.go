@@ -138,6 +138,7 @@ func (s *Server) routes() *http.ServeMux {
 	a("GET /api/v1/runs/{id}/distribution", s.handleDistribution)
 	a("GET /api/v1/runs/{id}/samples", s.handleSamples)
 	a("GET /api/v1/runs/{id}/resources", s.handleResources)
+	a("GET /api/v1/runs/{id}/engine-series", s.handleEngineSeries)
 	a("GET /api/v1/runs/{id}/events", s.handleRunEvents)
 	a("GET /api/v1/compare", s.handleCompare)
 	// Settings.
