@@ -97,7 +97,8 @@ func Prepare(ctx context.Context, r *Resolved, eng *Engine, logf Logf) (*runner.
 	hw := telemetry.Fingerprint(ctx)
 	return &runner.Runner{Scrape: metricsScraper(ctx, logf, info, hc), Cold: cold, Client: doer, Engine: info,
 		Suite: r.Suite, Scenarios: r.Scenarios, Config: cfg, Prepare: prep,
-		Hardware: &hw, Resources: samplingFor(ctx, r.Sampling, eng, logf), ContextFit: fits}, nil
+		Hardware: &hw, Resources: samplingFor(ctx, r.Sampling, eng, logf), ContextFit: fits,
+		EngineSeries: engineSeriesFor(info, r.Sampling, hc)}, nil
 }
 
 // samplingFor completes the sampler's options for engine eng: the serving
@@ -313,9 +314,9 @@ func repeatCommand(cfg *runner.Config, s *Spec, builtin bool) []string {
 	}
 	switch cfg.Mode {
 	case load.Concurrency:
-		c = append(c, "--concurrency", strconv.Itoa(cfg.Concurrency))
+		c = append(c, "--concurrency", levelList(cfg.Levels, strconv.Itoa(cfg.Concurrency)))
 	case load.Rate:
-		c = append(c, "--rate", strconv.FormatFloat(cfg.Rate, 'g', -1, 64), "--arrival", string(cfg.Arrival))
+		c = append(c, "--rate", levelList(cfg.Levels, strconv.FormatFloat(cfg.Rate, 'g', -1, 64)), "--arrival", string(cfg.Arrival))
 		if cfg.MaxInFlight > 0 {
 			c = append(c, "--max-in-flight", strconv.Itoa(cfg.MaxInFlight))
 		}

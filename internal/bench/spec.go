@@ -49,27 +49,35 @@ const (
 // so that the defaults apply exactly where nothing was said, and 0 stays a
 // value (temperature 0 is sent as 0).
 type Spec struct {
-	Engine       string   `json:"engine,omitempty"` // app: the engine's id (the command line chooses with Choice instead)
-	Models       []string `json:"models"`
-	Suite        string   `json:"suite,omitempty"`     // default "default"
-	Scenarios    []string `json:"scenarios,omitempty"` // names or unique prefixes; empty: all
-	Mode         string   `json:"mode,omitempty"`      // sequential, concurrency or rate; empty: rate when Rate is set, concurrency when Concurrency > 1, else sequential
-	Concurrency  *int     `json:"concurrency,omitempty"`
-	Rate         *float64 `json:"rate,omitempty"`
-	Arrival      string   `json:"arrival,omitempty"` // rate mode: constant (default) or poisson
-	MaxInFlight  *int     `json:"max_in_flight,omitempty"`
-	Requests     *int     `json:"requests,omitempty"`   // default: the suite's default_config.iterations, else 5
-	Duration     string   `json:"duration,omitempty"`   // per model × scenario, a Go duration ("30s")
-	Warmup       *int     `json:"warmup,omitempty"`     // default 1
-	Timeout      string   `json:"timeout,omitempty"`    // per request ("60s"); default: the suite's default_config.timeout, else 60s
-	MaxTokens    int      `json:"max_tokens,omitempty"` // 0: each scenario's own
-	Temperature  *float64 `json:"temperature"`          // null: each scenario's own
-	Stream       *bool    `json:"stream,omitempty"`     // default true
-	SLO          string   `json:"slo,omitempty"`        // e.g. "ttft=500ms,tpot=50ms"
-	Seed         *int64   `json:"seed"`                 // null: random
-	CacheBust    *bool    `json:"cache_bust,omitempty"` // default true
-	Cold         bool     `json:"cold,omitempty"`
-	OllamaNative bool     `json:"ollama_native,omitempty"`
+	Engine      string   `json:"engine,omitempty"` // app: the engine's id (the command line chooses with Choice instead)
+	Models      []string `json:"models"`
+	Suite       string   `json:"suite,omitempty"`       // default "default"
+	Scenarios   []string `json:"scenarios,omitempty"`   // names or unique prefixes; empty: all
+	Mode        string   `json:"mode,omitempty"`        // sequential, concurrency or rate; empty: rate when Rate is set, concurrency when Concurrency > 1, else sequential
+	Concurrency *int     `json:"concurrency,omitempty"` // JSON: one number, or a list (ConcurrencyList)
+	Rate        *float64 `json:"rate,omitempty"`        // JSON: one number, or a list (RateList)
+	// ConcurrencyList and RateList are a sweep given as a list of load
+	// levels (JSON "concurrency": [1, 2, 4]; --concurrency 1,2,4), and
+	// Sweep one given as a range, "concurrency=1..64" or "rate=0.5..8"
+	// (doubling): each level runs as a stage of every model × scenario
+	// (docs/metrics.md §7).
+	ConcurrencyList []int     `json:"-"`
+	RateList        []float64 `json:"-"`
+	Sweep           string    `json:"sweep,omitempty"`
+	Arrival         string    `json:"arrival,omitempty"` // rate mode: constant (default) or poisson
+	MaxInFlight     *int      `json:"max_in_flight,omitempty"`
+	Requests        *int      `json:"requests,omitempty"`   // default: the suite's default_config.iterations, else 5
+	Duration        string    `json:"duration,omitempty"`   // per model × scenario, a Go duration ("30s")
+	Warmup          *int      `json:"warmup,omitempty"`     // default 1
+	Timeout         string    `json:"timeout,omitempty"`    // per request ("60s"); default: the suite's default_config.timeout, else 60s
+	MaxTokens       int       `json:"max_tokens,omitempty"` // 0: each scenario's own
+	Temperature     *float64  `json:"temperature"`          // null: each scenario's own
+	Stream          *bool     `json:"stream,omitempty"`     // default true
+	SLO             string    `json:"slo,omitempty"`        // e.g. "ttft=500ms,tpot=50ms"
+	Seed            *int64    `json:"seed"`                 // null: random
+	CacheBust       *bool     `json:"cache_bust,omitempty"` // default true
+	Cold            bool      `json:"cold,omitempty"`
+	OllamaNative    bool      `json:"ollama_native,omitempty"`
 
 	// SampleInterval is how often the machine's resources are sampled
 	// during the run, a Go duration ("250ms", the default); "off" or "0"
@@ -158,6 +166,7 @@ func (s *Spec) Validate(c Check) (*Resolved, error) {
 	n := c.name
 	r := &Resolved{Spec: *s, check: c}
 	r.Spec.Models, r.Spec.Scenarios = slices.Clone(s.Models), slices.Clone(s.Scenarios)
+	r.Spec.ConcurrencyList, r.Spec.RateList = slices.Clone(s.ConcurrencyList), slices.Clone(s.RateList)
 
 	suiteName := s.Suite
 	if suiteName == "" {
@@ -340,10 +349,17 @@ func (r *Resolved) loadMode(bad func(field, format string, a ...any)) {
 	if s.Concurrency != nil {
 		conc = *s.Concurrency
 	}
+	rate := s.Rate
 	mode := load.Mode(s.Mode)
+	switch sweep, levels := r.sweepLevels(bad); sweep {
+	case load.Concurrency:
+		mode, conc, cfg.Levels = load.Concurrency, int(levels[0]), levels
+	case load.Rate:
+		mode, rate, cfg.Levels = load.Rate, &levels[0], levels
+	}
 	if mode == "" {
 		switch {
-		case s.Rate != nil:
+		case rate != nil:
 			mode = load.Rate
 		case conc > 1:
 			mode = load.Concurrency
@@ -354,8 +370,8 @@ func (r *Resolved) loadMode(bad func(field, format string, a ...any)) {
 	switch mode {
 	case load.Rate:
 		cfg.Mode, cfg.Arrival = load.Rate, load.Constant
-		if s.Rate != nil {
-			cfg.Rate = *s.Rate
+		if rate != nil {
+			cfg.Rate = *rate
 		}
 		if s.MaxInFlight != nil {
 			cfg.MaxInFlight = *s.MaxInFlight
@@ -383,7 +399,7 @@ func (r *Resolved) loadMode(bad func(field, format string, a ...any)) {
 		if s.Arrival != "" {
 			bad("arrival", "only used with %s", n("rate"))
 		}
-		if s.Rate != nil && s.Mode != "" {
+		if (rate != nil || len(s.RateList) > 0) && s.Mode != "" && len(cfg.Levels) == 0 {
 			bad("rate", "only used with %s %s", n("mode"), load.Rate)
 		}
 	}

@@ -24,10 +24,11 @@ type runFlags struct {
 	endpoint, engineKind, apiKey string
 	models, scenarios            listFlag
 	suite                        string
-	requests, concurrency        int
+	requests                     int
+	concurrency, rate            levelsFlag
+	sweep                        string
 	maxInFlight, warmup, maxTok  int
 	duration, timeout            time.Duration
-	rate                         float64
 	arrival                      string
 	temperature                  optFloat
 	noStream, noCacheBust        bool
@@ -54,8 +55,10 @@ func newRunFlagSet(f *runFlags) *flag.FlagSet {
 	fs.Var(&f.scenarios, "scenario", "scenario `name` or unique prefix to run; repeatable (default: all)")
 	fs.IntVar(&f.requests, "requests", 0, "measured requests per model × scenario (default: the suite's default_config.iterations, else 5; 0 with --duration: unbounded)")
 	fs.DurationVar(&f.duration, "duration", 0, "bound each model × scenario by time instead of (or as well as) --requests")
-	fs.IntVar(&f.concurrency, "concurrency", 1, "closed loop: `N` requests in flight at all times")
-	fs.Float64Var(&f.rate, "rate", 0, "open loop: `R` requests per second (see --arrival, --max-in-flight)")
+	f.concurrency = levelsFlag{vals: []float64{1}, integer: true}
+	fs.Var(&f.concurrency, "concurrency", "closed loop: `N` requests in flight at all times; a list (1,2,4,8) sweeps: each level is a stage of every model × scenario")
+	fs.Var(&f.rate, "rate", "open loop: `R` requests per second (see --arrival, --max-in-flight); a list (0.5,1,2,4) sweeps: each level is a stage")
+	fs.StringVar(&f.sweep, "sweep", "", "sweep a load range, doubling: concurrency=1..64 or rate=0.5..8 (each level a stage of every model × scenario)")
 	fs.StringVar(&f.arrival, "arrival", "constant", "open-loop arrivals: constant or poisson (seeded)")
 	fs.IntVar(&f.maxInFlight, "max-in-flight", 0, "open loop: cap on requests in flight; waiting time shows in queue-inclusive metrics")
 	fs.IntVar(&f.warmup, "warmup", 1, "warm-up requests per model, recorded but never summarised")
@@ -263,10 +266,21 @@ func buildConfig(f *runFlags, src flagSources) (*bench.Resolved, error) {
 		rate, conc = src.cmdline["rate"], src.cmdline["concurrency"]
 	}
 	if rate {
-		s.Rate = &f.rate
+		if vs := f.rate.vals; len(vs) == 1 {
+			s.Rate = &vs[0]
+		} else {
+			s.RateList = vs
+		}
 	}
 	if conc {
-		s.Concurrency = &f.concurrency
+		if vs := f.concurrency.ints(); len(vs) == 1 {
+			s.Concurrency = &vs[0]
+		} else {
+			s.ConcurrencyList = vs
+		}
+	}
+	if set("sweep") {
+		s.Sweep = f.sweep
 	}
 	if set("max-in-flight") {
 		s.MaxInFlight = &f.maxInFlight

@@ -252,6 +252,9 @@ func energyBlock(ew *errWriter, c stats.Comparison) {
 // comparison holds several models; PooledLabel for a pooled row.
 func rowLabel(r stats.Row, showModel bool) string {
 	s := r.Scenario
+	if r.Stage != "" {
+		s += " @ " + r.Stage
+	}
 	if r.Pooled {
 		s = PooledLabel
 	}

@@ -145,7 +145,7 @@ func f64(v float64) string {
 
 func csvRow(r *runner.Result, g *stats.Group) []string {
 	row := []string{r.ID, string(r.Engine.Kind), r.Engine.Endpoint, strconv.FormatBool(r.Engine.Simulated),
-		g.Model, g.Scenario, g.Stage, r.Config.Plan().String(),
+		g.Model, g.Scenario, g.Stage, stagePlan(r, g.Stage),
 		strconv.Itoa(g.Requests), strconv.Itoa(g.OK), strconv.Itoa(g.Canceled)}
 	for _, o := range failureOrder {
 		row = append(row, strconv.Itoa(g.Failures[o]))
@@ -173,4 +173,14 @@ func csvRow(r *runner.Result, g *stats.Group) []string {
 	row = append(row, f64(g.Window), rps, ops, tps, good, frac, g.TokenSource, strings.Join(g.Warnings, "; "))
 	row = append(row, engineCells(g)...)
 	return append(row, resourceCells(r, g)...)
+}
+
+// stagePlan labels the load of a stage: the run's, or its level's in a
+// sweep ("concurrency=4").
+func stagePlan(r *runner.Result, stage string) string {
+	p := r.Config.Plan()
+	if l, ok := runner.ParseLevel(stage); ok && r.Config.Sweep() != nil {
+		p = l.Apply(p)
+	}
+	return p.String()
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"flperf/internal/load"
 	"flperf/internal/record"
 	"flperf/internal/runner"
 	"flperf/internal/stats"
@@ -61,6 +62,16 @@ func Table(w io.Writer, r *runner.Result) error {
 
 func loadLabel(c *runner.Config) string {
 	s := c.Plan().String()
+	if levels := c.Sweep(); levels != nil {
+		labels := make([]string, len(levels))
+		for i, l := range levels {
+			labels[i] = l.Label()
+		}
+		s = fmt.Sprintf("%s sweep, each level a stage: %s", c.Mode, strings.Join(labels, " "))
+		if extra := strings.TrimPrefix(c.Plan().String(), levels[0].Apply(load.Plan{}).String()); extra != "" {
+			s += " (" + strings.TrimSpace(extra) + ")" // the arrival process and the cap of a rate sweep
+		}
+	}
 	switch {
 	case c.Requests > 0 && c.Duration > 0:
 		s += fmt.Sprintf(", %d requests or %s per scenario", c.Requests, time.Duration(c.Duration))
@@ -115,15 +126,21 @@ func (f *footnotes) add(s string) int {
 
 func groupTable(ew *errWriter, groups []stats.Group, notes *footnotes, withScenario bool) {
 	// Numbers align right; names are padded here so that they read left-aligned.
-	mw, sw := len("MODEL"), len("SCENARIO")
+	mw, sw, lw := len("MODEL"), len("SCENARIO"), 0
 	for i := range groups {
 		mw = max(mw, utf8.RuneCountInString(groups[i].Model))
 		sw = max(sw, utf8.RuneCountInString(groups[i].Scenario))
+		if st := groups[i].Stage; st != "" {
+			lw = max(lw, len("LOAD"), utf8.RuneCountInString(st))
+		}
 	}
 	tw := tabwriter.NewWriter(ew, 0, 0, 2, ' ', tabwriter.AlignRight)
 	head := fmt.Sprintf("%-*s\t", mw, "MODEL")
 	if withScenario {
 		head += fmt.Sprintf("%-*s\t", sw, "SCENARIO")
+	}
+	if lw > 0 { // a sweep: one row per load level (its stage label)
+		head += fmt.Sprintf("%-*s\t", lw, "LOAD")
 	}
 	head += "OK/N\tERR\tTTFT p50\tp95\tp99\tTPOT p50\tITL p99\tDECODE\tE2E p50\tp95\tREQ/s\tOUT tok/s\tTOKENS\tNOTES\t"
 	fmt.Fprintln(tw, head)
@@ -132,6 +149,9 @@ func groupTable(ew *errWriter, groups []stats.Group, notes *footnotes, withScena
 		row := fmt.Sprintf("%-*s\t", mw, g.Model)
 		if withScenario {
 			row += fmt.Sprintf("%-*s\t", sw, g.Scenario)
+		}
+		if lw > 0 {
+			row += fmt.Sprintf("%-*s\t", lw, g.Stage)
 		}
 		var refs []string
 		for _, wrn := range g.Warnings {
@@ -156,10 +176,14 @@ func rate(g *stats.Group, v float64) string {
 }
 
 func groupLabel(g *stats.Group) string {
-	if g.Scenario == "" {
-		return g.Model
+	s := g.Model
+	if g.Scenario != "" {
+		s += " / " + g.Scenario
 	}
-	return g.Model + " / " + g.Scenario
+	if g.Stage != "" {
+		s += " @ " + g.Stage
+	}
+	return s
 }
 
 // MaxRankedErrorRate is the highest error rate a group may have and still be
@@ -174,7 +198,11 @@ func best(ew *errWriter, r *runner.Result) {
 	if len(r.Config.Models) < 2 {
 		return
 	}
-	ew.printf("\nBest model per scenario (load %s; groups with > %.0f%% errors are never ranked)\n", r.Config.Plan().String(), 100*MaxRankedErrorRate)
+	what, under := "scenarios", r.Config.Plan().String()
+	if r.Config.Sweep() != nil {
+		what, under = "scenario × load levels", "each level apart"
+	}
+	ew.printf("\nBest model per scenario (load %s; groups with > %.0f%% errors are never ranked)\n", under, 100*MaxRankedErrorRate)
 	for _, key := range []string{"ttft", "decode", "e2e", "throughput"} {
 		p := headlineByKey(key)
 		byScenario := map[string]*stats.Group{}
@@ -185,12 +213,13 @@ func best(ew *errWriter, r *runner.Result) {
 			if !ok {
 				continue
 			}
-			cur, seen := byScenario[g.Scenario]
+			key := g.Scenario + "\x00" + g.Stage // in a sweep, each scenario at each load level
+			cur, seen := byScenario[key]
 			if !seen {
-				order = append(order, g.Scenario)
+				order = append(order, key)
 			}
 			if cv, _ := p.get(orDefault(cur)); !seen || (p.low && v < cv) || (!p.low && v > cv) {
-				byScenario[g.Scenario] = g
+				byScenario[key] = g
 			}
 		}
 		wins := map[string]int{}
@@ -200,7 +229,7 @@ func best(ew *errWriter, r *runner.Result) {
 		var parts []string
 		for _, m := range r.Config.Models {
 			if wins[m] > 0 {
-				parts = append(parts, fmt.Sprintf("%s in %d of %d scenarios", m, wins[m], len(order)))
+				parts = append(parts, fmt.Sprintf("%s in %d of %d %s", m, wins[m], len(order), what))
 			}
 		}
 		if len(parts) == 0 {

@@ -53,7 +53,7 @@ func (d *runDefaults) apply(s *bench.Spec) {
 	if s.Requests == nil && s.Duration == "" {
 		s.Requests = d.Requests
 	}
-	if s.Concurrency == nil && s.Rate == nil && (s.Mode == "" || s.Mode == "concurrency") {
+	if s.Concurrency == nil && s.Rate == nil && len(s.ConcurrencyList) == 0 && len(s.RateList) == 0 && s.Sweep == "" && (s.Mode == "" || s.Mode == "concurrency") {
 		s.Concurrency = d.Concurrency
 	}
 	if s.Warmup == nil {

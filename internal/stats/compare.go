@@ -144,6 +144,7 @@ func outputRateSamples(r *record.Record, dst []float64) []float64 {
 type Row struct {
 	Model    string // model name; "" when the sides are paired by scenario only
 	Scenario string // scenario name; "" on a pooled row
+	Stage    string // the load level of a sweep ("c=4"); "" on a pooled row and in a run of one level
 	Pooled   bool   // the row pools every scenario compared for Model
 	Metric   string // Metric.Key
 
@@ -181,7 +182,7 @@ type Comparison struct {
 }
 
 // pairKey identifies one group of a comparison side.
-type pairKey struct{ model, scenario string }
+type pairKey struct{ model, scenario, stage string }
 
 // side is one side of a comparison: its usable records by group.
 type side struct {
@@ -204,7 +205,7 @@ func newSide(recs []record.Record, byModel bool) *side {
 			seen[r.Model] = true
 			s.models = append(s.models, r.Model)
 		}
-		k := pairKey{scenario: r.Scenario}
+		k := pairKey{scenario: r.Scenario, stage: r.Stage}
 		if byModel {
 			k.model = r.Model
 		}
@@ -228,7 +229,8 @@ func usableModels(recs []record.Record) []string {
 // records are ignored.
 //
 // Pairing: when the two sides share at least one model name (two runs of
-// the same models), groups are paired by model × scenario, and models found
+// the same models), groups are paired by model × scenario × stage (the load
+// level of a sweep, docs/metrics.md §7), and models found
 // on one side only are left out with a warning. When they share none (model
 // X against model Y), groups are paired by scenario only: each side's
 // records of a scenario are pooled over its models, with a warning when a
@@ -330,7 +332,7 @@ func Compare(base, cand []record.Record, metrics []Metric, alpha float64) Compar
 				xb, xc := samplesOf(m, b.groups[key]), samplesOf(m, k.groups[key])
 				poolB, poolC = append(poolB, xb...), append(poolC, xc...)
 				if r, ok := compareSamples(m, xb, xc, alpha); ok {
-					r.Model, r.Scenario = key.model, key.scenario
+					r.Model, r.Scenario, r.Stage = key.model, key.scenario, key.stage
 					c.Rows = append(c.Rows, r)
 					geoRows = append(geoRows, r)
 					if math.IsNaN(r.P) {
@@ -463,10 +465,14 @@ func geomean(m Metric, rows []Row) (g GeoRow, skipped int, ok bool) {
 
 // groupName names a group in a warning.
 func groupName(k pairKey, byModel bool) string {
-	if byModel {
-		return fmt.Sprintf("scenario %q of model %q", k.scenario, k.model)
+	at := ""
+	if k.stage != "" {
+		at = fmt.Sprintf(" at %s", k.stage)
 	}
-	return fmt.Sprintf("scenario %q", k.scenario)
+	if byModel {
+		return fmt.Sprintf("scenario %q%s of model %q", k.scenario, at, k.model)
+	}
+	return fmt.Sprintf("scenario %q%s", k.scenario, at)
 }
 
 // intersect returns the elements of a also in b, in a's order.
