@@ -7,6 +7,7 @@ import (
 	"runtime/debug"
 	"time"
 
+	"flperf/internal/capacity"
 	"flperf/internal/engine"
 	"flperf/internal/engineseries"
 	"flperf/internal/load"
@@ -28,6 +29,10 @@ type Config struct {
 	Rate        float64      `json:"rate,omitempty"`
 	Arrival     load.Arrival `json:"arrival,omitempty"`
 	MaxInFlight int          `json:"max_in_flight,omitempty"`
+	OnFull      load.OnFull  `json:"on_full,omitempty"` // rate mode with max_in_flight: queue (default) or drop
+	// Oversaturation is the open loop's over-saturation detector, in
+	// load.ParseOversaturation's text form ("off"; omitted: on, defaults).
+	Oversaturation load.Oversaturation `json:"oversaturation,omitzero"`
 	// Levels are a sweep's load levels (two or more), in Mode's unit:
 	// requests in flight (concurrency) or arrivals per second (rate).
 	// Each runs as a stage of every model × scenario, ascending
@@ -45,20 +50,25 @@ type Config struct {
 	SLOSpec     string    `json:"slo,omitempty"`
 	Seed        int64     `json:"seed"`
 	CacheBust   bool      `json:"cache_bust"` // a per-request nonce prefix defeats prefix caches
+	// Capacity is the capacity search this run was, and what it found
+	// (docs/metrics.md §10); nil for every other run.
+	Capacity *capacity.Result `json:"capacity,omitempty"`
 }
 
 // Plan is the load plan of each model × scenario stage.
 func (c *Config) Plan() load.Plan {
 	return load.Plan{
-		Mode:        c.Mode,
-		Concurrency: c.Concurrency,
-		Rate:        c.Rate,
-		Arrival:     c.Arrival,
-		MaxInFlight: c.MaxInFlight,
-		Requests:    c.Requests,
-		Duration:    time.Duration(c.Duration),
-		Warmup:      c.Warmup,
-		Seed:        c.Seed,
+		Mode:           c.Mode,
+		Concurrency:    c.Concurrency,
+		Rate:           c.Rate,
+		Arrival:        c.Arrival,
+		MaxInFlight:    c.MaxInFlight,
+		OnFull:         c.OnFull,
+		Oversaturation: c.Oversaturation,
+		Requests:       c.Requests,
+		Duration:       time.Duration(c.Duration),
+		Warmup:         c.Warmup,
+		Seed:           c.Seed,
 	}
 }
 
@@ -142,6 +152,9 @@ type SuiteInfo struct {
 	// ContextFit lists the model × scenario stages a model's context window
 	// skipped, stopped or put a warning on (stored with the suite block).
 	ContextFit []ContextFit `json:"context_fit,omitempty"`
+	// OpenLoop lists the open-loop stages that dropped arrivals (on_full
+	// drop) or that the over-saturation detector stopped.
+	OpenLoop []OpenLoop `json:"open_loop,omitempty"`
 }
 
 // NewSuiteInfo describes suite s run with scenarios scs.
@@ -211,6 +224,9 @@ func runWarnings(r *Result) []string {
 	}
 	for i := range r.Suite.ContextFit {
 		w = append(w, r.Suite.ContextFit[i].String())
+	}
+	for i := range r.Suite.OpenLoop {
+		w = append(w, r.Suite.OpenLoop[i].String())
 	}
 	for _, g := range r.Models {
 		if g.Requests > 0 && g.OK == 0 {

@@ -61,13 +61,14 @@ func (r *Runner) runStage(ctx context.Context, st *runState, model string, sc *s
 	defer stop()
 	do := r.doFunc(model, sc)
 	var refused *ContextFit
-	for rec := range load.Run(sctx, p, func(ctx context.Context, job load.Job) record.Record {
+	recs, loaded := load.RunStage(sctx, p, func(ctx context.Context, job load.Job) record.Record {
 		rec := do(ctx, job)
 		if _, _, _, ok := ContextRefusal(&rec); ok {
 			stop()
 		}
 		return rec
-	}) {
+	})
+	for rec := range recs {
 		out, _, _ := rec.Output() // a count the text cannot hold is not used (docs/metrics.md §2)
 		win.tokens += out
 		rec.Seq = base + rec.Seq
@@ -113,6 +114,7 @@ func (r *Runner) runStage(ctx context.Context, st *runState, model string, sc *s
 		st.res.Suite.ContextFit = append(st.res.Suite.ContextFit, *refused)
 		r.log("warn", refused.String())
 	}
+	r.openLoopStage(st, &win, p, loaded)
 	if scraped {
 		if s, ok := r.stageServer(ctx, before, win.records); ok {
 			win.server = &s
