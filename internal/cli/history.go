@@ -233,6 +233,9 @@ func showCmd(ctx context.Context, env *Env, args []string) int {
 	}
 	switch *format {
 	case "table":
+		if res.EngineSeries, err = db.EngineSeries(ctx, id); err != nil {
+			return c.fail(err)
+		}
 		err = report.Table(env.Stdout, res)
 	case "json":
 		err = report.JSON(env.Stdout, res)
