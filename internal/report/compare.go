@@ -427,6 +427,7 @@ type cmpSideJSON struct {
 type cmpRowJSON struct {
 	Model       string      `json:"model"`
 	Scenario    string      `json:"scenario"`
+	Stage       string      `json:"stage,omitempty"` // the load level of a sweep
 	Pooled      bool        `json:"pooled"`
 	Metric      string      `json:"metric"`
 	Unit        string      `json:"unit"`
@@ -495,7 +496,8 @@ func sideJSON(d stats.Dist) cmpSideJSON {
 }
 
 // CompareJSON writes c as one indented JSON document with stable keys:
-// base, candidate (the labels), alpha, rows [{model, scenario, pooled,
+// base, candidate (the labels), alpha, rows [{model, scenario, stage (a
+// sweep's load level; absent otherwise), pooled,
 // metric, unit, base {median, ci [lo, hi], n}, candidate {…}, delta, p,
 // significant, worse, note}], geomean [{metric, unit, base, candidate,
 // delta, worse}], energy [{model, scenario, pooled, unit ("J/token"), base,
@@ -521,7 +523,7 @@ func CompareJSON(w io.Writer, c stats.Comparison) error {
 	}
 	for _, r := range c.Rows {
 		doc.Rows = append(doc.Rows, cmpRowJSON{
-			Model: r.Model, Scenario: r.Scenario, Pooled: r.Pooled, Metric: r.Metric, Unit: units[r.Metric],
+			Model: r.Model, Scenario: r.Scenario, Stage: r.Stage, Pooled: r.Pooled, Metric: r.Metric, Unit: units[r.Metric],
 			Base: sideJSON(r.Base), Candidate: sideJSON(r.Cand),
 			Delta: fnum(r.Delta), P: fnum(r.P), Significant: r.Significant, Worse: r.Worse, Note: r.Note,
 		})
