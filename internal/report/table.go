@@ -43,11 +43,14 @@ func Table(w io.Writer, r *runner.Result) error {
 		groupTable(ew, r.Models, notes, false)
 	}
 	best(ew, r)
+	knees(ew, r)
 	contextFit(ew, r)
+	openLoop(ew, r)
 	coldStarts(ew, r)
 	serverFigures(ew, r)
 	engineFigures(ew, r)
 	resourcesBlock(ew, r)
+	engineSeriesBlock(ew, r)
 	if len(r.Warnings) > 0 || len(notes.list) > 0 {
 		ew.printf("\nWarnings\n")
 		for _, s := range r.Warnings {

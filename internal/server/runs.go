@@ -130,8 +130,9 @@ func (s *Server) handleRun(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	// best: the "best model for…" cards, ranked here by the same rule as
-	// the terminal report, so the page only draws them.
-	return writeData(w, http.StatusOK, map[string]any{"run": res, "best": report.Best(res), "live": live, "log": log})
+	// the terminal report, so the page only draws them; curve: a sweep's
+	// throughput–latency curve with its knee (null for one level), alike.
+	return writeData(w, http.StatusOK, map[string]any{"run": res, "best": report.Best(res), "curve": report.RunCurve(res), "live": live, "log": log})
 }
 
 // handleStartRun answers POST /runs.
