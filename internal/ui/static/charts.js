@@ -338,3 +338,41 @@ export function radarChart(canvas, { axes, series }) {
     },
   });
 }
+
+// curveChart draws a load sweep's throughput–latency curve: series of
+// {x, y, stage} points on two linear axes, joined in load order (never
+// sorted by x: past saturation throughput may fall). A series with knee
+// set is drawn as one large cross and no line; dashed ones are dashed.
+export function curveChart(canvas, { series, xTitle, yTitle, xUnit, yUnit }) {
+  return make(canvas, {
+    type: 'line',
+    data: {
+      datasets: series.map((s, i) => ({
+        label: s.label,
+        data: s.data,
+        borderColor: color(s.colorIndex ?? i),
+        backgroundColor: color(s.colorIndex ?? i, 0.25),
+        borderWidth: s.knee ? 2.5 : 1.5,
+        borderDash: s.dashed ? [6, 3] : undefined,
+        pointRadius: s.knee ? 9 : 3,
+        pointStyle: s.knee ? 'crossRot' : 'circle',
+        showLine: !s.knee,
+        knee: !!s.knee,
+      })),
+    },
+    options: {
+      parsing: false,
+      scales: {
+        x: { type: 'linear', beginAtZero: true, title: axisTitle(xTitle) },
+        y: { type: 'linear', beginAtZero: true, title: axisTitle(yTitle) },
+      },
+      plugins: {
+        tooltip: {
+          callbacks: {
+            label: (item) => `${item.dataset.label}: ${num(item.parsed.y)} ${yUnit || ''} at ${num(item.parsed.x)} ${xUnit || ''} (${item.raw.stage})`,
+          },
+        },
+      },
+    },
+  });
+}
