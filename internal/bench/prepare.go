@@ -320,6 +320,12 @@ func repeatCommand(cfg *runner.Config, s *Spec, builtin bool) []string {
 		if cfg.MaxInFlight > 0 {
 			c = append(c, "--max-in-flight", strconv.Itoa(cfg.MaxInFlight))
 		}
+		if cfg.OnFull == load.Drop {
+			c = append(c, "--on-full", string(load.Drop))
+		}
+		if o := cfg.Oversaturation.String(); o != "" {
+			c = append(c, "--oversaturation", o)
+		}
 	}
 	c = append(c, "--warmup", strconv.Itoa(cfg.Warmup), "--timeout", time.Duration(cfg.Timeout).String())
 	if cfg.MaxTokens > 0 {

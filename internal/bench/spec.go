@@ -87,6 +87,14 @@ type Spec struct {
 	// default: the process listening on a loopback endpoint's port (this
 	// process for the built-in simulated engine), when it can be found.
 	EnginePID *int `json:"engine_pid,omitempty"`
+
+	// OnFull is what an open-loop arrival does when max_in_flight requests
+	// are in flight: queue (the default) or drop (not sent, counted).
+	OnFull string `json:"on_full,omitempty"`
+	// Oversaturation sets the open loop's over-saturation detector: "off",
+	// "on" (the default) or options like "window=30s,growth=0.2"
+	// (load.ParseOversaturation).
+	Oversaturation string `json:"oversaturation,omitempty"`
 }
 
 // FieldError is one problem with one field of a Spec.
@@ -376,6 +384,7 @@ func (r *Resolved) loadMode(bad func(field, format string, a ...any)) {
 		if s.MaxInFlight != nil {
 			cfg.MaxInFlight = *s.MaxInFlight
 		}
+		r.openLoop(bad)
 		if s.Arrival != "" {
 			cfg.Arrival = load.Arrival(s.Arrival)
 		}
@@ -396,6 +405,12 @@ func (r *Resolved) loadMode(bad func(field, format string, a ...any)) {
 		if s.MaxInFlight != nil {
 			bad("max_in_flight", "only used with %s", n("rate"))
 		}
+		if s.OnFull != "" {
+			bad("on_full", "only used with %s", n("rate"))
+		}
+		if s.Oversaturation != "" {
+			bad("oversaturation", "only used with %s (an open loop)", n("rate"))
+		}
 		if s.Arrival != "" {
 			bad("arrival", "only used with %s", n("rate"))
 		}
@@ -403,4 +418,27 @@ func (r *Resolved) loadMode(bad func(field, format string, a ...any)) {
 			bad("rate", "only used with %s %s", n("mode"), load.Rate)
 		}
 	}
+}
+
+// openLoop sets the open loop's on-full choice and over-saturation
+// detector from the Spec (docs/metrics.md §7).
+func (r *Resolved) openLoop(bad func(field, format string, a ...any)) {
+	s, cfg, n := &r.Spec, &r.Config, r.check.name
+	switch s.OnFull {
+	case "", string(load.Queue):
+	case string(load.Drop):
+		if cfg.MaxInFlight == 0 {
+			bad("on_full", "drop needs %s (arrivals are dropped when that many requests are in flight)", n("max_in_flight"))
+		} else {
+			cfg.OnFull = load.Drop
+		}
+	default:
+		bad("on_full", "must be queue or drop, got %q", s.OnFull)
+	}
+	o, err := load.ParseOversaturation(s.Oversaturation)
+	if err != nil {
+		bad("oversaturation", "%v", err)
+		return
+	}
+	cfg.Oversaturation = o
 }

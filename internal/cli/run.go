@@ -30,6 +30,7 @@ type runFlags struct {
 	maxInFlight, warmup, maxTok  int
 	duration, timeout            time.Duration
 	arrival                      string
+	onFull, oversaturation       string
 	temperature                  optFloat
 	noStream, noCacheBust        bool
 	noProgress, noSave           bool
@@ -61,6 +62,8 @@ func newRunFlagSet(f *runFlags) *flag.FlagSet {
 	fs.StringVar(&f.sweep, "sweep", "", "sweep a load range, doubling: concurrency=1..64 or rate=0.5..8 (each level a stage of every model × scenario)")
 	fs.StringVar(&f.arrival, "arrival", "constant", "open-loop arrivals: constant or poisson (seeded)")
 	fs.IntVar(&f.maxInFlight, "max-in-flight", 0, "open loop: cap on requests in flight; waiting time shows in queue-inclusive metrics")
+	fs.StringVar(&f.onFull, "on-full", "queue", "open loop with --max-in-flight: an arrival that finds no free slot waits (queue) or is dropped and counted (drop)")
+	fs.StringVar(&f.oversaturation, "oversaturation", "on", "open loop: stop a stage early once the engine falls behind (in flight and TTFT growing steadily); off, or options window=20s,min_arrivals=40,growth=0.1,confidence=0.99,sustain=5s")
 	fs.IntVar(&f.warmup, "warmup", 1, "warm-up requests per model, recorded but never summarised")
 	fs.DurationVar(&f.timeout, "timeout", 0, "per-request deadline (default: the suite's default_config.timeout, else 60s)")
 	fs.IntVar(&f.maxTok, "max-tokens", 0, "override every scenario's max_tokens")
@@ -236,6 +239,17 @@ func flagName(field string) string {
 // buildConfig turns the flags into a bench.Spec, validates it and reports
 // every problem at once.
 func buildConfig(f *runFlags, src flagSources) (*bench.Resolved, error) {
+	s, errs := buildSpec(f, src)
+	rs, err := s.Validate(bench.Check{Name: flagName})
+	if err := errors.Join(append([]error{err}, errs...)...); err != nil {
+		return nil, err
+	}
+	return rs, nil
+}
+
+// buildSpec turns the flags into a bench.Spec, with the problems found in
+// the flags themselves (the Spec's own are Validate's).
+func buildSpec(f *runFlags, src flagSources) (bench.Spec, []error) {
 	set := src.given
 	var errs []error
 	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
@@ -288,6 +302,12 @@ func buildConfig(f *runFlags, src flagSources) (*bench.Resolved, error) {
 	if set("arrival") {
 		s.Arrival = f.arrival
 	}
+	if set("on-full") {
+		s.OnFull = f.onFull
+	}
+	if set("oversaturation") {
+		s.Oversaturation = f.oversaturation
+	}
 	if f.seed != "" {
 		if n, err := strconv.ParseInt(f.seed, 10, 64); err != nil {
 			bad("--seed: not an integer: %q", f.seed)
@@ -309,11 +329,7 @@ func buildConfig(f *runFlags, src flagSources) (*bench.Resolved, error) {
 	if fi, err := os.Stat(f.out); f.out != "" && err == nil && fi.IsDir() {
 		bad("--out: %s is a directory; give the name of the file to write", f.out)
 	}
-	rs, err := s.Validate(bench.Check{Name: flagName})
-	if err := errors.Join(append([]error{err}, errs...)...); err != nil {
-		return nil, err
-	}
-	return rs, nil
+	return s, errs
 }
 
 // output is where the report goes. With --out it is FILE.partial until

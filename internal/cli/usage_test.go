@@ -159,7 +159,7 @@ func TestCommands(t *testing.T) {
 
 // runFlagSet is the documented, stable set of `flperf run` flags.
 var runFlagSet = []string{"endpoint", "engine", "api-key", "model", "suite", "scenario", "requests", "duration",
-	"concurrency", "rate", "arrival", "max-in-flight", "warmup", "timeout", "max-tokens", "temperature",
+	"concurrency", "rate", "arrival", "max-in-flight", "on-full", "oversaturation", "warmup", "timeout", "max-tokens", "temperature",
 	"no-stream", "slo", "seed", "no-cache-bust", "format", "out", "no-progress", "db", "no-save", "ollama-native", "cold", "sample-interval", "engine-pid", "sweep"}
 
 // TestRunHelp checks that `flperf run -h` exits 0 and lists exactly the

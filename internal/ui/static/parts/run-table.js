@@ -7,6 +7,7 @@ import { NA, count, ms, pct, rps, tps } from '../format.js';
 import { smallMark } from './badges.js';
 import { smallN, stat } from './groups.js';
 import { fig, gpuMeanPeak, meanPeak, pctOf, perToken, windowOf } from './resource-figs.js';
+import { droppedCell, droppedHead, openLoopOf, stopNotes } from './open-loop.js';
 
 // ENGINE_COLS are the engine's own per-response figures (group.engine),
 // shown when some group has them.
@@ -84,7 +85,7 @@ function resourceCells(rs, g, pooled) {
 
 function row(g, pooled, opts) {
   const fails = failures(g);
-  const warnings = g.warnings || [];
+  const warnings = [...(g.warnings || []), ...stopNotes(opts.openLoop, g, pooled)];
   return h(
     'tr',
     { class: pooled ? 'pooled' : null, dataset: { model: g.model, scenario: pooled ? '' : g.scenario, stage: g.stage || null } },
@@ -92,6 +93,7 @@ function row(g, pooled, opts) {
     h('td', null, pooled ? h('em', null, 'all scenarios (pooled)') : g.scenario, g.stage ? ` [${g.stage}]` : ''),
     plainCell('ok', `${count(g.ok)} / ${count(g.requests)}`, `${g.ok} ok of ${g.requests} requests; ${g.warmup || 0} warm-up not counted`),
     errorCell(g, fails),
+    opts.openLoop.drops ? droppedCell(opts.openLoop, g, pooled) : null,
     COLS.map(([, dist, field, fmt]) => figureCell(g, dist, field, fmt)),
     plainCell('output_tokens_per_s', g.ok > 0 ? tps(g.output_tokens_per_s) : NA),
     plainCell('requests_per_s', g.ok > 0 ? rps(g.requests_per_s) : NA),
@@ -111,12 +113,14 @@ export function detailTable(run) {
   const opts = {
     engine: [...(run.groups || []), ...(run.models || [])].some((g) => g.engine && g.engine.n > 0),
     resources: run.resources || null,
+    openLoop: openLoopOf(run),
   };
   const th = (t, title) => h('th', { title }, t);
   const head = h(
     'tr',
     null,
     ['Model', 'Scenario', 'ok / n', 'Error rate'].map((t) => th(t)),
+    opts.openLoop.drops ? droppedHead() : null,
     COLS.map(([t]) => th(t)),
     ['Output', 'Requests', 'Goodput', 'Short'].map((t) => th(t)),
     opts.engine ? [ENGINE_COLS.map(([t, , , title]) => th(t, title)), th('Engine n', "responses that carried the engine's own timings")] : null,
