@@ -89,6 +89,23 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
+// lineSignal passes writes on to w and closes reached once n lines have
+// passed (the sampler writes Raw one line at a time).
+type lineSignal struct {
+	w       *lockedBuffer
+	n       int
+	reached chan struct{}
+}
+
+func (l *lineSignal) Write(p []byte) (int, error) {
+	if l.n > 0 {
+		if l.n -= bytes.Count(p, []byte("\n")); l.n <= 0 {
+			close(l.reached)
+		}
+	}
+	return l.w.Write(p)
+}
+
 func TestFakeNvidiaSMI(t *testing.T) {
 	dir := fakeTools(t, map[string]string{"nvidia-smi": fakeNvidiaSMI(-1)})
 
@@ -108,10 +125,16 @@ func TestFakeNvidiaSMI(t *testing.T) {
 		t.Errorf("fingerprint args %q", got)
 	}
 
-	// The sampler reads the loop.
+	// The sampler reads the loop, until the fake has printed 8 rounds: the
+	// sample Stop takes then has the 7th whole round at least.
 	raw := &lockedBuffer{}
-	s := startT(t, Options{Interval: 100 * time.Millisecond, Raw: raw, raplRoot: t.TempDir()})
-	time.Sleep(900 * time.Millisecond)
+	lines := &lineSignal{w: raw, n: 16, reached: make(chan struct{})}
+	s := startT(t, Options{Interval: 100 * time.Millisecond, Raw: lines, raplRoot: t.TempDir()})
+	select {
+	case <-lines.reached:
+	case <-time.After(20 * time.Second):
+		t.Fatalf("the fake nvidia-smi printed %q", raw.String())
+	}
 	ser := s.Stop()
 	args, _ = os.ReadFile(filepath.Join(dir, "args-loop"))
 	if got := strings.Fields(string(args)); !slices.Equal(got, NvidiaSMISampleArgs(100)) {
@@ -139,15 +162,18 @@ func TestFakeNvidiaSMI(t *testing.T) {
 		checkF(t, "gpu1 mem used (real zero)", g1.MemUsedMiB, fp(0))
 		checkF(t, "gpu1 power ([N/A])", g1.PowerW, nil)
 	}
-	if withGPU < len(ser.Samples)/2 || withGPU == 0 {
-		t.Errorf("%d of %d samples have GPU figures; notes %v", withGPU, len(ser.Samples), ser.Notes)
+	if last := ser.Samples[len(ser.Samples)-1]; len(last.GPUs) != 2 {
+		t.Fatalf("the last sample has %d GPUs, want 2 (%d of %d samples have GPU figures; notes %v)", len(last.GPUs), withGPU, len(ser.Samples), ser.Notes)
 	}
 	if len(ser.Notes) != 0 {
 		t.Errorf("notes %v", ser.Notes)
 	}
-	sum := Summarize(ser, ser.Start, ser.Start.Add(time.Hour))
+	// Summarised from the first sample with GPU figures (the first round is
+	// handed on when the second begins, which may be after a tick or two).
+	first := slices.IndexFunc(ser.Samples, func(smp Sample) bool { return smp.GPUs != nil })
+	sum := Summarize(ser, ser.At(first), ser.Start.Add(time.Hour))
 	if len(sum.GPUs) != 2 || !slices.Equal(sum.EnergySources, []string{"nvidia-gpu0"}) {
-		t.Errorf("summary GPUs %+v, sources %v", sum.GPUs, sum.EnergySources)
+		t.Fatalf("summary GPUs %+v, sources %v", sum.GPUs, sum.EnergySources)
 	}
 	checkF(t, "summary gpu1 util", sum.GPUs[1].UtilPct.Peak, fp(0))
 	checkF(t, "summary gpu1 power", sum.GPUs[1].PowerW.Mean, nil)

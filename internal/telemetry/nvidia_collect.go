@@ -5,18 +5,22 @@ import (
 	"context"
 	"io"
 	"os/exec"
+	"slices"
 	"sync"
 	"time"
 )
 
 // nvidiaCollector runs one long-lived "nvidia-smi … -lms N" child for the
-// whole window and keeps the latest line per GPU index.
+// whole window and keeps the latest reading per GPU index, taken from the
+// latest whole block of the loop's output (see block).
 type nvidiaCollector struct {
 	latestGPU
 	notes  *noteLog
 	raw    io.Writer // may be nil
 	cancel context.CancelFunc
 	done   chan struct{} // closed once the child has been waited for
+
+	block block // used only by the goroutine that calls line
 
 	stateMu  sync.Mutex // guards the fields below
 	stopping bool
@@ -81,7 +85,9 @@ func (c *nvidiaCollector) line(line string) {
 		_, _ = io.WriteString(c.raw, line+"\n")
 	}
 	if g, err := ParseNvidiaSMILine(line); err == nil {
-		c.put(t0, g)
+		if whole, at := c.block.add(t0, g); whole != nil {
+			c.put(at, whole...)
+		}
 	} else if len(bytes.TrimSpace([]byte(line))) > 0 {
 		c.stateMu.Lock()
 		c.badLines++
@@ -95,6 +101,68 @@ func (c *nvidiaCollector) line(line string) {
 	c.stateMu.Lock()
 	c.reader += d
 	c.stateMu.Unlock()
+}
+
+// block gathers the lines of one round of the sampling loop, one per GPU,
+// and hands them on only once the round is whole, so that a sample taken
+// while a round is being read holds the same GPUs as the rounds before it,
+// never some of them (a machine with several GPUs would otherwise get
+// samples that lack a GPU).
+//
+// The loop prints nothing between rounds. A round is known to be whole when
+// a line repeats one of its indices (the next round has begun); once a whole
+// round has been seen, a round is handed on as soon as it holds every index
+// of the last whole one, and each further line of it as it comes. The first
+// round is thus handed on when the second begins, one interval late; the
+// others as soon as their last line is read. A GPU that stops appearing
+// leaves the set at the end of the first round without it; one that
+// appears is handed on with its round and joins the set at the round's end.
+type block struct {
+	lines  []GPUSample  // the current round so far
+	at     time.Time    // when its first line was read
+	handed bool         // lines as they stand have been handed on
+	last   map[int]bool // indices of the last whole round; nil before the first
+}
+
+// add takes a reading read at at. It returns the readings to hand on, or
+// nil, and when the first line of their round was read.
+func (b *block) add(at time.Time, g GPUSample) ([]GPUSample, time.Time) {
+	var out []GPUSample
+	var outAt time.Time
+	if slices.ContainsFunc(b.lines, func(p GPUSample) bool { return p.Index == g.Index }) {
+		if !b.handed {
+			out, outAt = b.lines, b.at
+		}
+		b.last = make(map[int]bool, len(b.lines))
+		for _, p := range b.lines {
+			b.last[p.Index] = true
+		}
+		b.lines = nil
+	}
+	if len(b.lines) == 0 {
+		b.at = at
+	}
+	b.lines = append(b.lines, g)
+	b.handed = false
+	if b.last != nil && b.hasAll() {
+		// With one GPU, a repeated index both ends a round and completes
+		// the next: the newer one wins.
+		out, outAt = b.lines, b.at
+		b.handed = true
+	}
+	return out, outAt
+}
+
+// hasAll reports whether the current round holds every index of the last
+// whole round.
+func (b *block) hasAll() bool {
+	seen := 0
+	for _, g := range b.lines {
+		if b.last[g.Index] {
+			seen++
+		}
+	}
+	return seen == len(b.last)
 }
 
 func (c *nvidiaCollector) stop() {
