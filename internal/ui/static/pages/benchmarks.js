@@ -18,6 +18,18 @@ function numberOrUndef(el, int = true) {
   return int ? parseInt(v, 10) : parseFloat(v);
 }
 
+// levels reads a load input that takes one value or a list ("1,2,4": a
+// sweep, each level a stage): a number, a list of numbers, or, when a part
+// is not a number, the text as typed, so that the API names the field.
+function levels(el, int = true) {
+  const v = el.value.trim();
+  if (v === '') return undefined;
+  const parts = v.split(',').map((p) => p.trim());
+  const nums = parts.map((p) => (p !== '' && Number.isFinite(Number(p)) ? Number(p) : NaN));
+  if (nums.some((n) => Number.isNaN(n) || (int && !Number.isInteger(n)))) return v;
+  return nums.length === 1 ? nums[0] : nums;
+}
+
 function defaultEngine(engines) {
   const real = engines.find((e) => e.healthy && !e.simulated);
   return (real || engines.find((e) => e.id === 'sim') || engines[0] || {}).id;
@@ -66,12 +78,12 @@ export async function render(ctx) {
 
   // Load model.
   const modeRadios = ['sequential', 'concurrency', 'rate'].map((m) => h('label', { class: 'check' }, h('input', { type: 'radio', name: 'mode', value: m, checked: m === ((d.concurrency || 1) > 1 ? 'concurrency' : 'sequential') }), ` ${m}`));
-  const concurrency = input('concurrency', { type: 'number', min: 1, step: 1, value: d.concurrency || 2 });
-  const rate = input('rate', { type: 'number', min: 0.01, step: 'any', value: 1 });
+  const concurrency = input('concurrency', { type: 'text', inputmode: 'numeric', value: d.concurrency || 2, title: 'one level, or a list to sweep: 1,2,4,8' });
+  const rate = input('rate', { type: 'text', inputmode: 'decimal', value: 1, title: 'one rate, or a list to sweep: 0.5,1,2,4' });
   const arrival = h('select', { name: 'arrival', id: 'f-arrival' }, h('option', { value: 'constant' }, 'constant'), h('option', { value: 'poisson' }, 'poisson (seeded)'));
   const maxInFlight = input('max_in_flight', { type: 'number', min: 0, step: 1, placeholder: 'no cap' });
-  const concBox = h('div', { class: 'mode-concurrency' }, field('Concurrency (requests in flight)', concurrency));
-  const rateBox = h('div', { class: 'mode-rate form-grid' }, field('Rate (req/s)', rate), field('Arrivals', arrival), field('Max in flight', maxInFlight, 'empty: no cap'));
+  const concBox = h('div', { class: 'mode-concurrency' }, field('Concurrency (requests in flight)', concurrency, 'a list (1,2,4,8) sweeps: each level a stage'));
+  const rateBox = h('div', { class: 'mode-rate form-grid' }, field('Rate (req/s)', rate, 'a list (0.5,1,2) sweeps'), field('Arrivals', arrival), field('Max in flight', maxInFlight, 'empty: no cap'));
   const mode = () => (root.querySelector('input[name=mode]:checked') || {}).value || 'sequential';
   const onMode = () => {
     concBox.classList.toggle('hidden', mode() !== 'concurrency');
@@ -122,9 +134,9 @@ export async function render(ctx) {
 
   const spec = () => {
     const s = { engine: engineSel.value, models: models.selected(), suite: suiteSel.value, scenarios: scenarios.selected(), mode: mode() };
-    if (s.mode === 'concurrency') s.concurrency = numberOrUndef(concurrency);
+    if (s.mode === 'concurrency') s.concurrency = levels(concurrency);
     if (s.mode === 'rate') {
-      s.rate = numberOrUndef(rate, false);
+      s.rate = levels(rate, false);
       s.arrival = arrival.value;
       const mif = numberOrUndef(maxInFlight);
       if (mif) s.max_in_flight = mif;
