@@ -92,22 +92,24 @@ func runCapacity(t *testing.T, eng *Engine, model string, tokens int, cs Capacit
 
 func TestCapacityFindsTheSimulatorsLimit(t *testing.T) {
 	if testing.Short() {
-		t.Skip("runs about 15 s of simulated load")
+		t.Skip("runs about 40 s of simulated load")
 	}
 	const n = 60 // requests per level
-	p1 := sim.Profile{Name: "two-slots", TTFT: 5 * time.Millisecond, DecodeTPS: 1000, Slots: 2, Usage: true, Seed: 1}
-	p2 := sim.Profile{Name: "four-slots", TTFT: 5 * time.Millisecond, DecodeTPS: 2000, Slots: 4, Usage: true, Seed: 2}
+	// Times of tens of milliseconds, so that a loaded machine's delays of
+	// a few stay well inside every margin.
+	p1 := sim.Profile{Name: "two-slots", TTFT: 20 * time.Millisecond, DecodeTPS: 500, Slots: 2, Usage: true, Seed: 1}
+	p2 := sim.Profile{Name: "four-slots", TTFT: 20 * time.Millisecond, DecodeTPS: 1000, Slots: 4, Usage: true, Seed: 2}
 	eng := startSimEngine(t, p1, p2)
 	for _, c := range []struct {
 		p      sim.Profile
 		tokens int
 		slo    string
 	}{
-		{p1, 20, "ttft_p50=15ms"},                // S = 24 ms: 2 (at 3 streams half the requests wait)
-		{p1, 20, "e2e_p75=35ms,tpot_p50=5ms"},    // bare E2E 24 ms; TPOT 1 ms holds at any load: 2
-		{p2, 30, "ttft_p50=15ms,tpot_p90=2ms"},   // S = 19.5 ms: 5 (a quarter waits; the p50's bound is below)
-		{p2, 30, "e2e_p75=30ms"},                 // bare E2E 19.5 ms: 4 (at 5 a quarter waits: the p75's bound is among them)
-		{p2, 30, "ttft_p50=15ms,tpot_p50=200us"}, // TPOT 0.5 ms > 0.2 ms: no level
+		{p1, 20, "ttft_p50=45ms"},                // S = 58 ms: 2 (at 3 streams half the requests wait)
+		{p1, 20, "e2e_p75=90ms,tpot_p50=5ms"},    // bare E2E 58 ms; TPOT 2 ms holds at any load: 2
+		{p2, 30, "ttft_p50=40ms,tpot_p90=4ms"},   // S = 49 ms: 5 (a quarter waits; the p50's bound is below)
+		{p2, 30, "e2e_p75=80ms"},                 // bare E2E 49 ms: 4 (at 5 a quarter waits: the p75's bound is among them)
+		{p2, 30, "ttft_p50=40ms,tpot_p50=500us"}, // TPOT 1 ms > 0.5 ms: no level
 	} {
 		slo, err := capacity.ParseSLO(c.slo)
 		if err != nil {
@@ -155,12 +157,12 @@ func TestCapacityFindsTheSimulatorsLimit(t *testing.T) {
 }
 
 func TestCapacityStopsWithinMaxTime(t *testing.T) {
-	// 441 requests a level (a p99) of 44 ms each take 19 s at 1 stream:
+	// 441 requests a level (a p99) of 58 ms each take 26 s at 1 stream:
 	// a 4 s budget with a 2 s request timeout stops scheduling at 2 s.
-	p := sim.Profile{Name: "two-slots", TTFT: 5 * time.Millisecond, DecodeTPS: 1000, Slots: 2, Usage: true, Seed: 1}
+	p := sim.Profile{Name: "two-slots", TTFT: 20 * time.Millisecond, DecodeTPS: 500, Slots: 2, Usage: true, Seed: 1}
 	eng := startSimEngine(t, p)
 	t0 := time.Now()
-	res := runCapacity(t, eng, p.Name, 40, CapacitySpec{SLO: "ttft_p99=1s", MaxTime: "4s"}, 1, 0)
+	res := runCapacity(t, eng, p.Name, 20, CapacitySpec{SLO: "ttft_p99=1s", MaxTime: "4s"}, 1, 0)
 	took := time.Since(t0)
 	got := res.Config.Capacity
 	if took > 4*time.Second {

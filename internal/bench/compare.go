@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"flperf/internal/capacity"
 	"flperf/internal/record"
 	"flperf/internal/runner"
 	"flperf/internal/stats"
@@ -41,6 +42,8 @@ func Compare(ctx context.Context, db *store.DB, base, cand string, metrics []sta
 	var warns []string
 	cmp.Energy, warns = energyRows(b, c)
 	cmp.Warnings = append(cmp.Warnings, warns...)
+	cmp.Capacity, warns = capacityPair(b.capacity, c.capacity)
+	cmp.Warnings = append(cmp.Warnings, warns...)
 	return cmp, nil
 }
 
@@ -50,6 +53,7 @@ type side struct {
 	simulated   bool
 	recs        []record.Record
 	resources   *runner.Resources // nil: the run was not sampled
+	capacity    *capacity.Result  // nil: the run was no capacity search of this side's model
 }
 
 // loadSide reads RUN or RUN@MODEL.
@@ -69,6 +73,9 @@ func loadSide(ctx context.Context, db *store.DB, spec string) (*side, error) {
 	s := &side{label: id, load: res.Config.Plan().String(), simulated: res.Engine.Simulated, resources: res.Resources}
 	if model != "" {
 		s.label += "@" + model
+	}
+	if c := res.Config.Capacity; c != nil && (model == "" || c.Model == model) {
+		s.capacity = c
 	}
 	err = db.Records(ctx, id, func(r *record.Record) error {
 		if model == "" || r.Model == model {

@@ -107,6 +107,6 @@ func Table(w io.Writer, r *Result) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	_, err := fmt.Fprintf(w, "each level ran %d measured requests, the fewest from which the 95 %% confidence interval of every objective's percentile has an upper bound (docs/metrics.md §10); a level passes when that bound is within the target. Search ended: %s.\n", r.Requests, r.Stop)
+	_, err := fmt.Fprintf(w, "each level ran %d measured requests (the 95 %% confidence interval of every objective's percentile has an upper bound from %d, docs/metrics.md §10); a level passes when that bound is within the target. Search ended: %s.\n", r.Requests, Needed(r.Objectives), r.Stop)
 	return err
 }

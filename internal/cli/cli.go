@@ -47,6 +47,8 @@ func dispatch(ctx context.Context, env *Env, args []string) int {
 		return serveCmd(ctx, env, args[1:])
 	case "run":
 		return runCmd(ctx, env, args[1:])
+	case "capacity":
+		return capacityCmd(ctx, env, args[1:])
 	case "sim":
 		return simCmd(ctx, env, args[1:])
 	case "runs":
@@ -99,6 +101,8 @@ Usage:
   flperf                 start the app: web UI and API on http://127.0.0.1:8765/ (same as flperf serve)
   flperf serve [flags]   the app, with --listen ADDR, --db FILE, --token T, --open (flperf serve -h)
   flperf run [flags]     benchmark one or more models (flperf run -h lists the flags); saves the run
+  flperf capacity --slo ttft_p99=2s,tpot_p99=100ms [flags]
+                         the highest load one model sustains within the objectives (flperf capacity -h)
   flperf runs            list stored runs            flperf show RUN      a stored run's report
   flperf compare A B     compare two runs, or RUN@MODEL against RUN@MODEL (benchstat style)
   flperf export RUN      json (lossless), csv, jsonl or benchstat; flperf import FILE takes json back

@@ -54,7 +54,7 @@ func CompareTable(w io.Writer, c stats.Comparison) error {
 		blocks++
 		compareBlock(ew, c, m, rows, geo, showModel)
 	}
-	if blocks == 0 && len(c.Energy) == 0 {
+	if blocks == 0 && len(c.Energy) == 0 && c.Capacity == nil {
 		ew.printf("nothing to compare\n")
 	}
 	if len(c.Energy) > 0 {
@@ -62,6 +62,12 @@ func CompareTable(w io.Writer, c stats.Comparison) error {
 			ew.printf("\n")
 		}
 		energyBlock(ew, c)
+	}
+	if c.Capacity != nil {
+		if blocks > 0 || len(c.Energy) > 0 {
+			ew.printf("\n")
+		}
+		capacityBlock(ew, c)
 	}
 	if len(c.Warnings) > 0 {
 		ew.printf("\nWarnings\n")
@@ -471,7 +477,10 @@ type comparisonJSON struct {
 	Rows      []cmpRowJSON    `json:"rows"`
 	Geomean   []cmpGeoJSON    `json:"geomean"`
 	Energy    []cmpEnergyJSON `json:"energy"`
-	Warnings  []string        `json:"warnings"`
+	// Capacity: two capacity searches side by side; null when neither
+	// side was one.
+	Capacity *stats.CapacityPair `json:"capacity"`
+	Warnings []string            `json:"warnings"`
 }
 
 // fnum returns a pointer to x, nil (JSON null) when x is not finite.
@@ -501,7 +510,9 @@ func sideJSON(d stats.Dist) cmpSideJSON {
 // metric, unit, base {median, ci [lo, hi], n}, candidate {…}, delta, p,
 // significant, worse, note}], geomean [{metric, unit, base, candidate,
 // delta, worse}], energy [{model, scenario, pooled, unit ("J/token"), base,
-// candidate, delta, significant (always false), note}], warnings. Unknown
+// candidate, delta, significant (always false), note}], capacity ({base,
+// candidate, delta}: two capacity searches side by side, null when neither
+// side is one), warnings. Unknown
 // figures (a median without samples, a CI from fewer than 6, a p-value not
 // computed, a change from a zero base) are null, never 0; empty lists are
 // [].
@@ -514,6 +525,7 @@ func CompareJSON(w io.Writer, c stats.Comparison) error {
 		Base: c.BaseLabel, Candidate: c.CandLabel, Alpha: fnum(c.Alpha),
 		Rows: make([]cmpRowJSON, 0, len(c.Rows)), Geomean: make([]cmpGeoJSON, 0, len(c.Geomean)),
 		Energy: make([]cmpEnergyJSON, 0, len(c.Energy)), Warnings: append([]string{}, c.Warnings...),
+		Capacity: c.Capacity,
 	}
 	for _, e := range c.Energy {
 		doc.Energy = append(doc.Energy, cmpEnergyJSON{

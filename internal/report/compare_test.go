@@ -217,8 +217,8 @@ func TestCompareJSON(t *testing.T) {
 	if err := json.Unmarshal(b.Bytes(), &doc); err != nil {
 		t.Fatal(err)
 	}
-	if got := sortedKeysOf(doc); !slices.Equal(got, []string{"alpha", "base", "candidate", "energy", "geomean", "rows", "warnings"}) {
-		t.Errorf("top keys %q", got)
+	if got := sortedKeysOf(doc); !slices.Equal(got, []string{"alpha", "base", "candidate", "capacity", "energy", "geomean", "rows", "warnings"}) || doc["capacity"] != nil {
+		t.Errorf("top keys %q, capacity %v (no capacity search: null)", got, doc["capacity"])
 	}
 	if doc["base"] != "run-a" || doc["candidate"] != "run-b" || doc["alpha"] != 0.05 {
 		t.Errorf("labels/alpha: %v %v %v", doc["base"], doc["candidate"], doc["alpha"])

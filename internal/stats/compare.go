@@ -179,6 +179,9 @@ type Comparison struct {
 	// measured it; Compare leaves it empty (the records carry no energy):
 	// the caller fills it from the runs' resource summaries.
 	Energy []EnergyRow `json:"energy,omitempty"`
+	// Capacity puts two capacity searches side by side when either side
+	// was one (the caller fills it from the runs); nil otherwise.
+	Capacity *CapacityPair `json:"capacity,omitempty"`
 }
 
 // pairKey identifies one group of a comparison side.
