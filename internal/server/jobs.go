@@ -128,7 +128,7 @@ func statusMessage(st runner.Status) string {
 // runJob prepares and runs a run started in the app, writing it to the
 // store exactly as `flperf run` does (records as they complete, the event
 // log, the final status and summaries), and feeds its live stream.
-func (s *Server) runJob(j *job, rs *bench.Resolved, eng *bench.Engine, begin *runner.Result) {
+func (s *Server) runJob(j *job, rs *bench.Resolved, cr *bench.CapacityRun, eng *bench.Engine, begin *runner.Result) {
 	ctx := j.ctx
 	sctx := context.WithoutCancel(ctx) // what ran is saved, even after a cancel
 	logf := func(level, msg string) {
@@ -147,7 +147,13 @@ func (s *Server) runJob(j *job, rs *bench.Resolved, eng *bench.Engine, begin *ru
 	r.Log, r.Progress = logf, j.feed.progress
 	logf("info", fmt.Sprintf("benchmarking %s on %s (%d scenarios, %s, seed %d)",
 		strings.Join(r.Config.Models, ", "), r.Engine.Label(), len(r.Scenarios), r.Config.Plan().String(), r.Config.Seed))
-	res, runErr := r.Run(ctx)
+	var res *runner.Result
+	var runErr error
+	if cr != nil {
+		res, runErr = bench.RunCapacity(ctx, cr, r)
+	} else {
+		res, runErr = r.Run(ctx)
+	}
 	if res == nil {
 		w.Close()
 		s.failRun(j, begin, runErr)

@@ -151,6 +151,15 @@ func (s *Server) handleStartRun(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	return s.startRun(w, r, rs, nil)
+}
+
+// startRun starts the validated run rs in the background (a capacity
+// search when cr is set) and answers 201 with its id.
+func (s *Server) startRun(w http.ResponseWriter, r *http.Request, rs *bench.Resolved, cr *bench.CapacityRun) error {
+	ctx := r.Context()
+	spec := rs.Spec
+	var err error
 	if !strings.HasPrefix(rs.Suite.Source, "builtin:") {
 		rs.Config.Suite = rs.Suite.Source // the file, as `flperf run --suite FILE` records it
 	}
@@ -196,7 +205,7 @@ func (s *Server) handleStartRun(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	j.hub.publish("status", statusEvent{State: string(store.Running), Message: "started on " + v.Name}, false)
-	go s.runJob(j, rs, v.benchEngine(), begin)
+	go s.runJob(j, rs, cr, v.benchEngine(), begin)
 	info := store.RunInfo{ID: id, Started: begin.Started.UTC(), Status: store.Running, Engine: v.info,
 		Models: cfg.Models, Suite: begin.Suite.Name}
 	return writeData(w, http.StatusCreated, map[string]any{"id": id, "run": info})
