@@ -35,6 +35,9 @@ type storedRun struct {
 	// was sent once more on a new connection (Record.ConnRetries), and the
 	// engine block says the run opened a connection per request.
 	retryEvery int
+	// finish, when set, completes the result before it is saved (an
+	// engine series, say).
+	finish func(res *runner.Result, t0 time.Time)
 }
 
 // record builds record seq of the run: streamed, mostly ok, every 50th a
@@ -138,6 +141,9 @@ func (s storedRun) write(t *testing.T, path string) *runner.Result {
 	res.Warnings = []string{fmt.Sprintf("SIMULATED engine: written by the e2e test with %d records", s.n)}
 	if s.sampling != nil {
 		s.sampling.apply(res, s, t0, tokens)
+	}
+	if s.finish != nil {
+		s.finish(res, t0)
 	}
 	if err := db.FinishRun(ctx, res); err != nil {
 		t.Fatal(err)

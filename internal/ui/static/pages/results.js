@@ -16,6 +16,7 @@ import { runCharts } from '../parts/run-charts.js';
 import { fetchDist, runDist } from '../parts/run-dist.js';
 import { runInfo } from '../parts/run-info.js';
 import { runResources } from '../parts/run-resources.js';
+import { runEngineSeries } from '../parts/engine-series.js';
 import { runSamples } from '../parts/run-samples.js';
 import { detailTable } from '../parts/run-table.js';
 
@@ -132,6 +133,7 @@ export async function render(ctx) {
   const dist = runDist(run.id, signal);
   const samplesBox = h('div', null, note('Loading texts…'));
   const resources = runResources(run, signal);
+  const engineSeries = runEngineSeries(run, signal);
   replace(
     root,
     h('div', { class: 'page-head' }, h('h1', null, 'Results'), picker(ctx, listP, run)),
@@ -154,6 +156,7 @@ export async function render(ctx) {
         ]
       : note(run.status === 'running' ? 'No request has finished yet.' : 'This run has no measured requests.'),
     section('Resources during the run', resources.el),
+    section('The engine\u2019s own view (queue and cache)', engineSeries.el),
     section('Generated text (sample of requests)', samplesBox),
     section('Configuration, engine and hardware', runInfo(run)),
     runLog(doc.log),
@@ -161,6 +164,8 @@ export async function render(ctx) {
   samplesP.then((s) => replace(samplesBox, runSamples(s))).catch((e) => e.name !== 'AbortError' && replace(samplesBox, errorBox(e, 'Texts')));
   const resourcesDone = resources.ready();
   resourcesDone.catch(() => {}); // awaited below; an abort must not be reported as unhandled meanwhile
+  const engineDone = engineSeries.ready();
+  engineDone.catch(() => {});
   if (hasData) {
     const distDone = dist.ready(distP);
     await charts.ready();
@@ -168,5 +173,6 @@ export async function render(ctx) {
     await distDone;
   }
   await resourcesDone;
-  if (!signal.aborted) window.__flperfRendered = performance.now(); // everything, distribution and resources included
+  await engineDone;
+  if (!signal.aborted) window.__flperfRendered = performance.now(); // everything, distribution, resources and the engine series included
 }
