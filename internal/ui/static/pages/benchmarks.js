@@ -104,6 +104,20 @@ export async function render(ctx) {
   const slo = input('slo', { type: 'text', value: d.slo || '', placeholder: 'e.g. ttft=500ms,tpot=50ms' });
   const seed = input('seed', { type: 'number', step: 1, placeholder: 'random (recorded)' });
 
+  // Capacity search (POST /capacity, docs/metrics.md §10): the highest
+  // load one model sustains on one scenario within objectives on percentiles.
+  const capOn = input('capacity', { type: 'checkbox' });
+  const capSlo = input('capacity_slo', { type: 'text', placeholder: 'e.g. ttft_p99=2s,tpot_p99=100ms' });
+  const capBy = h('select', { name: 'capacity_by', id: 'f-capacity-by' }, h('option', { value: 'concurrency' }, 'concurrency (streams in flight)'), h('option', { value: 'rate' }, 'rate (arrivals per second)'));
+  const capTime = input('capacity_max_time', { type: 'text', value: '10m' });
+  const capBox = h(
+    'div',
+    { class: 'form-grid hidden', id: 'capacity-box' },
+    field('Objectives', capSlo, 'metric_pNN=duration: ttft, tpot, e2e; p50 to p99.9'),
+    field('Search by', capBy, 'starts from the Load above (1 stream, or 1 req/s)'),
+    field('Time budget', capTime, 'the whole search'),
+  );
+
   const out = h('div', { id: 'form-out' });
   const runButton = h('button', { type: 'submit', class: 'primary', id: 'run-button' }, 'Run benchmark');
   const form = h(
@@ -127,6 +141,13 @@ export async function render(ctx) {
       h('label', { class: 'check' }, stream, ' streaming (needed for TTFT, TPOT, ITL)'),
       h('label', { class: 'check' }, cacheBust, ' defeat prefix caches (per-request nonce)'),
       h('label', { class: 'check' }, cold, ' cold start: reload each model first and report it apart'),
+    ),
+    h(
+      'fieldset',
+      null,
+      h('legend', null, 'Capacity'),
+      h('label', { class: 'check' }, capOn, ' find the highest load within objectives (one model, one scenario; each level a stage, sized for its percentiles)'),
+      capBox,
     ),
     h('div', { class: 'actions' }, runButton),
     out,
@@ -153,6 +174,27 @@ export async function render(ctx) {
     return s;
   };
 
+  capOn.addEventListener('change', () => {
+    capBox.classList.toggle('hidden', !capOn.checked);
+    runButton.textContent = capOn.checked ? 'Find capacity' : 'Run benchmark';
+  });
+
+  // capacityRequest is the POST /capacity body for run spec s: the search
+  // starts from the load's single level, if one of its kind is given.
+  const capacityRequest = (s) => {
+    const run = { ...s };
+    const by = capBy.value;
+    const first = (v) => (Array.isArray(v) ? (v.length === 1 ? v[0] : undefined) : v);
+    for (const k of ['mode', 'concurrency', 'rate', 'arrival', 'max_in_flight']) delete run[k];
+    if (by === 'concurrency' && s.mode === 'concurrency' && first(s.concurrency) !== undefined) run.concurrency = first(s.concurrency);
+    if (by === 'rate' && s.mode === 'rate') {
+      if (first(s.rate) !== undefined) run.rate = first(s.rate);
+      if (s.arrival) run.arrival = s.arrival;
+      if (s.max_in_flight) run.max_in_flight = s.max_in_flight;
+    }
+    return { run, capacity: { slo: capSlo.value.trim(), by, max_time: capTime.value.trim() || undefined } };
+  };
+
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     for (const el of form.querySelectorAll('.invalid')) el.classList.remove('invalid');
@@ -167,13 +209,14 @@ export async function render(ctx) {
     runButton.disabled = true;
     replace(out, note('Starting…'));
     try {
-      const res = await post('/runs', s);
+      const res = capOn.checked ? await post('/capacity', capacityRequest(s)) : await post('/runs', s);
       replace(out);
       showLive(res.run || { id: res.id });
       liveBox.scrollIntoView({ block: 'start' });
     } catch (e) {
       replace(out, errorBox(e, 'Not started'));
-      const name = (e.field || '').split(/[.[]/)[0];
+      let name = (e.field || '').split(/[.[]/)[0];
+      if (capOn.checked && ['slo', 'by', 'max_time'].includes(name)) name = `capacity_${name}`;
       const el = name && form.querySelector(`[name="${CSS.escape(name)}"]`);
       if (el) {
         el.classList.add('invalid');

@@ -1,7 +1,8 @@
 // parts/compare-view.js: the comparison of two runs or two models (GET
 // /compare): medians with their 95 % CIs, n, relative change, Mann-Whitney
 // p, and "~" where the change is not significant (benchstat's convention);
-// then the energy per output token where both sides measured it.
+// then the energy per output token where both sides measured it; two
+// capacity searches first, side by side.
 
 import { get, query, seg } from '../api.js';
 import { errorBox, h, note, replace, section, tableWrap } from '../dom.js';
@@ -62,6 +63,36 @@ function energyTable(cmp, modelOf) {
   ];
 }
 
+// capacityTable puts two capacity searches side by side (cmp.capacity,
+// docs/metrics.md §10): the level each found, its throughput, each
+// objective's percentile with its 95 % CI, and the first failing level.
+function capacityTable(cmp) {
+  const c = cmp.capacity;
+  if (!c) return null;
+  const levelOf = (s) => (isNum(s.level) ? `${s.level}${s.by === 'rate' ? '\u00a0req/s' : ''}` : 'none');
+  const objs = (s) =>
+    (s.objectives || []).map((o) => h('div', null, `${o.objective} ${isNum(o.value_ms) ? withUnit(o.value_ms, 'ms') : NA}${o.ci_ms ? ` [${num(o.ci_ms[0])}–${num(o.ci_ms[1])}]` : ''} ≤ ${num(o.target_ms)}\u00a0ms`));
+  const row = (name, s) =>
+    s
+      ? h(
+          'tr',
+          { dataset: { side: name } },
+          h('th', null, name, h('div', { class: 'note' }, `${s.model} · ${s.slo} by ${s.by}`)),
+          h('td', { class: 'num', dataset: { capacity: 'level' } }, levelOf(s)),
+          h('td', { class: 'num' }, isNum(s.requests_per_s) ? sig4(s.requests_per_s) : NA),
+          h('td', { class: 'num' }, isNum(s.output_tokens_per_s) ? sig4(s.output_tokens_per_s) : NA),
+          h('td', null, objs(s)),
+          h('td', null, isNum(s.first_failing) ? `${s.first_failing}: ${s.why}` : 'none'),
+        )
+      : h('tr', { dataset: { side: name } }, h('th', null, name), h('td', { colspan: 5, class: 'note' }, 'not a capacity search'));
+  const head = h('tr', null, ['', 'Level', 'req/s', 'Output tok/s', 'Objectives at the level [95 % CI]', 'First failing level'].map((t) => h('th', null, t)));
+  return [
+    h('h3', { class: 'sub-head' }, 'Capacity'),
+    h('p', { class: 'note' }, 'The highest load each search found within its objectives (each percentile’s upper 95 % confidence bound within its target).' + (isNum(c.delta) ? ` Change of the level: ${c.delta > 0 ? '+' : ''}${num(c.delta * 100, 1)}\u00a0%.` : '')),
+    tableWrap(h('table', { class: 'data compare', id: 'capacity-table' }, h('thead', null, head), h('tbody', null, row('base', c.base), row('candidate', c.candidate)))),
+  ];
+}
+
 // parseSide splits "ID@MODEL" into the run id and the model.
 function parseSide(s) {
   const i = s.indexOf('@');
@@ -119,6 +150,7 @@ export async function compareView(box, { base, candidate, metrics, alpha }, sign
       h('p', null, 'Base: ', bt, h('br'), 'Candidate: ', ct),
       h('p', { class: 'note' }, `Mann-Whitney U test, α = ${cmp.alpha}. “~”: no detectable change (p > α). Positive change: the candidate's figure is higher.`),
       (cmp.warnings || []).length ? h('ul', { class: 'notice warn warnings' }, cmp.warnings.map((w) => h('li', null, w))) : null,
+      capacityTable(cmp),
       rows.length ? tableWrap(h('table', { class: 'data compare', id: 'compare-table' }, h('thead', null, head), h('tbody', null, body))) : note('Nothing in common to compare.'),
       geo.length
         ? [h('h3', { class: 'sub-head' }, 'Geometric mean over scenarios'), tableWrap(h('table', { class: 'data' }, h('thead', null, h('tr', null, ['Metric', 'Base', 'Candidate', 'Change', ''].map((t) => h('th', null, t)))), h('tbody', null, geo)))]
