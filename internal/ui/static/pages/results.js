@@ -13,6 +13,7 @@ import { simBadge, smallMark, statusBadge } from '../parts/badges.js';
 import { bestCards } from '../parts/best.js';
 import { modelLabel, smallN, stat } from '../parts/groups.js';
 import { runCharts } from '../parts/run-charts.js';
+import { runCurve } from '../parts/run-curve.js';
 import { fetchDist, runDist } from '../parts/run-dist.js';
 import { runInfo } from '../parts/run-info.js';
 import { runResources } from '../parts/run-resources.js';
@@ -130,6 +131,7 @@ export async function render(ctx) {
   if (run.id !== id) history.replaceState(null, '', `/runs/${seg(run.id)}${location.search}`);
   const hasData = (run.groups || []).length > 0;
   const charts = runCharts(run);
+  const curve = hasData ? runCurve(doc.curve) : null; // a load sweep's throughput–latency curve
   const dist = runDist(run.id, signal);
   const samplesBox = h('div', null, note('Loading texts…'));
   const resources = runResources(run, signal);
@@ -151,6 +153,7 @@ export async function render(ctx) {
           section('Models', h('div', { class: 'cards' }, (run.models || []).map((g) => modelCard(g, run.engine && run.engine.models)))),
           section('Best model for…', bestCards(run, doc.best)),
           section('Comparison', charts.el),
+          curve ? section('Throughput against latency (load sweep)', curve.el) : null,
           section('Distribution per model', dist.el),
           section('Per scenario', detailTable(run), note('* a p95 from fewer than 20 samples or a p99 from fewer than 100 is close to the maximum; hover for n.')),
         ]
@@ -169,6 +172,7 @@ export async function render(ctx) {
   if (hasData) {
     const distDone = dist.ready(distP);
     await charts.ready();
+    if (curve) await curve.ready();
     if (!signal.aborted) window.__flperfSummaryRendered = performance.now(); // summary charts and table
     await distDone;
   }
