@@ -8,6 +8,7 @@ import { get, query, seg } from '../api.js';
 import { errorBox, h, note, replace, section, tableWrap } from '../dom.js';
 import { NA, isNum, metricName, num, runTitle, sig4, withUnit } from '../format.js';
 import { simBadge } from './badges.js';
+import { compareCurves } from './run-curve.js';
 
 function side(s, unit) {
   if (!s) return NA;
@@ -99,13 +100,16 @@ function parseSide(s) {
   return i < 0 ? { id: s, model: '' } : { id: s.slice(0, i), model: s.slice(i + 1) };
 }
 
-async function sideTitle(ref, signal) {
+// sideOf fetches one side's run: its title, and its curve when it is a
+// load sweep (limited to the side's model in a model comparison).
+async function sideOf(ref, name, signal) {
   const { id, model } = parseSide(ref);
   try {
     const doc = await get(`/runs/${seg(id)}`, { signal });
-    return h('span', null, h('a', { href: `/runs/${seg(doc.run.id)}` }, runTitle(doc.run)), model ? ` (model ${model})` : '', ' ', simBadge(doc.run.engine && doc.run.engine.simulated));
+    const title = h('span', null, h('a', { href: `/runs/${seg(doc.run.id)}` }, runTitle(doc.run)), model ? ` (model ${model})` : '', ' ', simBadge(doc.run.engine && doc.run.engine.simulated));
+    return { title, curve: { name, curve: doc.curve || null, model } };
   } catch {
-    return h('span', null, ref);
+    return { title: h('span', null, ref), curve: { name, curve: null, model } };
   }
 }
 
@@ -119,7 +123,9 @@ export async function compareView(box, { base, candidate, metrics, alpha }, sign
     if (e.name !== 'AbortError') replace(box, section('Comparison', errorBox(e, 'Comparison')));
     return;
   }
-  const [bt, ct] = await Promise.all([sideTitle(base, signal), sideTitle(candidate, signal)]);
+  const [bs, cs] = await Promise.all([sideOf(base, 'base', signal), sideOf(candidate, 'candidate', signal)]);
+  const [bt, ct] = [bs.title, cs.title];
+  const curves = compareCurves([bs.curve, cs.curve]);
   const rows = cmp.rows || [];
   const bm = parseSide(base).model;
   const cm = parseSide(candidate).model;
@@ -151,6 +157,7 @@ export async function compareView(box, { base, candidate, metrics, alpha }, sign
       h('p', { class: 'note' }, `Mann-Whitney U test, α = ${cmp.alpha}. “~”: no detectable change (p > α). Positive change: the candidate's figure is higher.`),
       (cmp.warnings || []).length ? h('ul', { class: 'notice warn warnings' }, cmp.warnings.map((w) => h('li', null, w))) : null,
       capacityTable(cmp),
+      curves ? curves.el : null,
       rows.length ? tableWrap(h('table', { class: 'data compare', id: 'compare-table' }, h('thead', null, head), h('tbody', null, body))) : note('Nothing in common to compare.'),
       geo.length
         ? [h('h3', { class: 'sub-head' }, 'Geometric mean over scenarios'), tableWrap(h('table', { class: 'data' }, h('thead', null, h('tr', null, ['Metric', 'Base', 'Candidate', 'Change', ''].map((t) => h('th', null, t)))), h('tbody', null, geo)))]
@@ -158,4 +165,5 @@ export async function compareView(box, { base, candidate, metrics, alpha }, sign
       energyTable(cmp, modelOf),
     ),
   );
+  if (curves) await curves.ready();
 }

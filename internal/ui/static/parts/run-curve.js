@@ -9,14 +9,16 @@ import { h } from '../dom.js';
 import { isNum, num } from '../format.js';
 
 // series are the lines of one metric: per model its p50 (solid) and p99
-// (dashed) over the levels that have both figures, and its knee.
-function series(curve, metric) {
+// (dashed) over the levels that have both figures, and its knee. prefix
+// names the side in a comparison ("base · "), and colors start at color.
+function series(curve, metric, prefix = '', color = 0) {
   const out = [];
-  curve.models.forEach((m, i) => {
+  curve.models.forEach((m, j) => {
+    const i = color + j;
     for (const [pct, dashed] of [['p50', false], ['p99', true]]) {
       const key = `${metric}_${pct}_ms`;
       out.push({
-        label: `${m.model} ${pct}`,
+        label: `${prefix}${m.model} ${pct}`,
         colorIndex: i,
         dashed,
         data: m.points.filter((p) => isNum(p.output_tps) && isNum(p[key])).map((p) => ({ x: p.output_tps, y: p[key], stage: p.stage })),
@@ -25,7 +27,7 @@ function series(curve, metric) {
     const k = m.knee == null ? null : m.points.find((p) => p.stage === m.knee);
     const y = k && k[`${metric}_p50_ms`];
     if (k && isNum(k.output_tps) && isNum(y)) {
-      out.push({ label: `${m.model} knee (${k.stage})`, colorIndex: i, knee: true, data: [{ x: k.output_tps, y, stage: k.stage }] });
+      out.push({ label: `${prefix}${m.model} knee (${k.stage})`, colorIndex: i, knee: true, data: [{ x: k.output_tps, y, stage: k.stage }] });
     }
   });
   return out;
@@ -65,6 +67,46 @@ export function runCurve(curve) {
     Promise.all(
       specs.map(([, , metric, yTitle], i) =>
         curveChart(figs[i].canvas, { series: series(curve, metric), xTitle: 'output throughput (tok/s)', yTitle, xUnit: 'tok/s', yUnit: 'ms' }),
+      ),
+    );
+  return { el, ready };
+}
+
+// compareCurves draws two runs' curves on the same axes (the compare view):
+// sides is [{ name, curve, model }] — a side's curve limited to its model
+// when the comparison names one; a side that is not a sweep is left out.
+// It returns null when neither side is a sweep.
+export function compareCurves(sides) {
+  const shown = sides
+    .filter((s) => s.curve && (s.curve.models || []).length)
+    .map((s) => ({ ...s, curve: { ...s.curve, models: s.curve.models.filter((m) => !s.model || m.model === s.model) } }))
+    .filter((s) => s.curve.models.length);
+  if (!shown.length) return null;
+  const lines = (metric) => {
+    let color = 0;
+    return shown.flatMap((s) => {
+      const out = series(s.curve, metric, `${s.name} · `, color);
+      color += s.curve.models.length;
+      return out;
+    });
+  };
+  const specs = [
+    ['TTFT against output throughput, both sides (p50 solid, p99 dashed, ✕ each knee)', 'chart-compare-curve-ttft', 'ttft', 'time to first token (ms)'],
+    ['TPOT against output throughput, both sides (p50 solid, p99 dashed, ✕ each knee)', 'chart-compare-curve-tpot', 'tpot', 'time per output token (ms)'],
+  ];
+  const figs = specs.map(([title, id]) => figure(title, id));
+  const missing = sides.filter((s) => !shown.some((x) => x.name === s.name)).map((s) => s.name);
+  const el = h(
+    'div',
+    { id: 'compare-curves' },
+    h('h3', { class: 'sub-head' }, 'Throughput–latency curves'),
+    missing.length ? h('p', { class: 'note' }, `${missing.join(' and ')}: not a load sweep, no curve.`) : null,
+    h('div', { class: 'charts' }, figs.map((f) => f.fig)),
+  );
+  const ready = () =>
+    Promise.all(
+      specs.map(([, , metric, yTitle], i) =>
+        curveChart(figs[i].canvas, { series: lines(metric), xTitle: 'output throughput (tok/s)', yTitle, xUnit: 'tok/s', yUnit: 'ms' }),
       ),
     );
   return { el, ready };
