@@ -1,0 +1,309 @@
+package htmlreport
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"html"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"flperf/internal/engine"
+	"flperf/internal/load"
+	"flperf/internal/record"
+	"flperf/internal/runner"
+	"flperf/internal/stats"
+	"flperf/internal/store"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/structure.golden")
+
+// testRun is a run written with the store's API, as `flperf run` writes one.
+type testRun struct {
+	id        string
+	models    []string
+	scenarios []string
+	perGroup  int    // measured requests per model × scenario
+	text      string // every ok record's text
+}
+
+// write stores the run in db: every 25th request times out, latencies
+// vary with the request so that distributions have a shape.
+func (s testRun) write(t *testing.T, db *store.DB) *runner.Result {
+	t.Helper()
+	ctx := context.Background()
+	const ms = time.Millisecond
+	t0 := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+	res := &runner.Result{
+		ID: s.id, Tool: runner.CurrentTool(), Started: t0,
+		Engine: engine.Info{Kind: engine.Sim, Endpoint: "http://127.0.0.1:1/v1", Simulated: true, Version: "1"},
+		Config: runner.Config{Command: []string{"flperf", "run", "--model", s.models[0], "--suite", "it's"}, Endpoint: "http://127.0.0.1:1/v1",
+			Models: s.models, Suite: "test", Scenarios: s.scenarios, Mode: load.Sequential, Concurrency: 1,
+			Requests: s.perGroup, Timeout: runner.Duration(30 * time.Second), Stream: true, Seed: 1},
+		Suite: runner.SuiteInfo{Name: "test", Version: "1", Source: "test", Scenarios: s.scenarios},
+	}
+	if err := db.BeginRun(ctx, res); err != nil {
+		t.Fatal(err)
+	}
+	w := db.NewRecordWriter(s.id, store.WriterOptions{})
+	var agg stats.Aggregator
+	seq := 0
+	for mi, m := range s.models {
+		for si, sc := range s.scenarios {
+			for i := range s.perGroup {
+				sent := t0.Add(time.Duration(seq) * 10 * ms)
+				r := record.Record{Seq: int64(seq), Model: m, Scenario: sc, Stream: true, MaxTok: 16, Scheduled: sent, Sent: sent,
+					Status: 200, InputTokens: 40, InputSource: record.SourceUsage}
+				seq++
+				if i%25 == 24 {
+					r.Outcome, r.Phase, r.End = record.Timeout, record.PhaseFirstToken, 30*time.Second
+					r.Error = "timeout <script>window.__xss=9</script>"
+				} else {
+					ttft := time.Duration(20+10*mi+si)*ms + time.Duration(i%17)*ms/2
+					r.Chunks = make([]record.Chunk, 8)
+					at := ttft
+					for k := range r.Chunks {
+						r.Chunks[k] = record.Chunk{At: at, Tokens: 2, Est: 2}
+						at += time.Duration(2+mi) * ms
+					}
+					last := at - time.Duration(2+mi)*ms
+					r.Outcome, r.FirstByte, r.FirstToken, r.FirstAnswer, r.LastToken, r.End = record.OK, ttft-ms, ttft, ttft, last, last+ms
+					r.ChunkCount, r.OutputTokens, r.OutputSource, r.EstOutTokens, r.FinishReason = 8, 16, record.SourceUsage, 16, "length"
+					r.Text = s.text
+					r.TextBytes = len(r.Text)
+				}
+				agg.Add(&r)
+				if err := w.Add(&r); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	res.Status, res.Ended, res.Records = runner.Completed, t0.Add(time.Duration(seq)*10*ms), seq
+	res.Summary = agg.Summary(stats.Options{})
+	res.Warnings = []string{"SIMULATED engine: written by the test"}
+	if err := db.FinishRun(ctx, res); err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+func openDB(t *testing.T) *store.DB {
+	t.Helper()
+	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "report.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func scenarios(n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("scenario-%02d", i)
+	}
+	return out
+}
+
+// render loads ids from db and writes their report.
+func render(t *testing.T, db *store.DB, ids ...string) (*Report, string) {
+	t.Helper()
+	rep, err := Load(context.Background(), db, ids, nil, stats.DefaultAlpha)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := Write(&b, rep); err != nil {
+		t.Fatal(err)
+	}
+	return rep, b.String()
+}
+
+var (
+	cspRE      = regexp.MustCompile(`<meta http-equiv="Content-Security-Policy" content="([^"]*)">`)
+	scriptRE   = regexp.MustCompile(`(?s)<script>(.*?)</script>`)
+	styleRE    = regexp.MustCompile(`(?s)<style>(.*?)</style>`)
+	dataRE     = regexp.MustCompile(`(?s)<script type="application/json" id="flperf-data">(.*?)</script>`)
+	skeletonRE = regexp.MustCompile(`<h[1-4][^>]*>[^<]*|<canvas id="[^"]*"|<table class="[^"]*"|<section[^>]*>|<article[^>]*>|<tr class="(group|pooled)"|<div class="card (model|best)"`)
+)
+
+func sha(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return "'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"
+}
+
+// checkCSP asserts the page's CSP is strict and names exactly the hashes
+// of its inline scripts and style.
+func checkCSP(t *testing.T, page string) {
+	t.Helper()
+	ms := cspRE.FindAllStringSubmatch(page, -1)
+	if len(ms) != 1 {
+		t.Fatalf("%d CSP meta tags, want 1", len(ms))
+	}
+	csp := html.UnescapeString(ms[0][1])
+	dirs := map[string]string{}
+	for _, d := range strings.Split(csp, ";") {
+		name, value, _ := strings.Cut(strings.TrimSpace(d), " ")
+		dirs[name] = value
+	}
+	if dirs["default-src"] != "'none'" || dirs["img-src"] != "data:" || dirs["base-uri"] != "'none'" {
+		t.Errorf("CSP %q: want default-src 'none', img-src data:, base-uri 'none'", csp)
+	}
+	var want []string
+	for _, m := range scriptRE.FindAllStringSubmatch(page, -1) {
+		want = append(want, sha(m[1]))
+	}
+	if len(want) != 2 || dirs["script-src"] != strings.Join(want, " ") {
+		t.Errorf("script-src %q, want the hashes of the %d inline scripts %q", dirs["script-src"], len(want), want)
+	}
+	st := styleRE.FindAllStringSubmatch(page, -1)
+	if len(st) != 1 || dirs["style-src"] != sha(st[0][1]) {
+		t.Errorf("style-src %q: want the hash of the one inline style", dirs["style-src"])
+	}
+	if strings.Contains(csp, "unsafe") || strings.Contains(csp, "http") {
+		t.Errorf("CSP %q allows unsafe sources or a network origin", csp)
+	}
+}
+
+// TestReportStructure: a 2-model × 10-scenario run and its comparison with
+// another run make one file under 1 MB with the page's skeleton (golden),
+// a CSP that names the hashes of exactly its inline scripts and style,
+// the summaries in its JSON block equal to the run's, and every group in
+// the server-rendered table.
+func TestReportStructure(t *testing.T) {
+	time.Local = time.UTC // the run's title shows its start in local time
+	db := openDB(t)
+	a := testRun{id: "20260301-a", models: []string{"model-a", "model-b"}, scenarios: scenarios(10), perGroup: 50, text: strings.Repeat("word ", 300)}
+	b := a
+	b.id = "20260301-b"
+	resA, resB := a.write(t, db), b.write(t, db)
+	rep, page := render(t, db, a.id, b.id)
+	if len(page) >= 1<<20 {
+		t.Errorf("the report is %d bytes, want under 1 MB", len(page))
+	}
+	t.Logf("2 runs of 2 models × 10 scenarios: %d bytes", len(page))
+	checkCSP(t, page)
+
+	skeleton := strings.Join(skeletonRE.FindAllString(page, -1), "\n") + "\n"
+	golden := filepath.Join("testdata", "structure.golden")
+	if *update {
+		if err := os.WriteFile(golden, []byte(skeleton), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if skeleton != string(want) {
+		t.Errorf("the page's skeleton differs from %s (go test -run TestReportStructure -update to accept):\n%s", golden, skeleton)
+	}
+
+	m := dataRE.FindStringSubmatch(page)
+	if m == nil {
+		t.Fatal("no JSON data block")
+	}
+	var d struct {
+		Runs []struct {
+			ID     string            `json:"id"`
+			Groups []json.RawMessage `json:"groups"`
+			Models []json.RawMessage `json:"models"`
+			Dists  []Dist            `json:"dists"`
+		} `json:"runs"`
+	}
+	if err := json.Unmarshal([]byte(m[1]), &d); err != nil {
+		t.Fatal(err)
+	}
+	for i, res := range []*runner.Result{resA, resB} {
+		r := d.Runs[i]
+		if r.ID != res.ID || len(r.Groups) != 20 || len(r.Models) != 2 || len(r.Dists) != 4 {
+			t.Fatalf("run %d in the JSON: id %s, %d groups, %d models, %d distributions", i, r.ID, len(r.Groups), len(r.Models), len(r.Dists))
+		}
+		for j, raw := range r.Groups {
+			want, _ := json.Marshal(res.Groups[j])
+			if string(raw) != string(want) {
+				t.Errorf("run %d group %d in the JSON differs from the stored summary", i, j)
+			}
+		}
+		for _, dist := range r.Dists {
+			n := 0
+			for _, bin := range dist.Bins {
+				n += bin.Count
+			}
+			if dist.Metric == "e2e_ms" && (n != dist.N || n != res.Groups[0].OK*10) {
+				t.Errorf("%s %s: bins hold %d, n %d, want %d ok requests", dist.Model, dist.Metric, n, dist.N, res.Groups[0].OK*10)
+			}
+		}
+	}
+	if rep.Compare == nil || !strings.Contains(page, "(all scenarios)") {
+		t.Fatal("two runs and no comparison")
+	}
+	if got := strings.Count(page, `<tr class="group"`); got != 40 {
+		t.Errorf("%d per-scenario rows, want 40", got)
+	}
+	for _, want := range []string{`<tr class="group" data-model="model-b" data-scenario="scenario-09" data-stage="" data-n="48">`, "flperf run --model model-a --suite &#39;it&#39;\\&#39;&#39;s&#39;"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the page lacks %s", want)
+		}
+	}
+	rows := strings.Count(page, `<tr class="`) - strings.Count(page, `<tr class="group"`) - strings.Count(page, `<tr class="pooled"`) - strings.Count(page, `<tr class="geomean`)
+	if rows != len(rep.Compare.Rows) {
+		t.Errorf("%d comparison rows, the comparison has %d", rows, len(rep.Compare.Rows))
+	}
+}
+
+// TestReportHostile: a model name, scenario and generated text written to
+// break out of the page stay text: the only script elements are the
+// report's own three, no element carries an event handler, the JSON block
+// holds no raw '<', '>', '&', U+2028 or U+2029, and the text is there,
+// escaped.
+func TestReportHostile(t *testing.T) {
+	db := openDB(t)
+	hostile := testRun{id: "20260301-x", models: []string{`<img src=x onerror="window.__xss=1">`, "ok"},
+		scenarios: []string{`</script><script>window.__xss=2</script>`, "s\u2028<!--"}, perGroup: 30,
+		text: "<script>window.__xss=3</script><svg onload=window.__xss=4> & \u2028\u2029 ]]> </textarea>"}
+	hostile.write(t, db)
+	_, page := render(t, db, hostile.id)
+	checkCSP(t, page)
+	if n := strings.Count(strings.ToLower(page), "<script"); n != 3 {
+		t.Errorf("%d <script in the page, want the report's 3 (data, chart library, report)", n)
+	}
+	for _, bad := range []string{"<img", "<svg", "</textarea>", `onerror="`} {
+		if strings.Contains(page, bad) {
+			t.Errorf("the page holds raw %q", bad)
+		}
+	}
+	// Every attribute value is double-quoted (with " escaped in it): an
+	// attribute name is what remains of a tag once its values are cut.
+	values := regexp.MustCompile(`"[^"]*"`)
+	handler := regexp.MustCompile(`(?i)\son[a-z]+\s*=`)
+	for _, tag := range regexp.MustCompile(`<[a-zA-Z][^>]*>`).FindAllString(scriptRE.ReplaceAllString(page, ""), -1) {
+		if handler.MatchString(values.ReplaceAllString(tag, `""`)) {
+			t.Errorf("an element of the page carries an event handler attribute: %s", tag)
+		}
+	}
+	m := dataRE.FindStringSubmatch(page)
+	if m == nil {
+		t.Fatal("no JSON data block")
+	}
+	if strings.ContainsAny(m[1], "<>&\u2028\u2029") {
+		t.Errorf("the JSON block holds a raw <, >, &, U+2028 or U+2029")
+	}
+	for _, want := range []string{"&lt;script&gt;window.__xss=3&lt;/script&gt;", "&lt;img src=x onerror=&#34;window.__xss=1&#34;&gt;"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the page lacks the escaped text %s", want)
+		}
+	}
+}
