@@ -86,8 +86,8 @@ type engineRow struct {
 }
 
 type curveRow struct {
-	Model, Stage, Knee                               string
-	N                                                int
+	Model, Stage, Knee                                string
+	N                                                 int
 	ErrorRate, OutTPS, TTFT50, TTFT99, TPOT50, TPOT99 string
 }
 
