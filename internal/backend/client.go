@@ -211,6 +211,7 @@ func (c *Client) attempt(ctx context.Context, req *Request, rec *record.Record, 
 		}
 		rec.End = st.offset(time.Now())
 		rec.Outcome, rec.Phase = record.HTTPError, record.PhaseHeaders
+		rec.RetryAfter = limitText(resp.Header.Get("Retry-After"))
 		rec.Error = limitText(string(data))
 		if strings.TrimSpace(rec.Error) == "" {
 			rec.Error = resp.Status
@@ -411,7 +412,7 @@ func resetMeasured(rec *record.Record) {
 	rec.EngineOutTokens, rec.EstOutTokens, rec.CachedTokens = 0, 0, 0
 	rec.Status, rec.FinishReason, rec.Outcome, rec.Phase, rec.Error = 0, "", "", "", ""
 	rec.Text, rec.TextBytes = "", 0
-	rec.ConnRetries = 0
+	rec.ConnRetries, rec.RetryAfter = 0, ""
 }
 
 // mentionsStreamOptions reports whether an HTTP 400 body blames stream_options.

@@ -137,6 +137,7 @@ func (o *OllamaNative) DoTimings(ctx context.Context, req Request, rec *record.R
 		data, _ := io.ReadAll(io.LimitReader(notifyReader{resp.Body, onRead}, maxErrorRead))
 		rec.End = st.offset(time.Now())
 		rec.Outcome, rec.Phase = record.HTTPError, record.PhaseHeaders
+		rec.RetryAfter = limitText(resp.Header.Get("Retry-After"))
 		rec.Error = limitText(string(data))
 		if strings.TrimSpace(rec.Error) == "" {
 			rec.Error = resp.Status

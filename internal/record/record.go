@@ -84,8 +84,20 @@ type Record struct {
 	Warmup   bool   `json:"warmup,omitempty"`   // warm-up request: recorded, never summarised
 	Stream   bool   `json:"stream"`             // streaming request
 	MaxTok   int    `json:"max_tokens"`         // max_tokens requested (0: not set)
-	Attempt  int    `json:"attempt,omitempty"`  // retry attempt number (0: first try; retries are off by default)
+	Attempt  int    `json:"attempt,omitempty"`  // attempt number: 0 the first, n the n-th retry (flperf run --retries; off by default)
 	Endpoint string `json:"endpoint,omitempty"` // base URL the request went to
+	// RetryOf is the seq of the attempt this one repeats (Attempt > 0);
+	// Retried marks an attempt that a later one repeated, so that its
+	// failure is not the request's final outcome; RetryWait is t_send of
+	// this attempt − t_send of the request's first attempt (0 for a first
+	// attempt), so that a recovered request's latency counts from its
+	// first attempt, what its user waited (docs/metrics.md §4).
+	RetryOf   int64         `json:"retry_of,omitempty"`
+	Retried   bool          `json:"retried,omitempty"`
+	RetryWait time.Duration `json:"retry_wait_ns,omitempty"`
+	// RetryAfter is the Retry-After header of an HTTP error answer, as the
+	// server sent it; only the retry loop reads it, and it is not stored.
+	RetryAfter string `json:"-"`
 	// ConnRetries counts the times the request was sent once more on a new
 	// connection because the server had closed the reused one it went out on
 	// before any response byte (it never reached the engine): 0 or 1. Sent

@@ -10,6 +10,7 @@ import (
 	"flperf/internal/capacity"
 	"flperf/internal/engine"
 	"flperf/internal/engineseries"
+	"flperf/internal/legacy"
 	"flperf/internal/load"
 	"flperf/internal/stats"
 	"flperf/internal/suite"
@@ -50,6 +51,10 @@ type Config struct {
 	SLOSpec     string    `json:"slo,omitempty"`
 	Seed        int64     `json:"seed"`
 	CacheBust   bool      `json:"cache_bust"` // a per-request nonce prefix defeats prefix caches
+	// Retries is how many times a request's transient failure is retried
+	// (0, the default: never), with Backoff's waits; every attempt is a
+	// record (docs/metrics.md §4).
+	Retries int `json:"retries,omitempty"`
 	// Capacity is the capacity search this run was, and what it found
 	// (docs/metrics.md §10); nil for every other run.
 	Capacity *capacity.Result `json:"capacity,omitempty"`
@@ -189,6 +194,10 @@ type Result struct {
 	// EngineSeries is the engine's own queue and cache over the run
 	// (stored apart; nil: not sampled, or an engine without such figures).
 	EngineSeries *engineseries.Series `json:"-"`
+	// Legacy holds the figures of a run imported from the original
+	// FLPerformance, as it computed them (docs/legacy.md); nil for
+	// flperf's own runs. A legacy run has no records and an empty summary.
+	Legacy *legacy.Run `json:"legacy,omitempty"`
 }
 
 // StageServer is what the engine's own metrics say about one model ×

@@ -86,7 +86,10 @@ type Runner struct {
 	// the models' context windows (bench.Prepare): stages marked FitSkipped
 	// are not run, and every entry is kept in the result.
 	ContextFit []ContextFit
-	Now        func() time.Time
+	// Backoff, when set, replaces DefaultBackoff for the retries of
+	// Config.Retries (tests shorten it).
+	Backoff *Backoff
+	Now     func() time.Time
 }
 
 // Status says how a run ended.
@@ -208,8 +211,10 @@ func progress(model, scenario string, done, total, errs int, elapsed time.Durati
 	return p
 }
 
-// doFunc builds and sends the request for one job of one model × scenario.
-func (r *Runner) doFunc(model string, sc *suite.Scenario) load.DoFunc {
+// doFunc builds and sends the request for one job of one model × scenario
+// (× stage), retrying its transient failures when Config.Retries is set:
+// each attempt a retry follows goes to emit, the last is returned.
+func (r *Runner) doFunc(model string, sc *suite.Scenario, stage string, emit func(record.Record)) load.DoFunc {
 	cfg := &r.Config
 	maxTok := sc.MaxTokensOr(DefaultMaxTokens)
 	if cfg.MaxTokens > 0 {
@@ -242,22 +247,36 @@ func (r *Runner) doFunc(model string, sc *suite.Scenario) load.DoFunc {
 		for i, m := range msgs {
 			req.Messages[i] = backend.Message{Role: m.Role, Content: m.Content}
 		}
+		send := func(rec *record.Record) {
+			rec.Model, rec.Scenario = model, sc.Name
+			if r.Prepare != nil {
+				if err := r.Prepare(ctx, model); err != nil {
+					r.log("warn", fmt.Sprintf("before request %d of model %s: %v", job.Seq, model, err))
+				}
+			}
+			r.Client.Do(ctx, req, rec)
+		}
+		if cfg.Retries > 0 {
+			t := retrier{retries: cfg.Retries, backoff: r.backoff(), seed: cfg.Seed, model: model, scenario: sc.Name, stage: stage, emit: emit}
+			return t.run(ctx, job, send)
+		}
 		rec := record.Record{
 			Seq:       job.Seq,
-			Model:     model,
-			Scenario:  sc.Name,
 			Worker:    job.Worker,
 			Warmup:    job.Warmup,
 			Scheduled: job.Scheduled,
 		}
-		if r.Prepare != nil {
-			if err := r.Prepare(ctx, model); err != nil {
-				r.log("warn", fmt.Sprintf("before request %d of model %s: %v", job.Seq, model, err))
-			}
-		}
-		r.Client.Do(ctx, req, &rec)
+		send(&rec)
 		return rec
 	}
+}
+
+// backoff is the run's Backoff: Runner.Backoff, else DefaultBackoff.
+func (r *Runner) backoff() Backoff {
+	if r.Backoff != nil {
+		return *r.Backoff
+	}
+	return DefaultBackoff
 }
 
 // DefaultMaxTokens is the original's default when a scenario has no max_tokens.

@@ -59,7 +59,11 @@ func (r *Runner) runStage(ctx context.Context, st *runState, model string, sc *s
 	// in flight finish and are recorded as they ended.
 	sctx, stop := load.WithStop(ctx)
 	defer stop()
-	do := r.doFunc(model, sc)
+	// Attempts that a retry follows come on retried, unbuffered: a worker
+	// hands one on before it sends the retry, so that every record of a
+	// request reaches the sinks in attempt order.
+	retried := make(chan record.Record)
+	do := r.doFunc(model, sc, stage, func(rec record.Record) { retried <- rec })
 	var refused *ContextFit
 	recs, loaded := load.RunStage(sctx, p, func(ctx context.Context, job load.Job) record.Record {
 		rec := do(ctx, job)
@@ -68,45 +72,22 @@ func (r *Runner) runStage(ctx context.Context, st *runState, model string, sc *s
 		}
 		return rec
 	})
-	for rec := range recs {
-		out, _, _ := rec.Output() // a count the text cannot hold is not used (docs/metrics.md §2)
-		win.tokens += out
-		rec.Seq = base + rec.Seq
-		rec.Stage = stage
-		if cold != nil && rec.Warmup && cold.Seq < 0 { // the first request after the fresh load
-			cold.Seq, cold.TTFT, cold.E2E, cold.Outcome = rec.Seq, rec.FirstToken, rec.End, rec.Outcome
-		}
-		if rec.Seq >= st.seq {
-			st.seq = rec.Seq + 1
-		}
-		win.records++
-		if rec.Warmup {
-			win.warmups++
-		}
-		if prompt, window, msg, ok := ContextRefusal(&rec); ok && refused == nil {
-			refused = &ContextFit{Model: model, Scenario: sc.Name, Action: FitStopped, PromptTokens: prompt,
-				MaxTokens: rec.MaxTok, ContextLength: window, Method: FitEngine, Message: msg}
-		}
-		st.agg.Add(&rec)
-		if also != nil {
-			also.Add(&rec)
-		}
-		for _, s := range r.Sinks {
-			if err := s.Add(&rec); err != nil && st.sinkErr == nil {
-				st.sinkErr = err
-				st.save.failed(err)
+	for {
+		var rec record.Record
+		final := true
+		select {
+		case x, ok := <-recs:
+			if !ok {
+				recs = nil
 			}
+			rec = x
+		case rec = <-retried:
+			final = false
 		}
-		st.done++
-		if !rec.Warmup && rec.Outcome.Failed() {
-			st.errs++
+		if recs == nil {
+			break // every DoFunc has returned: nothing more comes on retried
 		}
-		st.res.Records++
-		if r.Progress != nil {
-			pr := progress(model, sc.Name, st.done, st.total, st.errs, time.Since(st.start), st.plan, st.stages)
-			pr.Stage = stage
-			r.Progress(pr)
-		}
+		r.addRecord(st, &win, &rec, base, stage, final, cold, also, &refused, model, sc.Name)
 	}
 	win.end = time.Now()
 	if refused != nil {
@@ -121,6 +102,59 @@ func (r *Runner) runStage(ctx context.Context, st *runState, model string, sc *s
 		}
 	}
 	return win
+}
+
+// addRecord places one record of a stage: its seq (and that of the attempt
+// it retries) made run-wide from the stage's base, its stage label, and it
+// goes to the aggregators, the sinks and the progress. final is false for
+// an attempt that a retry follows: it is a record, but the request it
+// belongs to has not finished.
+func (r *Runner) addRecord(st *runState, win *stageWindow, rec *record.Record, base int64, stage string, final bool,
+	cold *coldStart, also *stats.Aggregator, refused **ContextFit, model, scenario string) {
+	out, _, _ := rec.Output() // a count the text cannot hold is not used (docs/metrics.md §2)
+	win.tokens += out
+	rec.Seq = base + rec.Seq
+	if rec.Attempt > 0 {
+		rec.RetryOf += base
+	}
+	rec.Stage = stage
+	if cold != nil && rec.Warmup && cold.Seq < 0 { // the first request after the fresh load
+		cold.Seq, cold.TTFT, cold.E2E, cold.Outcome = rec.Seq, rec.FirstToken, rec.End, rec.Outcome
+	}
+	if rec.Seq >= st.seq {
+		st.seq = rec.Seq + 1
+	}
+	win.records++
+	if rec.Warmup {
+		win.warmups++
+	}
+	if prompt, window, msg, ok := ContextRefusal(rec); ok && *refused == nil {
+		*refused = &ContextFit{Model: model, Scenario: scenario, Action: FitStopped, PromptTokens: prompt,
+			MaxTokens: rec.MaxTok, ContextLength: window, Method: FitEngine, Message: msg}
+	}
+	st.agg.Add(rec)
+	if also != nil {
+		also.Add(rec)
+	}
+	for _, s := range r.Sinks {
+		if err := s.Add(rec); err != nil && st.sinkErr == nil {
+			st.sinkErr = err
+			st.save.failed(err)
+		}
+	}
+	st.res.Records++
+	if !final {
+		return
+	}
+	st.done++
+	if !rec.Warmup && rec.Outcome.Failed() {
+		st.errs++
+	}
+	if r.Progress != nil {
+		pr := progress(model, scenario, st.done, st.total, st.errs, time.Since(st.start), st.plan, st.stages)
+		pr.Stage = stage
+		r.Progress(pr)
+	}
 }
 
 // coldStart unloads and reloads model when the run measures cold starts

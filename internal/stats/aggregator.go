@@ -36,6 +36,11 @@ type row struct {
 	maxTok                             int
 	inKnown, outKnown                  bool
 	length                             bool // finish reason "length"
+	// recovered: ok after retries; wait is its retry wait in ms, which
+	// ttft, ttfo, e2e and the queue figures include (they count from the
+	// first attempt) and the rates leave out (0 for a first attempt).
+	recovered bool
+	wait      float64
 }
 
 // otherFailure is the failure class of records whose outcome is not one of
@@ -71,12 +76,18 @@ func (a *Aggregator) Add(r *record.Record) {
 	}
 	g := a.group(groupKey{r.Model, r.Scenario, r.Stage})
 	if r.Warmup {
-		g.t.warmup++
+		if !r.Retried {
+			g.t.warmup++ // a warm-up request, counted once
+		}
 		return
 	}
-	g.t.requests++
 	g.t.connRetries += max(r.ConnRetries, 0)
 	g.t.widen(r)
+	g.t.retry.note(r)
+	if r.Retried {
+		return // a later attempt of the same request carries its outcome
+	}
+	g.t.requests++
 	switch r.Outcome {
 	case record.OK:
 		a.addOK(g, r)
@@ -119,14 +130,20 @@ func (a *Aggregator) addOK(g *acc, r *record.Record) {
 		}
 	}
 	qw := r.QueueWait()
+	if r.Attempt > 0 {
+		// Recovered: what its user waited counts from the first attempt
+		// (docs/metrics.md §4); a retry's own queue wait is the backoff,
+		// already in RetryWait.
+		w.recovered, w.wait, qw = true, ms(max(r.RetryWait, 0)), 0
+	}
 	if d, ok := r.TTFT(); ok {
-		w.ttft, w.qttft = ms(d), ms(qw+d)
+		w.ttft, w.qttft = ms(d)+w.wait, ms(qw+d)+w.wait
 	}
 	if d, ok := r.TTFO(); ok {
-		w.ttfo = ms(d)
+		w.ttfo = ms(d) + w.wait
 	}
 	if d, ok := r.E2E(); ok {
-		w.e2e, w.qe2e = ms(d), ms(qw+d)
+		w.e2e, w.qe2e = ms(d)+w.wait, ms(qw+d)+w.wait
 	}
 	if d, ok := r.TPOT(); ok {
 		if d > 0 {

@@ -58,6 +58,12 @@ type Group struct {
 	// because the server had closed the reused one before any response
 	// byte (Record.ConnRetries): not failures, but worth knowing.
 	ConnRetries int `json:"connection_retries"`
+	// Classes counts the failed requests by class (record.Class:
+	// transient, permanent, other), zeros included.
+	Classes map[record.Class]int `json:"failure_classes"`
+	// Retries are the user retries' figures, first attempt beside final;
+	// nil when no record of the group is a retry (docs/metrics.md §4).
+	Retries *RetryFigures `json:"retries,omitempty"`
 
 	TTFT      Dist `json:"ttft_ms"`       // t_first − t_send
 	TTFO      Dist `json:"ttfo_ms"`       // t_first_answer − t_send
@@ -105,7 +111,11 @@ type Goodput struct {
 	SLO      string  `json:"slo"`        // the objectives, in ParseSLO syntax
 	Good     int     `json:"good"`       // ok requests meeting every set objective
 	PerS     float64 `json:"good_per_s"` // good / window
-	Fraction float64 `json:"fraction"`   // good / (records − canceled)
+	Fraction float64 `json:"fraction"`   // good / (requests − canceled)
+	// With retries (Group.Retries set): of Good, the requests ok at their
+	// first attempt, and their fraction: goodput without retries.
+	FirstAttemptGood     *int     `json:"first_attempt_good,omitempty"`
+	FirstAttemptFraction *float64 `json:"first_attempt_fraction,omitempty"`
 }
 
 // MarshalJSON writes g with empty maps and slices as {} and [], never null,
@@ -122,6 +132,13 @@ func (g Group) MarshalJSON() ([]byte, error) {
 	}
 	for _, c := range failClasses[:4] {
 		p.Failures[c] += 0
+	}
+	p.Classes = maps.Clone(p.Classes)
+	if p.Classes == nil {
+		p.Classes = map[record.Class]int{}
+	}
+	for _, c := range record.Classes {
+		p.Classes[c] += 0
 	}
 	p.TokenSources = maps.Clone(p.TokenSources)
 	if p.TokenSources == nil {
@@ -266,6 +283,12 @@ func (a *Aggregator) Summary(opts Options) Summary {
 func (g Group) clone() Group {
 	g.Failures = maps.Clone(g.Failures)
 	g.TokenSources = maps.Clone(g.TokenSources)
+	g.Classes = maps.Clone(g.Classes)
+	if g.Retries != nil {
+		r := *g.Retries
+		r.FirstAttemptClasses = maps.Clone(r.FirstAttemptClasses)
+		g.Retries = &r
+	}
 	g.Warnings = slices.Clone(g.Warnings)
 	if g.Engine != nil {
 		e := *g.Engine
@@ -273,6 +296,14 @@ func (g Group) clone() Group {
 	}
 	if g.Goodput != nil {
 		gp := *g.Goodput
+		if gp.FirstAttemptGood != nil {
+			n := *gp.FirstAttemptGood
+			gp.FirstAttemptGood = &n
+		}
+		if gp.FirstAttemptFraction != nil {
+			f := *gp.FirstAttemptFraction
+			gp.FirstAttemptFraction = &f
+		}
 		g.Goodput = &gp
 	}
 	return g
@@ -296,6 +327,8 @@ func build(k groupKey, t *tally, d *dists, opts Options) Group {
 	if measured > 0 {
 		g.ErrorRate = float64(t.failed()) / float64(measured)
 	}
+	g.Classes = classMap(t.classes)
+	g.Retries = t.retry.figures()
 
 	g.TTFT, g.TTFO, g.TPOT, g.ITL = d[mTTFT], d[mTTFO], d[mTPOT], d[mITL]
 	g.E2E, g.QueueTTFT, g.QueueE2E = d[mE2E], d[mQTTFT], d[mQE2E]
@@ -323,6 +356,15 @@ func build(k groupKey, t *tally, d *dists, opts Options) Group {
 		gp := &Goodput{SLO: opts.SLO.String(), Good: t.good, PerS: perS(float64(t.good))}
 		if measured > 0 {
 			gp.Fraction = float64(t.good) / float64(measured)
+		}
+		if g.Retries != nil {
+			first := t.goodFirst
+			gp.FirstAttemptGood = &first
+			var f float64
+			if m := t.retry.first - t.retry.firstCanceled; m > 0 {
+				f = float64(first) / float64(m)
+			}
+			gp.FirstAttemptFraction = &f
 		}
 		g.Goodput = gp
 	}
@@ -405,11 +447,13 @@ func (g *acc) samples(sc *radixScratch) *sampleSet {
 		if w.tpot > 0 {
 			push(mDecode, 1000/w.tpot)
 		}
-		if w.outKnown && w.e2e > 0 {
-			push(mOutRate, float64(w.out)/(w.e2e/1000))
+		// The rates and the overhead are the attempt's own: without the
+		// retry wait of a recovered request.
+		if e2e := w.e2e - w.wait; w.outKnown && e2e > 0 {
+			push(mOutRate, float64(w.out)/(e2e/1000))
 		}
-		if w.inKnown && w.in > 0 && w.ttft > 0 {
-			push(mPrefill, float64(w.in)/(w.ttft/1000))
+		if ttft := w.ttft - w.wait; w.inKnown && w.in > 0 && ttft > 0 {
+			push(mPrefill, float64(w.in)/(ttft/1000))
 		}
 		if w.inKnown {
 			push(mIn, float64(w.in))
@@ -419,7 +463,7 @@ func (g *acc) samples(sc *radixScratch) *sampleSet {
 		}
 		push(mEngTTFT, w.engTTFT)
 		push(mEngDecode, w.engDecode)
-		push(mOverhead, w.ttft-w.engTTFT) // NaN unless both are known
+		push(mOverhead, w.ttft-w.wait-w.engTTFT) // NaN unless both are known
 	}
 	for i := range s {
 		if i != mITL {

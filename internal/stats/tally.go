@@ -23,10 +23,13 @@ type tally struct {
 	sumIn, sumOut                  int64      // token sums of ok records
 	engine                         int        // ok records carrying the engine's own timings
 	connRetries                    int        // sendings repeated on a new connection (Record.ConnRetries)
+	classes                        [3]int     // final failures by record.Classes
+	retry                          retryTally // user retries (Record.Attempt, Retried)
 	start, end                     time.Time
 
 	// Set by Summary from the options.
 	short, good int
+	goodFirst   int    // of good, ok at the first attempt
 	sloMissing  [3]int // ok records lacking the TTFT, TPOT, E2E an SLO needs
 }
 
@@ -86,9 +89,11 @@ func (t *tally) window() float64 {
 	return t.end.Sub(t.start).Seconds()
 }
 
-// addFailure counts a failed record by class, HTTP status and timeout phase.
+// addFailure counts a failed record by outcome, class, HTTP status and
+// timeout phase.
 func (t *tally) addFailure(r *record.Record) {
 	t.fail[failIndex(r.Outcome)]++
+	t.classes[classIndex(r.Class())]++
 	switch r.Outcome {
 	case record.HTTPError:
 		if t.httpStatus == nil {
@@ -161,6 +166,10 @@ func (t *tally) add(o tally) {
 	t.sumOut += o.sumOut
 	t.engine += o.engine
 	t.connRetries += o.connRetries
+	for i := range t.classes {
+		t.classes[i] += o.classes[i]
+	}
+	t.retry.add(o.retry)
 	if !o.start.IsZero() && (t.start.IsZero() || o.start.Before(t.start)) {
 		t.start = o.start
 	}
@@ -169,6 +178,7 @@ func (t *tally) add(o tally) {
 	}
 	t.short += o.short
 	t.good += o.good
+	t.goodFirst += o.goodFirst
 	for i := range t.sloMissing {
 		t.sloMissing[i] += o.sloMissing[i]
 	}
@@ -202,6 +212,9 @@ func (g *acc) tallyFor(opts Options) tally {
 		}
 		if good {
 			t.good++
+			if !w.recovered {
+				t.goodFirst++
+			}
 		}
 	}
 	return t

@@ -34,6 +34,9 @@ func warnings(t *tally, g *Group, opts Options) []string {
 		add("%s: the server had closed a reused connection before any response byte, so the request went once more on a new connection (it had not reached the engine; llama.cpp's server, for one, closes the connection after each streamed answer); not failures, and TTFT and E2E count from the sending that got through",
 			connRetries(n))
 	}
+	if s := retryWarning(t, g); s != "" {
+		add("%s", s)
+	}
 	if t.canceled > 0 {
 		add("%s canceled when the run was stopped; canceled requests are left out of the error rate and of every figure", plural(t.canceled, "request")+wasWere(t.canceled))
 	}

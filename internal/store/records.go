@@ -23,23 +23,29 @@ var (
 		"scheduled", "sent", "first_byte_ns", "first_token_ns", "first_answer_ns", "last_token_ns", "end_ns",
 		"chunk_count", "reason_chunks", "input_tokens", "input_source", "output_tokens", "output_source",
 		"engine_output_tokens", "estimated_output_tokens", "cached_tokens", "status", "finish_reason", "outcome", "phase",
-		"text_bytes", "chunks", "server", "connection_retries",
+		"text_bytes", "chunks", "server", "connection_retries", "retry_of", "retried", "retry_wait_ns",
 	}
 	textColumns = []string{"run_id", "seq", "error", "text"}
 )
 
 // textSchema is the schema version that moved error and text to
-// record_text; retrySchema the one that added connection_retries.
+// record_text; retrySchema the one that added connection_retries;
+// userRetrySchema the one that added retry_of, retried and retry_wait_ns.
 const (
-	textSchema  = 4
-	retrySchema = 8
+	textSchema      = 4
+	retrySchema     = 8
+	userRetrySchema = 10
 )
 
 // columnsAt returns the records table's columns at schema version: without
-// connection_retries before retrySchema and server before serverSchema,
-// with error and text last before textSchema.
+// the user retries' columns before userRetrySchema, connection_retries
+// before retrySchema and server before serverSchema, with error and text
+// last before textSchema.
 func columnsAt(version int) []string {
 	cols := recordColumns
+	if version < userRetrySchema {
+		cols = cols[:len(cols)-3]
+	}
 	if version < retrySchema {
 		cols = cols[:len(cols)-1]
 	}
@@ -154,6 +160,13 @@ func (p *pending) appendArgs(dst []any, runID string, version int) []any {
 	if version >= retrySchema {
 		dst = append(dst, int64(r.ConnRetries))
 	}
+	if version >= userRetrySchema {
+		var retryOf any
+		if r.Attempt > 0 {
+			retryOf = r.RetryOf
+		}
+		dst = append(dst, retryOf, boolArg(r.Retried), int64(r.RetryWait))
+	}
 	if version < textSchema {
 		dst = append(dst, r.Error, r.Text)
 	}
@@ -181,8 +194,8 @@ func insertSQL(table string, columns []string, n int) string {
 // a run's records in seq order, at schema version (NULL for a column the
 // schema lacks); with one, of the record with seq ? only.
 func selectRecordsSQL(version int, one bool) string {
-	cols := recordColumns[1 : len(recordColumns)-2]
-	server, retries := "r.server", "r.connection_retries"
+	cols := recordColumns[1 : len(recordColumns)-5]
+	server, retries, user := "r.server", "r.connection_retries", ", coalesce(r.retry_of, 0), r.retried, r.retry_wait_ns"
 	from, p := " FROM records r LEFT JOIN record_text t ON t.run_id = r.run_id AND t.seq = r.seq", "r."
 	text := ", coalesce(t.error, ''), coalesce(t.text, '')"
 	if version < serverSchema {
@@ -191,6 +204,9 @@ func selectRecordsSQL(version int, one bool) string {
 	if version < retrySchema {
 		retries = "0"
 	}
+	if version < userRetrySchema {
+		user = ", 0, 0, 0"
+	}
 	if version < textSchema {
 		from, p, text = " FROM records", "", ", error, text"
 	}
@@ -198,7 +214,7 @@ func selectRecordsSQL(version int, one bool) string {
 	if one {
 		tail = " AND " + p + "seq = ?"
 	}
-	return "SELECT " + p + strings.Join(cols, ", "+p) + ", " + server + ", " + retries + text + from + " WHERE " + p + "run_id = ?" + tail
+	return "SELECT " + p + strings.Join(cols, ", "+p) + ", " + server + ", " + retries + user + text + from + " WHERE " + p + "run_id = ?" + tail
 }
 
 // recordScanner scans full records; each record is fresh (callers may keep it).
@@ -207,7 +223,7 @@ type recordScanner struct {
 	sched, sent                                           nullInt64Col
 	fb, ft, fa, lt, end                                   int64Col // NULL: 0, "did not happen"
 	chunkCount, reason, in, out, eng, est, cached, status int64Col
-	textBytes, retries                                    int64Col
+	textBytes, retries, retryOf, retried, retryWait       int64Col
 	model, scenario, stage, endpoint, inSrc, outSrc       string
 	finish, outcome, phase, errText, text                 string
 	blob, server                                          sql.RawBytes
@@ -220,7 +236,7 @@ func newRecordScanner() *recordScanner {
 		&s.sched, &s.sent, &s.fb, &s.ft, &s.fa, &s.lt, &s.end,
 		&s.chunkCount, &s.reason, &s.in, &s.inSrc, &s.out, &s.outSrc,
 		&s.eng, &s.est, &s.cached, &s.status, &s.finish, &s.outcome, &s.phase,
-		&s.textBytes, &s.blob, &s.server, &s.retries, &s.errText, &s.text}
+		&s.textBytes, &s.blob, &s.server, &s.retries, &s.retryOf, &s.retried, &s.retryWait, &s.errText, &s.text}
 	return s
 }
 
@@ -249,6 +265,7 @@ func (s *recordScanner) scan(rows *sql.Rows) (*record.Record, error) {
 		EngineOutTokens: int(s.eng), EstOutTokens: int(s.est), CachedTokens: int(s.cached),
 		Status: int(s.status), FinishReason: s.finish, Outcome: record.Outcome(s.outcome), Phase: record.Phase(s.phase),
 		Error: s.errText, Text: s.text, TextBytes: int(s.textBytes), Server: server, ConnRetries: int(s.retries),
+		RetryOf: int64(s.retryOf), Retried: s.retried != 0, RetryWait: time.Duration(s.retryWait),
 	}, nil
 }
 

@@ -30,11 +30,12 @@ type StatsScan struct {
 // allStats reads everything the statistics use.
 var allStats = StatsScan{Chunks: true, Server: true}
 
-// statsTail is the chunks, server and connection_retries columns as cols
-// reads them at schema version: NULL when not read, and the server column
-// before serverSchema; 0 retries before retrySchema.
+// statsTail is the chunks, server, connection_retries, attempt, retried
+// and retry_wait_ns columns as cols reads them at schema version: NULL when
+// not read, and the server column before serverSchema; 0 retries before
+// retrySchema, 0 for the user retries' columns before userRetrySchema.
 func statsTail(version int, cols StatsScan) string {
-	chunks, server, retries := "NULL", "NULL", "0"
+	chunks, server, retries, user := "NULL", "NULL", "0", "attempt, 0, 0"
 	if cols.Chunks {
 		chunks = "chunks"
 	}
@@ -44,7 +45,10 @@ func statsTail(version int, cols StatsScan) string {
 	if version >= retrySchema {
 		retries = "connection_retries"
 	}
-	return chunks + ", " + server + ", " + retries
+	if version >= userRetrySchema {
+		user = "attempt, retried, retry_wait_ns"
+	}
+	return chunks + ", " + server + ", " + retries + ", " + user
 }
 
 // statsSQL reads the statistics' columns of a run's records, in seq order,
@@ -95,7 +99,8 @@ type statsScanner struct {
 var (
 	statsTextColumns = [...]string{"model", "scenario", "stage", "input_source", "output_source", "finish_reason", "outcome", "phase"}
 	statsIntColumns  = [...]string{"warmup", "max_tokens", "scheduled", "sent", "first_byte_ns", "first_token_ns", "first_answer_ns",
-		"last_token_ns", "end_ns", "input_tokens", "output_tokens", "engine_output_tokens", "status", "connection_retries"}
+		"last_token_ns", "end_ns", "input_tokens", "output_tokens", "engine_output_tokens", "status", "connection_retries",
+		"attempt", "retried", "retry_wait_ns"}
 )
 
 // The INTEGER columns' indices in statsScanner.ints.
@@ -114,6 +119,9 @@ const (
 	iEngTok
 	iStatus
 	iRetries
+	iAttempt
+	iRetried
+	iRetryWait
 )
 
 func newStatsScanner() *statsScanner {
@@ -121,7 +129,8 @@ func newStatsScanner() *statsScanner {
 	t, i := &s.text, &s.ints
 	s.dest = []any{&t[0], &t[1], &t[2], &i[iWarmup], &i[iMaxTok], &i[iSched], &i[iSent],
 		&i[iFirstByte], &i[iFirstToken], &i[iFirstAnswer], &i[iLastToken], &i[iEnd],
-		&i[iInTok], &t[3], &i[iOutTok], &t[4], &i[iEngTok], &i[iStatus], &t[5], &t[6], &t[7], &s.blob, &s.srv, &i[iRetries]}
+		&i[iInTok], &t[3], &i[iOutTok], &t[4], &i[iEngTok], &i[iStatus], &t[5], &t[6], &t[7], &s.blob, &s.srv, &i[iRetries],
+		&i[iAttempt], &i[iRetried], &i[iRetryWait]}
 	return s
 }
 
@@ -189,6 +198,7 @@ func (s *statsScanner) scan(rows *sql.Rows, b *recBatch, emit func(*recBatch) *r
 			OutputTokens: int(v[iOutTok]), OutputSource: record.TokenSource(t[4]), EngineOutTokens: int(v[iEngTok]),
 			Status: int(v[iStatus]), FinishReason: t[5], Outcome: record.Outcome(t[6]), Phase: record.Phase(t[7]),
 			Server: server, ConnRetries: int(v[iRetries]),
+			Attempt: int(v[iAttempt]), Retried: v[iRetried] != 0, RetryWait: time.Duration(v[iRetryWait]),
 		})
 		n++
 		if len(b.recs) == batchLen {
