@@ -67,12 +67,16 @@ func dispatch(ctx context.Context, env *Env, args []string) int {
 		return importCmd(ctx, env, args[1:])
 	case "compare":
 		return compareCmd(ctx, env, args[1:])
+	case "report":
+		return reportCmd(ctx, env, args[1:])
 	case "models":
 		return modelsCmd(ctx, env, args[1:])
 	case "engines":
 		return enginesCmd(ctx, env, args[1:])
 	case "suites":
 		return suitesCmd(env, args[1:])
+	case "doctor":
+		return doctorCmd(ctx, env, args[1:])
 	case "version", "--version":
 		t := runner.CurrentTool()
 		fmt.Fprintf(stdout, "flperf %s (%s %s/%s)\n", t.Version, t.Go, t.OS, t.Arch)
@@ -105,12 +109,14 @@ Usage:
                          the highest load one model sustains within the objectives (flperf capacity -h)
   flperf runs            list stored runs            flperf show RUN      a stored run's report
   flperf compare A B     compare two runs, or RUN@MODEL against RUN@MODEL (benchstat style)
+  flperf report RUN [RUN] --html FILE   one self-contained HTML file of a run (two: with their comparison)
   flperf export RUN      json (lossless), csv, jsonl or benchstat; flperf import FILE takes json back
   flperf delete RUN...   flperf prune --older-than 30d | --keep N    flperf db backup FILE | db path
   flperf sim [flags]     serve the built-in SIMULATED engine on 127.0.0.1 (for trying flperf out)
   flperf engines         list the engines running on this machine, identified by their own endpoints
   flperf models [list|pull|load|unload|test MODEL]   an engine's models: catalog, downloaded, loaded
   flperf suites [NAME]   list the built-in suites, or show one suite's scenarios
+  flperf doctor          what a bug report needs: build, machine, engines, Foundry Local, database
   flperf version         print the version
 
 With no --endpoint, 'flperf run' looks for Foundry Local (through its CLI), Ollama (11434),

@@ -25,6 +25,10 @@ type FoundryCLIOptions struct {
 	// --output json`: "variants" (CLI 0.11, the default) or "models"; "-"
 	// prints a bare array.
 	ModelsKey string
+	// Version, when set, is what `foundry --version` prints (the CLI
+	// prints its version, e.g. "0.10.1+abc123", on one line); unset, the
+	// option is refused like any other unknown argument.
+	Version string
 }
 
 // FoundryCLIRow is one model row of the CLI's JSON listings (`model list
@@ -86,6 +90,9 @@ func (f *Foundry) cliOutputs(base string, o FoundryCLIOptions) map[string]string
 		"server status":         "State      Running\nPID        4242\nWeb URLs   " + base,
 		"model list --variants": "■ Starting Foundry Local server\n" + table.String(),
 	}
+	if o.Version != "" {
+		out["--version"] = o.Version
+	}
 	if o.NoJSON {
 		return out
 	}
@@ -111,7 +118,8 @@ func (f *Foundry) cliOutputs(base string, o FoundryCLIOptions) map[string]string
 // this service at base (its root URL, http://127.0.0.1:PORT), as the CLI
 // 0.10+ does: `server status` (its address), `model list --variants` (the
 // catalog's variants with their download state) and, unless o.NoJSON,
-// the same with `--output json` and `cache list --output json`. Anything
+// the same with `--output json` and `cache list --output json`, and
+// `--version` when o.Version is set. Anything
 // else answers "Unrecognized command or argument" with exit status 1, as
 // `service status` does on CLI 0.10+. The answers are those of the
 // service's state when WriteCLI runs. It returns the executable's path;
@@ -127,7 +135,7 @@ func (f *Foundry) WriteCLI(dir, base string, o FoundryCLIOptions) (string, error
 	b.WriteString("#!/bin/sh\n# flperf simulated foundry CLI (CLI 0.10+ answers)\ncase \"$*\" in\n")
 	outs := f.cliOutputs(strings.TrimRight(base, "/"), o)
 	for _, args := range []string{"server status --output json", "server status", "model list --variants --output json",
-		"model list --output json", "cache list --output json", "model list --variants"} {
+		"model list --output json", "cache list --output json", "model list --variants", "--version"} {
 		text, ok := outs[args]
 		if !ok {
 			continue
