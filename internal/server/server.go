@@ -20,6 +20,7 @@ import (
 	"sync"
 	"time"
 
+	"flperf/internal/doctor"
 	"flperf/internal/engine"
 	"flperf/internal/load"
 	"flperf/internal/runner"
@@ -46,6 +47,9 @@ type Options struct {
 	// Detect finds the engines running on this machine (nil: the usual
 	// ports and the Foundry Local CLI, engine.Prober.DetectAll).
 	Detect func(ctx context.Context) []engine.Found
+	// Doctor configures GET /doctor's report (the zero value looks at
+	// this machine; DBPath "" is DB's file).
+	Doctor doctor.Options
 	// Log receives the server's own messages (nil: discarded).
 	Log func(level, msg string)
 }
@@ -112,6 +116,7 @@ func (s *Server) routes() *http.ServeMux {
 	// System.
 	a("GET /api/v1/health", s.handleHealth)
 	a("GET /api/v1/system", s.handleSystem)
+	a("GET /api/v1/doctor", s.handleDoctor)
 	// Engines and their models; downloads are tasks.
 	a("GET /api/v1/engines", s.handleEngines)
 	a("POST /api/v1/engines", s.handleAddEngine)
