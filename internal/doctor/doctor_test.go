@@ -185,7 +185,9 @@ func closedPort(t *testing.T) string {
 }
 
 // noFoundryProcess is a process list without Foundry Local.
-func noFoundryProcess(context.Context) ([]string, error) { return []string{"init", "bash", "flperf"}, nil }
+func noFoundryProcess(context.Context) ([]string, error) {
+	return []string{"init", "bash", "flperf"}, nil
+}
 
 // Both CLI generations: a service that answers where the CLI says is
 // healthy, with the CLI's version and generation; one that reports an
