@@ -44,8 +44,9 @@ export class ApiError extends Error {
   }
 }
 
-// api calls the API and returns the envelope's data; it throws ApiError.
-export async function api(path, { method = 'GET', body, signal } = {}) {
+// api calls the API and returns the envelope's data (raw: the body's text,
+// for routes answering text/plain); it throws ApiError.
+export async function api(path, { method = 'GET', body, signal, raw = false } = {}) {
   const headers = { Accept: 'application/json' };
   const t = token();
   if (t) headers.Authorization = `Bearer ${t}`;
@@ -63,6 +64,7 @@ export async function api(path, { method = 'GET', body, signal } = {}) {
   }
   let doc = null;
   const text = await res.text();
+  if (raw && res.ok) return text;
   if (text) {
     try {
       doc = JSON.parse(text);

@@ -115,6 +115,48 @@ function enginesTable(engines, reload) {
   return tableWrap(h('table', { class: 'data' }, h('thead', null, head), h('tbody', null, rows)));
 }
 
+// doctorBlock shows `flperf doctor`'s text (GET /doctor?format=text) and
+// copies it: the clipboard API where the page may use it, else the text
+// is selected for Ctrl+C.
+function doctorBlock(signal) {
+  const pre = h('pre', { id: 'doctor-text', class: 'doctor' }, 'Gathering…');
+  const status = h('span', { id: 'doctor-copied', role: 'status' });
+  const copy = h('button', { type: 'button', id: 'doctor-copy', disabled: true }, 'Copy');
+  copy.addEventListener('click', async () => {
+    const text = pre.textContent;
+    try {
+      await navigator.clipboard.writeText(text);
+      status.textContent = ' Copied.';
+    } catch {
+      const range = document.createRange();
+      range.selectNodeContents(pre);
+      const sel = window.getSelection();
+      sel.removeAllRanges();
+      sel.addRange(range);
+      let ok = false;
+      try {
+        ok = document.execCommand('copy');
+      } catch {
+        ok = false;
+      }
+      status.textContent = ok ? ' Copied.' : ' Selected: press Ctrl+C (⌘C on a Mac) to copy.';
+    }
+  });
+  get('/doctor?format=text', { signal, raw: true })
+    .then((text) => {
+      pre.textContent = text;
+      copy.disabled = false;
+    })
+    .catch((e) => {
+      if (e.name !== 'AbortError') pre.replaceWith(errorBox(e, 'Doctor'));
+    });
+  return [
+    note('What a bug report needs, as `flperf doctor` prints it (no host, user or home directory in it). Copy it into the issue.'),
+    h('div', { class: 'toolbar' }, copy, status),
+    pre,
+  ];
+}
+
 export async function render(ctx) {
   const { root, signal } = ctx;
   replace(root, h('h1', null, 'Settings'), note('Loading…'));
@@ -136,6 +178,7 @@ export async function render(ctx) {
     section('Engines', h('div', { class: 'toolbar' }, h('button', { type: 'button', onclick: () => loadEngines(true) }, 'Detect again')), enginesBox),
     section('Add an endpoint', engineForm(() => loadEngines(false))),
     sys ? section('This machine', systemBlock(sys)) : null,
+    section('Reporting a problem', ...doctorBlock(signal)),
   );
   await loadEngines(false);
 }
