@@ -67,6 +67,8 @@ func dispatch(ctx context.Context, env *Env, args []string) int {
 		return importCmd(ctx, env, args[1:])
 	case "compare":
 		return compareCmd(ctx, env, args[1:])
+	case "report":
+		return reportCmd(ctx, env, args[1:])
 	case "models":
 		return modelsCmd(ctx, env, args[1:])
 	case "engines":
@@ -107,6 +109,7 @@ Usage:
                          the highest load one model sustains within the objectives (flperf capacity -h)
   flperf runs            list stored runs            flperf show RUN      a stored run's report
   flperf compare A B     compare two runs, or RUN@MODEL against RUN@MODEL (benchstat style)
+  flperf report RUN [RUN] --html FILE   one self-contained HTML file of a run (two: with their comparison)
   flperf export RUN      json (lossless), csv, jsonl or benchstat; flperf import FILE takes json back
   flperf delete RUN...   flperf prune --older-than 30d | --keep N    flperf db backup FILE | db path
   flperf sim [flags]     serve the built-in SIMULATED engine on 127.0.0.1 (for trying flperf out)

@@ -189,6 +189,11 @@ func TestReportStructure(t *testing.T) {
 	b := a
 	b.id = "20260301-b"
 	resA, resB := a.write(t, db), b.write(t, db)
+	if _, one := render(t, db, a.id); len(one) >= 1<<20 {
+		t.Errorf("the report of one run is %d bytes, want under 1 MB", len(one))
+	} else {
+		t.Logf("1 run of 2 models × 10 scenarios: %d bytes", len(one))
+	}
 	rep, page := render(t, db, a.id, b.id)
 	if len(page) >= 1<<20 {
 		t.Errorf("the report is %d bytes, want under 1 MB", len(page))

@@ -39,6 +39,8 @@ function exports(id) {
     'div',
     { class: 'exports' },
     ['json', 'csv', 'jsonl'].map((f) => h('a', { class: 'button', href: apiURL(`/runs/${seg(id)}/export?format=${f}`), download: `flperf-${id}.${f}` }, `Export ${f.toUpperCase()}`)),
+    // One self-contained HTML file (flperf report --html): opens offline.
+    h('a', { class: 'button', id: 'download-report', href: apiURL(`/runs/${seg(id)}/report.html`), download: `flperf-report-${id}.html` }, 'Download report'),
   );
 }
 

@@ -4,7 +4,7 @@
 // then the energy per output token where both sides measured it; two
 // capacity searches first, side by side.
 
-import { get, query, seg } from '../api.js';
+import { apiURL, get, query, seg } from '../api.js';
 import { errorBox, h, note, replace, section, tableWrap } from '../dom.js';
 import { NA, isNum, metricName, num, runTitle, sig4, withUnit } from '../format.js';
 import { simBadge } from './badges.js';
@@ -154,6 +154,10 @@ export async function compareView(box, { base, candidate, metrics, alpha }, sign
     section(
       'Comparison',
       h('p', null, 'Base: ', bt, h('br'), 'Candidate: ', ct),
+      // Two whole runs (not RUN@MODEL) also make one self-contained HTML file.
+      bm || cm
+        ? null
+        : h('p', null, h('a', { class: 'button', id: 'download-compare-report', href: apiURL(`/compare/report.html${query({ base, candidate, metric: metrics && metrics.length ? metrics : undefined, alpha })}`), download: `flperf-report-${base}-vs-${candidate}.html` }, 'Download report')),
       h('p', { class: 'note' }, `Mann-Whitney U test, α = ${cmp.alpha}. “~”: no detectable change (p > α). Positive change: the candidate's figure is higher.`),
       (cmp.warnings || []).length ? h('ul', { class: 'notice warn warnings' }, cmp.warnings.map((w) => h('li', null, w))) : null,
       capacityTable(cmp),
