@@ -355,5 +355,8 @@ func repeatCommand(cfg *runner.Config, s *Spec, builtin bool) []string {
 	if cfg.SLOSpec != "" {
 		c = append(c, "--slo", cfg.SLOSpec)
 	}
+	if cfg.Retries > 0 {
+		c = append(c, "--retries", strconv.Itoa(cfg.Retries))
+	}
 	return append(c, "--seed", strconv.FormatInt(cfg.Seed, 10))
 }

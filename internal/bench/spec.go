@@ -78,6 +78,10 @@ type Spec struct {
 	CacheBust       *bool     `json:"cache_bust,omitempty"` // default true
 	Cold            bool      `json:"cold,omitempty"`
 	OllamaNative    bool      `json:"ollama_native,omitempty"`
+	// Retries is how many times a transient failure (HTTP 429, 503, a
+	// refused or reset connection, a timeout before the first byte) is
+	// retried, with backoff; 0, the default: never (docs/metrics.md §4).
+	Retries *int `json:"retries,omitempty"`
 
 	// SampleInterval is how often the machine's resources are sampled
 	// during the run, a Go duration ("250ms", the default); "off" or "0"
@@ -282,6 +286,13 @@ func (s *Spec) Validate(c Check) (*Resolved, error) {
 	}
 	if cfg.Warmup > MaxWarmup {
 		bad("warmup", "must be at most %d, got %d", MaxWarmup, cfg.Warmup)
+	}
+	if s.Retries != nil {
+		if n := *s.Retries; n < 0 || n > runner.MaxRetries {
+			bad("retries", "must be between 0 and %d, got %d", runner.MaxRetries, n)
+		} else {
+			cfg.Retries = n
+		}
 	}
 	if s.Cold && cfg.Warmup < 1 {
 		bad("cold", "needs %s 1 or more (the first warm-up request measures the cold TTFT)", n("warmup"))

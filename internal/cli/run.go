@@ -38,13 +38,15 @@ type runFlags struct {
 	db                           string
 	slo, format, out             string
 	seed                         string
+	retries                      int
 	sampleInterval               string
 	enginePID                    int
+	metricsListen, metricsToken  string
 }
 
 // runEnv lists the flags that an FLPERF_* variable may set.
 var runEnv = map[string]bool{"db": true, "endpoint": true, "engine": true, "api-key": true, "model": true, "suite": true,
-	"requests": true, "concurrency": true, "timeout": true, "max-tokens": true, "temperature": true, "seed": true, "format": true}
+	"requests": true, "concurrency": true, "timeout": true, "max-tokens": true, "temperature": true, "seed": true, "format": true, "metrics-token": true}
 
 func newRunFlagSet(f *runFlags) *flag.FlagSet {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
@@ -70,9 +72,10 @@ func newRunFlagSet(f *runFlags) *flag.FlagSet {
 	fs.Var(&f.temperature, "temperature", "override every scenario's temperature (0 is sent as 0)")
 	fs.BoolVar(&f.noStream, "no-stream", false, "non-streaming requests (no TTFT, TPOT or ITL)")
 	fs.StringVar(&f.slo, "slo", "", "service-level objectives for goodput, e.g. ttft=500ms,tpot=50ms,e2e=10s")
+	fs.IntVar(&f.retries, "retries", 0, "retry a transient failure (HTTP 429/503, connection refused or reset, timeout before the first byte) up to `N` times, with seeded backoff honouring Retry-After; every attempt is a record (0: never)")
 	fs.StringVar(&f.seed, "seed", "", "seed for schedules and prompt nonces (default: random, printed so the run can be repeated)")
 	fs.BoolVar(&f.noCacheBust, "no-cache-bust", false, "send prompts exactly as written (no per-request nonce; prefix caches may then serve repeats)")
-	fs.StringVar(&f.format, "format", "table", "output `format`: table, json, csv or jsonl (one line per request record)")
+	fs.StringVar(&f.format, "format", "table", "output `format`: table, json, csv, jsonl (one line per request record) or markdown (GitHub tables for a pull request)")
 	fs.StringVar(&f.out, "out", "", "write the output to `FILE` instead of standard output")
 	fs.BoolVar(&f.noProgress, "no-progress", false, "no live progress line on a terminal")
 	fs.StringVar(&f.db, "db", "", "save the run in this SQLite database `file` (default: the user's data directory)")
@@ -81,6 +84,8 @@ func newRunFlagSet(f *runFlags) *flag.FlagSet {
 	fs.BoolVar(&f.ollamaNative, "ollama-native", false, "on Ollama, measure its native /api/chat (exact eval_count) instead of the OpenAI route")
 	fs.StringVar(&f.sampleInterval, "sample-interval", "250ms", "sample CPU, memory, GPU and power every `interval` during the run, in the background; off: no sampling")
 	fs.IntVar(&f.enginePID, "engine-pid", 0, "the serving process whose CPU and memory are sampled (default: the one listening on a local endpoint's port)")
+	fs.StringVar(&f.metricsListen, "metrics-listen", "", "serve this run's live figures for Prometheus at http://`ADDR`/metrics while it runs (a port alone: loopback; beyond loopback needs --metrics-token)")
+	fs.StringVar(&f.metricsToken, "metrics-token", "", "access `token` (16 characters or more) that --metrics-listen requires as Authorization: Bearer")
 	return fs
 }
 
@@ -105,6 +110,11 @@ func runCmd(ctx context.Context, env *Env, args []string) int {
 		fmt.Fprintf(env.Stderr, "flperf run: %v\n", err)
 		return ExitUsage
 	}
+	metricsAddr, err := metricsListenAddr(f.metricsListen, f.metricsToken)
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "flperf run: %v\n", err)
+		return ExitUsage
+	}
 
 	// The database and the output are opened before anything is sent: a
 	// run that cannot be saved or written is refused, never silently lost.
@@ -121,6 +131,13 @@ func runCmd(ctx context.Context, env *Env, args []string) int {
 		fmt.Fprintf(env.Stderr, "flperf run: %v\n", err)
 		return ExitFailure
 	}
+	metrics, err := startRunMetrics(env, metricsAddr, f.metricsToken)
+	if err != nil {
+		out.abort()
+		fmt.Fprintf(env.Stderr, "flperf run: %v\n", err)
+		return ExitFailure
+	}
+	defer metrics.close()
 
 	logf := stderrLog(env)
 	eng, cleanup, err := bench.Choose(ctx, bench.Choice{Endpoint: f.endpoint, Kind: f.engineKind, APIKey: f.apiKey}, logf)
@@ -160,9 +177,16 @@ func runCmd(ctx context.Context, env *Env, args []string) int {
 	}
 	// Warnings during the run (a model reloaded, an interrupt) go to stderr
 	// as they happen, and everything to the run's event log.
+	// The live display goes to stderr, only on a terminal (liveWanted):
+	// a bar per stage with its running figures, redrawn in place.
+	var live *liveDisplay
 	r.Log = func(level, msg string) {
 		if level == "warn" || level == "error" {
-			fmt.Fprintf(env.Stderr, "flperf: %s\n", msg)
+			if live != nil {
+				live.println("flperf: " + msg)
+			} else {
+				fmt.Fprintf(env.Stderr, "flperf: %s\n", msg)
+			}
 		}
 		if db != nil {
 			_ = db.Event(sctx, r.ID, level, msg)
@@ -170,13 +194,22 @@ func runCmd(ctx context.Context, env *Env, args []string) int {
 	}
 	fmt.Fprintf(env.Stderr, "flperf: benchmarking %s on %s (%d scenarios, %s, seed %d)\n",
 		strings.Join(cfg.Models, ", "), r.Engine.Label(), len(r.Scenarios), cfg.Plan().String(), cfg.Seed)
-	// The live line goes to stderr, and only when both streams are a
-	// terminal and no records stream to that terminal.
-	prog := newProgressLine(env.Stderr, !f.noProgress && isTerminal(env.Stdout) && isTerminal(env.Stderr) &&
-		!(f.format == "jsonl" && f.out == ""))
-	r.Progress = prog.update
+	if liveWanted(env, f.noProgress, f.format == "jsonl" && f.out == "") {
+		live = newLiveDisplay(env.Stderr, cfg.Plan())
+		r.Sinks = append(r.Sinks, live)
+		r.Progress = live.progress
+		liveNotice.Store(live)
+	}
+	metrics.attach(r)
 	res, runErr := r.Run(ctx)
-	prog.clear()
+	if res != nil {
+		metrics.ended(res.Status)
+	}
+	metrics.close() // the listener lives as long as the run
+	if live != nil {
+		liveNotice.Store(nil)
+		live.finish()
+	}
 	if res == nil {
 		out.abort()
 		fmt.Fprintf(env.Stderr, "flperf run: %v\n", runErr)
@@ -202,6 +235,8 @@ func runCmd(ctx context.Context, env *Env, args []string) int {
 		werr = report.JSON(out, res)
 	case "csv":
 		werr = report.CSV(out, res)
+	case "markdown":
+		werr = report.Markdown(out, res)
 	}
 	if err := errors.Join(runErr, serr, werr, out.commit()); err != nil {
 		fmt.Fprintf(env.Stderr, "flperf run: writing results: %v\n", err)
@@ -298,6 +333,9 @@ func buildSpec(f *runFlags, src flagSources) (bench.Spec, []error) {
 	}
 	if set("max-in-flight") {
 		s.MaxInFlight = &f.maxInFlight
+	}
+	if set("retries") {
+		s.Retries = &f.retries
 	}
 	if set("arrival") {
 		s.Arrival = f.arrival

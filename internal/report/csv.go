@@ -26,13 +26,14 @@ func CSVHeader() []string {
 			h = append(h, m.Key+"_"+c)
 		}
 	}
-	return append(h, "window_s", "requests_per_s", "output_tokens_per_s", "total_tokens_per_s",
+	h = append(h, "window_s", "requests_per_s", "output_tokens_per_s", "total_tokens_per_s",
 		"goodput_per_s", "good_fraction", "token_source", "warnings",
 		"engine_n", "engine_ttft_ms_mean", "engine_ttft_ms_p50", "engine_decode_tps_mean", "engine_decode_tps_p50",
 		"engine_overhead_ms_mean", "engine_overhead_ms_p50",
 		"res_cpu_pct_mean", "res_cpu_pct_peak", "res_engine_cpu_pct_mean", "res_engine_cpu_pct_peak", "res_engine_rss_peak_bytes",
 		"res_mem_used_peak_bytes", "res_gpu_util_pct_mean", "res_gpu_util_pct_peak", "res_gpu_mem_used_peak_mib", "res_gpu_power_w_mean",
 		"res_energy_j", "res_joules_per_token")
+	return append(h, retryCSVHeader...)
 }
 
 // resourceCells are the resource figures of g's window (its stage, or its
@@ -172,7 +173,8 @@ func csvRow(r *runner.Result, g *stats.Group) []string {
 	}
 	row = append(row, f64(g.Window), rps, ops, tps, good, frac, g.TokenSource, strings.Join(g.Warnings, "; "))
 	row = append(row, engineCells(g)...)
-	return append(row, resourceCells(r, g)...)
+	row = append(row, resourceCells(r, g)...)
+	return append(row, retryCSVCells(g)...)
 }
 
 // stagePlan labels the load of a stage: the run's, or its level's in a

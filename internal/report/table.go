@@ -23,6 +23,9 @@ func Table(w io.Writer, r *runner.Result) error {
 	ew := &errWriter{w: w}
 	c := &r.Config
 	ew.printf("FLPerformance run %s  %s  %s  (%s)\n", r.ID, r.Status, r.Started.Local().Format("2006-01-02 15:04:05"), r.Ended.Sub(r.Started).Round(100*time.Millisecond))
+	if r.Legacy != nil {
+		legacyHeader(ew, r)
+	}
 	ew.printf("Engine   %s\n", r.Engine.Label())
 	if r.Engine.ConnectionReuse != "" {
 		ew.printf("         %s\n", r.Engine.ConnectionReuse)
@@ -36,12 +39,17 @@ func Table(w io.Writer, r *runner.Result) error {
 	ew.printf("\n")
 
 	notes := &footnotes{}
-	ew.printf("Per model × scenario (latencies in ms over ok requests; rates in tokens/s)\n")
-	groupTable(ew, r.Groups, notes, true)
+	if r.Legacy != nil && len(r.Groups) == 0 {
+		legacyBlock(ew, r) // no records: only the original's figures
+	} else {
+		ew.printf("Per model × scenario (latencies in ms over ok requests; rates in tokens/s)\n")
+		groupTable(ew, r.Groups, notes, true)
+	}
 	if len(r.Models) > 0 {
 		ew.printf("\nPer model (all scenarios pooled, not averaged)\n")
 		groupTable(ew, r.Models, notes, false)
 	}
+	failureClasses(ew, r)
 	best(ew, r)
 	knees(ew, r)
 	contextFit(ew, r)
@@ -108,6 +116,9 @@ func requestLabel(c *runner.Config) string {
 	if c.SLOSpec != "" {
 		p = append(p, "SLO "+c.SLOSpec)
 	}
+	if c.Retries > 0 {
+		p = append(p, fmt.Sprintf("retries %d (transient failures)", c.Retries))
+	}
 	if c.CacheBust {
 		p = append(p, "prompt-cache nonce on")
 	}
@@ -131,7 +142,7 @@ func groupTable(ew *errWriter, groups []stats.Group, notes *footnotes, withScena
 	// Numbers align right; names are padded here so that they read left-aligned.
 	mw, sw, lw := len("MODEL"), len("SCENARIO"), 0
 	for i := range groups {
-		mw = max(mw, utf8.RuneCountInString(groups[i].Model))
+		mw = max(mw, utf8.RuneCountInString(ModelName(groups[i].Model)))
 		sw = max(sw, utf8.RuneCountInString(groups[i].Scenario))
 		if st := groups[i].Stage; st != "" {
 			lw = max(lw, len("LOAD"), utf8.RuneCountInString(st))
@@ -149,7 +160,7 @@ func groupTable(ew *errWriter, groups []stats.Group, notes *footnotes, withScena
 	fmt.Fprintln(tw, head)
 	for i := range groups {
 		g := &groups[i]
-		row := fmt.Sprintf("%-*s\t", mw, g.Model)
+		row := fmt.Sprintf("%-*s\t", mw, ModelName(g.Model))
 		if withScenario {
 			row += fmt.Sprintf("%-*s\t", sw, g.Scenario)
 		}
@@ -161,7 +172,7 @@ func groupTable(ew *errWriter, groups []stats.Group, notes *footnotes, withScena
 			refs = append(refs, fmt.Sprintf("[%d]", notes.add(wrn)))
 		}
 		row += fmt.Sprintf("%d/%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t",
-			g.OK, g.Requests-g.Canceled, pct(g.ErrorRate),
+			g.OK, g.Requests-g.Canceled, errCell(g),
 			dnum(g.TTFT, g.TTFT.P50), dnum(g.TTFT, g.TTFT.P95), dnum(g.TTFT, g.TTFT.P99),
 			dnum(g.TPOT, g.TPOT.P50), dnum(g.ITL, g.ITL.P99), dnum(g.DecodeTPS, g.DecodeTPS.P50),
 			dnum(g.E2E, g.E2E.P50), dnum(g.E2E, g.E2E.P95),
@@ -179,7 +190,7 @@ func rate(g *stats.Group, v float64) string {
 }
 
 func groupLabel(g *stats.Group) string {
-	s := g.Model
+	s := ModelName(g.Model)
 	if g.Scenario != "" {
 		s += " / " + g.Scenario
 	}
@@ -232,7 +243,7 @@ func best(ew *errWriter, r *runner.Result) {
 		var parts []string
 		for _, m := range r.Config.Models {
 			if wins[m] > 0 {
-				parts = append(parts, fmt.Sprintf("%s in %d of %d %s", m, wins[m], len(order), what))
+				parts = append(parts, fmt.Sprintf("%s in %d of %d %s", ModelName(m), wins[m], len(order), what))
 			}
 		}
 		if len(parts) == 0 {
@@ -282,7 +293,7 @@ func coldStarts(ew *errWriter, r *runner.Result) {
 		if m.Cold.TTFTMS != nil {
 			ttft = num(*m.Cold.TTFTMS) + " ms"
 		}
-		ew.printf("  %-24s load %s ms, first request TTFT %s (%s)\n", m.ID, num(m.Cold.LoadMS), ttft, m.Cold.Outcome)
+		ew.printf("  %-24s load %s ms, first request TTFT %s (%s)\n", ModelName(m.ID), num(m.Cold.LoadMS), ttft, m.Cold.Outcome)
 	}
 }
 
@@ -304,7 +315,7 @@ func serverFigures(ew *errWriter, r *runner.Result) {
 				client = num(g.TTFT.Mean)
 			}
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", st.Model, st.Scenario, opt(s.RequestsFinished, 1), opt(s.GenerationTokens, 1),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", ModelName(st.Model), st.Scenario, opt(s.RequestsFinished, 1), opt(s.GenerationTokens, 1),
 			opt(s.MeanTTFT, 1000), client, opt(s.MeanTPOT, 1000), opt(s.MeanE2E, 1000), opt(s.MeanQueue, 1000), optPct(s.KVCacheUsage.Peak))
 	}
 	tw.Flush()
@@ -328,7 +339,7 @@ func engineFigures(ew *errWriter, r *runner.Result) {
 	fmt.Fprintln(tw, "MODEL\tSCENARIO\tN\tTTFT engine\tTTFT client\tOVERHEAD\tDECODE engine\tDECODE client\t")
 	for _, g := range gs {
 		e := g.Engine
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t\n", g.Model, g.Scenario, e.N,
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t\n", ModelName(g.Model), g.Scenario, e.N,
 			distP50(e.TTFT), distP50(g.TTFT), distP50(e.Overhead), distP50(e.DecodeTPS), distP50(g.DecodeTPS))
 	}
 	tw.Flush()

@@ -49,7 +49,27 @@ function failures(g) {
     .filter(([, n]) => n > 0)
     .map(([k, n]) => `${k} ${n}`);
   if (g.canceled) parts.push(`canceled ${g.canceled}`);
+  const c = g.failure_classes || {};
+  const classes = ['transient', 'permanent', 'other'].filter((k) => c[k] > 0).map((k) => `${c[k]} ${k}`);
+  if (classes.length) parts.push(`by class: ${classes.join(', ')}`);
   return parts.join(', ');
+}
+
+// retryMark shows group g's user retries (--retries): the first attempt's
+// error rate beside the final one, retries and recovered requests; null
+// when no request was retried.
+function retryMark(g) {
+  const r = g.retries;
+  if (!r) return null;
+  const c = r.first_attempt_classes || {};
+  const title = `first attempt: ${pct(r.first_attempt_error_rate)} failed (${c.transient || 0} transient, ${c.permanent || 0} permanent, ${c.other || 0} other); ` +
+    `${r.retries} ${r.retries === 1 ? 'retry' : 'retries'}, ${r.recovered} recovered (their latency counts from the first attempt), ${r.failed_after_retries} failed after retrying`;
+  return h(
+    'span',
+    { class: 'retries', title },
+    h('span', { dataset: { metric: 'retries.first_attempt_error_rate' } }, ` first ${pct(r.first_attempt_error_rate)}`),
+    h('span', { dataset: { metric: 'retries.recovered' } }, ` ↺${count(r.recovered)}`),
+  );
 }
 
 // errorCell shows group g's error rate, marked with its connection retries:
@@ -63,6 +83,7 @@ function errorCell(g, fails) {
     { class: 'num', dataset: { metric: 'error_rate' }, title: fails || 'no failures' },
     h('span', { class: 'v' }, pct(g.error_rate)),
     n > 0 ? h('span', { class: 'retries', dataset: { metric: 'connection_retries' }, title: retries }, ` ↻${count(n)}`) : null,
+    retryMark(g),
   );
 }
 
@@ -97,7 +118,7 @@ function row(g, pooled, opts) {
     COLS.map(([, dist, field, fmt]) => figureCell(g, dist, field, fmt)),
     plainCell('output_tokens_per_s', g.ok > 0 ? tps(g.output_tokens_per_s) : NA),
     plainCell('requests_per_s', g.ok > 0 ? rps(g.requests_per_s) : NA),
-    plainCell('goodput', g.goodput ? pct(g.goodput.fraction) : NA, g.goodput ? `SLO ${g.goodput.slo}: ${g.goodput.good} good requests` : 'no SLO set'),
+    plainCell('goodput', g.goodput ? pct(g.goodput.fraction) : NA, g.goodput ? `SLO ${g.goodput.slo}: ${g.goodput.good} good requests${g.goodput.first_attempt_fraction != null ? `; ${pct(g.goodput.first_attempt_fraction)} at the first attempt` : ''}` : 'no SLO set'),
     plainCell('short_responses', count(g.short_responses)),
     opts.engine ? engineCells(g) : null,
     opts.resources ? resourceCells(opts.resources, g, pooled) : null,
