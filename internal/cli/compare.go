@@ -9,6 +9,7 @@ import (
 
 	"flperf/internal/bench"
 	"flperf/internal/report"
+	"flperf/internal/store"
 )
 
 // ExitRegression is the exit code of `flperf compare --fail-if-slower` when
@@ -24,7 +25,7 @@ func compareCmd(ctx context.Context, env *Env, args []string) int {
 			"  flperf compare 20261127-1402 20261128-0911\n  flperf compare 20261127-1402@llama3.2:1b 20261127-1402@qwen2.5:1.5b")
 	var metrics listFlag
 	c.fs.Var(&metrics, "metric", "metric `key` to compare, repeatable: "+strings.Join(bench.MetricKeys(), ", ")+" (default "+strings.Join(bench.DefaultCompareMetrics, ",")+")")
-	format := c.fs.String("format", "table", "`format`: table or json")
+	format := c.fs.String("format", "table", "`format`: table, json or markdown (GitHub tables for a pull request or a job summary)")
 	failIf := c.fs.String("fail-if-slower", "", "exit with code 3 if CAND is significantly worse than BASE by at least `PCT` (e.g. 5%) on a pooled row or the geomean")
 	alpha := c.fs.Float64("alpha", 0.05, "significance level")
 	pos, code, ok := c.parse(args, 2, 2)
@@ -47,8 +48,8 @@ func compareCmd(ctx context.Context, env *Env, args []string) int {
 	if *alpha <= 0 || *alpha >= 1 {
 		errs = append(errs, fmt.Sprintf("--alpha: must be between 0 and 1, got %g", *alpha))
 	}
-	if *format != "table" && *format != "json" {
-		errs = append(errs, fmt.Sprintf("--format: must be table or json, got %q", *format))
+	if *format != "table" && *format != "json" && *format != "markdown" {
+		errs = append(errs, fmt.Sprintf("--format: must be table, json or markdown, got %q", *format))
 	}
 	if len(errs) > 0 {
 		fmt.Fprintf(env.Stderr, "flperf compare: %s\n", strings.Join(errs, "\n"))
@@ -63,9 +64,21 @@ func compareCmd(ctx context.Context, env *Env, args []string) int {
 	if err != nil {
 		return c.fail(err)
 	}
-	if *format == "json" {
+	switch *format {
+	case "json":
 		err = report.CompareJSON(env.Stdout, cmp)
-	} else {
+	case "markdown":
+		var base, cand *report.CompareSide
+		if base, err = compareSide(ctx, db, pos[0]); err == nil {
+			cand, err = compareSide(ctx, db, pos[1])
+		}
+		if err == nil {
+			err = report.CompareMarkdown(env.Stdout, cmp, base, cand)
+		}
+		if err == nil && threshold >= 0 {
+			err = report.RegressionsMarkdown(env.Stdout, report.Regressions(cmp, threshold), threshold)
+		}
+	default:
 		err = report.CompareTable(env.Stdout, cmp)
 	}
 	if err != nil {
@@ -90,4 +103,19 @@ func compareCmd(ctx context.Context, env *Env, args []string) int {
 		}
 	}
 	return ExitOK
+}
+
+// compareSide reads the engine and machine of RUN or RUN@MODEL, for the
+// Markdown comparison's header.
+func compareSide(ctx context.Context, db *store.DB, spec string) (*report.CompareSide, error) {
+	prefix, _, _ := strings.Cut(spec, "@")
+	id, err := db.Resolve(ctx, prefix)
+	if err != nil {
+		return nil, err
+	}
+	res, err := db.Run(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return &report.CompareSide{Engine: res.Engine, Hardware: res.Hardware}, nil
 }

@@ -203,13 +203,13 @@ func optNum(v *float64, unit string) string {
 // showCmd prints a stored run's report, recomputed from its records.
 func showCmd(ctx context.Context, env *Env, args []string) int {
 	c := newSimpleCmd(env, "show", "RUN [flags]", "Prints a stored run's report: the summary computed from its request records when it was saved (recomputed when records changed since). RUN may be a unique prefix of the run id.")
-	format := c.fs.String("format", "table", "`format`: table, json, csv or jsonl")
+	format := c.fs.String("format", "table", "`format`: table, json, csv, jsonl or markdown")
 	recompute := c.fs.Bool("recompute", false, "recompute every figure from the stored records now, ignoring the stored summary")
 	pos, code, ok := c.parse(args, 1, 1)
 	if !ok {
 		return code
 	}
-	if !c.flagOneOf("format", *format, "table", "json", "csv", "jsonl") {
+	if !c.flagOneOf("format", *format, "table", "json", "csv", "jsonl", "markdown") {
 		return ExitUsage
 	}
 	db, id, err := c.openRun(ctx, pos[0])
@@ -241,6 +241,8 @@ func showCmd(ctx context.Context, env *Env, args []string) int {
 		err = report.JSON(env.Stdout, res)
 	case "csv":
 		err = report.CSV(env.Stdout, res)
+	case "markdown":
+		err = report.Markdown(env.Stdout, res)
 	}
 	if err != nil {
 		return c.fail(err)

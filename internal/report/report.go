@@ -1,6 +1,8 @@
 // Package report renders a run's Result for people and scripts: a table for
 // the terminal, one JSON document, CSV (RFC 4180, one row per model ×
-// scenario and per model), and JSON Lines of the raw request records.
+// scenario and per model), JSON Lines of the raw request records, and
+// GitHub-flavoured Markdown for pull requests and issues (Markdown,
+// CompareMarkdown).
 // Renderers are plain functions of (io.Writer, *runner.Result). It also
 // renders comparisons (CompareTable, CompareJSON, in benchstat's look) and
 // writes per-request samples in Go's benchmark format (Benchstat).
@@ -18,7 +20,7 @@ import (
 )
 
 // Formats lists the output formats of `flperf run`.
-var Formats = []string{"table", "json", "csv", "jsonl"}
+var Formats = []string{"table", "json", "csv", "jsonl", "markdown"}
 
 // JSON writes the result as one indented JSON document.
 func JSON(w io.Writer, r *runner.Result) error {
