@@ -33,9 +33,9 @@ func TestRetryFigures(t *testing.T) {
 	recs := []*record.Record{
 		warm, warmOK,
 		attempt(http(429), 0, true, 0), attempt(ok(time.Second), 1, false, time.Second), // A: recovered, E2E 2 s
-		ok(0), // B: ok at once
+		ok(0),                                                                                                       // B: ok at once
 		attempt(http(503), 0, true, 0), attempt(http(429), 1, true, 30*msec), attempt(http(429), 2, false, 90*msec), // C: failed after retrying
-		http(404), // D: permanent, not retried
+		http(404),                                                               // D: permanent, not retried
 		attempt(connect, 0, true, 0), attempt(ok(100*msec), 1, false, 100*msec), // E: recovered, E2E 1.1 s
 		okRec("n", "a", 0, 50*msec, time.Second, 20),
 	}
