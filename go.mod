@@ -9,6 +9,7 @@ require (
 	github.com/prometheus/client_model v0.6.3
 	github.com/prometheus/common v0.73.1
 	github.com/shirou/gopsutil/v4 v4.26.10
+	golang.org/x/term v0.29.0
 	modernc.org/sqlite v1.62.0
 )
 

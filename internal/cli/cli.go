@@ -142,11 +142,11 @@ func SignalContext(parent context.Context) (ctx context.Context, stop func()) {
 			case <-sigs:
 				n++
 				if n == 1 {
-					fmt.Fprintln(os.Stderr, "\nflperf: stopping: no new requests; waiting for requests in flight (press Ctrl-C again to cancel them)")
+					signalNotice("flperf: stopping: no new requests; waiting for requests in flight (press Ctrl-C again to cancel them)")
 					stopScheduling()
 					continue
 				}
-				fmt.Fprintln(os.Stderr, "\nflperf: cancelling requests in flight")
+				signalNotice("flperf: cancelling requests in flight")
 				cancel()
 				return
 			case <-done:

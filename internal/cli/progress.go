@@ -3,21 +3,10 @@ package cli
 import (
 	"fmt"
 	"io"
-	"os"
 	"time"
 
 	"flperf/internal/runner"
 )
-
-// isTerminal reports whether w is a character device (a terminal).
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
-}
 
 // progressLine redraws one status line in place, at most every 100 ms.
 type progressLine struct {

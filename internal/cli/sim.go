@@ -88,7 +88,10 @@ func loadSimProfiles(path string) ([]sim.Profile, error) {
 
 func simCmd(ctx context.Context, env *Env, args []string) int {
 	fs := flag.NewFlagSet("sim", flag.ContinueOnError)
-	addr := fs.String("addr", "127.0.0.1:8090", "loopback `address` to listen on")
+	// --listen as on `flperf serve`; --addr, its first name, stays an alias.
+	var addr, alias string
+	fs.StringVar(&addr, "listen", "127.0.0.1:8090", "loopback `address` to listen on")
+	fs.StringVar(&alias, "addr", "", "alias of --listen, its former name")
 	profiles := fs.String("profiles", "", "JSON `file` with an array of simulated models (default: sim-fast and sim-slow)")
 	errRate := fs.Float64("error-rate", 0, "fraction of requests answered with HTTP 500, added to every model")
 	fs.Usage = func() {
@@ -102,9 +105,13 @@ func simCmd(ctx context.Context, env *Env, args []string) int {
 		fmt.Fprintf(env.Stderr, "flperf sim: %v\n", err)
 		return ExitUsage
 	}
+	addr, err := listenAlias(fs, addr, alias)
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "flperf sim: %v\n", err)
+		return ExitUsage
+	}
 	ps := sim.DefaultProfiles()
 	if *profiles != "" {
-		var err error
 		if ps, err = loadSimProfiles(*profiles); err != nil {
 			fmt.Fprintf(env.Stderr, "flperf sim: --profiles: %v\n", err)
 			return ExitUsage
@@ -125,7 +132,7 @@ func simCmd(ctx context.Context, env *Env, args []string) int {
 		fmt.Fprintf(env.Stderr, "flperf sim: %v\n", err)
 		return ExitUsage
 	}
-	ln, err := sim.Listen(*addr)
+	ln, err := sim.Listen(addr)
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "flperf sim: %v\n", err)
 		return ExitFailure
@@ -176,4 +183,19 @@ func suitesCmd(env *Env, args []string) int {
 		fmt.Fprintf(env.Stdout, "  %-36s max_tokens %-4d %-6s %s\n", sc.Name, sc.MaxTokensOr(100), sc.ExpectedOutputLength, prompt)
 	}
 	return ExitOK
+}
+
+// listenAlias returns the address to listen on: --listen's, or --addr's
+// when only that alias was given. Both given with different values is an
+// error.
+func listenAlias(fs *flag.FlagSet, listen, alias string) (string, error) {
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	switch {
+	case !given["addr"]:
+		return listen, nil
+	case given["listen"] && listen != alias:
+		return "", fmt.Errorf("--addr %q and --listen %q: --addr is an alias of --listen; give one", alias, listen)
+	}
+	return alias, nil
 }

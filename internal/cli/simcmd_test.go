@@ -91,17 +91,18 @@ func wantExit(t *testing.T, code <-chan int, want int) {
 }
 
 // TestSimCommand checks `flperf sim`: it prints its base URL, serves the
-// two default models, and exits 0 on either interrupt stage.
+// two default models, and exits 0 on either interrupt stage. Its address
+// flag is --listen, as on `flperf serve`; --addr is an alias.
 func TestSimCommand(t *testing.T) {
 	t.Run("cancel", func(t *testing.T) {
-		base, _, cancel, code := serveSim(t, "--addr", "127.0.0.1:0")
+		base, _, cancel, code := serveSim(t, "--listen", "127.0.0.1:0")
 		if ids := modelIDs(t, base); !slices.Equal(ids, []string{"sim-fast", "sim-slow"}) {
 			t.Errorf("models %q, want sim-fast and sim-slow", ids)
 		}
 		cancel()
 		wantExit(t, code, ExitOK)
 	})
-	t.Run("stop", func(t *testing.T) {
+	t.Run("stop, --addr alias", func(t *testing.T) {
 		_, stop, _, code := serveSim(t, "--addr", "127.0.0.1:0")
 		stop()
 		wantExit(t, code, ExitOK)
@@ -134,7 +135,8 @@ func TestSimCommandRefuses(t *testing.T) {
 		code     int // -1: any failure
 		want     []string
 	}{
-		{"all interfaces", "", []string{"--addr", "0.0.0.0:8090"}, -1, []string{"0.0.0.0:8090", "loopback"}},
+		{"all interfaces", "", []string{"--listen", "0.0.0.0:8090"}, -1, []string{"0.0.0.0:8090", "loopback"}},
+		{"alias disagrees", "", []string{"--addr", "127.0.0.1:1"}, ExitUsage, []string{"--addr", "--listen", "alias", "127.0.0.1:1"}},
 		{"bad duration", `[{"name":"mine","decode_tps":500,"ttft":"fast"}]`, nil, ExitUsage, []string{`"mine"`, "ttft", `"fast"`}},
 		{"bad nested duration", `[{"name":"mine","decode_tps":500,"faults":{"stall_for":"soon"}}]`, nil, ExitUsage, []string{"faults.stall_for"}},
 		{"unknown field", `[{"name":"mine","decode_tps":500,"ttft_ms":5}]`, nil, ExitUsage, []string{"ttft_ms"}},
@@ -144,7 +146,7 @@ func TestSimCommandRefuses(t *testing.T) {
 		{"positional", "", []string{"extra"}, ExitUsage, []string{`"extra"`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			args := append([]string{"sim", "--addr", "127.0.0.1:0"}, tc.args...)
+			args := append([]string{"sim", "--listen", "127.0.0.1:0"}, tc.args...)
 			var path string
 			if tc.profiles != "" {
 				path = writeFile(t, "profiles.json", tc.profiles)

@@ -135,7 +135,7 @@ func bestOn(h *headline, models []*stats.Group) BestClaim {
 	default:
 		var parts []string
 		for _, e := range c.Excluded {
-			parts = append(parts, fmt.Sprintf("%s %s", e.Model, pct(e.ErrorRate)))
+			parts = append(parts, fmt.Sprintf("%s %s", ModelName(e.Model), pct(e.ErrorRate)))
 		}
 		who := "every model"
 		if len(c.Excluded) == 1 {

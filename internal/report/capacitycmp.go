@@ -39,7 +39,7 @@ func capacityBlock(ew *errWriter, c stats.Comparison) {
 		if cs.FirstFailing != nil {
 			failing = strconv.FormatFloat(*cs.FirstFailing, 'g', -1, 64) + ": " + cs.Why
 		}
-		rows = append(rows, []string{s.name + " (" + cs.Model + ", " + cs.SLO + " by " + cs.By + ")", level,
+		rows = append(rows, []string{s.name + " (" + ModelName(cs.Model) + ", " + cs.SLO + " by " + cs.By + ")", level,
 			optRate(cs.RequestsPerS), optRate(cs.OutputTokensPerS), strings.Join(objs, "; "), failing})
 	}
 	widths := make([]int, len(rows[0]))

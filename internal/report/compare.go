@@ -265,7 +265,7 @@ func rowLabel(r stats.Row, showModel bool) string {
 		s = PooledLabel
 	}
 	if showModel {
-		s = r.Model + " / " + s
+		s = ModelName(r.Model) + " / " + s
 	}
 	return clean(s)
 }

@@ -23,7 +23,7 @@ func contextFit(ew *errWriter, r *runner.Result) {
 		if f.Action == runner.FitStopped {
 			action = fmt.Sprintf("stopped after %d", f.Requests)
 		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\n", f.Model, f.Scenario, action, tokenCount(f.PromptTokens), tokenCount(f.MaxTokens), tokenCount(f.ContextLength), f.Method)
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\n", ModelName(f.Model), f.Scenario, action, tokenCount(f.PromptTokens), tokenCount(f.MaxTokens), tokenCount(f.ContextLength), f.Method)
 	}
 	tw.Flush() // errors are the errWriter's
 }

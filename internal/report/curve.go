@@ -145,12 +145,12 @@ func knees(ew *errWriter, r *runner.Result) {
 		100*c.KneeGain, c.KneeBasis, 100*c.KneeRise)
 	for _, m := range c.Models {
 		if m.Knee == nil {
-			ew.printf("  %s: none within the levels run (throughput still grew, or latency stayed flat)\n", clean(m.Model))
+			ew.printf("  %s: none within the levels run (throughput still grew, or latency stayed flat)\n", clean(ModelName(m.Model)))
 			continue
 		}
 		k := slices.IndexFunc(m.Points, func(p CurvePoint) bool { return p.Stage == *m.Knee })
 		p := m.Points[k]
-		ew.printf("  %s: %s (%s output tok/s)\n", clean(m.Model), p.Stage, numPtr(p.OutputTPS))
+		ew.printf("  %s: %s (%s output tok/s)\n", clean(ModelName(m.Model)), p.Stage, numPtr(p.OutputTPS))
 	}
 }
 

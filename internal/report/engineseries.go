@@ -20,7 +20,7 @@ func engineSeriesBlock(ew *errWriter, r *runner.Result) {
 	}
 	ew.printf("\nEngine's own view (%s, read every %d ms, %d samples; mean/peak over each stage)\n", es.Engine, es.IntervalMS, len(es.Samples))
 	for _, s := range es.Summaries() {
-		label := s.Model + " × " + s.Scenario
+		label := ModelName(s.Model) + " × " + s.Scenario
 		if s.Stage != "" {
 			label += " [" + s.Stage + "]"
 		}

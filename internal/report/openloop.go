@@ -32,7 +32,7 @@ func openLoop(ew *errWriter, r *runner.Result) {
 		if w := o.Oversaturated; w != nil {
 			stopped = fmt.Sprintf("over-saturated after %.1fs: in flight %+.3g/s, TTFT %+.3g s/s", w.ElapsedS, w.InFlightSlope, w.TTFTSlope)
 		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%d\t%s\t%s\n", o.Model, o.Scenario, stage, strconv.FormatFloat(o.Rate, 'g', 4, 64), o.Arrivals, dropped, stopped)
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%d\t%s\t%s\n", ModelName(o.Model), o.Scenario, stage, strconv.FormatFloat(o.Rate, 'g', 4, 64), o.Arrivals, dropped, stopped)
 	}
 	tw.Flush() // errors are the errWriter's
 }

@@ -95,7 +95,7 @@ func resourcesBlock(ew *errWriter, r *runner.Result) {
 		if i >= len(rs.Stages) {
 			scen = "(all)"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", w.Model, scen,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", ModelName(w.Model), scen,
 			meanPeak(w.CPUPct, 1), meanPeak(w.ProcCPUPct, 1), gib(w.ProcRSSBytes.Peak), gib(w.MemUsedBytes.Peak),
 			gpuMeanPeak(w.GPUs, func(g telemetry.GPUSummary) telemetry.Stat { return g.UtilPct }),
 			gpuMem(w.GPUs), gpuPower(w.GPUs), optNum(w.EnergyJ), optNum(w.JoulesPerToken))

@@ -3,7 +3,6 @@ package server
 import (
 	"fmt"
 	"math"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -24,10 +23,9 @@ const (
 // The per-request figures of the running statistics, defined once in
 // package stats.
 var (
-	ttftMetric, _   = stats.MetricByKey("ttft_ms")
-	tpotMetric, _   = stats.MetricByKey("tpot_ms")
-	e2eMetric, _    = stats.MetricByKey("e2e_ms")
-	decodeMetric, _ = stats.MetricByKey("decode_tps")
+	ttftMetric, _ = stats.MetricByKey("ttft_ms")
+	tpotMetric, _ = stats.MetricByKey("tpot_ms")
+	e2eMetric, _  = stats.MetricByKey("e2e_ms")
 )
 
 // liveProgress is the "live" member of GET /runs/{id} and the counters
@@ -69,15 +67,6 @@ type progressEvent struct {
 // stageKey names a model × scenario stage.
 type stageKey struct{ model, scenario string }
 
-// stageStats accumulates the current stage's samples. The slices only
-// grow, so a copy of their headers taken under the lock can be read
-// outside it.
-type stageStats struct {
-	ttft, tpot, decode []float64
-	outTokens          int
-	first, last        time.Time // first send, last end of the stage's ok requests
-}
-
 // feed is a running run's live view: a runner.Sink that never blocks the
 // runner (Add only appends under a mutex), the runner's Progress and Log
 // callbacks, and a ticker that turns what changed into at most four
@@ -91,8 +80,8 @@ type feed struct {
 	started   bool
 	recent    []recentRecord
 	dirty     bool
-	announced int // stages announced so far
-	cur       stageStats
+	announced int           // stages announced so far
+	cur       stats.Running // the current stage's records (figures as its summary will have them)
 	logs      int
 
 	stop chan struct{}
@@ -142,10 +131,6 @@ func (f *feed) Add(r *record.Record) error {
 		v := float64(r.End) / float64(time.Millisecond)
 		rr.E2EMS = &v
 	}
-	var decode *float64
-	if !r.Warmup {
-		decode = one(decodeMetric)
-	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if len(f.recent) == maxRecent {
@@ -154,28 +139,7 @@ func (f *feed) Add(r *record.Record) error {
 	}
 	f.recent = append(f.recent, rr)
 	f.dirty = true
-	if r.Warmup || !rr.OK {
-		return nil
-	}
-	c := &f.cur
-	if rr.TTFTMS != nil {
-		c.ttft = append(c.ttft, *rr.TTFTMS)
-	}
-	if rr.TPOTMS != nil {
-		c.tpot = append(c.tpot, *rr.TPOTMS)
-	}
-	if decode != nil {
-		c.decode = append(c.decode, *decode)
-	}
-	c.outTokens += out
-	if !r.Sent.IsZero() {
-		if c.first.IsZero() || r.Sent.Before(c.first) {
-			c.first = r.Sent
-		}
-		if end := r.Sent.Add(r.End); end.After(c.last) {
-			c.last = end
-		}
-	}
+	f.cur.Add(r)
 	return nil
 }
 
@@ -220,7 +184,7 @@ func (f *feed) log(level, msg string) {
 		k := f.stages[i]
 		if strings.HasPrefix(msg, fmt.Sprintf("model %s, scenario %q: ", k.model, k.scenario)) {
 			stage, idx, f.announced = &k, i, i+1
-			f.cur = stageStats{}
+			f.cur = stats.Running{}
 			break
 		}
 	}
@@ -262,16 +226,12 @@ func (f *feed) flush() {
 	}
 	ev := progressEvent{liveProgress: liveOf(f.prog), Recent: f.recent}
 	f.recent, f.dirty = make([]recentRecord, 0, 16), false
-	c := f.cur // slice headers: the samples before their lengths never change
+	snap := f.cur.Snapshot(f.prog.Model, f.prog.Scenario, f.prog.Stage) // frozen: sorted outside the lock
 	f.mu.Unlock()
 	if ev.Recent == nil {
 		ev.Recent = []recentRecord{}
 	}
-	ev.Running = runningStats{TTFTP50: median(c.ttft), TPOTP50: median(c.tpot), DecodeTPS: mean(c.decode)}
-	if w := c.last.Sub(c.first); w > 0 {
-		v := float64(c.outTokens) / w.Seconds()
-		ev.Running.OutputTPS = &v
-	}
+	ev.Running = runningOf(snap.Figures())
 	f.hub.publish("progress", ev, true)
 }
 
@@ -281,31 +241,21 @@ func (f *feed) finish() {
 	<-f.done
 }
 
-// median returns the median of xs (copied), or nil when empty.
-func median(xs []float64) *float64 {
-	if len(xs) == 0 {
-		return nil
+// runningOf converts a stage's figures so far (stats.Running, the same
+// figures as the CLI's live display): nil where there is no sample yet.
+func runningOf(f stats.RunningFigures) runningStats {
+	dist := func(d stats.Dist, v float64) *float64 {
+		if d.N == 0 || math.IsNaN(v) || math.IsInf(v, 0) {
+			return nil
+		}
+		return &v
 	}
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	v := stats.Percentile(s, 50)
-	return &v
-}
-
-// mean returns the mean of xs, or nil when empty.
-func mean(xs []float64) *float64 {
-	if len(xs) == 0 {
-		return nil
+	rs := runningStats{TTFTP50: dist(f.TTFT, f.TTFT.P50), TPOTP50: dist(f.TPOT, f.TPOT.P50), DecodeTPS: dist(f.DecodeTPS, f.DecodeTPS.Mean)}
+	if f.Window > 0 {
+		v := f.OutputTokensPerS
+		rs.OutputTPS = &v
 	}
-	sum := 0.0
-	for _, x := range xs {
-		sum += x
-	}
-	v := sum / float64(len(xs))
-	if math.IsNaN(v) || math.IsInf(v, 0) {
-		return nil
-	}
-	return &v
+	return rs
 }
 
 // ms is a duration in float milliseconds.

@@ -3,6 +3,8 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"math"
 	"net/http"
 	"strings"
 	"testing"
@@ -27,8 +29,11 @@ func TestRunOverTheAPI(t *testing.T) {
 		Run runner.Result `json:"run"`
 	}
 	var progress struct {
-		Done  int `json:"done"`
-		Total int `json:"total"`
+		Done     int          `json:"done"`
+		Total    int          `json:"total"`
+		Model    string       `json:"model"`
+		Scenario string       `json:"scenario"`
+		Running  runningStats `json:"running"`
 	}
 	stages := 0
 	for {
@@ -63,6 +68,18 @@ func TestRunOverTheAPI(t *testing.T) {
 	}
 	if summary.Run.Status != runner.Completed || summary.Run.Records != 14 {
 		t.Fatalf("summary: %+v", summary.Run)
+	}
+	// The last progress event's running figures are the last stage's, as
+	// its summary group has them (stats.Running). The stored run's window
+	// is read on the wall clock, the live one on the monotonic clock: the
+	// output rate agrees to a millionth, the rest exactly.
+	g := summary.Run.Groups[len(summary.Run.Groups)-1]
+	r := progress.Running
+	if progress.Model != g.Model || progress.Scenario != g.Scenario || r.TTFTP50 == nil || *r.TTFTP50 != g.TTFT.P50 ||
+		r.TPOTP50 == nil || *r.TPOTP50 != g.TPOT.P50 || r.DecodeTPS == nil || *r.DecodeTPS != g.DecodeTPS.Mean ||
+		r.OutputTPS == nil || math.Abs(*r.OutputTPS-g.OutputTokensPerS) > 1e-6*g.OutputTokensPerS {
+		t.Fatalf("last progress %s/%s running %+v, summary group %s/%s ttft p50 %v tpot p50 %v decode mean %v output %v",
+			progress.Model, progress.Scenario, fmt.Sprint(*r.TTFTP50, " ", *r.TPOTP50, " ", *r.DecodeTPS, " ", *r.OutputTPS), g.Model, g.Scenario, g.TTFT.P50, g.TPOT.P50, g.DecodeTPS.Mean, g.OutputTokensPerS)
 	}
 	// GET /runs/{id} is the store's Run, and the summary event agrees.
 	var got struct {
