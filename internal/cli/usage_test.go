@@ -160,7 +160,8 @@ func TestCommands(t *testing.T) {
 // runFlagSet is the documented, stable set of `flperf run` flags.
 var runFlagSet = []string{"endpoint", "engine", "api-key", "model", "suite", "scenario", "requests", "duration",
 	"concurrency", "rate", "arrival", "max-in-flight", "on-full", "oversaturation", "warmup", "timeout", "max-tokens", "temperature",
-	"no-stream", "slo", "seed", "no-cache-bust", "format", "out", "no-progress", "db", "no-save", "ollama-native", "cold", "sample-interval", "engine-pid", "sweep"}
+	"no-stream", "slo", "seed", "no-cache-bust", "format", "out", "no-progress", "db", "no-save", "ollama-native", "cold", "sample-interval", "engine-pid", "sweep",
+	"retries", "metrics-listen", "metrics-token"}
 
 // TestRunHelp checks that `flperf run -h` exits 0 and lists exactly the
 // documented flags, with the FLPERF_* variable of each one that has one.
@@ -182,7 +183,7 @@ func TestRunHelp(t *testing.T) {
 			t.Errorf("flags listed %q, want %q", got, want)
 		}
 		for _, name := range []string{"endpoint", "engine", "api-key", "model", "suite", "requests", "concurrency",
-			"timeout", "max-tokens", "temperature", "seed", "format"} {
+			"timeout", "max-tokens", "temperature", "seed", "format", "metrics-token"} {
 			if env := "[env " + envName(name) + "]"; !strings.Contains(o.stdout, env) {
 				t.Errorf("help does not give %s for --%s", env, name)
 			}

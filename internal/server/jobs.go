@@ -131,6 +131,8 @@ func statusMessage(st runner.Status) string {
 func (s *Server) runJob(j *job, rs *bench.Resolved, cr *bench.CapacityRun, eng *bench.Engine, begin *runner.Result) {
 	ctx := j.ctx
 	sctx := context.WithoutCancel(ctx) // what ran is saved, even after a cancel
+	// Counted in the metrics until endJob.
+	s.metrics.RunStarted()
 	logf := func(level, msg string) {
 		_ = s.db.Event(sctx, j.id, level, msg)
 		j.feed.log(level, msg)
@@ -143,7 +145,8 @@ func (s *Server) runJob(j *job, rs *bench.Resolved, cr *bench.CapacityRun, eng *
 	j.feed.setStages(r.Config.Models, r.Config.Scenarios)
 	r.ID = j.id
 	w := s.db.NewRecordWriter(j.id, store.WriterOptions{})
-	r.Sinks = []runner.Sink{w, j.feed}
+	r.Sinks = []runner.Sink{w, j.feed, s.metrics}
+	r.Client = s.metrics.Doer(r.Client)
 	r.Log, r.Progress = logf, j.feed.progress
 	logf("info", fmt.Sprintf("benchmarking %s on %s (%d scenarios, %s, seed %d)",
 		strings.Join(r.Config.Models, ", "), r.Engine.Label(), len(r.Scenarios), r.Config.Plan().String(), r.Config.Seed))
@@ -206,6 +209,7 @@ func (s *Server) failRun(j *job, begin *runner.Result, cause error) {
 // before "end" goes out.
 func (s *Server) endJob(j *job, st runner.Status, msg string) {
 	j.feed.finish()
+	s.metrics.RunEnded(string(st))
 	final, err := s.result(context.WithoutCancel(j.ctx), j.id)
 	s.jobs.end(j)
 	j.hub.publish("status", statusEvent{State: string(st), Message: msg}, false)

@@ -156,6 +156,9 @@ func (s *Server) secure(next http.Handler) http.Handler {
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "no-referrer")
 		api := r.URL.Path == "/api" || strings.HasPrefix(r.URL.Path, "/api/")
+		if r.URL.Path == MetricsPath {
+			h.Set("Cache-Control", "no-store")
+		}
 		if !api {
 			h.Set("Content-Security-Policy", ContentSecurityPolicy)
 			h.Set("X-Frame-Options", "DENY")
@@ -167,7 +170,7 @@ func (s *Server) secure(next http.Handler) http.Handler {
 				"Host %q is not this server's: open the app at http://127.0.0.1 (or the --listen host)", r.Host)})
 			return
 		}
-		if api && !s.guard.tokenOK(r) {
+		if (api || r.URL.Path == MetricsPath) && !s.guard.tokenOK(r) {
 			h.Set("WWW-Authenticate", `Bearer realm="flperf"`)
 			writeJSON(w, http.StatusUnauthorized, map[string]any{"error": newError(kindUnauthorized, "",
 				"this server needs its access token: open the URL it printed (with ?token=…) or send Authorization: Bearer TOKEN")})

@@ -24,6 +24,7 @@ import (
 	"flperf/internal/engine"
 	"flperf/internal/load"
 	"flperf/internal/runner"
+	"flperf/internal/selfmetrics"
 	"flperf/internal/store"
 )
 
@@ -69,6 +70,7 @@ type Server struct {
 	tasks   *tasks
 	cache   *lru
 	samples *sampleSets
+	metrics *selfmetrics.Metrics // GET /metrics: the runs' live figures
 
 	base       context.Context    // parent of every run and task
 	stopAll    context.CancelFunc // first stage: no new requests
@@ -105,6 +107,7 @@ func New(o Options) (*Server, error) {
 	s.tasks = newTasks()
 	s.cache = newLRU(64)
 	s.samples = newSampleSets()
+	s.metrics = selfmetrics.New()
 	s.handler = s.secure(s.routes())
 	return s, nil
 }
@@ -156,6 +159,8 @@ func (s *Server) routes() *http.ServeMux {
 	a("/api/", func(w http.ResponseWriter, r *http.Request) error {
 		return notFound("no API route %s %s (see /api/v1/…)", r.Method, r.URL.Path)
 	})
+	// flperf's own Prometheus metrics (GET only; the token as for /api/).
+	m.Handle(MetricsPath, metricsEndpoint(s.metrics))
 	ui := s.opts.UI
 	if ui == nil {
 		ui = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
