@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -16,8 +17,10 @@ func userRetriedRecords() []record.Record {
 	recs := makeRecords(90, 3)
 	for i := 1; i+1 < len(recs); i += 5 {
 		first, retry := &recs[i], &recs[i+1]
-		first.Outcome, first.Status, first.Phase, first.Retried = record.HTTPError, 429, record.PhaseHeaders, true
-		first.Error, first.Text, first.TextBytes = "rate limited", "", 0
+		*first = record.Record{Seq: first.Seq, Model: first.Model, Scenario: first.Scenario, Stage: first.Stage, Worker: first.Worker,
+			Warmup: first.Warmup, Stream: first.Stream, MaxTok: first.MaxTok, Endpoint: first.Endpoint,
+			Scheduled: first.Scheduled, Sent: first.Sent, FirstByte: first.FirstByte, End: first.FirstByte,
+			Outcome: record.HTTPError, Status: 429, Phase: record.PhaseHeaders, Error: "rate limited", Retried: true}
 		retry.Attempt, retry.RetryOf = 1, first.Seq
 		retry.RetryWait = time.Duration(i+1) * 7 * time.Millisecond
 		if i%3 != 1 {
@@ -108,5 +111,41 @@ func TestMigrateUserRetries(t *testing.T) {
 	res, err := db.RecomputeRun(ctx, "after")
 	if err != nil || jsonOf(t, res.Summary) != jsonOf(t, live.Summary) {
 		t.Errorf("new run recomputed (%v) differs from the live summary", err)
+	}
+}
+
+// TestImportRetries checks that an exported run with retries imports as it
+// was, and that an import whose retry fields no run could have written (a
+// negative wait, a link to a later record) is refused, naming the field.
+func TestImportRetries(t *testing.T) {
+	ctx := context.Background()
+	src := openTest(t)
+	live := writeRun(t, src, "retried", userRetriedRecords())
+	doc, err := src.Export(ctx, "retried")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst := openTest(t)
+	if err := dst.Import(ctx, doc); err != nil {
+		t.Fatal(err)
+	}
+	res, err := dst.RecomputeRun(ctx, "retried")
+	if err != nil || jsonOf(t, res.Summary) != jsonOf(t, live.Summary) {
+		t.Errorf("imported run recomputed (%v) differs from the live summary", err)
+	}
+	for _, tc := range []struct {
+		edit  func(r *record.Record)
+		field string
+	}{
+		{func(r *record.Record) { r.RetryWait = -time.Second }, "retry_wait_ns"},
+		{func(r *record.Record) { r.RetryOf = r.Seq + 1 }, "retry_of"},
+	} {
+		bad := *doc
+		bad.ID = "bad-" + tc.field
+		bad.Records = append([]record.Record(nil), doc.Records...)
+		tc.edit(&bad.Records[2]) // a retry (Attempt 1)
+		if err := dst.Import(ctx, &bad); err == nil || !strings.Contains(err.Error(), tc.field) {
+			t.Errorf("import with a bad %s: %v", tc.field, err)
+		}
 	}
 }

@@ -94,8 +94,12 @@ func checkRecord(prefix string, r *record.Record, bad func(field, format string,
 		{"input_tokens", int64(r.InputTokens)}, {"output_tokens", int64(r.OutputTokens)},
 		{"engine_output_tokens", int64(r.EngineOutTokens)}, {"estimated_output_tokens", int64(r.EstOutTokens)},
 		{"cached_tokens", int64(r.CachedTokens)}, {"text_bytes", int64(r.TextBytes)},
+		{"retry_of", r.RetryOf}, {"retry_wait_ns", int64(r.RetryWait)},
 	} {
 		nonNeg(prefix+f.name, f.n)
+	}
+	if r.Attempt > 0 && r.RetryOf >= r.Seq {
+		bad(prefix+"retry_of", "%d does not come before the retry's own seq %d", r.RetryOf, r.Seq)
 	}
 	if r.Status < 0 || r.Status > 999 {
 		bad(prefix+"status", "%d is not an HTTP status (0: no response)", r.Status)
