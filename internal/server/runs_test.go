@@ -335,6 +335,9 @@ func TestStartRunValidation(t *testing.T) {
 		{`{"models":["m"],"engine":"nope"}`, "engine"},
 		{`{"models":["m"],"engine":"sim","cold":true}`, "cold"},
 		{`{"models":["m"],"engine":"sim","ollama_native":true}`, "ollama_native"},
+		{`{"models":["m"],"retries":11}`, "retries"},
+		{`{"models":["m"],"retries":-1}`, "retries"},
+		{`{"models":["m"],"retries":"3"}`, "retries"},
 	} {
 		e := a.fail(http.MethodPost, "/api/v1/runs", tc.body, http.StatusBadRequest)
 		if e.Field != tc.field {
