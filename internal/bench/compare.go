@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"flperf/internal/capacity"
+	"flperf/internal/legacy"
 	"flperf/internal/record"
 	"flperf/internal/runner"
 	"flperf/internal/stats"
@@ -36,6 +37,16 @@ func Compare(ctx context.Context, db *store.DB, base, cand string, metrics []sta
 	if b.load != c.load {
 		cmp.Warnings = append(cmp.Warnings, fmt.Sprintf("the two sides ran under different loads (%s vs %s): latencies are not comparable", b.load, c.load))
 	}
+	for _, x := range []struct {
+		name string
+		s    *side
+	}{{"base", b}, {"candidate", c}} {
+		if x.s.legacy {
+			w := legacy.CompareWarning(x.name, x.s.label)
+			cmp.Legacy = append(cmp.Legacy, w)
+			cmp.Warnings = append([]string{w}, cmp.Warnings...)
+		}
+	}
 	if b.simulated != c.simulated {
 		cmp.Warnings = append(cmp.Warnings, "one side ran on the SIMULATED engine")
 	}
@@ -51,6 +62,7 @@ func Compare(ctx context.Context, db *store.DB, base, cand string, metrics []sta
 type side struct {
 	label, load string
 	simulated   bool
+	legacy      bool // imported from the original FLPerformance: no records
 	recs        []record.Record
 	resources   *runner.Resources // nil: the run was not sampled
 	capacity    *capacity.Result  // nil: the run was no capacity search of this side's model
@@ -70,7 +82,7 @@ func loadSide(ctx context.Context, db *store.DB, spec string) (*side, error) {
 	if model != "" && !slices.Contains(res.Config.Models, model) {
 		return nil, noModelError(fmt.Sprintf("run %s has no model %q (it has %s)", id, model, strings.Join(res.Config.Models, ", ")))
 	}
-	s := &side{label: id, load: res.Config.Plan().String(), simulated: res.Engine.Simulated, resources: res.Resources}
+	s := &side{label: id, load: res.Config.Plan().String(), simulated: res.Engine.Simulated, legacy: res.Legacy != nil, resources: res.Resources}
 	if model != "" {
 		s.label += "@" + model
 	}

@@ -84,6 +84,10 @@ func compareCmd(ctx context.Context, env *Env, args []string) int {
 	if err != nil {
 		return c.fail(err)
 	}
+	if threshold >= 0 && len(cmp.Legacy) > 0 {
+		fmt.Fprintf(env.Stderr, "flperf compare: --fail-if-slower refused: a side is a LEGACY run imported from the original FLPerformance, whose figures are not comparable with flperf's; benchmark the baseline again with flperf to gate on it\n")
+		return ExitUsage
+	}
 	if threshold >= 0 {
 		if bad := report.Regressions(cmp, threshold); len(bad) > 0 {
 			for _, r := range bad {

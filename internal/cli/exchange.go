@@ -10,6 +10,7 @@ import (
 	"os"
 
 	"flperf/internal/bench"
+	"flperf/internal/legacy/original"
 	"flperf/internal/store"
 )
 
@@ -50,12 +51,15 @@ func exportCmd(ctx context.Context, env *Env, args []string) int {
 
 // importCmd loads an exported run into the database.
 func importCmd(ctx context.Context, env *Env, args []string) int {
-	c := newSimpleCmd(env, "import", "FILE [flags]", "Adds a run exported with `flperf export --format json` (from this or another machine) to the database, records and all.")
+	c := newSimpleCmd(env, "import", "FILE [flags]", "Adds a run exported with `flperf export --format json` (from this or another machine) to the database, records and all; or the history of the original FLPerformance (its results/storage.json, results/benchmarks.db or a run's JSON export), as runs marked LEGACY (docs/legacy.md). The format is told by the content.")
 	pos, code, ok := c.parse(args, 1, 1)
 	if !ok {
 		return code
 	}
-	a, err := readArchive(pos[0])
+	a, legacyFile, err := readImport(pos[0])
+	if legacyFile != nil {
+		return importLegacy(ctx, c, pos[0], legacyFile)
+	}
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "flperf import: %v\n", err)
 		return ExitUsage
@@ -76,20 +80,49 @@ func importCmd(ctx context.Context, env *Env, args []string) int {
 	return ExitOK
 }
 
-// readArchive reads and checks an export document.
-func readArchive(path string) (*store.Archive, error) {
+// readImport reads an import file: an flperf export document, or one of
+// the original FLPerformance's files (told by content: legacy_import.go).
+func readImport(path string) (*store.Archive, *original.File, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer f.Close()
+	head := make([]byte, 16)
+	n, _ := io.ReadFull(f, head)
+	if original.Detect(head[:n]) == original.SQLite {
+		lf, err := original.ReadFile(path)
+		if err != nil {
+			return nil, nil, err
+		}
+		return nil, lf, nil
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return nil, nil, err
+	}
 	data, err := io.ReadAll(io.LimitReader(f, maxImportBytes+1))
 	if err != nil {
-		return nil, fmt.Errorf("%s: %v", path, err)
+		return nil, nil, fmt.Errorf("%s: %v", path, err)
 	}
 	if len(data) > maxImportBytes {
-		return nil, fmt.Errorf("%s: larger than %d bytes", path, maxImportBytes)
+		return nil, nil, fmt.Errorf("%s: larger than %d bytes", path, maxImportBytes)
 	}
+	if original.Detect(data) != original.None {
+		if len(data) > original.MaxJSONBytes {
+			return nil, nil, fmt.Errorf("%s: larger than the %d bytes an import of the original's JSON reads", path, original.MaxJSONBytes)
+		}
+		lf, err := original.ParseJSON(data)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s: %w", path, err)
+		}
+		return nil, lf, nil
+	}
+	a, err := decodeArchive(path, data)
+	return a, nil, err
+}
+
+// decodeArchive decodes and checks an export document.
+func decodeArchive(path string, data []byte) (*store.Archive, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	var a store.Archive
 	if err := dec.Decode(&a); err != nil {

@@ -168,6 +168,9 @@ func runsCmd(ctx context.Context, env *Env, args []string) int {
 		if r.Engine.Simulated {
 			eng = "SIMULATED"
 		}
+		if r.Legacy { // the original's figures are not flperf's: none shown here
+			eng = "LEGACY (original FLPerformance)"
+		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Started.Local().Format("2006-01-02 15:04"), r.Status, eng,
 			strings.Join(r.Models, ","), r.Suite, okOf(r), optPct(r.ErrorRate), optNum(r.TTFTP50, "ms"), optNum(r.DecodeP50, "tok/s"), optNum(r.OutputTokensPerS, ""))
 	}

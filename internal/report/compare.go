@@ -30,6 +30,9 @@ const GeomeanNote = "geomean"
 // output.
 func CompareTable(w io.Writer, c stats.Comparison) error {
 	ew := &errWriter{w: w}
+	for _, l := range c.Legacy { // first and loud: old and new figures are never compared silently
+		ew.printf("!! %s\n\n", l)
+	}
 	showModel := distinctModels(c.Rows) > 1
 	blocks := 0
 	for _, m := range comparedMetrics(c) {
@@ -481,6 +484,9 @@ type comparisonJSON struct {
 	// side was one.
 	Capacity *stats.CapacityPair `json:"capacity"`
 	Warnings []string            `json:"warnings"`
+	// Legacy: a side imported from the original FLPerformance, whose
+	// figures are not compared (omitted when neither side is one).
+	Legacy []string `json:"legacy,omitempty"`
 }
 
 // fnum returns a pointer to x, nil (JSON null) when x is not finite.
@@ -525,7 +531,7 @@ func CompareJSON(w io.Writer, c stats.Comparison) error {
 		Base: c.BaseLabel, Candidate: c.CandLabel, Alpha: fnum(c.Alpha),
 		Rows: make([]cmpRowJSON, 0, len(c.Rows)), Geomean: make([]cmpGeoJSON, 0, len(c.Geomean)),
 		Energy: make([]cmpEnergyJSON, 0, len(c.Energy)), Warnings: append([]string{}, c.Warnings...),
-		Capacity: c.Capacity,
+		Capacity: c.Capacity, Legacy: c.Legacy,
 	}
 	for _, e := range c.Energy {
 		doc.Energy = append(doc.Energy, cmpEnergyJSON{

@@ -25,8 +25,10 @@ func Table(w io.Writer, r *runner.Result) error {
 	ew.printf("FLPerformance run %s  %s  %s  (%s)\n", r.ID, r.Status, r.Started.Local().Format("2006-01-02 15:04:05"), r.Ended.Sub(r.Started).Round(100*time.Millisecond))
 	if r.Legacy != nil {
 		legacyHeader(ew, r)
+		ew.printf("Engine   %s through the original FLPerformance (endpoint and version not recorded)\n", r.Engine.Kind)
+	} else {
+		ew.printf("Engine   %s\n", r.Engine.Label())
 	}
-	ew.printf("Engine   %s\n", r.Engine.Label())
 	if r.Engine.ConnectionReuse != "" {
 		ew.printf("         %s\n", r.Engine.ConnectionReuse)
 	}
@@ -50,7 +52,9 @@ func Table(w io.Writer, r *runner.Result) error {
 		groupTable(ew, r.Models, notes, false)
 	}
 	failureClasses(ew, r)
-	best(ew, r)
+	if r.Legacy == nil || len(r.Groups) > 0 {
+		best(ew, r)
+	}
 	knees(ew, r)
 	contextFit(ew, r)
 	openLoop(ew, r)

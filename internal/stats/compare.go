@@ -182,6 +182,11 @@ type Comparison struct {
 	// Capacity puts two capacity searches side by side when either side
 	// was one (the caller fills it from the runs); nil otherwise.
 	Capacity *CapacityPair `json:"capacity,omitempty"`
+	// Legacy says, for each side imported from the original FLPerformance,
+	// that none of its figures is compared (the caller fills it; such a
+	// side has no records). Views put it first; a regression gate refuses
+	// to pass or fail on it.
+	Legacy []string `json:"legacy,omitempty"`
 }
 
 // pairKey identifies one group of a comparison side.

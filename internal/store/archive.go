@@ -137,6 +137,18 @@ func (db *DB) Import(ctx context.Context, doc *Archive) error {
 	if err != nil {
 		return explain(db.path, "importing run "+doc.ID, err)
 	}
+	if doc.Legacy != nil { // a legacy run exported and imported again keeps its figures
+		lj, err := jsonText(doc.Legacy)
+		if err != nil {
+			return fmt.Errorf("store: import: run %s: legacy: %w", doc.ID, err)
+		}
+		if db.version < legacySchema {
+			return fmt.Errorf("store: import: run %s is a legacy run, and database %s (schema %d) predates them", doc.ID, db.path, db.version)
+		}
+		if _, err := tx.ExecContext(ctx, "UPDATE runs SET legacy = ? WHERE id = ?", lj, doc.ID); err != nil {
+			return explain(db.path, "importing run "+doc.ID, err)
+		}
+	}
 	if err := saveSeries(ctx, tx, doc.ID, doc.Series); err != nil {
 		return explain(db.path, "importing run "+doc.ID, err)
 	}

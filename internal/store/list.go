@@ -38,6 +38,9 @@ type RunInfo struct {
 	TTFTP50          *float64      `json:"ttft_p50_ms"`
 	DecodeP50        *float64      `json:"decode_p50_tps"`
 	OutputTokensPerS *float64      `json:"output_tokens_per_s"`
+	// Legacy marks a run imported from the original FLPerformance: its
+	// figures are the original's (Result.Legacy), never flperf's.
+	Legacy bool `json:"legacy,omitempty"`
 }
 
 // Runs lists stored runs, newest first.
@@ -46,7 +49,11 @@ func (db *DB) Runs(ctx context.Context, f Filter) ([]RunInfo, error) {
 	if limit <= 0 {
 		limit = -1 // SQLite: no limit
 	}
-	rows, err := db.sql.QueryContext(ctx, `SELECT r.id, r.started, r.ended, r.status, r.engine, r.config, r.suite, r.records,
+	legacyCol := "r.legacy IS NOT NULL"
+	if db.version < legacySchema {
+		legacyCol = "0"
+	}
+	rows, err := db.sql.QueryContext(ctx, `SELECT r.id, r.started, r.ended, r.status, r.engine, r.config, r.suite, r.records, `+legacyCol+`,
 			s.requests, s.ok, s.error_rate, s.ttft_p50_ms, s.decode_p50_tps, s.output_tokens_per_s
 		FROM runs r LEFT JOIN summaries s ON s.run_id = r.id AND s.kind = 'total'
 		WHERE (?1 = '' OR r.status = ?1)
@@ -66,7 +73,7 @@ func (db *DB) Runs(ctx context.Context, f Filter) ([]RunInfo, error) {
 		var ended, requests, ok sql.NullInt64
 		var errRate, ttft, decode, outTPS sql.NullFloat64
 		var status, eng, cfg, suite string
-		if err := rows.Scan(&ri.ID, &started, &ended, &status, &eng, &cfg, &suite, &ri.Records,
+		if err := rows.Scan(&ri.ID, &started, &ended, &status, &eng, &cfg, &suite, &ri.Records, &ri.Legacy,
 			&requests, &ok, &errRate, &ttft, &decode, &outTPS); err != nil {
 			return nil, explain(db.path, "listing runs", err)
 		}

@@ -84,14 +84,17 @@ func (db *DB) readRun(ctx context.Context, q querier, id string) (*runner.Result
 	var started int64
 	var ended sql.NullInt64
 	var status, tool, eng, cfg, suite, warnings, server string
-	var hardware, resources sql.NullString
+	var hardware, resources, legacyJSON sql.NullString
 	r := &runner.Result{}
-	resCol := "resources"
+	resCol, legacyCol := "resources", "legacy"
 	if db.version < telemetrySchema {
 		resCol = "NULL"
 	}
-	err := q.QueryRowContext(ctx, "SELECT id, started, ended, status, tool, engine, config, suite, warnings, server, hardware, "+resCol+", records FROM runs WHERE id = ?", id).
-		Scan(&r.ID, &started, &ended, &status, &tool, &eng, &cfg, &suite, &warnings, &server, &hardware, &resources, &r.Records)
+	if db.version < legacySchema {
+		legacyCol = "NULL"
+	}
+	err := q.QueryRowContext(ctx, "SELECT id, started, ended, status, tool, engine, config, suite, warnings, server, hardware, "+resCol+", "+legacyCol+", records FROM runs WHERE id = ?", id).
+		Scan(&r.ID, &started, &ended, &status, &tool, &eng, &cfg, &suite, &warnings, &server, &hardware, &resources, &legacyJSON, &r.Records)
 	if err == sql.ErrNoRows {
 		return nil, fmt.Errorf("%w: %q", ErrNotFound, id)
 	}
@@ -111,6 +114,11 @@ func (db *DB) readRun(ctx context.Context, q querier, id string) (*runner.Result
 	if resources.Valid {
 		if err := json.Unmarshal([]byte(resources.String), &r.Resources); err != nil {
 			return nil, fmt.Errorf("database %s: run %s: stored resources: %w", db.path, id, err)
+		}
+	}
+	if legacyJSON.Valid {
+		if err := json.Unmarshal([]byte(legacyJSON.String), &r.Legacy); err != nil {
+			return nil, fmt.Errorf("database %s: run %s: stored legacy figures: %w", db.path, id, err)
 		}
 	}
 	if r.Warnings == nil {

@@ -9,7 +9,7 @@
 import { apiURL, get, seg, subscribe } from '../api.js';
 import { errorBox, h, note, replace, section } from '../dom.js';
 import { NA, count, dateTime, duration, ms, pct, runTitle, timeOf, tps } from '../format.js';
-import { simBadge, smallMark, statusBadge } from '../parts/badges.js';
+import { legacyBadge, simBadge, smallMark, statusBadge } from '../parts/badges.js';
 import { bestCards } from '../parts/best.js';
 import { modelLabel, smallN, stat } from '../parts/groups.js';
 import { runCharts } from '../parts/run-charts.js';
@@ -20,6 +20,7 @@ import { runResources } from '../parts/run-resources.js';
 import { runEngineSeries } from '../parts/engine-series.js';
 import { runSamples } from '../parts/run-samples.js';
 import { detailTable } from '../parts/run-table.js';
+import { legacyBlock } from '../parts/legacy.js';
 
 function picker(ctx, listP, run) {
   const select = h('select', { id: 'run-picker', 'aria-label': 'Run' }, h('option', { value: run.id }, runTitle(run)));
@@ -145,7 +146,7 @@ export async function render(ctx) {
       'div',
       { class: 'run-head' },
       h('h2', { class: 'run-title' }, runTitle(run)),
-      h('p', null, statusBadge(run.status), ' ', simBadge(run.engine && run.engine.simulated), ' ', h('span', { class: 'id' }, `run ${run.id}`), ' · ', dateTime(run.started)),
+      h('p', null, statusBadge(run.status), ' ', simBadge(run.engine && run.engine.simulated), ' ', legacyBadge(!!run.legacy), ' ', h('span', { class: 'id' }, `run ${run.id}`), ' · ', dateTime(run.started)),
       exports(run.id),
     ),
     run.status === 'running' ? liveBanner(ctx, run) : null,
@@ -159,7 +160,9 @@ export async function render(ctx) {
           section('Distribution per model', dist.el),
           section('Per scenario', detailTable(run), note('* a p95 from fewer than 20 samples or a p99 from fewer than 100 is close to the maximum; hover for n.')),
         ]
-      : note(run.status === 'running' ? 'No request has finished yet.' : 'This run has no measured requests.'),
+      : run.legacy
+        ? section('LEGACY figures of the original FLPerformance', legacyBlock(run.legacy))
+        : note(run.status === 'running' ? 'No request has finished yet.' : 'This run has no measured requests.'),
     section('Resources during the run', resources.el),
     section('The engine\u2019s own view (queue and cache)', engineSeries.el),
     section('Generated text (sample of requests)', samplesBox),

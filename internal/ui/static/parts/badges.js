@@ -24,3 +24,10 @@ export function healthBadge(e) {
 export function smallMark(text, title) {
   return h('sup', { class: 'mark', title }, text);
 }
+
+// legacyBadge marks a run imported from the original FLPerformance, whose
+// figures are its own and never compared with flperf's (null otherwise).
+export function legacyBadge(legacy) {
+  if (!legacy) return null;
+  return h('span', { class: 'badge legacy', title: 'imported from the original FLPerformance: its own figures (chunks counted as tokens, nearest-rank percentiles, sequential only, retried errors hidden), not comparable with flperf’s' }, 'LEGACY');
+}

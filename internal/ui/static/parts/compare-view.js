@@ -7,7 +7,7 @@
 import { apiURL, get, query, seg } from '../api.js';
 import { errorBox, h, note, replace, section, tableWrap } from '../dom.js';
 import { NA, isNum, metricName, num, runTitle, sig4, withUnit } from '../format.js';
-import { simBadge } from './badges.js';
+import { legacyBadge, simBadge } from './badges.js';
 import { compareCurves } from './run-curve.js';
 
 function side(s, unit) {
@@ -106,7 +106,7 @@ async function sideOf(ref, name, signal) {
   const { id, model } = parseSide(ref);
   try {
     const doc = await get(`/runs/${seg(id)}`, { signal });
-    const title = h('span', null, h('a', { href: `/runs/${seg(doc.run.id)}` }, runTitle(doc.run)), model ? ` (model ${model})` : '', ' ', simBadge(doc.run.engine && doc.run.engine.simulated));
+    const title = h('span', null, h('a', { href: `/runs/${seg(doc.run.id)}` }, runTitle(doc.run)), model ? ` (model ${model})` : '', ' ', simBadge(doc.run.engine && doc.run.engine.simulated), ' ', legacyBadge(!!doc.run.legacy));
     return { title, curve: { name, curve: doc.curve || null, model } };
   } catch {
     return { title: h('span', null, ref), curve: { name, curve: null, model } };
@@ -153,6 +153,8 @@ export async function compareView(box, { base, candidate, metrics, alpha }, sign
     box,
     section(
       'Comparison',
+      // First and loud: a legacy side's figures are never compared silently.
+      (cmp.legacy || []).length ? h('div', { class: 'notice error legacy-compare', role: 'alert' }, cmp.legacy.map((w) => h('p', null, w))) : null,
       h('p', null, 'Base: ', bt, h('br'), 'Candidate: ', ct),
       // Two whole runs (not RUN@MODEL) also make one self-contained HTML file.
       bm || cm

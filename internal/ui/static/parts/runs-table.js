@@ -3,7 +3,7 @@
 
 import { h, tableWrap } from '../dom.js';
 import { NA, count, dateTime, engineName, ms, pct, tps } from '../format.js';
-import { simBadge, statusBadge } from './badges.js';
+import { legacyBadge, simBadge, statusBadge } from './badges.js';
 
 // runsTable renders RunInfo rows. opts.selected (a Set of ids) and
 // opts.onToggle(id, checked) add a selection column.
@@ -34,7 +34,7 @@ export function runsTable(runs, opts = {}) {
       h('td', null, h('a', { href: `/runs/${encodeURIComponent(r.id)}` }, dateTime(r.started)), h('div', { class: 'id' }, r.id)),
       h('td', null, (r.models || []).join(', ') || NA),
       h('td', null, r.suite || NA),
-      h('td', null, engineName(r.engine), ' ', simBadge(r.engine && r.engine.simulated)),
+      h('td', null, engineName(r.engine), ' ', simBadge(r.engine && r.engine.simulated), ' ', legacyBadge(r.legacy)),
       h('td', null, statusBadge(r.status)),
       h('td', { class: 'num' }, r.requests == null ? count(r.records) : count(r.requests)),
       h('td', { class: 'num' }, pct(r.error_rate)),

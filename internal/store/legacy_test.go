@@ -1,0 +1,60 @@
+package store
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+
+	"flperf/internal/legacy/legacytest"
+	"flperf/internal/legacy/original"
+)
+
+// TestImportLegacyAllOrNothing: the runs of one file are stored in one
+// transaction (a failure on the second run leaves the first out too), a
+// second import adds nothing, and Run gives back the legacy block with an
+// empty summary.
+func TestImportLegacyAllOrNothing(t *testing.T) {
+	ctx := context.Background()
+	src := filepath.Join(t.TempDir(), "storage.json")
+	if err := legacytest.WriteStorage(src, nil); err != nil {
+		t.Fatal(err)
+	}
+	f, err := original.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := openAt(t, filepath.Join(t.TempDir(), "flperf.db"))
+	// The second run's insert fails inside the transaction.
+	if _, err := db.sql.ExecContext(ctx, `CREATE TRIGGER refuse BEFORE INSERT ON runs WHEN NEW.id = 'legacy-`+legacytest.RunUnstreamed+`'
+		BEGIN SELECT RAISE(ABORT, 'refused by the test'); END`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ImportLegacy(ctx, f.Runs); err == nil {
+		t.Fatal("import succeeded through a refused insert")
+	}
+	if runs, err := db.Runs(ctx, Filter{}); err != nil || len(runs) != 0 {
+		t.Fatalf("after a failed import: %d runs (%v), want none", len(runs), err)
+	}
+	if _, err := db.sql.ExecContext(ctx, `DROP TRIGGER refuse`); err != nil {
+		t.Fatal(err)
+	}
+	res, err := db.ImportLegacy(ctx, f.Runs)
+	if err != nil || len(res.Added) != 2 || len(res.Present) != 0 {
+		t.Fatalf("import: %+v, %v", res, err)
+	}
+	res, err = db.ImportLegacy(ctx, f.Runs)
+	if err != nil || len(res.Added) != 0 || len(res.Present) != 2 {
+		t.Fatalf("second import: %+v, %v", res, err)
+	}
+	runs, err := db.Runs(ctx, Filter{})
+	if err != nil || len(runs) != 2 || !runs[0].Legacy || runs[0].Requests != nil {
+		t.Fatalf("runs %+v, %v", runs, err)
+	}
+	r, err := db.Run(ctx, "legacy-"+legacytest.RunStreamed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Legacy == nil || len(r.Legacy.Results) != 2 || *r.Legacy.Results[0].TPS != legacytest.TPS || r.Records != 0 || len(r.Groups) != 0 {
+		t.Fatalf("run read back: legacy %+v, %d records, %d groups", r.Legacy, r.Records, len(r.Groups))
+	}
+}
