@@ -36,6 +36,7 @@ func TestRunUsageErrors(t *testing.T) {
 		{"bad seed", []string{"--seed", "abc"}, []string{"--seed", `"abc"`}},
 		{"bad engine kind", []string{"--engine", "gpt5"}, []string{"--engine", "gpt5"}},
 		{"negative warmup", []string{"--warmup", "-1"}, []string{"--warmup"}},
+		{"too many retries", []string{"--retries", "11"}, []string{"--retries: must be between 0 and 10, got 11"}},
 		{"control character in model", []string{"--model", "a\nb"}, []string{"--model", "control"}},
 		{"bad suite file", []string{"--suite", badSuite}, []string{badSuite, "scenario 2", `"broken"`, "max_tokens"}},
 		{"suite path without .json", []string{"--suite", "../../etc/passwd"}, []string{"../../etc/passwd", "never looked up as paths"}},
