@@ -5,6 +5,8 @@ import (
 	"math"
 	"slices"
 	"testing"
+
+	"flperf/internal/report"
 )
 
 // chartData is what checkChartValues reads of each Chart.js instance on
@@ -129,7 +131,7 @@ func scenarioKey(g map[string]any) string {
 
 func modelLabel(g map[string]any) string {
 	m, _ := g["model"].(string)
-	return m + stageLabel(g)
+	return report.ModelName(m) + stageLabel(g)
 }
 
 // medianCI returns dist's median CI from group g (nil when absent).
@@ -218,7 +220,7 @@ func checkChartValues(t *testing.T, b *browser, a *app, id string) {
 			continue
 		}
 		for _, m := range models {
-			ds := c.labelled(ch, m)
+			ds := c.labelled(ch, report.ModelName(m))
 			if ds == nil || len(ds.Data) != len(keys) {
 				continue
 			}
@@ -343,7 +345,7 @@ func checkChartValues(t *testing.T, b *browser, a *app, id string) {
 		if m.N == 0 || !okC || !okH {
 			continue
 		}
-		if ds := c.labelled(cdf, m.Model); ds != nil {
+		if ds := c.labelled(cdf, report.ModelName(m.Model)); ds != nil {
 			if len(ds.Data) != len(m.CDF) {
 				t.Errorf("CDF %s: %d points drawn, the API has %d", m.Model, len(ds.Data), len(m.CDF))
 			} else {
@@ -352,7 +354,7 @@ func checkChartValues(t *testing.T, b *browser, a *app, id string) {
 				}
 			}
 		}
-		if ds := c.labelled(hist, m.Model); ds != nil {
+		if ds := c.labelled(hist, report.ModelName(m.Model)); ds != nil {
 			if len(ds.Data) != len(m.Bins) {
 				t.Errorf("histogram %s: %d bars drawn, the API has %d bins", m.Model, len(ds.Data), len(m.Bins))
 			} else {

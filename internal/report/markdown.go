@@ -97,7 +97,7 @@ func mdGroupTable(ew *errWriter, groups []stats.Group, notes *footnotes, withSce
 	t := mdTable{head: head, right: align}
 	for i := range groups {
 		g := &groups[i]
-		row := []string{mdText(g.Model)}
+		row := []string{mdText(ModelName(g.Model))}
 		if withScenario {
 			row = append(row, mdText(g.Scenario))
 		}
@@ -173,7 +173,7 @@ func mdBest(ew *errWriter, r *runner.Result) {
 		var parts []string
 		for _, m := range r.Config.Models {
 			if wins[m] > 0 {
-				parts = append(parts, fmt.Sprintf("%s in %d of %d %s", mdText(m), wins[m], len(order), what))
+				parts = append(parts, fmt.Sprintf("%s in %d of %d %s", mdText(ModelName(m)), wins[m], len(order), what))
 			}
 		}
 		if len(parts) == 0 {
@@ -193,12 +193,12 @@ func mdKnees(ew *errWriter, r *runner.Result) {
 		100*c.KneeGain, c.KneeBasis, 100*c.KneeRise)
 	for _, m := range c.Models {
 		if m.Knee == nil {
-			ew.printf("- %s: none within the levels run (throughput still grew, or latency stayed flat)\n", mdText(m.Model))
+			ew.printf("- %s: none within the levels run (throughput still grew, or latency stayed flat)\n", mdText(ModelName(m.Model)))
 			continue
 		}
 		k := slices.IndexFunc(m.Points, func(p CurvePoint) bool { return p.Stage == *m.Knee })
 		p := m.Points[k]
-		ew.printf("- %s: %s (%s output tok/s)\n", mdText(m.Model), mdText(p.Stage), numPtr(p.OutputTPS))
+		ew.printf("- %s: %s (%s output tok/s)\n", mdText(ModelName(m.Model)), mdText(p.Stage), numPtr(p.OutputTPS))
 	}
 }
 
@@ -209,7 +209,7 @@ func mdCapacity(ew *errWriter, r *runner.Result) {
 	if c == nil {
 		return
 	}
-	ew.printf("\n#### Capacity\n\n%s / %s: %s\n\n", mdText(c.Model), mdText(c.Scenario), mdText(c.Answer))
+	ew.printf("\n#### Capacity\n\n%s / %s: %s\n\n", mdText(ModelName(c.Model)), mdText(c.Scenario), mdText(c.Answer))
 	head := []string{"Level", "Stage", "Requests", "Failed", "req/s", "tok/s", "good/s"}
 	right := []bool{true, false, true, true, true, true, true}
 	for _, o := range c.Objectives {
@@ -254,7 +254,7 @@ func mdContextFit(ew *errWriter, r *runner.Result) {
 		if f.Action == runner.FitStopped {
 			action = fmt.Sprintf("stopped after %d", f.Requests)
 		}
-		t.rows = append(t.rows, []string{mdText(f.Model), mdText(f.Scenario), mdText(action), tokenCount(f.PromptTokens),
+		t.rows = append(t.rows, []string{mdText(ModelName(f.Model)), mdText(f.Scenario), mdText(action), tokenCount(f.PromptTokens),
 			tokenCount(f.MaxTokens), tokenCount(f.ContextLength), mdText(f.Method)})
 	}
 	t.write(ew)
@@ -282,7 +282,7 @@ func mdOpenLoop(ew *errWriter, r *runner.Result) {
 		if w := o.Oversaturated; w != nil {
 			stopped = fmt.Sprintf("over-saturated after %.1fs: in flight %+.3g/s, TTFT %+.3g s/s", w.ElapsedS, w.InFlightSlope, w.TTFTSlope)
 		}
-		t.rows = append(t.rows, []string{mdText(o.Model), mdText(o.Scenario), mdText(stage), strconv.FormatFloat(o.Rate, 'g', 4, 64),
+		t.rows = append(t.rows, []string{mdText(ModelName(o.Model)), mdText(o.Scenario), mdText(stage), strconv.FormatFloat(o.Rate, 'g', 4, 64),
 			strconv.Itoa(o.Arrivals), dropped, mdText(stopped)})
 	}
 	t.write(ew)
@@ -317,7 +317,7 @@ func mdEngineFigures(ew *errWriter, r *runner.Result) {
 	for i := range r.Groups {
 		g := &r.Groups[i]
 		if e := g.Engine; e != nil {
-			t.rows = append(t.rows, []string{mdText(g.Model), mdText(g.Scenario), strconv.Itoa(e.N),
+			t.rows = append(t.rows, []string{mdText(ModelName(g.Model)), mdText(g.Scenario), strconv.Itoa(e.N),
 				distP50(e.TTFT), distP50(g.TTFT), distP50(e.Overhead), distP50(e.DecodeTPS), distP50(g.DecodeTPS)})
 		}
 	}

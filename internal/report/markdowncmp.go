@@ -123,7 +123,7 @@ func mdRowLabel(r stats.Row, showModel bool) string {
 		s = "*" + PooledLabel + "*"
 	}
 	if showModel {
-		s = mdText(r.Model) + " / " + s
+		s = mdText(ModelName(r.Model)) + " / " + s
 	}
 	return s
 }
@@ -245,7 +245,7 @@ func mdCapacityPair(ew *errWriter, p *stats.CapacityPair) {
 		if cs.FirstFailing != nil {
 			failing = strconv.FormatFloat(*cs.FirstFailing, 'g', -1, 64) + ": " + cs.Why
 		}
-		t.rows = append(t.rows, []string{s.name + " (" + mdText(cs.Model+", "+cs.SLO+" by "+cs.By) + ")", level,
+		t.rows = append(t.rows, []string{s.name + " (" + mdText(ModelName(cs.Model)+", "+cs.SLO+" by "+cs.By) + ")", level,
 			optRate(cs.RequestsPerS), optRate(cs.OutputTokensPerS), mdText(strings.Join(objs, "; ")), mdText(failing)})
 	}
 	t.write(ew)
@@ -266,7 +266,7 @@ func RegressionsMarkdown(w io.Writer, bad []stats.Row, threshold float64) error 
 	}
 	ew.printf("\n❌ **Regression** (`--fail-if-slower %s`):\n\n", gate)
 	for _, r := range bad {
-		scope := mdText(r.Model)
+		scope := mdText(ModelName(r.Model))
 		switch {
 		case r.Note == GeomeanNote:
 			scope = "geomean"

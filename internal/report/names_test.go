@@ -35,7 +35,8 @@ func TestModelName(t *testing.T) {
 }
 
 // TestTableShowsFileNames checks that a run whose models are file paths
-// shows their file names in every table row and in the best-model lines,
+// shows their file names in every row of the table and the Markdown and
+// in their best-model lines,
 // while JSON and CSV keep the full ids.
 func TestTableShowsFileNames(t *testing.T) {
 	r := result(t)
@@ -54,19 +55,23 @@ func TestTableShowsFileNames(t *testing.T) {
 	for i := range r.Models {
 		rename(&r.Models[i].Model)
 	}
-	var tb, jb, cb bytes.Buffer
+	var tb, mb, jb, cb bytes.Buffer
 	if err := Table(&tb, r); err != nil {
 		t.Fatal(err)
 	}
-	tab := tb.String()
-	if strings.Contains(tab, "/models/") || strings.Contains(tab, `C:\`) {
-		t.Errorf("the table shows a path:\n%s", tab)
+	if err := Markdown(&mb, r); err != nil {
+		t.Fatal(err)
 	}
-	if n := strings.Count(tab, "rand-24M.gguf"); n < 3 { // scenario row, model row, a best-model line
-		t.Errorf("rand-24M.gguf shown %d times, want a row per table and the best-model lines:\n%s", n, tab)
-	}
-	if n := strings.Count(tab, "broken.gguf"); n < 2 {
-		t.Errorf("broken.gguf shown %d times:\n%s", n, tab)
+	for name, tab := range map[string]string{"table": tb.String(), "Markdown": mb.String()} {
+		if strings.Contains(tab, "/models/") || strings.Contains(tab, `C:\`) || strings.Contains(tab, `C:\\`) {
+			t.Errorf("the %s shows a path:\n%s", name, tab)
+		}
+		if n := strings.Count(tab, "rand-24M.gguf"); n < 3 { // scenario row, model row, a best-model line
+			t.Errorf("%s: rand-24M.gguf shown %d times, want a row per table and the best-model lines:\n%s", name, n, tab)
+		}
+		if n := strings.Count(tab, "broken.gguf"); n < 2 {
+			t.Errorf("%s: broken.gguf shown %d times:\n%s", name, n, tab)
+		}
 	}
 	if err := JSON(&jb, r); err != nil {
 		t.Fatal(err)

@@ -4,6 +4,23 @@
 // NA is shown for an unknown value.
 export const NA = '–';
 
+// modelName is how a model is shown in tables, cards and charts: an id that
+// is a file path (llama-server's /models/x/rand-24M.gguf, C:\models\x.gguf,
+// ./x.gguf, a relative path to a .gguf) by its file name, any other id as it
+// is. The data keeps the full id, and elements that show the name carry it
+// as their title. The rule of report.ModelName in Go.
+export function modelName(id) {
+  if (typeof id !== 'string' || !isFilePath(id)) return id;
+  const p = id.replace(/[\\/]+$/, '');
+  const name = p.slice(Math.max(p.lastIndexOf('/'), p.lastIndexOf('\\')) + 1);
+  return name === '' || name === '.' || name === '..' ? id : name;
+}
+
+// isFilePath says whether a model id is a file path (modelName).
+function isFilePath(id) {
+  return /^[\\/]/.test(id) || /^[A-Za-z]:[\\/]/.test(id) || /^(\.\.?|~)[\\/]/.test(id) || (/[\\/]/.test(id) && /\.gguf$/i.test(id));
+}
+
 // NBSP joins a number to its unit so that they never wrap apart.
 const NBSP = '\u00a0';
 
@@ -115,7 +132,7 @@ export function runTitle(info) {
   const models = (info.config && info.config.models) || (Array.isArray(info.models) ? info.models.filter((m) => typeof m === 'string') : []);
   const suite = typeof info.suite === 'string' ? info.suite : info.suite && info.suite.name;
   const parts = [dateTime(info.started, false)];
-  if (models.length) parts.push(models.join(', '));
+  if (models.length) parts.push(models.map(modelName).join(', '));
   if (suite) parts.push(suite);
   return parts.join(' · ');
 }

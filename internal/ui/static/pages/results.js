@@ -52,7 +52,7 @@ function modelCard(g, engineModels) {
   return h(
     'div',
     { class: 'card model', dataset: { model: g.model } },
-    h('h3', null, modelLabel(g)),
+    h('h3', { title: g.model }, modelLabel(g)),
     m ? h('p', { class: 'note' }, [m.alias, m.device, m.execution_provider].filter(Boolean).join(' · ') || NA) : null,
     h(
       'div',

@@ -6,12 +6,12 @@
 // load model: a figure is only comparable within one configuration.
 
 import { append, h } from '../dom.js';
-import { NA, configLine, num, ms, pct, tps } from '../format.js';
+import { NA, configLine, modelName, num, ms, pct, tps } from '../format.js';
 
 const FORMAT = { ms, 'tok/s': tps, fraction: pct };
 
 // label names an entry: its model, and its stage when the run had stages.
-const label = (e) => (e.stage ? `${e.model} (${e.stage})` : e.model);
+const label = (e) => (e.stage ? `${modelName(e.model)} (${e.stage})` : modelName(e.model));
 
 // card draws one claim (a BestClaim).
 function card(c, models, context, link) {
@@ -30,7 +30,7 @@ function card(c, models, context, link) {
   const top = ranked[0];
   append(
     el,
-    h('p', { class: 'big model-name' }, label(top), c.tie ? h('span', { class: 'badge' }, 'tie') : null),
+    h('p', { class: 'big model-name', title: top.model }, label(top), c.tie ? h('span', { class: 'badge' }, 'tie') : null),
     h('p', { class: 'metric' }, h('span', { class: 'metric-name' }, `${c.metric}: `), h('strong', { dataset: { value: top.value } }, fmt(top.value))),
   );
   const detail = [];

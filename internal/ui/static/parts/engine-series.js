@@ -9,7 +9,7 @@
 import { get, seg } from '../api.js';
 import { figure, timeChart } from '../charts.js';
 import { errorBox, h, note, replace } from '../dom.js';
-import { isNum, num } from '../format.js';
+import { isNum, modelName, num } from '../format.js';
 
 const GiB = 2 ** 30;
 
@@ -41,7 +41,7 @@ function seriesOf(points) {
 function stageMarks(view) {
   const models = new Set(view.stages.map((s) => s.model));
   return view.stages.map((s) => {
-    let label = models.size > 1 ? `${s.model} · ${s.scenario}` : s.scenario;
+    let label = models.size > 1 ? `${modelName(s.model)} · ${s.scenario}` : s.scenario;
     if (s.stage) label += ` · ${s.stage}`;
     return { x: s.from_ms / 1000, label };
   });

@@ -1,16 +1,17 @@
 // parts/groups.js: reading a run's summaries (stats groups) for tables and
 // charts.
 
-import { isNum } from '../format.js';
+import { isNum, modelName } from '../format.js';
 
 // stageLabel names a group's stage ("" for a single-stage run).
 function stageLabel(g) {
   return g.stage ? ` [${g.stage}]` : '';
 }
 
-// modelLabel names a per-model row (model, and stage in a sweep).
+// modelLabel names a per-model row (model, by modelName, and stage in a
+// sweep).
 export function modelLabel(g) {
-  return g.model + stageLabel(g);
+  return modelName(g.model) + stageLabel(g);
 }
 
 // scenarioKeys returns the distinct scenario (× stage) labels of groups,

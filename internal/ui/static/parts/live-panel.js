@@ -6,7 +6,7 @@
 import { post, seg, subscribe } from '../api.js';
 import { figure, lineChart } from '../charts.js';
 import { errorBox, h, replace } from '../dom.js';
-import { NA, count, duration, ms, num, runTitle, timeOf, tps } from '../format.js';
+import { NA, count, duration, modelName, ms, num, runTitle, timeOf, tps } from '../format.js';
 import { simBadge, statusBadge } from './badges.js';
 
 const MAX_POINTS = 600;
@@ -79,7 +79,7 @@ export function livePanel(ctx, run) {
       if (s.state !== 'running') finish(s.state);
     },
     stage: (s) => {
-      replace(stage, `model ${s.model} · scenario “${s.scenario}” (stage ${s.index + 1} of ${s.count})`);
+      replace(stage, `model ${modelName(s.model)} · scenario “${s.scenario}” (stage ${s.index + 1} of ${s.count})`);
     },
     progress: (p) => {
       if (p.total > 0) {

@@ -2,7 +2,7 @@
 
 import { barChart, figure, radarChart } from '../charts.js';
 import { h } from '../dom.js';
-import { isNum } from '../format.js';
+import { isNum, modelName } from '../format.js';
 import { byKey, ci, modelLabel, modelNames, scenarioKeys, stat } from './groups.js';
 
 // perScenario is a bar chart of one figure per scenario (x) and model (bars).
@@ -11,7 +11,7 @@ function perScenario(run, canvas, { read, interval, unit, yTitle }) {
   const labels = scenarioKeys(groups);
   const find = byKey(groups);
   const series = modelNames(groups).map((m, i) => ({
-    label: m,
+    label: modelName(m),
     colorIndex: i,
     data: labels.map((k) => read(find(m, k))),
     errorBars: interval ? labels.map((k) => interval(find(m, k))) : undefined,

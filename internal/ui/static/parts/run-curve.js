@@ -6,7 +6,7 @@
 
 import { curveChart, figure } from '../charts.js';
 import { h } from '../dom.js';
-import { isNum, num } from '../format.js';
+import { isNum, modelName, num } from '../format.js';
 
 // series are the lines of one metric: per model its p50 (solid) and p99
 // (dashed) over the levels that have both figures, and its knee. prefix
@@ -18,7 +18,7 @@ function series(curve, metric, prefix = '', color = 0) {
     for (const [pct, dashed] of [['p50', false], ['p99', true]]) {
       const key = `${metric}_${pct}_ms`;
       out.push({
-        label: `${prefix}${m.model} ${pct}`,
+        label: `${prefix}${modelName(m.model)} ${pct}`,
         colorIndex: i,
         dashed,
         data: m.points.filter((p) => isNum(p.output_tps) && isNum(p[key])).map((p) => ({ x: p.output_tps, y: p[key], stage: p.stage })),
@@ -27,7 +27,7 @@ function series(curve, metric, prefix = '', color = 0) {
     const k = m.knee == null ? null : m.points.find((p) => p.stage === m.knee);
     const y = k && k[`${metric}_p50_ms`];
     if (k && isNum(k.output_tps) && isNum(y)) {
-      out.push({ label: `${prefix}${m.model} knee (${k.stage})`, colorIndex: i, knee: true, data: [{ x: k.output_tps, y, stage: k.stage }] });
+      out.push({ label: `${prefix}${modelName(m.model)} knee (${k.stage})`, colorIndex: i, knee: true, data: [{ x: k.output_tps, y, stage: k.stage }] });
     }
   });
   return out;
@@ -46,7 +46,7 @@ function kneeNote(curve) {
       curve.models.map((m) => {
         const k = m.knee == null ? null : m.points.find((p) => p.stage === m.knee);
         return h('li', { 'data-model': m.model, 'data-knee': m.knee == null ? '' : m.knee },
-          h('strong', null, m.model), k ? `: knee at ${k.stage} (${num(k.output_tps)} output tok/s)` : ': no knee within the levels run');
+          h('strong', { title: m.model }, modelName(m.model)), k ? `: knee at ${k.stage} (${num(k.output_tps)} output tok/s)` : ': no knee within the levels run');
       }),
     ),
   );

@@ -4,7 +4,7 @@
 import { get, seg } from '../api.js';
 import { figure, histogram, lineChart } from '../charts.js';
 import { errorBox, field, h, replace } from '../dom.js';
-import { isNum } from '../format.js';
+import { isNum, modelName } from '../format.js';
 
 export const METRICS = [
   ['e2e_ms', 'End-to-end latency'],
@@ -32,12 +32,12 @@ async function draw(box, dist) {
   }
   const cdf = figure(`${name}: cumulative distribution`, 'chart-cdf');
   const hist = figure(`${name}: histogram`, 'chart-hist');
-  replace(box, h('div', { class: 'charts two' }, cdf.fig, hist.fig), h('p', { class: 'note' }, models.map((m) => `${m.model}: n = ${m.n}`).join(' · ')));
+  replace(box, h('div', { class: 'charts two' }, cdf.fig, hist.fig), h('p', { class: 'note' }, models.map((m) => `${modelName(m.model)}: n = ${m.n}`).join(' · ')));
   const top = Math.max(...models.flatMap((m) => (m.cdf || []).map((p) => p[1])).filter(isNum), 0);
   const scale = top > 1.0001 ? 1 : 100; // fractions → %
   await Promise.all([
     lineChart(cdf.canvas, {
-      series: models.map((m, i) => ({ label: m.model, colorIndex: i, data: (m.cdf || []).map(([x, p]) => ({ x, y: p * scale })) })),
+      series: models.map((m, i) => ({ label: modelName(m.model), colorIndex: i, data: (m.cdf || []).map(([x, p]) => ({ x, y: p * scale })) })),
       xTitle: `${name.toLowerCase()} (${unit})`,
       yTitle: 'requests at or below (%)',
       xUnit: unit,
@@ -46,7 +46,7 @@ async function draw(box, dist) {
       stepped: true,
     }),
     histogram(hist.canvas, {
-      series: models.map((m, i) => ({ label: m.model, colorIndex: i, bins: m.bins || [] })),
+      series: models.map((m, i) => ({ label: modelName(m.model), colorIndex: i, bins: m.bins || [] })),
       xTitle: `${name.toLowerCase()} (${unit})`,
       unit,
     }),

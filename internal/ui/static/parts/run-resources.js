@@ -7,7 +7,7 @@
 import { get, seg } from '../api.js';
 import { figure, timeChart } from '../charts.js';
 import { errorBox, h, note, replace, tableWrap } from '../dom.js';
-import { isNum, num } from '../format.js';
+import { isNum, modelName, num } from '../format.js';
 import { bytesFig, fig, gpuFig, gpuMeanPeak, gpuMemPeak, joules, meanPeak, perJoule, perToken, pctOf, watts } from './resource-figs.js';
 
 const GiB = 2 ** 30;
@@ -54,7 +54,7 @@ function tableRow(w, kind, scenarioText) {
   return h(
     'tr',
     { class: kind === 'stage' ? null : 'pooled', dataset: { kind, model: w.model || '', scenario: w.scenario || '' } },
-    h('th', { scope: 'row' }, w.model || h('em', null, 'whole run')),
+    h('th', { scope: 'row', title: w.model || null }, w.model ? modelName(w.model) : h('em', null, 'whole run')),
     h('td', null, scenarioText),
     td(meanPeak(w, 'cpu_pct', pctOf)),
     td(meanPeak(w, 'proc_cpu_pct', pctOf)),
@@ -124,7 +124,7 @@ function seriesOf(points, cands) {
 // the scenario (and the model when the run has several).
 function stageMarks(view) {
   const models = new Set(view.windows.map((w) => w.model));
-  return view.windows.filter((w) => isNum(w.from_ms)).map((w) => ({ x: w.from_ms / 1000, label: models.size > 1 ? `${w.model} · ${w.scenario}` : w.scenario }));
+  return view.windows.filter((w) => isNum(w.from_ms)).map((w) => ({ x: w.from_ms / 1000, label: models.size > 1 ? `${modelName(w.model)} · ${w.scenario}` : w.scenario }));
 }
 
 // charts builds the charts of the view: utilisation and power, memory.

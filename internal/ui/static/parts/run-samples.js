@@ -2,7 +2,7 @@
 // text is untrusted model output: it goes into the page as a text node only.
 
 import { h, note } from '../dom.js';
-import { NA, count, ms } from '../format.js';
+import { NA, count, modelName, ms } from '../format.js';
 
 // runSamples renders the samples (GET /runs/{id}/samples).
 export function runSamples(samples) {
@@ -17,7 +17,7 @@ export function runSamples(samples) {
         h(
           'header',
           null,
-          h('strong', null, s.model),
+          h('strong', { title: s.model }, modelName(s.model)),
           ' · ',
           s.scenario,
           ' · ',

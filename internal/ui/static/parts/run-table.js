@@ -3,7 +3,7 @@
 // of the figure in the group) so that tests can compare it with the API.
 
 import { h, tableWrap } from '../dom.js';
-import { NA, count, ms, pct, rps, tps } from '../format.js';
+import { NA, count, modelName, ms, pct, rps, tps } from '../format.js';
 import { smallMark } from './badges.js';
 import { smallN, stat } from './groups.js';
 import { fig, gpuMeanPeak, meanPeak, pctOf, perToken, windowOf } from './resource-figs.js';
@@ -110,7 +110,7 @@ function row(g, pooled, opts) {
   return h(
     'tr',
     { class: pooled ? 'pooled' : null, dataset: { model: g.model, scenario: pooled ? '' : g.scenario, stage: g.stage || null } },
-    h('th', { scope: 'row' }, g.model),
+    h('th', { scope: 'row', title: g.model }, modelName(g.model)),
     h('td', null, pooled ? h('em', null, 'all scenarios (pooled)') : g.scenario, g.stage ? ` [${g.stage}]` : ''),
     plainCell('ok', `${count(g.ok)} / ${count(g.requests)}`, `${g.ok} ok of ${g.requests} requests; ${g.warmup || 0} warm-up not counted`),
     errorCell(g, fails),

@@ -2,7 +2,7 @@
 // named by its date, models and suite; its id is secondary text.
 
 import { h, tableWrap } from '../dom.js';
-import { NA, count, dateTime, engineName, ms, pct, tps } from '../format.js';
+import { NA, count, dateTime, engineName, modelName, ms, pct, tps } from '../format.js';
 import { legacyBadge, simBadge, statusBadge } from './badges.js';
 
 // runsTable renders RunInfo rows. opts.selected (a Set of ids) and
@@ -32,7 +32,7 @@ export function runsTable(runs, opts = {}) {
           )
         : null,
       h('td', null, h('a', { href: `/runs/${encodeURIComponent(r.id)}` }, dateTime(r.started)), h('div', { class: 'id' }, r.id)),
-      h('td', null, (r.models || []).join(', ') || NA),
+      h('td', { title: (r.models || []).join(', ') || null }, (r.models || []).map(modelName).join(', ') || NA),
       h('td', null, r.suite || NA),
       h('td', null, engineName(r.engine), ' ', simBadge(r.engine && r.engine.simulated), ' ', legacyBadge(r.legacy)),
       h('td', null, statusBadge(r.status)),
