@@ -64,6 +64,12 @@ func compareCmd(ctx context.Context, env *Env, args []string) int {
 	if err != nil {
 		return c.fail(err)
 	}
+	// No gate on a legacy side, neither pass nor fail: its figures are not
+	// flperf's (the comparison still prints, its warning first).
+	gateRefused := threshold >= 0 && len(cmp.Legacy) > 0
+	if gateRefused {
+		threshold = -1
+	}
 	switch *format {
 	case "json":
 		err = report.CompareJSON(env.Stdout, cmp)
@@ -84,7 +90,7 @@ func compareCmd(ctx context.Context, env *Env, args []string) int {
 	if err != nil {
 		return c.fail(err)
 	}
-	if threshold >= 0 && len(cmp.Legacy) > 0 {
+	if gateRefused {
 		fmt.Fprintf(env.Stderr, "flperf compare: --fail-if-slower refused: a side is a LEGACY run imported from the original FLPerformance, whose figures are not comparable with flperf's; benchmark the baseline again with flperf to gate on it\n")
 		return ExitUsage
 	}

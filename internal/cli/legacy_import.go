@@ -21,7 +21,11 @@ func importLegacy(ctx context.Context, c *simpleCmd, path string, lf *original.F
 		return c.fail(err)
 	}
 	out := c.env.Stdout
-	fmt.Fprintf(out, "%s: the original FLPerformance's %s, %d runs\n", path, describeFormat(lf.Format), len(lf.Runs))
+	runs := fmt.Sprintf("%d runs", len(lf.Runs))
+	if len(lf.Runs) == 1 {
+		runs = "1 run"
+	}
+	fmt.Fprintf(out, "%s: the original FLPerformance's %s, %s\n", path, describeFormat(lf.Format), runs)
 	for _, id := range res.Added {
 		fmt.Fprintf(out, "imported legacy run %s\n", id)
 	}

@@ -69,6 +69,13 @@ func TestLegacyImport(t *testing.T) {
 	if strings.Contains(o.stdout, "Per model × scenario") {
 		t.Errorf("show prints flperf's (empty) table for a legacy run:\n%s", o.stdout)
 	}
+	o = run(t, "show", idA, "--db", db, "--format", "markdown")
+	wantCode(t, o, ExitOK)
+	for _, want := range []string{"> [!CAUTION]\n> **LEGACY**", "#### LEGACY figures", "| qwen2.5-0.5b | Simple Q\\&A - Short | 18.4 | 410 |", "Retried errors hidden"} {
+		if !strings.Contains(o.stdout, want) {
+			t.Errorf("show --format markdown: lacks %q:\n%s", want, o.stdout)
+		}
+	}
 	doc := decodeJSON(t, run(t, "show", idA, "--db", db, "--format", "json").stdout)
 	l := obj(t, doc, "legacy")
 	res := objects(t, list(t, l, "results"))
@@ -103,10 +110,15 @@ func TestLegacyImport(t *testing.T) {
 	if lw := list(t, cmp, "legacy"); len(lw) != 1 || !strings.Contains(lw[0].(string), "(candidate)") {
 		t.Errorf("compare --format json: legacy %v", cmp["legacy"])
 	}
-	o = run(t, "compare", idA, newID, "--db", db, "--fail-if-slower", "5%")
-	wantCode(t, o, ExitUsage)
-	if !strings.Contains(o.stderr, "--fail-if-slower refused") {
-		t.Errorf("gate on a legacy run: stderr %q", o.stderr)
+	for _, f := range []string{"table", "markdown"} {
+		o = run(t, "compare", idA, newID, "--db", db, "--fail-if-slower", "5%", "--format", f)
+		wantCode(t, o, ExitUsage)
+		if !strings.Contains(o.stderr, "--fail-if-slower refused") || !strings.Contains(o.stdout, "LEGACY run "+idA) {
+			t.Errorf("gate on a legacy run (%s): stdout %q stderr %q", f, o.stdout, o.stderr)
+		}
+		if strings.Contains(strings.ToLower(o.stdout), "no regression") {
+			t.Errorf("compare --format %s passes a gate it refused:\n%s", f, o.stdout)
+		}
 	}
 }
 

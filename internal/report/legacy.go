@@ -94,3 +94,35 @@ func legacyNum(v *float64) string {
 	// As stored, to two decimals: these are the original's own numbers.
 	return strconv.FormatFloat(math.Round(*v*100)/100, 'f', -1, 64)
 }
+
+// engineLine names the engine of a run; a legacy run's endpoint and
+// version were never recorded.
+func engineLine(r *runner.Result) string {
+	if r.Legacy != nil {
+		return string(r.Engine.Kind) + " through the original FLPerformance (endpoint and version not recorded)"
+	}
+	return r.Engine.Label()
+}
+
+// mdLegacy writes a legacy run's figures as a Markdown table, with the
+// methods and caveats (the table report's legacyBlock).
+func mdLegacy(ew *errWriter, r *runner.Result) {
+	l := r.Legacy
+	ew.printf("\n#### %s figures, as the original FLPerformance computed them\n\n", legacy.Label)
+	t := mdTable{
+		head:  []string{"Model", "Scenario", "tps\\*", "ttft (upper median)", "tpot\\*", "gen\\_tps\\*", "latency p50 (nearest rank)", "p95", "p99", "error %", "timeout %", "ok/N"},
+		right: []bool{false, false, true, true, true, true, true, true, true, true, true, true},
+	}
+	for i := range l.Results {
+		x := &l.Results[i]
+		t.rows = append(t.rows, []string{mdText(x.Model), mdText(x.Scenario),
+			legacyNum(x.TPS), legacyNum(x.TTFT), legacyNum(x.TPOT), legacyNum(x.GenTPS),
+			legacyNum(x.LatencyP50), legacyNum(x.LatencyP95), legacyNum(x.LatencyP99),
+			legacyNum(x.ErrorRate), legacyNum(x.TimeoutRate), okOfN(x)})
+	}
+	t.write(ew)
+	ew.printf("\n\\* per second / per gap of content chunks when streaming, not tokens; times in ms.\n\n**What the original got wrong**\n\n")
+	for _, c := range l.Caveats {
+		ew.printf("- %s\n", mdText(c.Text))
+	}
+}

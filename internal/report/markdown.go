@@ -9,6 +9,7 @@ import (
 	"time"
 	"unicode"
 
+	"flperf/internal/legacy"
 	"flperf/internal/runner"
 	"flperf/internal/stats"
 )
@@ -30,8 +31,11 @@ func Markdown(w io.Writer, r *runner.Result) error {
 	if r.Engine.Simulated {
 		ew.printf("> [!WARNING]\n> **SIMULATED engine**: flperf's built-in simulator, not a real model. These figures measure nothing real.\n\n")
 	}
+	if r.Legacy != nil {
+		ew.printf("> [!CAUTION]\n> **%s**: imported from the original FLPerformance; its own figures, not comparable with flperf's (docs/legacy.md).\n\n", legacy.Label)
+	}
 	ew.printf("- **Started:** %s UTC (%s)\n", r.Started.UTC().Format("2006-01-02 15:04:05"), r.Ended.Sub(r.Started).Round(100*time.Millisecond))
-	ew.printf("- **Engine:** %s\n", mdText(r.Engine.Label()))
+	ew.printf("- **Engine:** %s\n", mdText(engineLine(r)))
 	if r.Engine.ConnectionReuse != "" {
 		ew.printf("- **Connections:** %s\n", mdText(r.Engine.ConnectionReuse))
 	}
@@ -43,13 +47,19 @@ func Markdown(w io.Writer, r *runner.Result) error {
 	}
 
 	notes := &footnotes{}
-	ew.printf("\n#### Per model × scenario\n\nLatencies in ms over ok requests; rates in tokens/s; throughput over each group's window.\n\n")
-	mdGroupTable(ew, r.Groups, notes, true)
+	if r.Legacy != nil && len(r.Groups) == 0 {
+		mdLegacy(ew, r) // no records: only the original's figures
+	} else {
+		ew.printf("\n#### Per model × scenario\n\nLatencies in ms over ok requests; rates in tokens/s; throughput over each group's window.\n\n")
+		mdGroupTable(ew, r.Groups, notes, true)
+	}
 	if len(r.Models) > 0 {
 		ew.printf("\n#### Per model (all scenarios pooled, not averaged)\n\n")
 		mdGroupTable(ew, r.Models, notes, false)
 	}
-	mdBest(ew, r)
+	if r.Legacy == nil || len(r.Groups) > 0 {
+		mdBest(ew, r)
+	}
 	mdKnees(ew, r)
 	mdCapacity(ew, r)
 	mdContextFit(ew, r)

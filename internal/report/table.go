@@ -25,10 +25,8 @@ func Table(w io.Writer, r *runner.Result) error {
 	ew.printf("FLPerformance run %s  %s  %s  (%s)\n", r.ID, r.Status, r.Started.Local().Format("2006-01-02 15:04:05"), r.Ended.Sub(r.Started).Round(100*time.Millisecond))
 	if r.Legacy != nil {
 		legacyHeader(ew, r)
-		ew.printf("Engine   %s through the original FLPerformance (endpoint and version not recorded)\n", r.Engine.Kind)
-	} else {
-		ew.printf("Engine   %s\n", r.Engine.Label())
 	}
+	ew.printf("Engine   %s\n", engineLine(r))
 	if r.Engine.ConnectionReuse != "" {
 		ew.printf("         %s\n", r.Engine.ConnectionReuse)
 	}
