@@ -6,6 +6,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"flperf/internal/load"
 	"flperf/internal/record"
 	"flperf/internal/sim"
+	"flperf/internal/sim/dialect"
 	"flperf/internal/stats"
 	"flperf/internal/suite"
 )
@@ -367,5 +369,40 @@ func TestJitterSeeded(t *testing.T) {
 	}
 	if got, want := DefaultBackoff.Delay(1, a, "", time.Time{}), 125*time.Millisecond+time.Duration(a*float64(125*time.Millisecond)); got != want {
 		t.Errorf("delay %v, want %v", got, want)
+	}
+}
+
+// TestRetriesAndConnectionRetriesApart runs against the simulated
+// llama.cpp, which closes the connection after each streamed answer (so
+// the client resends on a new connection: a connection retry, inside one
+// attempt) and here also answers 429 to a third of requests (user
+// retries): each is counted once, in its own figure.
+func TestRetriesAndConnectionRetriesApart(t *testing.T) {
+	l, err := dialect.NewLlamaCpp(sim.Profile{Name: "m.gguf", TTFT: time.Millisecond, DecodeTPS: 20000, OutputTokens: 4, Slots: 2, Seed: 5,
+		Faults: sim.Faults{Status429: 0.3}}, dialect.LlamaCppOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := httptest.NewServer(l)
+	t.Cleanup(s.Close)
+	const n, retries = 40, 3
+	res, recs := retryRun(t, s.URL+"/v1", "m.gguf", Config{Mode: load.Concurrency, Concurrency: 2, Requests: n, Retries: retries}, quickBackoff)
+	reqs := byRequest(t, recs, retries+1)
+	conn, again := 0, 0
+	for _, r := range recs {
+		conn += r.ConnRetries
+		if r.Attempt > 0 {
+			again++
+		}
+		if r.ConnRetries > 1 {
+			t.Errorf("record %d: %d connection retries in one attempt", r.Seq, r.ConnRetries)
+		}
+	}
+	g := res.Groups[0]
+	if len(reqs) != n || g.Requests != n || g.Retries == nil || g.Retries.Retries != again || g.Retries.Attempts != len(recs) || g.ConnRetries != conn {
+		t.Fatalf("requests %d (group %d), retries %+v (want %d of %d attempts), connection retries %d (want %d)", len(reqs), g.Requests, g.Retries, again, len(recs), g.ConnRetries, conn)
+	}
+	if again == 0 || conn == 0 {
+		t.Errorf("%d user retries, %d connection retries: the test needs both", again, conn)
 	}
 }
