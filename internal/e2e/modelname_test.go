@@ -16,9 +16,9 @@ type shownName struct {
 
 // TestFilePathModelsShownByFileName: a run whose models are file paths
 // (llama-server's default id, and a Windows one) shows each by its file
-// name in the detail table, the model cards, the charts and the run
-// history, with the full id as the element's title; the API keeps the
-// full ids.
+// name in the detail table, the model cards, the charts, the run history
+// and the comparison, with the full id as the element's title; the API
+// keeps the full ids.
 func TestFilePathModelsShownByFileName(t *testing.T) {
 	b := newBrowser(t, 1280, 800)
 	a := startApp(t, filepath.Join(t.TempDir(), "e2e.db"))
@@ -77,4 +77,14 @@ func TestFilePathModelsShownByFileName(t *testing.T) {
 		t.Errorf("history row: models shown %q titled %q", cell.Text, cell.Title)
 	}
 	b.noErrors(t, "history")
+
+	// The comparison of the run with itself names its rows' models the same way.
+	b.open(t, a.url+"compare?base="+run.id+"&candidate="+run.id, "history")
+	b.waitFor(t, 30*time.Second, "the comparison", `document.querySelector('#compare-table tbody tr') !== null`)
+	rows := eval[[]shownName](t, b, `[...document.querySelectorAll('#compare-table tbody tr')].map((tr) => ({ text: tr.children[0].textContent, title: tr.children[0].title }))`)
+	if len(rows) == 0 {
+		t.Fatal("no comparison rows")
+	}
+	check("comparison", rows, len(rows))
+	b.noErrors(t, "compare")
 }

@@ -6,7 +6,7 @@
 
 import { apiURL, get, query, seg } from '../api.js';
 import { errorBox, h, note, replace, section, tableWrap } from '../dom.js';
-import { NA, isNum, metricName, num, runTitle, sig4, withUnit } from '../format.js';
+import { NA, isNum, metricName, modelName, num, runTitle, sig4, withUnit } from '../format.js';
 import { legacyBadge, simBadge } from './badges.js';
 import { compareCurves } from './run-curve.js';
 
@@ -49,7 +49,7 @@ function energyTable(cmp, modelOf) {
     h(
       'tr',
       { class: r.pooled ? 'pooled' : null, dataset: { model: r.model, scenario: r.scenario } },
-      h('td', null, modelOf(r)),
+      h('td', { title: r.model || null }, modelOf(r)),
       h('td', null, r.pooled ? h('em', null, 'all scenarios (pooled)') : r.scenario),
       h('td', { class: 'num', dataset: { energy: 'base' } }, isNum(r.base) ? `${sig4(r.base)}\u00a0${r.unit}` : NA),
       h('td', { class: 'num', dataset: { energy: 'candidate' } }, isNum(r.candidate) ? `${sig4(r.candidate)}\u00a0${r.unit}` : NA),
@@ -78,7 +78,7 @@ function capacityTable(cmp) {
       ? h(
           'tr',
           { dataset: { side: name } },
-          h('th', null, name, h('div', { class: 'note' }, `${s.model} · ${s.slo} by ${s.by}`)),
+          h('th', null, name, h('div', { class: 'note', title: s.model }, `${modelName(s.model)} · ${s.slo} by ${s.by}`)),
           h('td', { class: 'num', dataset: { capacity: 'level' } }, levelOf(s)),
           h('td', { class: 'num' }, isNum(s.requests_per_s) ? sig4(s.requests_per_s) : NA),
           h('td', { class: 'num' }, isNum(s.output_tokens_per_s) ? sig4(s.output_tokens_per_s) : NA),
@@ -129,13 +129,13 @@ export async function compareView(box, { base, candidate, metrics, alpha }, sign
   const rows = cmp.rows || [];
   const bm = parseSide(base).model;
   const cm = parseSide(candidate).model;
-  const modelOf = (r) => r.model || (bm && cm ? `${bm} → ${cm}` : NA);
+  const modelOf = (r) => (r.model ? modelName(r.model) : bm && cm ? `${modelName(bm)} → ${modelName(cm)}` : NA);
   const head = h('tr', null, ['Model', 'Scenario', 'Metric', 'Base median [95 % CI]', 'Candidate median [95 % CI]', 'Change', 'p', 'Verdict', 'Note'].map((t) => h('th', null, t)));
   const body = rows.map((r) =>
     h(
       'tr',
       { class: [r.pooled ? 'pooled' : null, r.significant ? (r.worse ? 'worse' : 'better') : null], dataset: { metric: r.metric, model: r.model, scenario: r.scenario } },
-      h('td', null, modelOf(r)),
+      h('td', { title: r.model || null }, modelOf(r)),
       h('td', null, r.pooled ? h('em', null, 'all scenarios (pooled)') : r.scenario),
       h('td', { title: r.metric }, metricName(r.metric)),
       h('td', { class: 'num' }, side(r.base, r.unit)),
