@@ -300,7 +300,7 @@ func parseAge(s string) (time.Duration, error) {
 
 // pruneCmd deletes old runs.
 func pruneCmd(ctx context.Context, env *Env, args []string) int {
-	c := newSimpleCmd(env, "prune", "--older-than AGE | --keep N [flags]", "Deletes runs started before AGE ago (30d, 12h; 0s: every run), and/or all but the newest N. Runs still being written are never deleted.")
+	c := newSimpleCmd(env, "prune", "--older-than AGE | --keep N [flags]", "Deletes runs started before AGE ago (30d, 12h; 0s: every run), and/or all but the newest N. Runs still being written, and runs imported from the original FLPerformance, are never deleted (flperf delete removes one).")
 	older := c.fs.String("older-than", "", "delete runs started more than `AGE` ago, e.g. 30d or 12h (0s: every run not being written)")
 	keep := c.fs.Int("keep", 0, "keep only the newest `N` runs")
 	if _, code, ok := c.parse(args, 0, 0); !ok {

@@ -7,6 +7,7 @@ import (
 
 	"flperf/internal/legacy/legacytest"
 	"flperf/internal/legacy/original"
+	"flperf/internal/runner"
 )
 
 // TestImportLegacyAllOrNothing: the runs of one file are stored in one
@@ -56,5 +57,61 @@ func TestImportLegacyAllOrNothing(t *testing.T) {
 	}
 	if r.Legacy == nil || len(r.Legacy.Results) != 2 || *r.Legacy.Results[0].TPS != legacytest.TPS || r.Records != 0 || len(r.Groups) != 0 {
 		t.Fatalf("run read back: legacy %+v, %d records, %d groups", r.Legacy, r.Records, len(r.Groups))
+	}
+}
+
+// TestPruneKeepsLegacyRuns: imported runs of the original FLPerformance
+// carry its start dates (months old), so an age rule would erase an import
+// at once: prune neither deletes nor counts them; delete removes one.
+func TestPruneKeepsLegacyRuns(t *testing.T) {
+	ctx := context.Background()
+	src := filepath.Join(t.TempDir(), "storage.json")
+	if err := legacytest.WriteStorage(src, nil); err != nil {
+		t.Fatal(err)
+	}
+	f, err := original.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := openAt(t, filepath.Join(t.TempDir(), "flperf.db"))
+	if _, err := db.ImportLegacy(ctx, f.Runs); err != nil {
+		t.Fatal(err)
+	}
+	own := testResult("own")
+	if err := db.BeginRun(ctx, own); err != nil {
+		t.Fatal(err)
+	}
+	own.Status = runner.Completed
+	if err := db.FinishRun(ctx, own); err != nil {
+		t.Fatal(err)
+	}
+	count := func() (legacy, others int) {
+		runs, err := db.Runs(ctx, Filter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range runs {
+			if r.Legacy {
+				legacy++
+			} else {
+				others++
+			}
+		}
+		return
+	}
+	if n, err := db.Prune(ctx, -1, 1); err != nil || n != 0 {
+		t.Errorf("keep 1 with one run of flperf's own: deleted %d (%v), want 0", n, err)
+	}
+	if n, err := db.Prune(ctx, 0, 0); err != nil || n != 1 {
+		t.Errorf("older than 0s: deleted %d (%v), want flperf's own run only", n, err)
+	}
+	if l, o := count(); l != 2 || o != 0 {
+		t.Errorf("after pruning: %d legacy runs and %d others, want 2 and 0", l, o)
+	}
+	if err := db.Delete(ctx, "legacy-"+legacytest.RunStreamed); err != nil {
+		t.Fatal(err)
+	}
+	if l, _ := count(); l != 1 {
+		t.Errorf("after deleting one: %d legacy runs, want 1", l)
 	}
 }

@@ -42,7 +42,12 @@ func (db *DB) Delete(ctx context.Context, id string) error {
 // 0; 0 deletes every run, negative gives no age) and the runs beyond the
 // newest keep (when keep > 0): a run matching either goes, so afterwards at
 // most keep runs remain and none is older than olderThan. A running run of
-// a live process is never deleted. It returns how many runs it deleted.
+// a live process is never deleted, nor a run imported from the original
+// FLPerformance (runs.legacy): its start date is the original's, often
+// months old, and its figures cannot be measured again, so an age rule
+// would erase an import at once; such a run is neither pruned nor counted
+// in keep (`flperf delete` removes one). It returns how many runs it
+// deleted.
 func (db *DB) Prune(ctx context.Context, olderThan time.Duration, keep int) (int, error) {
 	if olderThan < 0 && keep <= 0 {
 		return 0, errors.New("store: prune: give an age, a number of runs to keep, or both")
@@ -52,7 +57,7 @@ func (db *DB) Prune(ctx context.Context, olderThan time.Duration, keep int) (int
 		return 0, explain(db.path, "pruning", err)
 	}
 	defer tx.Rollback()
-	rows, err := tx.QueryContext(ctx, "SELECT id, started, status, owner_pid, owner_host, heartbeat FROM runs ORDER BY started DESC, id DESC")
+	rows, err := tx.QueryContext(ctx, "SELECT id, started, status, owner_pid, owner_host, heartbeat FROM runs WHERE legacy IS NULL ORDER BY started DESC, id DESC")
 	if err != nil {
 		return 0, explain(db.path, "pruning", err)
 	}
