@@ -32,13 +32,16 @@ func isTerminal(w io.Writer) bool {
 }
 
 // liveWanted reports whether `flperf run` draws its live display: only
-// when standard output and standard error are both a terminal, outside CI
-// (CI set, as CI services set it), without --no-progress, and with no
-// records streaming to that terminal.
+// when standard output and standard error are both a terminal that
+// handles ANSI codes, outside CI (CI set, as CI services set it), without
+// --no-progress, and with no records streaming to that terminal.
 func liveWanted(env *Env, noProgress, recordsToStdout bool) bool {
 	ci := env.Getenv("CI")
-	return !noProgress && !recordsToStdout && (ci == "" || ci == "false" || ci == "0") &&
-		env.Getenv("TERM") != "dumb" && isTerminal(env.Stdout) && isTerminal(env.Stderr)
+	if noProgress || recordsToStdout || (ci != "" && ci != "false" && ci != "0") || env.Getenv("TERM") == "dumb" ||
+		!isTerminal(env.Stdout) || !isTerminal(env.Stderr) {
+		return false
+	}
+	return enableVT(env.Stderr.(*os.File))
 }
 
 // stageID names one model × scenario (× load level) stage.
