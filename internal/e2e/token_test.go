@@ -105,11 +105,14 @@ func TestTokenRule(t *testing.T) {
 	b.waitFor(t, 20*time.Second, "the live panel of the running run", `document.querySelector('#live-results:not(.hidden)')`)
 	b.open(t, ts.srv.URL+"/runs/r1", "results")
 	hrefs := eval[[]string](t, b, `[...document.querySelectorAll('.exports a')].map((a) => a.getAttribute('href'))`)
-	if len(hrefs) != 3 {
+	// Three exports and the HTML report, each a link the browser follows
+	// without the page's Authorization header: each carries the token.
+	if len(hrefs) != 4 {
 		t.Errorf("export links: %v", hrefs)
 	}
 	for _, h := range hrefs {
-		if !strings.HasPrefix(h, "/api/v1/runs/r1/export?format=") || !strings.HasSuffix(h, "&token="+token) {
+		export := strings.HasPrefix(h, "/api/v1/runs/r1/export?format=") && strings.HasSuffix(h, "&token="+token)
+		if !export && h != "/api/v1/runs/r1/report.html?token="+token {
 			t.Errorf("export link %q does not carry the token", h)
 		}
 	}
