@@ -73,18 +73,11 @@ type Run struct {
 // GET /runs/{id}/distribution bins it: Bins equal-width bins from the
 // minimum to the maximum over ok measured requests.
 type Dist struct {
-	Metric string `json:"metric"`
-	Unit   string `json:"unit"`
-	Model  string `json:"model"`
-	N      int    `json:"n"`
-	Bins   []Bin  `json:"bins"`
-}
-
-// Bin is one histogram bin, [Lo, Hi) (the last one closed).
-type Bin struct {
-	Lo    float64 `json:"lo"`
-	Hi    float64 `json:"hi"`
-	Count int     `json:"count"`
+	Metric string      `json:"metric"`
+	Unit   string      `json:"unit"`
+	Model  string      `json:"model"`
+	N      int         `json:"n"`
+	Bins   []stats.Bin `json:"bins"`
 }
 
 // Sample is one measured request and the start of its generated text
@@ -187,31 +180,7 @@ func loadRun(ctx context.Context, db *store.DB, id string) (Run, error) {
 func histogram(m stats.Metric, model string, xs []float64) Dist {
 	xs = slices.DeleteFunc(xs, func(x float64) bool { return math.IsNaN(x) || math.IsInf(x, 0) })
 	slices.Sort(xs)
-	d := Dist{Metric: m.Key, Unit: m.Unit, Model: model, N: len(xs), Bins: []Bin{}}
-	n := len(xs)
-	if n == 0 {
-		return d
-	}
-	lo, hi := xs[0], xs[n-1]
-	bins := Bins
-	if hi == lo {
-		bins = 1
-	}
-	width := (hi - lo) / float64(bins)
-	d.Bins = make([]Bin, bins)
-	for i := range d.Bins {
-		d.Bins[i].Lo = lo + float64(i)*width
-		d.Bins[i].Hi = lo + float64(i+1)*width
-	}
-	d.Bins[bins-1].Hi = hi
-	for _, x := range xs {
-		i := bins - 1
-		if width > 0 {
-			i = min(int((x-lo)/width), bins-1)
-		}
-		d.Bins[i].Count++
-	}
-	return d
+	return Dist{Metric: m.Key, Unit: m.Unit, Model: model, N: len(xs), Bins: stats.Histogram(xs, Bins)}
 }
 
 // sampleOf describes one record, its text cut to maxSampleText bytes (on

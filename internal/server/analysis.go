@@ -28,18 +28,11 @@ const (
 // distMetrics are the metrics a distribution may show.
 var distMetrics = []string{"e2e_ms", "ttft_ms", "tpot_ms", "itl_ms", "decode_tps", "ttfo_ms", "output_tps"}
 
-// distBin is one histogram bin, [Lo, Hi) (the last one closed).
-type distBin struct {
-	Lo    float64 `json:"lo"`
-	Hi    float64 `json:"hi"`
-	Count int     `json:"count"`
-}
-
 // distModel is one model's distribution.
 type distModel struct {
 	Model string       `json:"model"`
 	N     int          `json:"n"`
-	Bins  []distBin    `json:"bins"`
+	Bins  []stats.Bin  `json:"bins"`
 	CDF   [][2]float64 `json:"cdf"`
 }
 
@@ -94,29 +87,8 @@ func (s *Server) handleDistribution(w http.ResponseWriter, r *http.Request) erro
 // minimum to its maximum, and samples its empirical CDF at up to maxCDF
 // points (the first and the last sample included).
 func histogram(model string, xs []float64, bins int) distModel {
-	d := distModel{Model: model, N: len(xs), Bins: []distBin{}, CDF: [][2]float64{}}
+	d := distModel{Model: model, N: len(xs), Bins: stats.Histogram(xs, bins), CDF: [][2]float64{}}
 	n := len(xs)
-	if n == 0 {
-		return d
-	}
-	lo, hi := xs[0], xs[n-1]
-	if hi == lo {
-		bins = 1
-	}
-	width := (hi - lo) / float64(bins)
-	d.Bins = make([]distBin, bins)
-	for i := range d.Bins {
-		d.Bins[i].Lo = lo + float64(i)*width
-		d.Bins[i].Hi = lo + float64(i+1)*width
-	}
-	d.Bins[bins-1].Hi = hi
-	for _, x := range xs {
-		i := bins - 1
-		if width > 0 {
-			i = min(int((x-lo)/width), bins-1)
-		}
-		d.Bins[i].Count++
-	}
 	points := min(n, maxCDF)
 	for j := range points {
 		k := j
