@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"net/http"
 	"time"
 
@@ -49,28 +50,13 @@ type engineSeriesView struct {
 // maxResourcePoints points, with its stages on the same time axis.
 // Cached once the run is over.
 func (s *Server) handleEngineSeries(w http.ResponseWriter, r *http.Request) error {
-	ctx := r.Context()
-	id, err := s.resolveRun(ctx, r.PathValue("id"))
-	if err != nil {
-		return err
-	}
-	ck := "engine-series\x00" + id
-	if v, ok := s.cache.get(ck); ok {
-		return writeData(w, http.StatusOK, v)
-	}
-	res, err := s.result(ctx, id)
-	if err != nil {
-		return err
-	}
-	series, err := s.db.EngineSeries(ctx, id)
-	if err != nil {
-		return err
-	}
-	v := engineSeriesOf(res, series, maxResourcePoints)
-	if finished(res) {
-		s.cache.put(ck, id, v)
-	}
-	return writeData(w, http.StatusOK, v)
+	return s.runSeries(w, r, "engine-series", func(ctx context.Context, id string, res *runner.Result) (any, error) {
+		series, err := s.db.EngineSeries(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		return engineSeriesOf(res, series, maxResourcePoints), nil
+	})
 }
 
 // engineSeriesOf builds the view of run res's engine series (nil: none),

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"net/http"
 	"sort"
 	"time"
@@ -70,12 +71,25 @@ type resourcesView struct {
 // samples for plotting, at most maxResourcePoints of them, with its stage
 // windows on the same time axis. Cached once the run is over.
 func (s *Server) handleResources(w http.ResponseWriter, r *http.Request) error {
+	return s.runSeries(w, r, "resources", func(ctx context.Context, id string, res *runner.Result) (any, error) {
+		series, err := s.db.Series(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		return resourcesOf(res, series, maxResourcePoints), nil
+	})
+}
+
+// runSeries answers GET /runs/{id}/KIND, a time series view of one run:
+// build makes it from the stored run; it is cached under KIND once the run
+// is over (a running run's series is stored when it ends).
+func (s *Server) runSeries(w http.ResponseWriter, r *http.Request, kind string, build func(ctx context.Context, id string, res *runner.Result) (any, error)) error {
 	ctx := r.Context()
 	id, err := s.resolveRun(ctx, r.PathValue("id"))
 	if err != nil {
 		return err
 	}
-	ck := "resources\x00" + id
+	ck := kind + "\x00" + id
 	if v, ok := s.cache.get(ck); ok {
 		return writeData(w, http.StatusOK, v)
 	}
@@ -83,11 +97,10 @@ func (s *Server) handleResources(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	series, err := s.db.Series(ctx, id)
+	v, err := build(ctx, id, res)
 	if err != nil {
 		return err
 	}
-	v := resourcesOf(res, series, maxResourcePoints)
 	if finished(res) {
 		s.cache.put(ck, id, v)
 	}
