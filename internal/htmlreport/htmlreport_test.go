@@ -312,3 +312,35 @@ func TestReportHostile(t *testing.T) {
 		}
 	}
 }
+
+// TestReportFileNameModels: a model whose id is a file path (llama-server's
+// default) is shown by its file name in the report's tables and cards, with
+// the full id in the title, and the script's data maps the id to that name
+// for the charts' labels; other ids are shown as they are.
+func TestReportFileNameModels(t *testing.T) {
+	db := openDB(t)
+	const path = "/models/x/rand-24M.gguf"
+	run := testRun{id: "20260301-p", models: []string{path, "plain"}, scenarios: []string{"s"}, perGroup: 10}
+	run.write(t, db)
+	_, page := render(t, db, run.id)
+	for _, want := range []string{`<h4 title="` + path + `">rand-24M.gguf`, `<td title="` + path + `">rand-24M.gguf</td>`, `<h4 title="plain">plain`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the page lacks %s", want)
+		}
+	}
+	m := dataRE.FindStringSubmatch(page)
+	if m == nil {
+		t.Fatal("no JSON data block")
+	}
+	var d struct {
+		Runs []struct {
+			Names map[string]string `json:"names"`
+		} `json:"runs"`
+	}
+	if err := json.Unmarshal([]byte(m[1]), &d); err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Runs) != 1 || len(d.Runs[0].Names) != 1 || d.Runs[0].Names[path] != "rand-24M.gguf" {
+		t.Errorf("the data's names: %+v, want only %s → rand-24M.gguf", d.Runs, path)
+	}
+}

@@ -31,7 +31,9 @@ var reportCSS string
 // chartLibPath is the vendored Chart.js in the app's static tree.
 const chartLibPath = "vendor/chart.umd.min.js"
 
-var page = template.Must(template.New("page").Parse(pageText))
+// The template shows a model by report.ModelName (a file-path id by its
+// file name), its full id in the title.
+var page = template.Must(template.New("page").Funcs(template.FuncMap{"name": report.ModelName}).Parse(pageText))
 
 // chartLib reads the vendored Chart.js once.
 var chartLib = sync.OnceValues(func() (string, error) {
@@ -71,6 +73,23 @@ type runData struct {
 	Dists  []Dist          `json:"dists"`
 	Curve  *report.Curve   `json:"curve"`
 	Best   json.RawMessage `json:"best"`
+	// Names maps each model id the charts label that is shown otherwise
+	// (report.ModelName: a file path by its file name).
+	Names map[string]string `json:"names"`
+}
+
+// namesOf maps the model ids of a run's groups that report.ModelName shows
+// otherwise to their shown names.
+func namesOf(groups ...[]stats.Group) map[string]string {
+	names := map[string]string{}
+	for _, gs := range groups {
+		for _, g := range gs {
+			if n := report.ModelName(g.Model); n != g.Model {
+				names[g.Model] = n
+			}
+		}
+	}
+	return names
 }
 
 // jsonBlock is v as JSON that is safe inside a script element: '<', '>'
@@ -102,7 +121,8 @@ func Write(w io.Writer, rep *Report) error {
 		if err != nil {
 			return err
 		}
-		d.Runs = append(d.Runs, runData{Prefix: v.Prefix, ID: r.Result.ID, Groups: r.Result.Groups, Models: r.Result.Models, Dists: r.Dists, Curve: r.Curve, Best: best})
+		d.Runs = append(d.Runs, runData{Prefix: v.Prefix, ID: r.Result.ID, Groups: r.Result.Groups, Models: r.Result.Models, Dists: r.Dists, Curve: r.Curve, Best: best,
+			Names: namesOf(r.Result.Groups, r.Result.Models)})
 	}
 	pv.Title = "FLPerformance report: run " + strings.Join(ids, " and ")
 	js, err := jsonBlock(d)

@@ -91,6 +91,9 @@
   }
 
   function drawRun(run) {
+    // A model is labelled as the tables show it (report.ModelName in Go:
+    // a file-path id by its file name).
+    var name = function (id) { return (run.names && run.names[id]) || id; };
     var groups = run.groups || [];
     var models = run.models || [];
     if (!groups.length) return;
@@ -106,7 +109,7 @@
     var perScenario = function (id, read, interval, yTitle) {
       bars(id, keys, names.map(function (m) {
         return {
-          label: m,
+          label: name(m),
           data: keys.map(function (k) { return read(byKey[m + '\u0000' + k]); }),
           errorBars: interval ? keys.map(function (k) { return interval(byKey[m + '\u0000' + k]); }) : undefined,
         };
@@ -121,7 +124,7 @@
     [['e2e_ms', '-e2e-pct', 'end-to-end latency (ms)'], ['ttft_ms', '-ttft-pct', 'time to first token (ms)']].forEach(function (x) {
       bars(p + x[1], fields, models.map(function (g) {
         return {
-          label: g.model + stageOf(g),
+          label: name(g.model) + stageOf(g),
           data: fields.map(function (f) { return stat(g, x[0], f); }),
           errorBars: fields.map(function (f) { return f === 'p50' ? ci(g, x[0]) : null; }),
         };
@@ -134,7 +137,7 @@
       lines(p + '-dist-' + metric, ds.map(function (d, i) {
         var pts = d.bins.map(function (b) { return { x: b.lo, y: b.count }; });
         if (d.bins.length) pts.push({ x: d.bins[d.bins.length - 1].hi, y: d.bins[d.bins.length - 1].count });
-        return { label: d.model + ' (n = ' + d.n + ')', points: pts, color: i };
+        return { label: name(d.model) + ' (n = ' + d.n + ')', points: pts, color: i };
       }), metric + ' (' + (ds[0] ? ds[0].unit : '') + ')', 'requests per bin', 'before');
     });
     var curve = run.curve;
@@ -145,7 +148,7 @@
           ['p50', 'p99'].forEach(function (q) {
             var key = x[0] + '_' + q + '_ms';
             series.push({
-              label: m.model + ' ' + x[0].toUpperCase() + ' ' + q,
+              label: name(m.model) + ' ' + x[0].toUpperCase() + ' ' + q,
               color: i,
               dash: q === 'p99' ? [6, 4] : [],
               points: m.points.map(function (pt) { return { x: pt.output_tps, y: pt[key] }; }).filter(function (pt) { return isNum(pt.x) && isNum(pt.y); }),

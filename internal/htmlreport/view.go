@@ -336,9 +336,9 @@ func newRunView(i int, r *Run) runView {
 			if g.Engine == nil || g.Engine.N == 0 {
 				continue
 			}
-			label := modelLabel(g)
+			label := report.ModelName(modelLabel(g))
 			if g.Scenario != "" {
-				label = g.Model + " / " + g.Scenario
+				label = report.ModelName(g.Model) + " / " + g.Scenario
 				if g.Stage != "" {
 					label += " [" + g.Stage + "]"
 				}
