@@ -125,33 +125,56 @@ func TestCapacityFindsTheSimulatorsLimit(t *testing.T) {
 			}
 			want = min(want, simCapacity(c.p, c.tokens, n, o))
 		}
-		res := runCapacity(t, eng, c.p.Name, c.tokens, CapacitySpec{SLO: c.slo}, 1, n)
-		got := res.Config.Capacity
-		t.Logf("%s %s: %s", c.p.Name, c.slo, got.Answer)
-		switch {
-		case want == 0:
-			if got.Level != nil || got.FirstFailing == nil || got.FirstFailing.Level != 1 {
-				t.Fatalf("%s %s: want no level, got %v (first failing %+v)", c.p.Name, c.slo, got.Level, got.FirstFailing)
+		// A loaded machine only ever adds latency, so it can make the
+		// search find less than the schedule's capacity, never more: every
+		// try must stay at or below it. The exact level (and the first
+		// failing one above it, and a re-run of it alone passing again) is
+		// required of one of up to three tries, so that a burst of other
+		// work on a shared 2-core machine does not fail the test while a
+		// search that misjudges levels still does.
+		var why []string
+		for try := 1; try <= 3; try++ {
+			res := runCapacity(t, eng, c.p.Name, c.tokens, CapacitySpec{SLO: c.slo}, 1, n)
+			got := res.Config.Capacity
+			t.Logf("%s %s (try %d): %s", c.p.Name, c.slo, try, got.Answer)
+			if got.Level != nil && int(*got.Level) > want {
+				t.Fatalf("%s %s: capacity %v, above the %d the schedule allows\n%+v", c.p.Name, c.slo, *got.Level, want, got.Levels)
 			}
-			continue
-		case got.Level == nil || int(*got.Level) != want:
-			t.Fatalf("%s %s: capacity %v, the schedule says %d\n%+v", c.p.Name, c.slo, got.Level, want, got.Levels)
-		case got.FirstFailing == nil || int(got.FirstFailing.Level) != want+1:
-			t.Fatalf("%s %s: first failing %+v, want %d", c.p.Name, c.slo, got.FirstFailing, want+1)
-		}
-		// The run holds one stage per level tried, each with its requests.
-		if res.Status != runner.Completed || len(res.Groups) != len(got.Levels) {
-			t.Fatalf("status %s, %d groups for %d levels", res.Status, len(res.Groups), len(got.Levels))
-		}
-		for i, l := range got.Levels {
-			if g := res.Groups[i]; g.Stage != l.Stage || g.Requests != n || l.Requests != n {
-				t.Fatalf("level %d: group %s/%d, level %s/%d", i, g.Stage, g.Requests, l.Stage, l.Requests)
+			// The run holds one stage per level tried, each with its requests.
+			if res.Status != runner.Completed || len(res.Groups) != len(got.Levels) {
+				t.Fatalf("status %s, %d groups for %d levels", res.Status, len(res.Groups), len(got.Levels))
 			}
+			for i, l := range got.Levels {
+				if g := res.Groups[i]; g.Stage != l.Stage || g.Requests != n || l.Requests != n {
+					t.Fatalf("level %d: group %s/%d, level %s/%d", i, g.Stage, g.Requests, l.Stage, l.Requests)
+				}
+			}
+			if want == 0 {
+				if got.Level != nil || got.FirstFailing == nil || got.FirstFailing.Level != 1 {
+					t.Fatalf("%s %s: want no level, got %v (first failing %+v)", c.p.Name, c.slo, got.Level, got.FirstFailing)
+				}
+				why = nil
+				break
+			}
+			if got.Level == nil || int(*got.Level) != want {
+				why = append(why, fmt.Sprintf("try %d: capacity %v, the schedule says %d: %+v", try, got.Level, want, got.Levels))
+				continue
+			}
+			if got.FirstFailing == nil || int(got.FirstFailing.Level) != want+1 {
+				why = append(why, fmt.Sprintf("try %d: first failing %+v, want %d", try, got.FirstFailing, want+1))
+				continue
+			}
+			// A re-run of the level found, alone, passes again.
+			again := runCapacity(t, eng, c.p.Name, c.tokens, CapacitySpec{SLO: c.slo, MaxLevel: ptr(float64(want))}, want, n).Config.Capacity
+			if again.Level == nil || int(*again.Level) != want || len(again.Levels) != 1 {
+				why = append(why, fmt.Sprintf("try %d: the re-run of %d: %s", try, want, again.Answer))
+				continue
+			}
+			why = nil
+			break
 		}
-		// A re-run of the level found, alone, passes again.
-		again := runCapacity(t, eng, c.p.Name, c.tokens, CapacitySpec{SLO: c.slo, MaxLevel: ptr(float64(want))}, want, n).Config.Capacity
-		if again.Level == nil || int(*again.Level) != want || len(again.Levels) != 1 {
-			t.Fatalf("%s %s: the re-run of %d: %s", c.p.Name, c.slo, want, again.Answer)
+		if why != nil {
+			t.Fatalf("%s %s: no try found the schedule's capacity exactly:\n%s", c.p.Name, c.slo, strings.Join(why, "\n"))
 		}
 	}
 }
