@@ -85,6 +85,7 @@ func Prepare(ctx context.Context, r *Resolved, eng *Engine, logf Logf) (*runner.
 		})
 		prep, doer = chk.before, chk.watch(doer)
 	}
+	fixedOutput(logf, info, &cfg, r)
 	fits := checkContextFit(ctx, logf, info, &cfg, r.Scenarios, hc)
 	if err := allSkipped(fits, &cfg, r.Scenarios); err != nil {
 		return nil, err
@@ -99,6 +100,32 @@ func Prepare(ctx context.Context, r *Resolved, eng *Engine, logf Logf) (*runner.
 		Suite: r.Suite, Scenarios: r.Scenarios, Config: cfg, Prepare: prep,
 		Hardware: &hw, Resources: samplingFor(ctx, r.Sampling, eng, logf), ContextFit: fits,
 		EngineSeries: engineSeriesFor(info, r.Sampling, hc)}, nil
+}
+
+// fixedOutput records in cfg how the engine is asked for a fixed output
+// length when the run or one of its scenarios asks for one, and warns, before
+// any request, when the engine cannot be asked: those answers keep their
+// natural length (and the short-response warning still flags them).
+func fixedOutput(logf Logf, info engine.Info, cfg *runner.Config, r *Resolved) {
+	var asked []string
+	for _, sc := range r.Scenarios {
+		if sc.FixedOutput {
+			asked = append(asked, sc.Name)
+		}
+	}
+	if !cfg.FixedOutput && len(asked) == 0 {
+		return
+	}
+	how, why := engine.FixedOutput(info.Kind)
+	cfg.OutputForcedBy = how
+	if how != engine.ForceUnsupported {
+		return
+	}
+	what := r.check.name("fixed_output")
+	if !cfg.FixedOutput {
+		what = "fixed_output of scenario " + strings.Join(asked, ", ")
+	}
+	logf.log("warn", "%s is unsupported on %s: %s; answers keep their natural length, so compare decode rates rather than output throughput", what, info.Label(), why)
 }
 
 // samplingFor completes the sampler's options for engine eng: the serving
@@ -342,6 +369,9 @@ func repeatCommand(cfg *runner.Config, s *Spec, builtin bool) []string {
 	}
 	if s.OllamaNative {
 		c = append(c, "--ollama-native")
+	}
+	if s.FixedOutput {
+		c = append(c, "--fixed-output")
 	}
 	if s.Cold {
 		c = append(c, "--cold")

@@ -78,6 +78,11 @@ type Spec struct {
 	CacheBust       *bool     `json:"cache_bust,omitempty"` // default true
 	Cold            bool      `json:"cold,omitempty"`
 	OllamaNative    bool      `json:"ollama_native,omitempty"`
+	// FixedOutput asks the engine for exactly max_tokens output tokens on
+	// every scenario, so decode rates compare at equal lengths: ignore_eos
+	// (llama.cpp), with min_tokens (vLLM, SGLang); an engine that cannot is
+	// warned about before the run (engine.FixedOutput).
+	FixedOutput bool `json:"fixed_output,omitempty"`
 	// Retries is how many times a transient failure (HTTP 429, 503, a
 	// refused or reset connection, a timeout before the first byte) is
 	// retried, with backoff; 0, the default: never (docs/metrics.md §4).
@@ -198,12 +203,13 @@ func (s *Spec) Validate(c Check) (*Resolved, error) {
 	}
 	cfg := &r.Config
 	*cfg = runner.Config{
-		Models:    slices.Clone(s.Models),
-		Suite:     suiteName,
-		Stream:    s.Stream == nil || *s.Stream,
-		CacheBust: s.CacheBust == nil || *s.CacheBust,
-		Warmup:    1,
-		MaxTokens: s.MaxTokens,
+		Models:      slices.Clone(s.Models),
+		Suite:       suiteName,
+		Stream:      s.Stream == nil || *s.Stream,
+		CacheBust:   s.CacheBust == nil || *s.CacheBust,
+		Warmup:      1,
+		MaxTokens:   s.MaxTokens,
+		FixedOutput: s.FixedOutput,
 	}
 	if s.Warmup != nil {
 		cfg.Warmup = *s.Warmup

@@ -21,27 +21,27 @@ import (
 
 // runFlags are the flags of `flperf run`, a documented stable set.
 type runFlags struct {
-	endpoint, engineKind, apiKey string
-	models, scenarios            listFlag
-	suite                        string
-	requests                     int
-	concurrency, rate            levelsFlag
-	sweep                        string
-	maxInFlight, warmup, maxTok  int
-	duration, timeout            time.Duration
-	arrival                      string
-	onFull, oversaturation       string
-	temperature                  optFloat
-	noStream, noCacheBust        bool
-	noProgress, noSave           bool
-	ollamaNative, cold           bool
-	db                           string
-	slo, format, out             string
-	seed                         string
-	retries                      int
-	sampleInterval               string
-	enginePID                    int
-	metricsListen, metricsToken  string
+	endpoint, engineKind, apiKey    string
+	models, scenarios               listFlag
+	suite                           string
+	requests                        int
+	concurrency, rate               levelsFlag
+	sweep                           string
+	maxInFlight, warmup, maxTok     int
+	duration, timeout               time.Duration
+	arrival                         string
+	onFull, oversaturation          string
+	temperature                     optFloat
+	noStream, noCacheBust           bool
+	noProgress, noSave              bool
+	ollamaNative, cold, fixedOutput bool
+	db                              string
+	slo, format, out                string
+	seed                            string
+	retries                         int
+	sampleInterval                  string
+	enginePID                       int
+	metricsListen, metricsToken     string
 }
 
 // runEnv lists the flags that an FLPERF_* variable may set.
@@ -81,6 +81,7 @@ func newRunFlagSet(f *runFlags) *flag.FlagSet {
 	fs.StringVar(&f.db, "db", "", "save the run in this SQLite database `file` (default: the user's data directory)")
 	fs.BoolVar(&f.noSave, "no-save", false, "do not save the run in the database")
 	fs.BoolVar(&f.cold, "cold", false, "cold start: unload and reload each model before its first request, and report the load time and that first request apart from the warm figures")
+	fs.BoolVar(&f.fixedOutput, "fixed-output", false, "ask the engine for exactly max_tokens output tokens (ignore_eos on llama.cpp, with min_tokens on vLLM/SGLang), so decode rates compare at equal lengths; warned as unsupported on Ollama, Foundry Local, LM Studio and generic servers")
 	fs.BoolVar(&f.ollamaNative, "ollama-native", false, "on Ollama, measure its native /api/chat (exact eval_count) instead of the OpenAI route")
 	fs.StringVar(&f.sampleInterval, "sample-interval", "250ms", "sample CPU, memory, GPU and power every `interval` during the run, in the background; off: no sampling")
 	fs.IntVar(&f.enginePID, "engine-pid", 0, "the serving process whose CPU and memory are sampled (default: the one listening on a local endpoint's port)")
@@ -290,7 +291,8 @@ func buildSpec(f *runFlags, src flagSources) (bench.Spec, []error) {
 	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
 	stream, cacheBust, warmup := !f.noStream, !f.noCacheBust, f.warmup
 	s := bench.Spec{Models: f.models, Suite: f.suite, Scenarios: f.scenarios, MaxTokens: f.maxTok, SLO: f.slo,
-		Stream: &stream, CacheBust: &cacheBust, Warmup: &warmup, Cold: f.cold, OllamaNative: f.ollamaNative}
+		Stream: &stream, CacheBust: &cacheBust, Warmup: &warmup, Cold: f.cold, OllamaNative: f.ollamaNative,
+		FixedOutput: f.fixedOutput}
 	if set("sample-interval") {
 		s.SampleInterval = f.sampleInterval
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"flperf/internal/engine"
 	"flperf/internal/load"
 	"flperf/internal/record"
 	"flperf/internal/runner"
@@ -123,6 +124,13 @@ func requestLabel(c *runner.Config) string {
 	}
 	if c.CacheBust {
 		p = append(p, "prompt-cache nonce on")
+	}
+	switch c.OutputForcedBy {
+	case "":
+	case engine.ForceUnsupported:
+		p = append(p, "fixed output length asked but unsupported by the engine")
+	default:
+		p = append(p, "output length fixed by "+c.OutputForcedBy)
 	}
 	return strings.Join(p, ", ")
 }

@@ -51,6 +51,15 @@ type Config struct {
 	SLOSpec     string    `json:"slo,omitempty"`
 	Seed        int64     `json:"seed"`
 	CacheBust   bool      `json:"cache_bust"` // a per-request nonce prefix defeats prefix caches
+	// FixedOutput asks every scenario for exactly its max_tokens output
+	// tokens (--fixed-output); a scenario's own fixed_output asks for it
+	// alone.
+	FixedOutput bool `json:"fixed_output,omitempty"`
+	// OutputForcedBy is how the engine was asked for a fixed output length
+	// when the run or a scenario asked for one: engine.ForceIgnoreEOS,
+	// engine.ForceIgnoreEOSMinTokens, or engine.ForceUnsupported (answers
+	// kept their natural length). Empty: output length was not forced.
+	OutputForcedBy string `json:"output_forced_by,omitempty"`
 	// Retries is how many times a request's transient failure is retried
 	// (0, the default: never), with Backoff's waits; every attempt is a
 	// record (docs/metrics.md §4).

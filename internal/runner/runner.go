@@ -244,6 +244,9 @@ func (r *Runner) doFunc(model string, sc *suite.Scenario, stage string, emit fun
 			IgnoreEOS:   sc.IgnoreEOS,
 			MinTokens:   sc.MinTokens,
 		}
+		if cfg.FixedOutput || sc.FixedOutput {
+			forceOutput(&req, cfg.OutputForcedBy)
+		}
 		for i, m := range msgs {
 			req.Messages[i] = backend.Message{Role: m.Role, Content: m.Content}
 		}
@@ -268,6 +271,18 @@ func (r *Runner) doFunc(model string, sc *suite.Scenario, stage string, emit fun
 		}
 		send(&rec)
 		return rec
+	}
+}
+
+// forceOutput asks for exactly req.MaxTokens output tokens the way how
+// says (Config.OutputForcedBy); an engine that cannot be asked gets the
+// request unchanged.
+func forceOutput(req *backend.Request, how string) {
+	switch how {
+	case engine.ForceIgnoreEOS:
+		req.IgnoreEOS, req.MinTokens = true, 0
+	case engine.ForceIgnoreEOSMinTokens:
+		req.IgnoreEOS, req.MinTokens = true, req.MaxTokens
 	}
 }
 

@@ -15,7 +15,7 @@ import (
 var (
 	suiteFields    = []string{"name", "description", "version", "scenarios", "default_config"}
 	scenarioFields = []string{"name", "description", "prompt", "system", "messages", "max_tokens",
-		"expected_output_length", "temperature", "stop", "ignore_eos", "min_tokens", "category"}
+		"expected_output_length", "temperature", "stop", "ignore_eos", "min_tokens", "fixed_output", "category"}
 	configFields  = []string{"iterations", "concurrency", "timeout", "temperature", "streaming"}
 	messageFields = []string{"role", "content"}
 )
@@ -362,6 +362,10 @@ func (c *checker) decodeScenario(idx int, raw json.RawMessage, sc *Scenario) {
 			var b *bool
 			c.boolean(a, "ignore_eos", m.val, &b)
 			sc.IgnoreEOS = b != nil && *b
+		case "fixed_output":
+			var b *bool
+			c.boolean(a, "fixed_output", m.val, &b)
+			sc.FixedOutput = b != nil && *b
 		case "min_tokens":
 			var n *int
 			c.integer(a, "min_tokens", m.val, &n)

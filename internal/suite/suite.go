@@ -85,6 +85,10 @@ type Scenario struct {
 	IgnoreEOS bool `json:"ignore_eos,omitempty"`
 	// MinTokens asks the engine for at least this many tokens (0: not sent).
 	MinTokens int `json:"min_tokens,omitempty"`
+	// FixedOutput asks for exactly max_tokens output tokens the way the
+	// engine allows (ignore_eos, with min_tokens where it has one); on an
+	// engine that cannot, the run warns before it starts (extension).
+	FixedOutput bool `json:"fixed_output,omitempty"`
 	// Category groups scenarios in reports. Parse fills it from the name
 	// (see Category) when the file leaves it empty.
 	Category string `json:"category,omitempty"`

@@ -261,6 +261,10 @@ func (c *checker) validateScenario(idx int, sc *Scenario) {
 		c.check(a, "min_tokens", "must not exceed max_tokens (%d%s), got %d", mt, by, sc.MinTokens)
 	}
 
+	if sc.FixedOutput && (sc.MinTokens > 0 || sc.IgnoreEOS) {
+		c.check(a, "fixed_output", "sets ignore_eos and min_tokens itself (to max_tokens); leave them out")
+	}
+
 	if len(sc.Stop) > MaxStop {
 		c.check(a, "stop", "at most %d entries are allowed, got %d", MaxStop, len(sc.Stop))
 	}
