@@ -178,7 +178,7 @@ func promptOf(cfg *runner.Config, model string, sc *suite.Scenario) []engine.Pro
 	if cfg.CacheBust {
 		nonce = suite.Nonce(cfg.Seed, model, sc.Name, 0)
 	}
-	msgs := sc.BuildMessages(nonce)
+	msgs := sc.At(0).BuildMessages(nonce)
 	out := make([]engine.PromptMessage, len(msgs))
 	for i, m := range msgs {
 		out[i] = engine.PromptMessage{Role: m.Role, Content: m.Content}

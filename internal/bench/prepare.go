@@ -327,7 +327,17 @@ func repeatCommand(cfg *runner.Config, s *Spec, builtin bool) []string {
 	for _, m := range cfg.Models {
 		c = append(c, "--model", m)
 	}
-	c = append(c, "--suite", cfg.Suite)
+	if s.Dataset != "" {
+		c = append(c, "--dataset", s.Dataset)
+		if s.DatasetSample > 0 {
+			c = append(c, "--dataset-sample", strconv.Itoa(s.DatasetSample))
+		}
+		if s.DatasetFilter != "" {
+			c = append(c, "--dataset-filter", s.DatasetFilter)
+		}
+	} else {
+		c = append(c, "--suite", cfg.Suite)
+	}
 	if len(s.Scenarios) > 0 {
 		for _, sc := range cfg.Scenarios {
 			c = append(c, "--scenario", sc)

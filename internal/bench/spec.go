@@ -13,10 +13,12 @@ package bench
 import (
 	"fmt"
 	"math/rand/v2"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
 
+	"flperf/internal/dataset"
 	"flperf/internal/load"
 	"flperf/internal/runner"
 	"flperf/internal/stats"
@@ -104,6 +106,17 @@ type Spec struct {
 	// "on" (the default) or options like "window=30s,growth=0.2"
 	// (load.ParseOversaturation).
 	Oversaturation string `json:"oversaturation,omitempty"`
+
+	// Dataset is a JSONL or ShareGPT dataset file (internal/dataset) that
+	// replaces the suite: its entries become one scenario whose requests
+	// take them in turn. Only the command line reads one (Check.Dataset).
+	Dataset string `json:"dataset,omitempty"`
+	// DatasetSample draws this many entries (without replacement, with
+	// the run's seed); 0: every entry the filter keeps, in file order.
+	DatasetSample int `json:"dataset_sample,omitempty"`
+	// DatasetFilter keeps the entries of a length, in estimated tokens:
+	// "input=..512,output=16.." (dataset.ParseFilter).
+	DatasetFilter string `json:"dataset_filter,omitempty"`
 }
 
 // FieldError is one problem with one field of a Spec.
@@ -143,6 +156,9 @@ type Check struct {
 	// Suite finds a suite by name (nil: suite.Resolve, which also loads
 	// .json paths, so only for the command line).
 	Suite func(name string) (*suite.Suite, error)
+	// Dataset reads a dataset file (nil: datasets are refused; the command
+	// line passes dataset.Load).
+	Dataset func(path string) (*dataset.Dataset, error)
 	// ModelsRequired refuses a Spec without models (the app); the command
 	// line lets Prepare pick the engine's models instead.
 	ModelsRequired bool
@@ -192,6 +208,17 @@ func (s *Spec) Validate(c Check) (*Resolved, error) {
 	resolve := c.Suite
 	if resolve == nil {
 		resolve = suite.Resolve
+	}
+	if s.Dataset != "" {
+		if s.Suite != "" || len(s.Scenarios) > 0 {
+			bad("dataset", "replaces the suite: give no %s or %s with it", n("suite"), n("scenarios"))
+		}
+		suiteName = "dataset:" + filepath.Base(s.Dataset)
+		resolve = func(string) (*suite.Suite, error) {
+			return &suite.Suite{Name: suiteName, Source: s.Dataset}, nil
+		}
+	} else if s.DatasetSample != 0 || s.DatasetFilter != "" {
+		bad("dataset", "%s and %s need %s", n("dataset_sample"), n("dataset_filter"), n("dataset"))
 	}
 	if st, err := resolve(suiteName); err != nil {
 		bad("suite", "%v", err)
@@ -316,6 +343,9 @@ func (s *Spec) Validate(c Check) (*Resolved, error) {
 		cfg.Seed = rand.Int64N(1 << 31)
 	} else {
 		cfg.Seed = *s.Seed
+	}
+	if s.Dataset != "" {
+		r.dataset(bad, requestsGiven)
 	}
 	for _, sc := range r.Scenarios {
 		cfg.Scenarios = append(cfg.Scenarios, sc.Name)
@@ -458,4 +488,49 @@ func (r *Resolved) openLoop(bad func(field, format string, a ...any)) {
 		return
 	}
 	cfg.Oversaturation = o
+}
+
+// dataset reads the Spec's dataset, filters and samples it with the run's
+// seed, and makes it the run's one scenario; unless the request count was
+// given, each used entry is sent once.
+func (r *Resolved) dataset(bad func(field, format string, a ...any), requestsGiven bool) {
+	s, cfg := &r.Spec, &r.Config
+	filter, err := dataset.ParseFilter(s.DatasetFilter)
+	if err != nil {
+		bad("dataset_filter", "%v", err)
+	}
+	if s.DatasetSample < 0 || s.DatasetSample > dataset.MaxEntries {
+		bad("dataset_sample", "must be between 0 and %d, got %d", dataset.MaxEntries, s.DatasetSample)
+		return
+	}
+	if r.check.Dataset == nil {
+		bad("dataset", "datasets are read by the command line only (flperf run --dataset FILE)")
+		return
+	}
+	d, err := r.check.Dataset(s.Dataset)
+	if err != nil {
+		bad("dataset", "%v", err)
+		return
+	}
+	kept := filter.Keep(d.Entries)
+	used, err := dataset.Sample(kept, s.DatasetSample, cfg.Seed)
+	if err != nil {
+		bad("dataset_sample", "%v", err)
+		return
+	}
+	if len(used) == 0 {
+		bad("dataset_filter", "keeps none of the %d entries", len(d.Entries))
+		return
+	}
+	sc := dataset.Scenario(d, used)
+	if r.Suite != nil {
+		r.Suite.Scenarios = []suite.Scenario{sc}
+	}
+	r.Scenarios = []suite.Scenario{sc}
+	cfg.Scenarios = nil
+	cfg.Dataset = &runner.DatasetInfo{File: d.Name(), SHA256: d.SHA256, Format: d.Format, Entries: len(d.Entries),
+		Filter: s.DatasetFilter, Filtered: len(kept), Sample: s.DatasetSample, Used: len(used)}
+	if !requestsGiven {
+		cfg.Requests = len(used)
+	}
 }

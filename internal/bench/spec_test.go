@@ -187,3 +187,18 @@ func TestRepeatCommand(t *testing.T) {
 		t.Fatalf("got  %s\nwant %s", got, want)
 	}
 }
+
+// TestSpecDatasetRefusedByApp checks that a Spec naming a dataset is
+// refused where the caller reads none (the app), and that the dataset
+// flags without a dataset are refused too.
+func TestSpecDatasetRefusedByApp(t *testing.T) {
+	seed := int64(1)
+	s := Spec{Models: []string{"m"}, Dataset: "/etc/passwd", Seed: &seed}
+	if _, err := s.Validate(Check{}); err == nil || !strings.Contains(err.Error(), "dataset: datasets are read by the command line only") {
+		t.Errorf("app dataset: %v", err)
+	}
+	s = Spec{Models: []string{"m"}, DatasetSample: 3, Seed: &seed}
+	if _, err := s.Validate(Check{}); err == nil || !strings.Contains(err.Error(), "dataset_sample and dataset_filter need dataset") {
+		t.Errorf("sample without dataset: %v", err)
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"flperf/internal/bench"
+	"flperf/internal/dataset"
 	"flperf/internal/engine"
 	"flperf/internal/report"
 	"flperf/internal/runner"
@@ -42,6 +43,8 @@ type runFlags struct {
 	sampleInterval                  string
 	enginePID                       int
 	metricsListen, metricsToken     string
+	dataset, datasetFilter          string
+	datasetSample                   int
 }
 
 // runEnv lists the flags that an FLPERF_* variable may set.
@@ -80,6 +83,9 @@ func newRunFlagSet(f *runFlags) *flag.FlagSet {
 	fs.BoolVar(&f.noProgress, "no-progress", false, "no live progress line on a terminal")
 	fs.StringVar(&f.db, "db", "", "save the run in this SQLite database `file` (default: the user's data directory)")
 	fs.BoolVar(&f.noSave, "no-save", false, "do not save the run in the database")
+	fs.StringVar(&f.dataset, "dataset", "", "benchmark the prompts of a JSONL or ShareGPT JSON dataset `file` instead of a suite: one scenario whose requests take successive entries (README: Datasets)")
+	fs.IntVar(&f.datasetSample, "dataset-sample", 0, "draw `N` dataset entries without replacement with the run's seed (0: every entry, in file order)")
+	fs.StringVar(&f.datasetFilter, "dataset-filter", "", "keep dataset entries of a length in estimated tokens, e.g. input=..512,output=16..")
 	fs.BoolVar(&f.cold, "cold", false, "cold start: unload and reload each model before its first request, and report the load time and that first request apart from the warm figures")
 	fs.BoolVar(&f.fixedOutput, "fixed-output", false, "ask the engine for exactly max_tokens output tokens (ignore_eos on llama.cpp, with min_tokens on vLLM/SGLang), so decode rates compare at equal lengths; warned as unsupported on Ollama, Foundry Local, LM Studio and generic servers")
 	fs.BoolVar(&f.ollamaNative, "ollama-native", false, "on Ollama, measure its native /api/chat (exact eval_count) instead of the OpenAI route")
@@ -276,7 +282,7 @@ func flagName(field string) string {
 // every problem at once.
 func buildConfig(f *runFlags, src flagSources) (*bench.Resolved, error) {
 	s, errs := buildSpec(f, src)
-	rs, err := s.Validate(bench.Check{Name: flagName})
+	rs, err := s.Validate(bench.Check{Name: flagName, Dataset: dataset.Load})
 	if err := errors.Join(append([]error{err}, errs...)...); err != nil {
 		return nil, err
 	}
@@ -292,7 +298,10 @@ func buildSpec(f *runFlags, src flagSources) (bench.Spec, []error) {
 	stream, cacheBust, warmup := !f.noStream, !f.noCacheBust, f.warmup
 	s := bench.Spec{Models: f.models, Suite: f.suite, Scenarios: f.scenarios, MaxTokens: f.maxTok, SLO: f.slo,
 		Stream: &stream, CacheBust: &cacheBust, Warmup: &warmup, Cold: f.cold, OllamaNative: f.ollamaNative,
-		FixedOutput: f.fixedOutput}
+		FixedOutput: f.fixedOutput, Dataset: f.dataset, DatasetSample: f.datasetSample, DatasetFilter: f.datasetFilter}
+	if f.dataset != "" && !set("suite") {
+		s.Suite = "" // the dataset replaces the default suite
+	}
 	if set("sample-interval") {
 		s.SampleInterval = f.sampleInterval
 	}

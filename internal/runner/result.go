@@ -67,6 +67,21 @@ type Config struct {
 	// Capacity is the capacity search this run was, and what it found
 	// (docs/metrics.md §10); nil for every other run.
 	Capacity *capacity.Result `json:"capacity,omitempty"`
+	// Dataset is the dataset file the run's one scenario was drawn from;
+	// nil when the run used a suite.
+	Dataset *DatasetInfo `json:"dataset,omitempty"`
+}
+
+// DatasetInfo records the dataset a run read (`flperf run --dataset`).
+type DatasetInfo struct {
+	File     string `json:"file"`             // the file's name, without its directory
+	SHA256   string `json:"sha256"`           // hex sha256 of the file's bytes
+	Format   string `json:"format"`           // "jsonl" or "sharegpt"
+	Entries  int    `json:"entries"`          // entries in the file
+	Filter   string `json:"filter,omitempty"` // --dataset-filter, as given
+	Filtered int    `json:"filtered"`         // entries the filter kept (all when none)
+	Sample   int    `json:"sample,omitempty"` // --dataset-sample (0: every filtered entry)
+	Used     int    `json:"used"`             // entries the requests take in turn
 }
 
 // Plan is the load plan of each model × scenario stage.

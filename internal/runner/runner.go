@@ -216,15 +216,17 @@ func progress(model, scenario string, done, total, errs int, elapsed time.Durati
 // each attempt a retry follows goes to emit, the last is returned.
 func (r *Runner) doFunc(model string, sc *suite.Scenario, stage string, emit func(record.Record)) load.DoFunc {
 	cfg := &r.Config
-	maxTok := sc.MaxTokensOr(DefaultMaxTokens)
-	if cfg.MaxTokens > 0 {
-		maxTok = cfg.MaxTokens
-	}
 	temp := sc.Temperature
 	if cfg.Temperature != nil {
 		temp = cfg.Temperature
 	}
+	scenario := sc
 	return func(ctx context.Context, job load.Job) record.Record {
+		sc := scenario.At(job.Index) // a dataset's entry, else the scenario
+		maxTok := sc.MaxTokensOr(DefaultMaxTokens)
+		if cfg.MaxTokens > 0 {
+			maxTok = cfg.MaxTokens
+		}
 		nonce := ""
 		if cfg.CacheBust {
 			key := sc.Name

@@ -92,6 +92,9 @@ type Scenario struct {
 	// Category groups scenarios in reports. Parse fills it from the name
 	// (see Category) when the file leaves it empty.
 	Category string `json:"category,omitempty"`
+	// Entries, when set, are a dataset's requests (see At); never part of
+	// a suite file.
+	Entries []Entry `json:"-"`
 }
 
 // Message is one chat message of a scenario.
@@ -149,6 +152,9 @@ func (sc *Scenario) clone() Scenario {
 	}
 	if sc.Stop != nil {
 		c.Stop = append([]string(nil), sc.Stop...)
+	}
+	if sc.Entries != nil {
+		c.Entries = append([]Entry(nil), sc.Entries...)
 	}
 	return c
 }
