@@ -89,3 +89,74 @@ func clonePtr[T any](p *T) *T {
 	v := *p
 	return &v
 }
+
+// LanguageRow pools the groups of one model (× stage) whose scenarios are
+// written in one language (docs/metrics.md §5).
+type LanguageRow struct {
+	Model     string `json:"model"`
+	Language  string `json:"language"` // BCP 47 tag
+	Stage     string `json:"stage,omitempty"`
+	Scenarios int    `json:"scenarios"` // groups pooled
+	OK        int    `json:"ok"`
+	// CharsPerS is the mean of the pooled groups' chars_per_s samples
+	// (each group's mean weighted by its sample count), with that count;
+	// DecodeTPS likewise of decode_tps. nil without samples.
+	CharsPerS *float64     `json:"chars_per_s_mean"`
+	CharsN    int          `json:"chars_per_s_n"`
+	DecodeTPS *float64     `json:"decode_tps_mean"`
+	DecodeN   int          `json:"decode_tps_n"`
+	Chars     *CharFigures `json:"chars"` // sums pooled, ratios of the sums
+}
+
+// LanguageRows pools groups by model, stage and the language langs gives
+// their scenario (scenario name → BCP 47 tag), in the order each row's
+// first group comes; groups whose scenario has no language are left out.
+func LanguageRows(groups []Group, langs map[string]string) []LanguageRow {
+	type key struct{ model, lang, stage string }
+	index := map[key]int{}
+	var rows []LanguageRow
+	type sums struct{ chars, decode float64 }
+	var acc []sums
+	var figs [][]*CharFigures
+	for i := range groups {
+		g := &groups[i]
+		lang, ok := langs[g.Scenario]
+		if !ok || lang == "" {
+			continue
+		}
+		k := key{g.Model, lang, g.Stage}
+		j, seen := index[k]
+		if !seen {
+			j = len(rows)
+			index[k] = j
+			rows = append(rows, LanguageRow{Model: g.Model, Language: lang, Stage: g.Stage})
+			acc = append(acc, sums{})
+			figs = append(figs, nil)
+		}
+		r := &rows[j]
+		r.Scenarios++
+		r.OK += g.OK
+		if g.CharsPerS.N > 0 {
+			r.CharsN += g.CharsPerS.N
+			acc[j].chars += g.CharsPerS.Mean * float64(g.CharsPerS.N)
+		}
+		if g.DecodeTPS.N > 0 {
+			r.DecodeN += g.DecodeTPS.N
+			acc[j].decode += g.DecodeTPS.Mean * float64(g.DecodeTPS.N)
+		}
+		figs[j] = append(figs[j], g.Chars)
+	}
+	for j := range rows {
+		r := &rows[j]
+		if r.CharsN > 0 {
+			v := acc[j].chars / float64(r.CharsN)
+			r.CharsPerS = &v
+		}
+		if r.DecodeN > 0 {
+			v := acc[j].decode / float64(r.DecodeN)
+			r.DecodeTPS = &v
+		}
+		r.Chars = PoolChars(figs[j]...)
+	}
+	return rows
+}
