@@ -411,7 +411,7 @@ func resetMeasured(rec *record.Record) {
 	rec.OutputTokens, rec.OutputSource = 0, record.SourceNone
 	rec.EngineOutTokens, rec.EstOutTokens, rec.CachedTokens = 0, 0, 0
 	rec.Status, rec.FinishReason, rec.Outcome, rec.Phase, rec.Error = 0, "", "", "", ""
-	rec.Text, rec.TextBytes = "", 0
+	rec.Text, rec.TextBytes, rec.TextChars = "", 0, 0
 	rec.ConnRetries, rec.RetryAfter = 0, ""
 }
 

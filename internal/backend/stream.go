@@ -23,6 +23,7 @@ type streamState struct {
 	// kept: only what the record stores of it.
 	head   []byte         // its first textKeep bytes
 	nbytes int            // its length
+	runes  runeCounter    // its length in characters
 	est    tokens.Counter // its token estimate
 
 	// Latest values reported by the server (-1: never).
@@ -167,6 +168,7 @@ func (st *streamState) addText(reasoning, content []byte) int {
 			st.head = append(st.head, p[:min(len(p), room)]...)
 		}
 		st.nbytes += len(p)
+		st.runes.Write(p)
 		st.est.Write(p)
 		c.Write(p)
 	}
@@ -229,7 +231,7 @@ func (st *streamState) whole(body []byte) (msg string, bad bool) {
 // whatever the outcome: partial responses keep what arrived.
 func (st *streamState) finish(req *Request) {
 	rec := st.rec
-	rec.TextBytes = st.nbytes
+	rec.TextBytes, rec.TextChars = st.nbytes, st.runes.Count()
 	rec.Text = truncUTF8(string(st.head), record.TextLimit)
 	est := st.est.Count()
 	rec.EstOutTokens = est

@@ -133,6 +133,14 @@ type Record struct {
 	Error        string  `json:"error,omitempty"` // error text (HTTP error bodies: first 1 KiB)
 	Text         string  `json:"text,omitempty"`  // generated text, untrusted, first TextLimit bytes
 	TextBytes    int     `json:"text_bytes"`      // full length of the generated text in bytes
+	// TextChars is the full length of the generated text in characters
+	// (Unicode code points, an invalid byte counting as one, as
+	// utf8.RuneCount counts), and PromptChars that of every message sent
+	// (system, conversation and prompt): the denominators of tokens per
+	// character and characters per second (docs/metrics.md §3). 0 in
+	// records stored before schema 12, which did not count them.
+	TextChars   int `json:"text_chars,omitempty"`
+	PromptChars int `json:"prompt_chars,omitempty"`
 
 	// Server is the engine's own account of this response, when it sent
 	// one (llama.cpp "timings", Ollama's native durations, LM Studio's

@@ -33,6 +33,8 @@ func CSVHeader() []string {
 		"res_cpu_pct_mean", "res_cpu_pct_peak", "res_engine_cpu_pct_mean", "res_engine_cpu_pct_peak", "res_engine_rss_peak_bytes",
 		"res_mem_used_peak_bytes", "res_gpu_util_pct_mean", "res_gpu_util_pct_peak", "res_gpu_mem_used_peak_mib", "res_gpu_power_w_mean",
 		"res_energy_j", "res_joules_per_token")
+	h = append(h, "language", "chars_per_s_n", "chars_per_s_mean", "chars_per_s_p50",
+		"output_chars", "tokens_per_char", "prompt_chars", "input_tokens_per_char")
 	return append(h, retryCSVHeader...)
 }
 
@@ -174,7 +176,29 @@ func csvRow(r *runner.Result, g *stats.Group) []string {
 	row = append(row, f64(g.Window), rps, ops, tps, good, frac, g.TokenSource, strings.Join(g.Warnings, "; "))
 	row = append(row, engineCells(g)...)
 	row = append(row, resourceCells(r, g)...)
+	row = append(row, charCells(r, g)...)
 	return append(row, retryCSVCells(g)...)
+}
+
+// charCells are g's language (its scenario's; empty for pooled rows) and
+// character figures (docs/metrics.md §3); empty cells where unknown.
+func charCells(r *runner.Result, g *stats.Group) []string {
+	ratio := func(v *float64) string {
+		if v == nil {
+			return ""
+		}
+		return f64(*v)
+	}
+	d := g.CharsPerS
+	cells := []string{r.Suite.Languages[g.Scenario], strconv.Itoa(d.N), f64(d.Mean), f64(d.P50), "", "", "", ""}
+	if d.N == 0 {
+		cells[2], cells[3] = "", ""
+	}
+	if c := g.Chars; c != nil {
+		cells[4], cells[5] = strconv.FormatInt(c.OutputChars, 10), ratio(c.TokensPerChar)
+		cells[6], cells[7] = strconv.FormatInt(c.PromptChars, 10), ratio(c.InputTokensPerChar)
+	}
+	return cells
 }
 
 // stagePlan labels the load of a stage: the run's, or its level's in a

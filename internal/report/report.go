@@ -22,12 +22,17 @@ import (
 // Formats lists the output formats of `flperf run`.
 var Formats = []string{"table", "json", "csv", "jsonl", "markdown"}
 
-// JSON writes the result as one indented JSON document.
+// JSON writes the result as one indented JSON document, with the
+// per-language rows (stats.LanguageRows) under "languages" when its
+// scenarios carry a language.
 func JSON(w io.Writer, r *runner.Result) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
-	return enc.Encode(r)
+	return enc.Encode(struct {
+		*runner.Result
+		Languages []stats.LanguageRow `json:"languages,omitempty"`
+	}{r, stats.LanguageRows(r.Groups, r.Suite.Languages)})
 }
 
 // metric is one column family of the reports.

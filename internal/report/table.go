@@ -50,6 +50,7 @@ func Table(w io.Writer, r *runner.Result) error {
 		ew.printf("\nPer model (all scenarios pooled, not averaged)\n")
 		groupTable(ew, r.Models, notes, false)
 	}
+	languagesBlock(ew, r)
 	failureClasses(ew, r)
 	if r.Legacy == nil || len(r.Groups) > 0 {
 		best(ew, r)

@@ -178,6 +178,9 @@ type SuiteInfo struct {
 	Version   string   `json:"version,omitempty"`
 	Source    string   `json:"source"`
 	Scenarios []string `json:"scenarios"`
+	// Languages maps each selected scenario that carries a language to its
+	// BCP 47 tag (suite.Scenario.Language); nil when none does.
+	Languages map[string]string `json:"languages,omitempty"`
 	// ContextFit lists the model × scenario stages a model's context window
 	// skipped, stopped or put a warning on (stored with the suite block).
 	ContextFit []ContextFit `json:"context_fit,omitempty"`
@@ -191,6 +194,12 @@ func NewSuiteInfo(s *suite.Suite, scs []suite.Scenario) SuiteInfo {
 	si := SuiteInfo{Name: s.Name, Version: s.Version, Source: s.Source}
 	for _, sc := range scs {
 		si.Scenarios = append(si.Scenarios, sc.Name)
+		if sc.Language != "" {
+			if si.Languages == nil {
+				si.Languages = map[string]string{}
+			}
+			si.Languages[sc.Name] = sc.Language
+		}
 	}
 	return si
 }

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"slices"
 	"time"
+	"unicode/utf8"
 
 	"flperf/internal/backend"
 	"flperf/internal/engine"
@@ -236,6 +237,10 @@ func (r *Runner) doFunc(model string, sc *suite.Scenario, stage string, emit fun
 			nonce = suite.Nonce(cfg.Seed, model, key, job.Index)
 		}
 		msgs := sc.BuildMessages(nonce)
+		promptChars := 0
+		for _, m := range msgs {
+			promptChars += utf8.RuneCountInString(m.Content)
+		}
 		req := backend.Request{
 			Model:       model,
 			Messages:    make([]backend.Message, len(msgs)),
@@ -253,7 +258,7 @@ func (r *Runner) doFunc(model string, sc *suite.Scenario, stage string, emit fun
 			req.Messages[i] = backend.Message{Role: m.Role, Content: m.Content}
 		}
 		send := func(rec *record.Record) {
-			rec.Model, rec.Scenario = model, sc.Name
+			rec.Model, rec.Scenario, rec.PromptChars = model, sc.Name, promptChars
 			if r.Prepare != nil {
 				if err := r.Prepare(ctx, model); err != nil {
 					r.log("warn", fmt.Sprintf("before request %d of model %s: %v", job.Seq, model, err))

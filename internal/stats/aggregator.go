@@ -32,6 +32,7 @@ type acc struct {
 type row struct {
 	ttft, ttfo, tpot, e2e, qttft, qe2e float64
 	engTTFT, engDecode                 float64 // the engine's own (record.Server); NaN: not reported
+	charRate                           float64 // generated characters per second of decode; NaN: unknown
 	in, out                            int
 	maxTok                             int
 	inKnown, outKnown                  bool
@@ -119,7 +120,7 @@ func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond)
 func (a *Aggregator) addOK(g *acc, r *record.Record) {
 	t := &g.t
 	t.ok++
-	w := row{ttft: nan, ttfo: nan, tpot: nan, e2e: nan, qttft: nan, qe2e: nan, engTTFT: nan, engDecode: nan, maxTok: r.MaxTok, length: r.FinishReason == "length"}
+	w := row{ttft: nan, ttfo: nan, tpot: nan, e2e: nan, qttft: nan, qe2e: nan, engTTFT: nan, engDecode: nan, charRate: nan, maxTok: r.MaxTok, length: r.FinishReason == "length"}
 	if r.Server != nil {
 		t.engine++
 		if v, ok := r.Server.EngineTTFT(); ok {
@@ -164,6 +165,7 @@ func (a *Aggregator) addOK(g *acc, r *record.Record) {
 	}
 	t.sumIn += int64(w.in)
 	t.sumOut += int64(w.out)
+	w.charRate = t.chars.add(r, w.out, w.outKnown && reported(src))
 
 	if i := sourceIndex(src); i >= 0 {
 		t.sources[i]++
@@ -175,6 +177,12 @@ func (a *Aggregator) addOK(g *acc, r *record.Record) {
 	}
 	g.rows = append(g.rows, w)
 	g.itl.addITL(r)
+}
+
+// reported reports whether s is a count the server sent (usage or the
+// engine's own), not the client's estimate.
+func reported(s record.TokenSource) bool {
+	return s == record.SourceUsage || s == record.SourceEngine
 }
 
 // known reports whether s is one of the defined token sources.

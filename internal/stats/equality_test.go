@@ -118,6 +118,8 @@ func randomRecords(rng *rand.Rand, n, models, scenarios, stages int) []*record.R
 			r.EngineOutTokens = r.OutputTokens + rng.IntN(5)
 		}
 		r.FinishReason = []string{"stop", "length"}[rng.IntN(2)]
+		// Characters, without a draw of rng (the sequences stay as they were).
+		r.TextChars, r.PromptChars = (len(r.Chunks)*7+i)%500, i%3*50
 	}
 	return recs
 }

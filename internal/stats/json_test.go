@@ -15,13 +15,13 @@ import (
 var groupKeys = []string{
 	"model", "scenario", "stage", "requests", "ok", "failures", "canceled", "warmup", "error_rate", "short_responses", "connection_retries", "failure_classes",
 	"ttft_ms", "ttfo_ms", "tpot_ms", "itl_ms", "e2e_ms", "ttft_queue_ms", "e2e_queue_ms",
-	"decode_tps", "output_tps", "prefill_tps", "input_tokens", "output_tokens",
+	"decode_tps", "output_tps", "prefill_tps", "chars_per_s", "input_tokens", "output_tokens",
 	"window_s", "requests_per_s", "output_tokens_per_s", "total_tokens_per_s",
 	"goodput", "token_source", "token_sources", "warnings",
 }
 
 var distKeys = []string{"ttft_ms", "ttfo_ms", "tpot_ms", "itl_ms", "e2e_ms", "ttft_queue_ms", "e2e_queue_ms",
-	"decode_tps", "output_tps", "prefill_tps", "input_tokens", "output_tokens"}
+	"decode_tps", "output_tps", "prefill_tps", "chars_per_s", "input_tokens", "output_tokens"}
 
 func decodeMap(t *testing.T, v any) map[string]any {
 	t.Helper()

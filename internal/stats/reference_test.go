@@ -57,7 +57,7 @@ func (a *refAggregator) Add(r *record.Record) {
 func (a *refAggregator) addOK(g *refAcc, r *record.Record) {
 	t := &g.t
 	t.ok++
-	w := row{ttft: nan, ttfo: nan, tpot: nan, e2e: nan, qttft: nan, qe2e: nan, maxTok: r.MaxTok, length: r.FinishReason == "length"}
+	w := row{ttft: nan, ttfo: nan, tpot: nan, e2e: nan, qttft: nan, qe2e: nan, charRate: nan, maxTok: r.MaxTok, length: r.FinishReason == "length"}
 	qw := r.QueueWait()
 	if d, ok := r.TTFT(); ok {
 		w.ttft, w.qttft = ms(d), ms(qw+d)
@@ -83,6 +83,17 @@ func (a *refAggregator) addOK(g *refAcc, r *record.Record) {
 	}
 	t.sumIn += int64(w.in)
 	t.sumOut += int64(w.out)
+	if r.TextChars > 0 && r.LastToken > r.FirstToken && r.FirstToken > 0 {
+		w.charRate = float64(r.TextChars) / (r.LastToken - r.FirstToken).Seconds()
+	}
+	if r.TextChars > 0 && w.outKnown && (r.OutputSource == record.SourceUsage || r.OutputSource == record.SourceEngine) {
+		t.chars.outChars += int64(r.TextChars)
+		t.chars.outTokens += int64(w.out)
+	}
+	if r.PromptChars > 0 && r.InputTokens >= 0 && (r.InputSource == record.SourceUsage || r.InputSource == record.SourceEngine) {
+		t.chars.promptChars += int64(r.PromptChars)
+		t.chars.inTokens += int64(r.InputTokens)
+	}
 
 	if i := sourceIndex(r.OutputSource); i >= 0 {
 		t.sources[i]++
@@ -131,6 +142,7 @@ func (g *refAcc) samples() *sampleSet {
 		if w.outKnown {
 			push(mOut, float64(w.out))
 		}
+		push(mChars, w.charRate)
 	}
 	for i := range s {
 		if i != mITL {

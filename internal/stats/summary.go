@@ -76,6 +76,7 @@ type Group struct {
 	DecodeTPS  Dist `json:"decode_tps"`  // 1000 / TPOT ms
 	OutputTPS  Dist `json:"output_tps"`  // N_out / E2E s
 	PrefillTPS Dist `json:"prefill_tps"` // N_in / TTFT s
+	CharsPerS  Dist `json:"chars_per_s"` // generated characters / (t_last − t_first) s
 
 	InputTokens  Dist `json:"input_tokens"`  // per-request N_in of ok requests
 	OutputTokens Dist `json:"output_tokens"` // per-request N_out of ok requests
@@ -88,6 +89,10 @@ type Group struct {
 	Goodput *Goodput `json:"goodput,omitempty"` // only when an SLO is set
 
 	Engine *EngineFigures `json:"engine,omitempty"` // the engine's own per-response figures, when it reported them
+
+	// Chars are the tokens per character of the output and the prompt;
+	// nil when no record counted characters (runs stored before schema 12).
+	Chars *CharFigures `json:"chars,omitempty"`
 
 	TokenSource  string                     `json:"token_source"`  // usage, engine, estimate, chunks, mixed ("" without counts)
 	TokenSources map[record.TokenSource]int `json:"token_sources"` // ok records per output token source, zeros included
@@ -290,6 +295,11 @@ func (g Group) clone() Group {
 		g.Retries = &r
 	}
 	g.Warnings = slices.Clone(g.Warnings)
+	if g.Chars != nil {
+		c := *g.Chars
+		c.TokensPerChar, c.InputTokensPerChar = clonePtr(c.TokensPerChar), clonePtr(c.InputTokensPerChar)
+		g.Chars = &c
+	}
 	if g.Engine != nil {
 		e := *g.Engine
 		g.Engine = &e
@@ -334,6 +344,8 @@ func build(k groupKey, t *tally, d *dists, opts Options) Group {
 	g.E2E, g.QueueTTFT, g.QueueE2E = d[mE2E], d[mQTTFT], d[mQE2E]
 	g.DecodeTPS, g.OutputTPS, g.PrefillTPS = d[mDecode], d[mOutRate], d[mPrefill]
 	g.InputTokens, g.OutputTokens = d[mIn], d[mOut]
+	g.CharsPerS = d[mChars]
+	g.Chars = t.chars.figures()
 	if t.engine > 0 {
 		g.Engine = &EngineFigures{N: t.engine, TTFT: d[mEngTTFT], DecodeTPS: d[mEngDecode], Overhead: d[mOverhead]}
 	}
@@ -398,6 +410,7 @@ const (
 	mPrefill
 	mIn
 	mOut
+	mChars     // generated characters per second of decode
 	mEngTTFT   // engine's own TTFT (record.Server)
 	mEngDecode // engine's own decode rate
 	mOverhead  // client TTFT − engine TTFT
@@ -461,6 +474,7 @@ func (g *acc) samples(sc *radixScratch) *sampleSet {
 		if w.outKnown {
 			push(mOut, float64(w.out))
 		}
+		push(mChars, w.charRate)
 		push(mEngTTFT, w.engTTFT)
 		push(mEngDecode, w.engDecode)
 		push(mOverhead, w.ttft-w.wait-w.engTTFT) // NaN unless both are known

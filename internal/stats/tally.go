@@ -21,6 +21,7 @@ type tally struct {
 	impossible                     int        // ok records whose server count cannot be true (Record.Output)
 	worstClaim                     impossible // the largest such count
 	sumIn, sumOut                  int64      // token sums of ok records
+	chars                          charTally  // characters and their tokens (tokens per character)
 	engine                         int        // ok records carrying the engine's own timings
 	connRetries                    int        // sendings repeated on a new connection (Record.ConnRetries)
 	classes                        [3]int     // final failures by record.Classes
@@ -164,6 +165,10 @@ func (t *tally) add(o tally) {
 	}
 	t.sumIn += o.sumIn
 	t.sumOut += o.sumOut
+	t.chars.outChars += o.chars.outChars
+	t.chars.outTokens += o.chars.outTokens
+	t.chars.promptChars += o.chars.promptChars
+	t.chars.inTokens += o.chars.inTokens
 	t.engine += o.engine
 	t.connRetries += o.connRetries
 	for i := range t.classes {

@@ -30,12 +30,14 @@ type StatsScan struct {
 // allStats reads everything the statistics use.
 var allStats = StatsScan{Chunks: true, Server: true}
 
-// statsTail is the chunks, server, connection_retries, attempt, retried
-// and retry_wait_ns columns as cols reads them at schema version: NULL when
-// not read, and the server column before serverSchema; 0 retries before
-// retrySchema, 0 for the user retries' columns before userRetrySchema.
+// statsTail is the chunks, server, connection_retries, attempt, retried,
+// retry_wait_ns, text_chars and prompt_chars columns as cols reads them at
+// schema version: NULL when not read, and the server column before
+// serverSchema; 0 retries before retrySchema, 0 for the user retries'
+// columns before userRetrySchema and for the character counts before
+// charsSchema.
 func statsTail(version int, cols StatsScan) string {
-	chunks, server, retries, user := "NULL", "NULL", "0", "attempt, 0, 0"
+	chunks, server, retries, user, chars := "NULL", "NULL", "0", "attempt, 0, 0", "0, 0"
 	if cols.Chunks {
 		chunks = "chunks"
 	}
@@ -48,7 +50,10 @@ func statsTail(version int, cols StatsScan) string {
 	if version >= userRetrySchema {
 		user = "attempt, retried, retry_wait_ns"
 	}
-	return chunks + ", " + server + ", " + retries + ", " + user
+	if version >= charsSchema {
+		chars = "text_chars, prompt_chars"
+	}
+	return chunks + ", " + server + ", " + retries + ", " + user + ", " + chars
 }
 
 // statsSQL reads the statistics' columns of a run's records, in seq order,
@@ -100,7 +105,7 @@ var (
 	statsTextColumns = [...]string{"model", "scenario", "stage", "input_source", "output_source", "finish_reason", "outcome", "phase"}
 	statsIntColumns  = [...]string{"warmup", "max_tokens", "scheduled", "sent", "first_byte_ns", "first_token_ns", "first_answer_ns",
 		"last_token_ns", "end_ns", "input_tokens", "output_tokens", "engine_output_tokens", "status", "connection_retries",
-		"attempt", "retried", "retry_wait_ns"}
+		"attempt", "retried", "retry_wait_ns", "text_chars", "prompt_chars"}
 )
 
 // The INTEGER columns' indices in statsScanner.ints.
@@ -122,6 +127,8 @@ const (
 	iAttempt
 	iRetried
 	iRetryWait
+	iTextChars
+	iPromptChars
 )
 
 func newStatsScanner() *statsScanner {
@@ -130,7 +137,7 @@ func newStatsScanner() *statsScanner {
 	s.dest = []any{&t[0], &t[1], &t[2], &i[iWarmup], &i[iMaxTok], &i[iSched], &i[iSent],
 		&i[iFirstByte], &i[iFirstToken], &i[iFirstAnswer], &i[iLastToken], &i[iEnd],
 		&i[iInTok], &t[3], &i[iOutTok], &t[4], &i[iEngTok], &i[iStatus], &t[5], &t[6], &t[7], &s.blob, &s.srv, &i[iRetries],
-		&i[iAttempt], &i[iRetried], &i[iRetryWait]}
+		&i[iAttempt], &i[iRetried], &i[iRetryWait], &i[iTextChars], &i[iPromptChars]}
 	return s
 }
 
@@ -199,6 +206,7 @@ func (s *statsScanner) scan(rows *sql.Rows, b *recBatch, emit func(*recBatch) *r
 			Status: int(v[iStatus]), FinishReason: t[5], Outcome: record.Outcome(t[6]), Phase: record.Phase(t[7]),
 			Server: server, ConnRetries: int(v[iRetries]),
 			Attempt: int(v[iAttempt]), Retried: v[iRetried] != 0, RetryWait: time.Duration(v[iRetryWait]),
+			TextChars: int(v[iTextChars]), PromptChars: int(v[iPromptChars]),
 		})
 		n++
 		if len(b.recs) == batchLen {

@@ -15,7 +15,7 @@ import (
 var (
 	suiteFields    = []string{"name", "description", "version", "scenarios", "default_config"}
 	scenarioFields = []string{"name", "description", "prompt", "system", "messages", "max_tokens",
-		"expected_output_length", "temperature", "stop", "ignore_eos", "min_tokens", "fixed_output", "category"}
+		"expected_output_length", "temperature", "stop", "ignore_eos", "min_tokens", "fixed_output", "category", "language"}
 	configFields  = []string{"iterations", "concurrency", "timeout", "temperature", "streaming"}
 	messageFields = []string{"role", "content"}
 )
@@ -374,6 +374,8 @@ func (c *checker) decodeScenario(idx int, raw json.RawMessage, sc *Scenario) {
 			}
 		case "category":
 			c.str(a, "category", m.val, &sc.Category)
+		case "language":
+			c.str(a, "language", m.val, &sc.Language)
 		default:
 			c.unknown(a, "", m.key, scenarioFields)
 		}

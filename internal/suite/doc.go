@@ -5,8 +5,8 @@
 // description, version, scenarios[{name, description, prompt, max_tokens,
 // expected_output_length}], default_config), which loads unchanged, plus a
 // few extensions: a system prompt, multi-turn messages, per-scenario
-// temperature, stop sequences, fixed-length output (ignore_eos, min_tokens)
-// and an explicit category.
+// temperature, stop sequences, fixed-length output (ignore_eos, min_tokens),
+// an explicit category and a language (a BCP 47 tag, CheckLanguage).
 //
 // Parsing is strict and complete: every problem in a file (syntax error with
 // its line and column, unknown or misspelt field, wrong type, value out of

@@ -92,6 +92,11 @@ type Scenario struct {
 	// Category groups scenarios in reports. Parse fills it from the name
 	// (see Category) when the file leaves it empty.
 	Category string `json:"category,omitempty"`
+	// Language is the BCP 47 tag of the language the scenario is written
+	// in and asks the answer in, e.g. "en", "zh-Hans", "pt-BR" (extension;
+	// empty: not said). Reports give per-language figures for scenarios
+	// that carry one (docs/metrics.md §5).
+	Language string `json:"language,omitempty"`
 	// Entries, when set, are a dataset's requests (see At); never part of
 	// a suite file.
 	Entries []Entry `json:"-"`

@@ -233,6 +233,11 @@ func (c *checker) validateScenario(idx int, sc *Scenario) {
 	if sc.Category != "" {
 		c.checkName(a, "category", sc.Category, false)
 	}
+	if sc.Language != "" {
+		if err := CheckLanguage(sc.Language); err != nil {
+			c.check(a, "language", "%v", err)
+		}
+	}
 	if sc.Prompt != "" && blank(sc.Prompt) {
 		c.check(a, "prompt", "must not be blank")
 	}
