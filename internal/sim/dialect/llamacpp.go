@@ -178,7 +178,7 @@ func (l *LlamaCpp) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if !ok {
 			return
 		}
-		body = ollamaRenameModel(body, l.profile.Name)
+		body = withModel(body, l.profile.Name)
 		if l.tooLong(w, body) {
 			return
 		}

@@ -408,9 +408,7 @@ func (o *Ollama) openAIChat(w http.ResponseWriter, r *http.Request) {
 			ollamaOpenAIError(w, http.StatusNotFound, fmt.Sprintf("model %q not found, try pulling it first", req.Model))
 			return
 		}
-		if m.name != req.Model {
-			body = ollamaRenameModel(body, m.name)
-		}
+		body = ollamaOpenAIBody(body, m.name, req.Model)
 		if _, err := o.acquire(r.Context(), m); err != nil {
 			if r.Context().Err() == nil {
 				ollamaOpenAIError(w, http.StatusInternalServerError, err.Error())
@@ -424,13 +422,47 @@ func (o *Ollama) openAIChat(w http.ResponseWriter, r *http.Request) {
 	o.sim.ServeHTTP(w, r2) // malformed bodies get the simulator's own 400
 }
 
-// ollamaRenameModel sets the model field of a JSON object body.
-func ollamaRenameModel(body []byte, name string) []byte {
+// withModel sets the model field of a JSON object body (a dialect whose
+// server answers for its one model whatever the request names).
+func withModel(body []byte, name string) []byte {
 	var m map[string]json.RawMessage
 	if json.Unmarshal(body, &m) != nil {
 		return body
 	}
 	m["model"], _ = json.Marshal(name)
+	b, err := json.Marshal(m)
+	if err != nil {
+		return body
+	}
+	return b
+}
+
+// ollamaIgnoredFields are request fields that Ollama's /v1 does not know
+// (its OpenAI middleware decodes a fixed request type and drops the rest):
+// vLLM's and llama.cpp's ignore_eos and min_tokens change nothing there, so
+// an answer still ends at the model's end-of-sequence. The simulator under
+// it would honour them; they are taken out first.
+var ollamaIgnoredFields = []string{"ignore_eos", "min_tokens"}
+
+// ollamaOpenAIBody is a /v1 chat body as Ollama acts on it: the model field
+// set to the pulled model's full name (asked as name), and the fields Ollama
+// ignores taken out.
+func ollamaOpenAIBody(body []byte, full, name string) []byte {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(body, &m) != nil {
+		return body
+	}
+	changed := full != name
+	for _, k := range ollamaIgnoredFields {
+		if _, ok := m[k]; ok {
+			delete(m, k)
+			changed = true
+		}
+	}
+	if !changed {
+		return body
+	}
+	m["model"], _ = json.Marshal(full)
 	b, err := json.Marshal(m)
 	if err != nil {
 		return body

@@ -464,6 +464,23 @@ func TestOllamaOpenAIDelegated(t *testing.T) {
 	}
 }
 
+// TestOllamaOpenAIIgnoresEOSFields: Ollama's /v1 drops fields it does not
+// know, so vLLM's ignore_eos and min_tokens neither force the length (the
+// answer still stops at the model's natural end) nor are checked (a bad
+// min_tokens is no 400), as on the real engine.
+func TestOllamaOpenAIIgnoresEOSFields(t *testing.T) {
+	p := ollamaProfile("short:latest")
+	p.OutputTokens = 3
+	_, url := newOllamaFake(t, p)
+	for _, extra := range []string{`"ignore_eos":true,"min_tokens":12`, `"ignore_eos":true,"min_tokens":-5`} {
+		resp, body := ollamaDo(t, "POST", url+"/v1/chat/completions",
+			`{"model":"short","messages":[{"role":"user","content":"x"}],"max_tokens":12,`+extra+`}`)
+		if resp.StatusCode != 200 || !strings.Contains(string(body), `"completion_tokens":3`) || !strings.Contains(string(body), `"finish_reason":"stop"`) {
+			t.Errorf("/v1 with %s: %d %s, want the natural 3 tokens and finish stop", extra, resp.StatusCode, body)
+		}
+	}
+}
+
 func TestOllamaRoutes(t *testing.T) {
 	_, url := newOllamaFake(t, ollamaProfile("a:1b"))
 	if _, body := ollamaDo(t, "GET", url+"/api/version", ""); string(body) != `{"version":"`+OllamaVersion+`"}` {
