@@ -13,11 +13,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
-	"io"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -190,31 +186,9 @@ func Parse(source string, data []byte) (*Dataset, error) {
 // Load reads the dataset file at path (a regular file of at most
 // MaxFileSize bytes) and parses it with the path as its source.
 func Load(path string) (*Dataset, error) {
-	fail := func(err error) error {
-		var pe *fs.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err
-		}
-		return fmt.Errorf("dataset file %q: %w", path, err)
-	}
-	fi, err := os.Stat(path)
+	data, err := suite.ReadFile("dataset", path, MaxFileSize)
 	if err != nil {
-		return nil, fail(err)
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, fail(errors.New("not a regular file"))
-	}
-	if fi.Size() > MaxFileSize {
-		return nil, fail(fmt.Errorf("file is %d bytes, larger than the %d-byte limit", fi.Size(), MaxFileSize))
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fail(err)
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
-	if err != nil {
-		return nil, fail(err)
+		return nil, err
 	}
 	return Parse(path, data)
 }

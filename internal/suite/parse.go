@@ -49,15 +49,25 @@ func Parse(source string, data []byte) (*Suite, error) {
 // Load reads the suite file at path (at most MaxFileSize bytes, a regular
 // file) and parses it with the path as its source.
 func Load(path string) (*Suite, error) {
+	data, err := ReadFile("suite", path, MaxFileSize)
+	if err != nil {
+		return nil, err
+	}
+	return Parse(path, data)
+}
+
+// ReadFile reads the file at path, refusing anything but a regular file of
+// at most max bytes; errors name the file as a what ("suite", "dataset").
+// It stats before opening, so that a FIFO or device is refused without
+// blocking on open, and reads at most max+1 bytes whatever the file grew to.
+func ReadFile(what, path string, max int64) ([]byte, error) {
 	fail := func(err error) error {
 		var pe *fs.PathError
 		if errors.As(err, &pe) {
 			err = pe.Err
 		}
-		return fmt.Errorf("suite file %q: %w", path, err)
+		return fmt.Errorf("%s file %q: %w", what, path, err)
 	}
-	// Stat before opening, so that a FIFO or device is refused without
-	// blocking on open.
 	fi, err := os.Stat(path)
 	if err != nil {
 		return nil, fail(err)
@@ -65,20 +75,20 @@ func Load(path string) (*Suite, error) {
 	if !fi.Mode().IsRegular() {
 		return nil, fail(errors.New("not a regular file"))
 	}
-	if fi.Size() > MaxFileSize {
-		return nil, fail(fmt.Errorf("file is %d bytes, larger than the %d-byte limit", fi.Size(), MaxFileSize))
+	if fi.Size() > max {
+		return nil, fail(fmt.Errorf("file is %d bytes, larger than the %d-byte limit", fi.Size(), max))
 	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fail(err)
 	}
 	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	data, err := io.ReadAll(io.LimitReader(f, max+1))
 	if err != nil {
 		return nil, fail(err)
 	}
-	if len(data) > MaxFileSize {
-		return nil, fail(fmt.Errorf("file is larger than the %d-byte limit", MaxFileSize))
+	if int64(len(data)) > max {
+		return nil, fail(fmt.Errorf("file is larger than the %d-byte limit", max))
 	}
-	return Parse(path, data)
+	return data, nil
 }
