@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"net"
 	"net/http"
@@ -290,6 +291,79 @@ func testCIOllama(t *testing.T, o *ciOllama) {
 			}
 			t.Run(name, func(t *testing.T) { ciRun(t, o, name, 100, conc, native) })
 		}
+	}
+	t.Run("engine-facing", func(t *testing.T) { ciEngineFacing(t, o) })
+}
+
+// ciEngineFacing checks on the real Ollama what flperf assumes of it
+// beyond the measurements (what its simulated dialect imitates): its /v1
+// ignores vLLM's ignore_eos and min_tokens (no 400 for a bad one), so
+// --fixed-output is refused as unsupported there before any request; the
+// engine series reads /api/ps (one model loaded, with its size; queue
+// figures absent, never 0); a model it does not have is refused before any
+// request (preparation loads each model), with Ollama's own message, and
+// --retries does not turn that into retried requests.
+func ciEngineFacing(t *testing.T, o *ciOllama) {
+	body := `{"model":"` + o.model + `","messages":[{"role":"user","content":"hi"}],"max_tokens":4,"ignore_eos":true,"min_tokens":-5}`
+	resp, err := http.Post(o.v1+"/chat/completions", "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("/v1 with ignore_eos and min_tokens -5: %d %s; Ollama was expected to ignore both", resp.StatusCode, b)
+	}
+
+	db := filepath.Join(o.dir, "engine-facing.db")
+	out := run(t, "run", "--endpoint", o.v1, "--model", o.model, "--scenario", "Simple Q&A - Short", "--requests", "6",
+		"--warmup", "0", "--max-tokens", "8", "--fixed-output", "--sample-interval", "250ms", "--format", "json", "--db", db)
+	wantCode(t, out, ExitOK)
+	var doc struct {
+		ID     string `json:"id"`
+		Config struct {
+			OutputForcedBy string `json:"output_forced_by"`
+		} `json:"config"`
+	}
+	if err := json.Unmarshal([]byte(out.stdout), &doc); err != nil {
+		t.Fatalf("%v\n%s", err, out.stdout)
+	}
+	if doc.Config.OutputForcedBy != "unsupported" || !strings.Contains(out.stderr, "fixed") {
+		t.Errorf("--fixed-output on Ollama: output_forced_by %q; stderr:\n%s", doc.Config.OutputForcedBy, out.stderr)
+	}
+	exp := run(t, "export", doc.ID, "--db", db, "--format", "json")
+	wantCode(t, exp, ExitOK)
+	var arch struct {
+		EngineSeries *struct {
+			Samples []map[string]any `json:"samples"`
+		} `json:"engine_series"`
+	}
+	if err := json.Unmarshal([]byte(exp.stdout), &arch); err != nil {
+		t.Fatal(err)
+	}
+	if arch.EngineSeries == nil || len(arch.EngineSeries.Samples) < 2 {
+		t.Fatalf("engine series of a run on Ollama: %+v", arch.EngineSeries)
+	}
+	loaded := 0
+	for _, smp := range arch.EngineSeries.Samples {
+		if smp["loaded_models"] == float64(1) && smp["vram_bytes"] != nil {
+			loaded++
+		}
+		for _, k := range []string{"running", "waiting", "kv_cache_usage"} {
+			if _, ok := smp[k]; ok {
+				t.Errorf("a sample of Ollama's series has %s = %v: Ollama reports no such figure", k, smp[k])
+			}
+		}
+	}
+	if loaded == 0 {
+		t.Errorf("no sample of %d saw the model loaded in /api/ps: %v", len(arch.EngineSeries.Samples), arch.EngineSeries.Samples)
+	}
+	t.Logf("engine series on Ollama: %d samples, %d with the model loaded", len(arch.EngineSeries.Samples), loaded)
+
+	out = run(t, "run", "--endpoint", o.v1, "--model", "no-such-model:1b", "--scenario", "Simple Q&A - Short", "--requests", "2",
+		"--warmup", "0", "--retries", "2", "--sample-interval", "off", "--format", "json", "--no-save")
+	if out.code == ExitOK || out.stdout != "" || !strings.Contains(out.stderr, `model 'no-such-model:1b' not found`) {
+		t.Errorf("an unknown model on Ollama: exit %d, stdout %q; want it refused before any request with Ollama's message\n%s", out.code, out.stdout, out.stderr)
 	}
 }
 
