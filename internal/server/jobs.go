@@ -211,6 +211,10 @@ func (s *Server) endJob(j *job, st runner.Status, msg string) {
 	j.feed.finish()
 	s.metrics.RunEnded(string(st))
 	final, err := s.result(context.WithoutCancel(j.ctx), j.id)
+	// The Results page comes next: its samples are read in the background,
+	// started before the job ends, so that Close's wait for the jobs comes
+	// after it and its wait for the background work sees it.
+	s.prefetchSamples(j.id)
 	s.jobs.end(j)
 	j.hub.publish("status", statusEvent{State: string(st), Message: msg}, false)
 	if err != nil {
@@ -219,5 +223,4 @@ func (s *Server) endJob(j *job, st runner.Status, msg string) {
 		j.hub.publish("summary", map[string]any{"run": final}, false)
 	}
 	j.hub.publish("end", struct{}{}, false)
-	s.prefetchSamples(j.id) // the Results page comes next
 }
