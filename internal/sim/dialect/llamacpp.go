@@ -249,7 +249,7 @@ func (l *LlamaCpp) models(w http.ResponseWriter) {
 // slots serves GET /slots: the first slots are busy with the requests
 // running now.
 func (l *LlamaCpp) slots(w http.ResponseWriter) {
-	running := l.meter.running(l.profile.Name)
+	running, _ := l.meter.queue(l.profile.Name)
 	out := make([]map[string]any, 0, l.profile.Slots)
 	for i := range l.profile.Slots {
 		task := -1
@@ -273,7 +273,8 @@ func (l *LlamaCpp) record(c servedChat) {
 		PromptMS    *float64 `json:"prompt_ms"`
 		PredictedMS *float64 `json:"predicted_ms"`
 	}
-	busy := float64(l.meter.running(c.model) + 1) // the others still running, and this one
+	others, _ := l.meter.queue(c.model)
+	busy := float64(others + 1) // the others still running, and this one
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	k := &l.counts
@@ -299,6 +300,7 @@ func (l *LlamaCpp) metrics(w http.ResponseWriter) {
 	l.mu.Lock()
 	k := l.counts
 	l.mu.Unlock()
+	running, waiting := l.meter.queue(l.profile.Name) // one state for both gauges
 	rate := func(n, s float64) float64 {
 		if s <= 0 {
 			return 0
@@ -319,8 +321,8 @@ func (l *LlamaCpp) metrics(w http.ResponseWriter) {
 		{"n_busy_slots_per_decode", "gauge", "Average number of busy slots per llama_decode() call", rate(k.busySlotDecodes, k.decodes)},
 		{"prompt_tokens_seconds", "gauge", "Average prompt throughput in tokens/s.", rate(k.promptTokens, k.promptSeconds)},
 		{"predicted_tokens_seconds", "gauge", "Average generation throughput in tokens/s.", rate(k.predicted, k.predictedSeconds)},
-		{"requests_processing", "gauge", "Number of requests processing.", float64(l.meter.running(l.profile.Name))},
-		{"requests_deferred", "gauge", "Number of requests deferred.", float64(l.meter.waiting(l.profile.Name))},
+		{"requests_processing", "gauge", "Number of requests processing.", float64(running)},
+		{"requests_deferred", "gauge", "Number of requests deferred.", float64(waiting)},
 	} {
 		p.family("llamacpp:"+m.name, m.help, m.typ)
 		p.sample("llamacpp:"+m.name, "", m.v)

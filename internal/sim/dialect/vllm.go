@@ -347,12 +347,13 @@ func (v *VLLM) vllmMetrics(p *promText) {
 			p.sample(name, label(n), val(n, v.models[n]))
 		}
 	}
+	q := v.meter.queues(v.names)
 	gauge("vllm:num_requests_running", "Number of requests in model execution batches.",
-		func(n string, _ *batchMetrics) float64 { return float64(v.meter.running(n)) })
+		func(n string, _ *batchMetrics) float64 { return float64(q[n][0]) })
 	gauge("vllm:num_requests_waiting", "Number of requests waiting to be processed.",
-		func(n string, _ *batchMetrics) float64 { return float64(v.meter.waiting(n)) })
+		func(n string, _ *batchMetrics) float64 { return float64(q[n][1]) })
 	gauge("vllm:kv_cache_usage_perc", "KV-cache usage. 1 means 100 percent usage.",
-		func(n string, m *batchMetrics) float64 { return slotShare(v.meter.running(n), m.slots) })
+		func(n string, m *batchMetrics) float64 { return slotShare(q[n][0], m.slots) })
 	created := func(base, help string) { // prometheus_client's creation time of each series
 		p.family(base+"_created", help, "gauge")
 		for _, n := range v.names {
@@ -429,9 +430,10 @@ func (v *VLLM) sglangMetrics(p *promText) {
 			p.sample(name, label(n), val(n, v.models[n]))
 		}
 	}
-	gauge("sglang:num_running_reqs", "The number of running requests.", func(n string, _ *batchMetrics) float64 { return float64(v.meter.running(n)) })
-	gauge("sglang:num_queue_reqs", "The number of requests in the waiting queue.", func(n string, _ *batchMetrics) float64 { return float64(v.meter.waiting(n)) })
-	gauge("sglang:token_usage", "The token usage.", func(n string, m *batchMetrics) float64 { return slotShare(v.meter.running(n), m.slots) })
+	q := v.meter.queues(v.names)
+	gauge("sglang:num_running_reqs", "The number of running requests.", func(n string, _ *batchMetrics) float64 { return float64(q[n][0]) })
+	gauge("sglang:num_queue_reqs", "The number of requests in the waiting queue.", func(n string, _ *batchMetrics) float64 { return float64(q[n][1]) })
+	gauge("sglang:token_usage", "The token usage.", func(n string, m *batchMetrics) float64 { return slotShare(q[n][0], m.slots) })
 	gauge("sglang:cache_hit_rate", "The prefix cache hit rate.", func(string, *batchMetrics) float64 { return 0 })
 }
 
@@ -691,23 +693,29 @@ func (m *chatMeter) trace(e sim.Event) {
 	}
 }
 
-// running and waiting count a model's requests now.
-func (m *chatMeter) running(model string) int {
+// queue counts a model's requests running and waiting now, read together
+// (one state, as an engine exports its gauges from one scheduler snapshot).
+func (m *chatMeter) queue(model string) (running, waiting int) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if q := m.state[model]; q != nil {
-		return q.running
+		return q.running, q.waiting
 	}
-	return 0
+	return 0, 0
 }
 
-func (m *chatMeter) waiting(model string) int {
+// queues is queue of every model in names, taken at one instant, so that
+// the running, waiting and cache gauges of one scrape agree.
+func (m *chatMeter) queues(names []string) map[string][2]int {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if q := m.state[model]; q != nil {
-		return q.waiting
+	out := make(map[string][2]int, len(names))
+	for _, n := range names {
+		if q := m.state[n]; q != nil {
+			out[n] = [2]int{q.running, q.waiting}
+		}
 	}
-	return 0
+	return out
 }
 
 // claim takes the traced request id out of the open set.
