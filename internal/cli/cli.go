@@ -115,7 +115,7 @@ Usage:
   flperf sim [flags]     serve the built-in SIMULATED engine on 127.0.0.1 (for trying flperf out)
   flperf engines         list the engines running on this machine, identified by their own endpoints
   flperf models [list|pull|load|unload|test MODEL]   an engine's models: catalog, downloaded, loaded
-  flperf suites [NAME]   list the built-in suites, or show one suite's scenarios
+  flperf suites [NAME]   list the built-in and saved suites, or show one suite's scenarios
   flperf doctor          what a bug report needs: build, machine, engines, Foundry Local, database
   flperf version         print the version
 

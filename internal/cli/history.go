@@ -15,6 +15,7 @@ import (
 	"flperf/internal/bench"
 	"flperf/internal/report"
 	"flperf/internal/store"
+	"flperf/internal/suite"
 )
 
 // dbFlag adds --db to fs; the FLPERF_DB variable sets it too.
@@ -39,6 +40,22 @@ func openDB(ctx context.Context, path string) (*store.DB, error) {
 		return nil, err
 	}
 	return db, nil
+}
+
+// savedSuites is the library of suites saved next to the database at
+// dbPath (the default one when ""), where the app's suite editor saves
+// them: `flperf run --suite NAME` finds them there. It has no directory
+// when the data directory cannot be found (built-in suites and files
+// still resolve).
+func savedSuites(dbPath string) *suite.Library {
+	if dbPath == "" {
+		p, err := store.DefaultPath()
+		if err != nil {
+			return &suite.Library{}
+		}
+		dbPath = p
+	}
+	return &suite.Library{Dir: suite.LibraryDir(dbPath)}
 }
 
 // simpleCmd parses a history command's flags and opens the database.

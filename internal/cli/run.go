@@ -282,7 +282,7 @@ func flagName(field string) string {
 // every problem at once.
 func buildConfig(f *runFlags, src flagSources) (*bench.Resolved, error) {
 	s, errs := buildSpec(f, src)
-	rs, err := s.Validate(bench.Check{Name: flagName, Dataset: dataset.Load})
+	rs, err := s.Validate(bench.Check{Name: flagName, Dataset: dataset.Load, Suite: savedSuites(f.db).Resolve})
 	if err := errors.Join(append([]error{err}, errs...)...); err != nil {
 		return nil, err
 	}

@@ -160,16 +160,42 @@ func simCmd(ctx context.Context, env *Env, args []string) int {
 	return ExitOK
 }
 
-// suitesCmd lists the built-in suites, or shows one suite's scenarios.
+// suitesCmd lists the built-in suites and those saved next to the
+// database (the app's suite editor saves them there), or shows one suite's
+// scenarios.
 func suitesCmd(env *Env, args []string) int {
-	if len(args) == 0 {
+	fs := flag.NewFlagSet("suites", flag.ContinueOnError)
+	db := fs.String("db", "", "list the suites saved next to this SQLite database `file` (default: the user's data directory)")
+	if _, err := parseFlagsAllowArgs(fs, env, args, dbEnv); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(env.Stdout, "Usage: flperf suites [--db FILE] [NAME]\n\nLists the built-in suites and the saved ones, or shows suite NAME's scenarios.\n")
+			return ExitOK
+		}
+		fmt.Fprintf(env.Stderr, "flperf suites: %v\n", err)
+		return ExitUsage
+	}
+	lib := savedSuites(*db)
+	if fs.NArg() == 0 {
 		for _, n := range suite.BuiltinNames() {
 			s, _ := suite.Builtin(n)
 			fmt.Fprintf(env.Stdout, "%-12s %d scenarios  %s\n", n, len(s.Scenarios), s.Description)
 		}
+		names, err := lib.Names()
+		if err != nil {
+			fmt.Fprintf(env.Stderr, "flperf suites: saved suites in %s: %v\n", lib.Dir, err)
+			return ExitFailure
+		}
+		for _, n := range names {
+			s, err := lib.Load(n)
+			if err != nil {
+				fmt.Fprintf(env.Stdout, "%-12s (saved, invalid: run flperf suites %s)\n", n, n)
+				continue
+			}
+			fmt.Fprintf(env.Stdout, "%-12s %d scenarios  (saved) %s\n", n, len(s.Scenarios), s.Description)
+		}
 		return ExitOK
 	}
-	s, err := suite.Resolve(args[0])
+	s, err := lib.Resolve(fs.Arg(0))
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "flperf suites: %v\n", err)
 		return ExitUsage

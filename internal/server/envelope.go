@@ -51,6 +51,9 @@ type apiError struct {
 	Kind    string `json:"kind"`
 	Message string `json:"message"`
 	Field   string `json:"field,omitempty"`
+	// Problems lists every problem of a suite document that does not
+	// validate, each with its path (see problemView).
+	Problems []problemView `json:"problems,omitempty"`
 }
 
 // Error returns the message.

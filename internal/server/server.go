@@ -26,6 +26,7 @@ import (
 	"flperf/internal/runner"
 	"flperf/internal/selfmetrics"
 	"flperf/internal/store"
+	"flperf/internal/suite"
 )
 
 // Options configure a Server.
@@ -102,7 +103,7 @@ func New(o Options) (*Server, error) {
 		}
 	}
 	s.engines = &engines{db: o.DB, detect: detect, logf: s.logf}
-	s.suites = &suites{dir: filepath.Join(filepath.Dir(o.DB.Path()), "suites")}
+	s.suites = &suites{lib: &suite.Library{Dir: suite.LibraryDir(o.DB.Path())}}
 	s.jobs = newJobs()
 	s.tasks = newTasks()
 	s.cache = newLRU(64)
@@ -134,7 +135,11 @@ func (s *Server) routes() *http.ServeMux {
 	// Suites.
 	a("GET /api/v1/suites", s.handleSuites)
 	a("POST /api/v1/suites", s.handleUploadSuite)
+	a("POST /api/v1/suites/validate", s.handleValidateSuite)
 	a("GET /api/v1/suites/{name}", s.handleSuite)
+	a("GET /api/v1/suites/{name}/document", s.handleSuiteDocument)
+	a("PUT /api/v1/suites/{name}", s.handlePutSuite)
+	a("POST /api/v1/suites/{name}/duplicate", s.handleDuplicateSuite)
 	a("DELETE /api/v1/suites/{name}", s.handleDeleteSuite)
 	// Runs.
 	a("GET /api/v1/runs", s.handleRuns)

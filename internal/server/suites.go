@@ -1,55 +1,32 @@
 package server
 
 import (
-	"encoding/json"
 	"errors"
-	"io"
-	"io/fs"
 	"net/http"
-	"os"
-	"path/filepath"
-	"regexp"
-	"slices"
-	"strconv"
 	"strings"
 
 	"flperf/internal/suite"
 )
 
-// suiteNameRe is what a custom suite may be called: it is also its file
-// name (NAME.json) in the suites directory.
-var suiteNameRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
-
-// suites finds the built-in suites and the custom ones uploaded into dir.
+// suites finds the built-in suites and the saved ones (suite.Library: the
+// directory "suites" next to the database, where `flperf run --suite NAME`
+// finds them too).
 type suites struct {
-	dir string // DATA/suites, next to the database
+	lib *suite.Library
 }
 
-// validName reports whether name may name a custom suite file.
+// validName reports whether name may name a saved suite file (built-in
+// names included: they are refused apart, as a conflict).
 func validName(name string) bool {
-	return suiteNameRe.MatchString(name) && filepath.Base(name) == name && !strings.Contains(name, "..")
+	err := suite.CheckName(name)
+	return err == nil || errors.Is(err, suite.ErrBuiltinName)
 }
 
 // builtin reports whether name is a built-in suite's (case-insensitively,
 // so that no custom file can shadow one on a case-insensitive disk).
-func builtin(name string) bool {
-	return slices.ContainsFunc(suite.BuiltinNames(), func(b string) bool { return strings.EqualFold(b, name) })
-}
+func builtin(name string) bool { return suite.IsBuiltin(name) }
 
-// root opens the suites directory, creating it when create is set.
-func (s *suites) root(create bool) (*os.Root, error) {
-	if create {
-		if err := os.MkdirAll(s.dir, 0o700); err != nil {
-			return nil, err
-		}
-	}
-	return os.OpenRoot(s.dir)
-}
-
-// path is where custom suite name is kept.
-func (s *suites) path(name string) string { return filepath.Join(s.dir, name+".json") }
-
-// resolve finds a suite for a run: a built-in one by name, else a custom
+// resolve finds a suite for a run: a built-in one by name, else a saved
 // one, read from its file inside the suites directory only.
 func (s *suites) resolve(name string) (*suite.Suite, error) {
 	if st, ok := suite.Builtin(name); ok {
@@ -58,85 +35,15 @@ func (s *suites) resolve(name string) (*suite.Suite, error) {
 	if !validName(name) {
 		return nil, errors.New("no suite " + quote(name) + ": not a built-in name, and custom suite names are letters, digits, '.', '_' and '-'")
 	}
-	data, err := s.read(name)
-	if err != nil {
-		return nil, err
-	}
-	return suite.Parse(s.path(name), data)
-}
-
-// read returns a custom suite's file.
-func (s *suites) read(name string) ([]byte, error) {
-	r, err := s.root(false)
-	if err != nil {
+	st, err := s.lib.Load(name)
+	if errors.Is(err, suite.ErrNoSuite) {
 		return nil, errors.New("no suite " + quote(name) + " (built-in: " + strings.Join(suite.BuiltinNames(), ", ") + ")")
 	}
-	defer r.Close()
-	f, err := r.Open(name + ".json")
-	if err != nil {
-		return nil, errors.New("no suite " + quote(name) + " (built-in: " + strings.Join(suite.BuiltinNames(), ", ") + ")")
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, suite.MaxFileSize+1))
-	if err != nil {
-		return nil, err
-	}
-	return data, nil
+	return st, err
 }
 
-// customNames lists the custom suites' names, sorted.
-func (s *suites) customNames() ([]string, error) {
-	entries, err := os.ReadDir(s.dir)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	var names []string
-	for _, e := range entries {
-		name, ok := strings.CutSuffix(e.Name(), ".json")
-		if ok && e.Type().IsRegular() && validName(name) && !builtin(name) {
-			names = append(names, name)
-		}
-	}
-	return names, nil
-}
-
-// save writes a custom suite: to a temporary file, then renamed into
-// place, so that a run never reads half a file.
-func (s *suites) save(name string, data []byte) error {
-	r, err := s.root(true)
-	if err != nil {
-		return err
-	}
-	defer r.Close()
-	tmp := "." + name + ".json.partial"
-	if err := r.WriteFile(tmp, data, 0o600); err != nil {
-		return err
-	}
-	if err := r.Rename(tmp, name+".json"); err != nil {
-		r.Remove(tmp)
-		return err
-	}
-	return nil
-}
-
-// remove deletes a custom suite.
-func (s *suites) remove(name string) error {
-	r, err := s.root(false)
-	if err != nil {
-		return notFound("no custom suite %q", name)
-	}
-	defer r.Close()
-	if err := r.Remove(name + ".json"); err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return notFound("no custom suite %q", name)
-		}
-		return err
-	}
-	return nil
-}
+// customNames lists the saved suites' names, sorted.
+func (s *suites) customNames() ([]string, error) { return s.lib.Names() }
 
 // quote quotes s for a message.
 func quote(s string) string {
@@ -153,6 +60,11 @@ type suiteSummary struct {
 	Version     string `json:"version"`
 	Description string `json:"description"`
 	Scenarios   int    `json:"scenarios"`
+	// Revision is a saved suite's revision (its ETag); "" for a built-in.
+	Revision string `json:"revision,omitempty"`
+	// Error says why a saved suite's file does not parse (it is listed,
+	// so that the editor can open and fix it); "" when it does.
+	Error string `json:"error,omitempty"`
 }
 
 // scenarioView is one scenario of GET /suites/{name}.
@@ -180,7 +92,8 @@ func summaryOf(name, source string, st *suite.Suite) suiteSummary {
 	return suiteSummary{Name: name, Source: source, Version: st.Version, Description: st.Description, Scenarios: len(st.Scenarios)}
 }
 
-// handleSuites answers GET /suites.
+// handleSuites answers GET /suites: the built-in suites, then the saved
+// ones (a saved file that does not parse is listed with its error).
 func (s *Server) handleSuites(w http.ResponseWriter, r *http.Request) error {
 	out := []suiteSummary{}
 	for _, n := range suite.BuiltinNames() {
@@ -192,12 +105,19 @@ func (s *Server) handleSuites(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	for _, n := range names {
-		st, err := s.suites.resolve(n)
+		data, rev, err := s.suites.lib.Read(n)
 		if err != nil {
 			s.logf("warn", "custom suite %s: %v", n, err)
 			continue
 		}
-		out = append(out, summaryOf(n, "custom", st))
+		st, err := suite.Parse(s.suites.lib.Path(n), data)
+		if err != nil {
+			out = append(out, suiteSummary{Name: n, Source: "custom", Revision: rev, Error: err.Error()})
+			continue
+		}
+		sum := summaryOf(n, "custom", st)
+		sum.Revision = rev
+		out = append(out, sum)
 	}
 	return writeData(w, http.StatusOK, out)
 }
@@ -231,83 +151,4 @@ func (s *Server) handleSuite(w http.ResponseWriter, r *http.Request) error {
 			MaxTokens: sc.MaxTokensOr(suite.DefaultMaxTokens), Temperature: temp, Messages: sc.BuildMessages("")})
 	}
 	return writeData(w, http.StatusOK, v)
-}
-
-// handleUploadSuite answers POST /suites: the body is the suite document.
-func (s *Server) handleUploadSuite(w http.ResponseWriter, r *http.Request) error {
-	if err := jsonContentType(r); err != nil {
-		return err
-	}
-	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxSuiteBody))
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return tooLarge(maxSuiteBody)
-		}
-		return badRequest("", "reading the body: %v", err)
-	}
-	name := r.URL.Query().Get("name")
-	field := "name"
-	st, perr := suite.Parse("upload", data)
-	if name == "" {
-		if st == nil {
-			var peek struct {
-				Name string `json:"name"`
-			}
-			_ = json.Unmarshal(data, &peek) // the name only; Parse explains what is wrong
-			name = peek.Name
-		} else {
-			name = st.Name
-		}
-	}
-	if name == "" {
-		return badRequest(field, "name the suite: a \"name\" in the document, or ?name=")
-	}
-	if !validName(name) {
-		return badRequest(field, "%s cannot name a suite file: use letters, digits, '.', '_' and '-' (at most 64, not starting with '.'), e.g. ?name=my-suite", quote(name))
-	}
-	if builtin(name) {
-		return conflict("%q is a built-in suite's name: choose another (?name=)", name)
-	}
-	if perr != nil {
-		var ve *suite.ValidationError
-		if errors.As(perr, &ve) && len(ve.Problems) > 0 {
-			msgs := make([]string, len(ve.Problems))
-			for i, p := range ve.Problems {
-				msgs[i] = p.String()
-			}
-			if ve.Omitted > 0 {
-				msgs = append(msgs, "…")
-			}
-			p := ve.Problems[0]
-			f := p.Field
-			if p.Scenario > 0 {
-				f = "scenarios[" + strconv.Itoa(p.Scenario-1) + "]"
-				if p.Field != "" {
-					f += "." + p.Field
-				}
-			}
-			return badRequest(f, "%s", strings.Join(msgs, "; "))
-		}
-		return badRequest("", "%v", perr)
-	}
-	if err := s.suites.save(name, data); err != nil {
-		return err
-	}
-	return writeData(w, http.StatusCreated, summaryOf(name, "custom", st))
-}
-
-// handleDeleteSuite answers DELETE /suites/{name}.
-func (s *Server) handleDeleteSuite(w http.ResponseWriter, r *http.Request) error {
-	name := r.PathValue("name")
-	if builtin(name) {
-		return conflict("%q is a built-in suite: it cannot be deleted", name)
-	}
-	if !validName(name) {
-		return badRequest("name", "%s is not a suite name", quote(name))
-	}
-	if err := s.suites.remove(name); err != nil {
-		return err
-	}
-	return writeData(w, http.StatusOK, map[string]string{"deleted": name})
 }

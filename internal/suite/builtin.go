@@ -89,3 +89,13 @@ func resolve(arg string, load func(string) (*Suite, error)) (*Suite, error) {
 	return nil, fmt.Errorf("unknown suite %q: builtin suites are %s; to use a file give its path ending in .json",
 		arg, avail)
 }
+
+// BuiltinDocument returns the embedded suite document called name, as
+// written (the editor's starting point when a built-in is duplicated).
+func BuiltinDocument(name string) ([]byte, bool) {
+	if _, ok := builtins()[name]; !ok {
+		return nil, false
+	}
+	data, err := builtinFS.ReadFile(path.Join("builtin", name+".json"))
+	return data, err == nil
+}
