@@ -312,6 +312,7 @@ func TestApp(t *testing.T) {
 			{"", "dashboard", "01-dashboard"},
 			{"models", "models", "02-models"},
 			{"benchmarks", "benchmarks", "03-benchmarks"},
+			{"suites", "suites", "03-suites"},
 			{"runs", "results", "04-results-latest"},
 			{"history", "history", "05-history"},
 			{"settings", "settings", "06-settings"},

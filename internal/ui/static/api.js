@@ -45,15 +45,20 @@ export class ApiError extends Error {
 }
 
 // api calls the API and returns the envelope's data (raw: the body's text,
-// for routes answering text/plain); it throws ApiError.
-export async function api(path, { method = 'GET', body, signal, raw = false } = {}) {
-  const headers = { Accept: 'application/json' };
+// for routes answering text/plain); it throws ApiError. body is sent as
+// JSON, rawBody (a string) as is with the JSON content type; headers are
+// extra request headers (If-Match).
+export async function api(path, { method = 'GET', body, rawBody, headers: extra, signal, raw = false } = {}) {
+  const headers = { Accept: 'application/json', ...(extra || {}) };
   const t = token();
   if (t) headers.Authorization = `Bearer ${t}`;
   const init = { method, headers, signal, credentials: 'same-origin', cache: 'no-store' };
   if (body !== undefined) {
     headers['Content-Type'] = 'application/json';
     init.body = JSON.stringify(body);
+  } else if (rawBody !== undefined) {
+    headers['Content-Type'] = 'application/json';
+    init.body = rawBody;
   }
   let res;
   try {
@@ -74,7 +79,9 @@ export async function api(path, { method = 'GET', body, signal, raw = false } = 
   }
   if (!res.ok) {
     const e = (doc && doc.error) || {};
-    throw new ApiError(res.status, e.kind || 'internal', e.message || `HTTP ${res.status} from ${path}`, e.field);
+    const err = new ApiError(res.status, e.kind || 'internal', e.message || `HTTP ${res.status} from ${path}`, e.field);
+    if (Array.isArray(e.problems)) err.problems = e.problems;
+    throw err;
   }
   return doc && 'data' in doc ? doc.data : null;
 }

@@ -73,6 +73,9 @@ export async function render(ctx) {
   // Suite and scenarios.
   const suiteSel = h('select', { name: 'suite', id: 'f-suite' }, (suites || []).map((s) => h('option', { value: s.name }, `${s.name}${s.source === 'custom' ? ' (custom)' : ''} — ${s.scenarios} scenarios`)));
   suiteSel.value = d.suite && (suites || []).some((s) => s.name === d.suite) ? d.suite : (suites || []).some((s) => s.name === 'default') ? 'default' : suiteSel.value;
+  // ?suite=NAME (the suite editor's "Run this suite") preselects it.
+  const asked = ctx.query.get('suite');
+  if (asked && (suites || []).some((s) => s.name === asked)) suiteSel.value = asked;
   const scenarios = scenariosPicker(signal);
   suiteSel.addEventListener('change', () => scenarios.load(suiteSel.value));
 
