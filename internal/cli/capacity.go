@@ -172,7 +172,7 @@ func buildCapacity(f *capacityFlags, src flagSources) (*bench.CapacityRun, error
 	if src.given("max-level") {
 		cs.MaxLevel = &f.maxLevel
 	}
-	cr, err := bench.ResolveCapacity(&s, cs, bench.Check{Name: flagName})
+	cr, err := bench.ResolveCapacity(&s, cs, bench.Check{Name: flagName, Suite: savedSuites(f.run.db).Resolve})
 	if err := errors.Join(append([]error{err}, errs...)...); err != nil {
 		return nil, err
 	}

@@ -57,7 +57,7 @@ func newRunFlagSet(f *runFlags) *flag.FlagSet {
 	fs.StringVar(&f.engineKind, "engine", "auto", "engine `kind`: auto, sim (built-in simulated engine), foundry, ollama, llamacpp, vllm, sglang, lmstudio, openai")
 	fs.StringVar(&f.apiKey, "api-key", "", "API `key` sent as a Bearer token (never stored or printed)")
 	fs.Var(&f.models, "model", "model `id` to benchmark; repeat (or comma-separate) to compare several, one after another")
-	fs.StringVar(&f.suite, "suite", "default", "built-in suite `name` or path to a suite .json file")
+	fs.StringVar(&f.suite, "suite", "default", "built-in or saved suite `name` (saved: next to the database, e.g. by the app's suite editor), or path to a suite .json file")
 	fs.Var(&f.scenarios, "scenario", "scenario `name` or unique prefix to run; repeatable (default: all)")
 	fs.IntVar(&f.requests, "requests", 0, "measured requests per model × scenario (default: the suite's default_config.iterations, else 5; 0 with --duration: unbounded)")
 	fs.DurationVar(&f.duration, "duration", 0, "bound each model × scenario by time instead of (or as well as) --requests")
