@@ -13,6 +13,11 @@
 // checks the resources charts (stage boundary lines), the resource tables
 // against the API, "–" for figures never sampled, the hardware block, the
 // engine's own figures and the energy rows of a comparison.
+// TestSuiteEditor creates a suite on the Suites page, sees a bad field's
+// message (the command line's) beside the field, fixes it, saves it where
+// `flperf run --suite NAME` reads it, runs it on the simulated engine to
+// completion, and has a stale second save refused; TestSuiteEditorShape
+// adds, moves, copies and removes scenarios and edits the JSON view.
 //
 // Chromium is looked for at $FLPERF_CHROMIUM, /usr/bin/chromium,
 // /usr/bin/chromium-browser and /usr/bin/google-chrome. Without one the

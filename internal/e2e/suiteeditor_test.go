@@ -226,3 +226,81 @@ func TestSuiteEditor(t *testing.T) {
 	}
 	b.noErrors(t, "suites at 420 px")
 }
+
+// docJSON returns the editor's document as its JSON box holds it.
+func docJSON(t *testing.T, b *browser) string {
+	t.Helper()
+	return eval[string](t, b, `JSON.stringify(JSON.parse(document.querySelector('#suite-json').value))`)
+}
+
+// TestSuiteEditorShape checks the editor's changes of shape and its JSON
+// view in headless Chromium: scenarios added, moved, copied and removed,
+// a message and a stop sequence (with an escape) added, an empty message
+// reported beside its content, the JSON box edited (the form follows) and
+// broken (the parser's line and column shown under it).
+func TestSuiteEditorShape(t *testing.T) {
+	b := newBrowser(t, 1280, 900)
+	a := startApp(t, filepath.Join(t.TempDir(), "e2e.db"))
+	b.open(t, a.url+"suites?new=1", "suites")
+	b.waitValidated(t)
+	b.setField(t, `input[data-path="name"]`, "shape")
+	b.setField(t, `input[data-path="scenarios[0].name"]`, "one")
+	b.setField(t, `textarea[data-path="scenarios[0].prompt"]`, "p1")
+	b.click(t, "#sf-add-scenario")
+	b.waitFor(t, 10*time.Second, "scenario 2", `document.querySelector('input[data-path="scenarios[1].name"]')`)
+	b.setField(t, `input[data-path="scenarios[1].name"]`, "two")
+	b.setField(t, `textarea[data-path="scenarios[1].prompt"]`, "p2")
+	b.waitValidated(t)
+	want := `{"name":"shape","version":"1.0","scenarios":[{"name":"one","prompt":"p1","max_tokens":100},{"name":"two","prompt":"p2","max_tokens":100}]}`
+	if got := docJSON(t, b); got != want {
+		t.Fatalf("document %s, want %s", got, want)
+	}
+	// Move "two" up, copy it, remove the copy's original.
+	b.click(t, `fieldset[data-path="scenarios[1]"] button[data-act="up"]`)
+	b.waitValidated(t)
+	if got := docJSON(t, b); !strings.Contains(got, `"scenarios":[{"name":"two"`) {
+		t.Fatalf("after move up: %s", got)
+	}
+	b.click(t, `fieldset[data-path="scenarios[0]"] button[data-act="copy"]`)
+	b.waitValidated(t)
+	b.click(t, `fieldset[data-path="scenarios[0]"] button[data-act="remove"]`)
+	b.waitValidated(t)
+	if got := docJSON(t, b); !strings.Contains(got, `"scenarios":[{"name":"two (copy)","prompt":"p2","max_tokens":100},{"name":"one"`) {
+		t.Fatalf("after copy and remove: %s", got)
+	}
+	b.click(t, `fieldset[data-path="scenarios[1]"] button[data-act="down"]`) // the last: disabled, nothing moves
+	// A message with no content: reported beside it; then filled.
+	b.click(t, `fieldset[data-path="scenarios[1]"] button[data-act="add-message"]`)
+	b.waitValidated(t)
+	if got := errorsBeside(t, b, "scenarios[1].messages[0].content"); got != "required" {
+		t.Fatalf("beside the empty message: %q", got)
+	}
+	b.setField(t, `select[data-path="scenarios[1].messages[0].role"]`, "system")
+	b.setField(t, `textarea[data-path="scenarios[1].messages[0].content"]`, "Be brief.")
+	b.click(t, `fieldset[data-path="scenarios[1]"] button[data-act="add-stop"]`)
+	b.waitFor(t, 10*time.Second, "a stop field", `document.querySelector('input[data-path="scenarios[1].stop[0]"]')`)
+	b.setField(t, `input[data-path="scenarios[1].stop[0]"]`, `\n\n`)
+	b.waitValidated(t)
+	if got := docJSON(t, b); !strings.Contains(got, `{"name":"one","prompt":"p1","max_tokens":100,"messages":[{"role":"system","content":"Be brief."}],"stop":["\n\n"]}`) {
+		t.Fatalf("after message and stop: %s", got)
+	}
+	if got := eval[string](t, b, `document.querySelector('#suite-problems').textContent`); got != "" {
+		t.Fatalf("problems: %s", got)
+	}
+	// The JSON box: an edit there redraws the form; broken JSON is
+	// reported under it with its line and column.
+	b.setField(t, "#suite-json", `{"name":"shape","scenarios":[{"name":"solo","prompt":"x","temperature":3}]}`)
+	b.waitValidated(t)
+	if got := eval[string](t, b, `document.querySelector('input[data-path="scenarios[0].name"]').value`); got != "solo" {
+		t.Errorf("the form shows %q after the JSON edit", got)
+	}
+	if got := errorsBeside(t, b, "scenarios[0].temperature"); got != "must be between 0 and 2, got 3" {
+		t.Errorf("beside temperature: %q", got)
+	}
+	b.setField(t, "#suite-json", "{\n  \"name\": \"shape\",\n  \"scenarios\": [\n")
+	b.waitValidated(t)
+	if got := eval[string](t, b, `document.querySelector('#suite-json ~ .field-errors').textContent`); got != "invalid JSON at line 4, column 1: unexpected end of input" {
+		t.Errorf("under the JSON box: %q", got)
+	}
+	b.noErrors(t, "suite editor")
+}
