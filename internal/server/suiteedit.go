@@ -226,7 +226,10 @@ func (s *Server) handleSuiteDocument(w http.ResponseWriter, r *http.Request) err
 	if data, ok := suite.BuiltinDocument(name); ok {
 		return writeData(w, http.StatusOK, suiteDocument{Name: name, Source: "builtin", Document: data})
 	}
-	if !validName(name) || builtin(name) {
+	if builtin(name) {
+		return notFound("no suite %s (built-in: %s)", quote(name), strings.Join(suite.BuiltinNames(), ", "))
+	}
+	if !validName(name) {
 		return badRequest("name", "%s is not a suite name (letters, digits, '.', '_' and '-', at most 64)", quote(name))
 	}
 	data, rev, err := s.suites.lib.Read(name)

@@ -146,6 +146,8 @@ func TestSuiteEdit(t *testing.T) {
 	// Built-in suites are read-only, but can be read and duplicated.
 	a.fail(http.MethodPut, "/api/v1/suites/default", mySuite, http.StatusConflict, "If-Match", "*")
 	a.fail(http.MethodPut, "/api/v1/suites/Default", mySuite, http.StatusConflict, "If-Match", "*")
+	a.fail(http.MethodGet, "/api/v1/suites/DEFAULT/document", nil, http.StatusNotFound)
+	a.fail(http.MethodGet, "/api/v1/suites/..%2fx/document", nil, http.StatusBadRequest)
 	a.data(http.MethodGet, "/api/v1/suites/default/document", nil, http.StatusOK, &d)
 	if d.Source != "builtin" || d.Editable || d.Revision != "" || !json.Valid(d.Document) {
 		t.Fatalf("builtin document %+v", d)
@@ -249,4 +251,21 @@ func compactJSON(t *testing.T, b []byte) string {
 		t.Fatal(err)
 	}
 	return out.String()
+}
+
+// TestSuiteEditCrossSite checks that another site's page can neither
+// create, replace, duplicate nor delete a suite.
+func TestSuiteEditCrossSite(t *testing.T) {
+	a := newApp(t, Options{})
+	a.data(http.MethodPost, "/api/v1/suites", mySuite, http.StatusCreated, nil)
+	for _, h := range [][]string{{"Sec-Fetch-Site", "cross-site"}, {"Origin", "http://evil.example"}} {
+		a.fail(http.MethodPost, "/api/v1/suites?name=evil", mySuite, http.StatusForbidden, h...)
+		a.fail(http.MethodPut, "/api/v1/suites/mine", mySuite, http.StatusForbidden, append(h, "If-Match", "*")...)
+		a.fail(http.MethodPost, "/api/v1/suites/mine/duplicate", map[string]string{"name": "evil"}, http.StatusForbidden, h...)
+		a.fail(http.MethodDelete, "/api/v1/suites/mine", nil, http.StatusForbidden, h...)
+	}
+	names, err := (&suite.Library{Dir: suite.LibraryDir(a.db.Path())}).Names()
+	if err != nil || strings.Join(names, ",") != "mine" {
+		t.Errorf("saved suites %v, %v", names, err)
+	}
 }
