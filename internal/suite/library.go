@@ -222,16 +222,40 @@ func (l *Library) Save(name string, data []byte, rev string) (string, error) {
 	case rev != "*" && rev != cur:
 		return "", &StaleError{Name: name, Want: rev, Current: cur}
 	}
-	tmp := "." + name + ".json.partial"
-	if err := r.WriteFile(tmp, data, 0o600); err != nil {
-		r.Remove(tmp)
-		return "", err
-	}
-	if err := r.Rename(tmp, name+".json"); err != nil {
-		r.Remove(tmp)
+	if err := writeDurably(r, name+".json", data); err != nil {
 		return "", err
 	}
 	return Revision(data), nil
+}
+
+// writeDurably replaces file name in r with data: written to a temporary
+// file and synced, renamed into place, and the directory synced, so that
+// after a crash the file is the old document or the new one, whole.
+func writeDurably(r *os.Root, name string, data []byte) error {
+	tmp := "." + name + ".partial"
+	f, err := r.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = r.Rename(tmp, name)
+	}
+	if err != nil {
+		r.Remove(tmp)
+		return err
+	}
+	if d, err := r.Open("."); err == nil {
+		_ = d.Sync() // not every system syncs a directory; the rename stands
+		d.Close()
+	}
+	return nil
 }
 
 // Remove deletes saved suite name; rev, when not "" or "*", must be the

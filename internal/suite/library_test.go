@@ -49,6 +49,11 @@ func TestLibrary(t *testing.T) {
 	if names, _ := l.Names(); strings.Join(names, ",") != "mine,other" {
 		t.Fatalf("names %v", names)
 	}
+	// Each save left its file alone in the directory, no temporary one.
+	entries, _ := os.ReadDir(l.Dir)
+	if len(entries) != 2 {
+		t.Fatalf("directory holds %v", entries)
+	}
 	// Files that no save could have written are not listed.
 	os.WriteFile(filepath.Join(l.Dir, "default.json"), []byte(libDoc), 0o600)
 	os.WriteFile(filepath.Join(l.Dir, ".x.json.partial"), []byte(libDoc), 0o600)
