@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -267,5 +268,38 @@ func TestSuiteEditCrossSite(t *testing.T) {
 	names, err := (&suite.Library{Dir: suite.LibraryDir(a.db.Path())}).Names()
 	if err != nil || strings.Join(names, ",") != "mine" {
 		t.Errorf("saved suites %v, %v", names, err)
+	}
+}
+
+// BenchmarkValidateSuite measures POST /suites/validate, what the editor
+// sends after each pause in typing, on the built-in default suite and on
+// a suite of 1,000 scenarios (each with a system prompt and a two-turn
+// conversation).
+func BenchmarkValidateSuite(b *testing.B) {
+	a := newApp(b, Options{})
+	small, _ := suite.BuiltinDocument("default")
+	var big strings.Builder
+	big.WriteString(`{"name":"big","scenarios":[`)
+	for i := range 1000 {
+		if i > 0 {
+			big.WriteString(",")
+		}
+		big.WriteString(`{"name":"Scenario ` + strconv.Itoa(i) + `","system":"Be brief.","messages":[{"role":"user","content":"Hello there, how are you?"},{"role":"assistant","content":"Fine, thanks."}],"prompt":"Summarise the plot of a long novel in three sentences.","max_tokens":128,"temperature":0.7,"stop":["\n\n"]}`)
+	}
+	big.WriteString("]}")
+	for _, c := range []struct {
+		name string
+		doc  []byte
+	}{{"default", small}, {"1000-scenarios", []byte(big.String())}} {
+		b.Run(c.name, func(b *testing.B) {
+			b.SetBytes(int64(len(c.doc)))
+			b.ReportAllocs()
+			for b.Loop() {
+				r := a.do(http.MethodPost, "/api/v1/suites/validate", c.doc)
+				if r.status != http.StatusOK || !bytes.Contains(r.body, []byte(`"valid":true`)) {
+					b.Fatalf("%d %s", r.status, r.body)
+				}
+			}
+		})
 	}
 }
