@@ -29,7 +29,7 @@ func TestSuiteValidate(t *testing.T) {
 		{Path: "scenarios[0].max_tokens", Scenario: 1, ScenarioName: "a", Field: "max_tokens", Message: "must be between 1 and 131072, got 0",
 			Text: `scenario 1 ("a"): max_tokens: must be between 1 and 131072, got 0`},
 		{Path: "scenarios[1].bogus", Scenario: 2, ScenarioName: "b", Field: "bogus",
-			Message: "unknown field (known fields: name, description, prompt, system, messages, max_tokens, expected_output_length, temperature, stop, ignore_eos, min_tokens, fixed_output, category, language)"},
+			Message: "unknown field (known fields: name, description, prompt, …"}, // the list grows with the format
 		{Path: "scenarios[1].messages[0].role", Scenario: 2, ScenarioName: "b", Field: "messages[0].role", Message: `must be one of "system", "user", "assistant", got "robot"`},
 		{Path: "scenarios[2].temperature", Scenario: 3, ScenarioName: "A", Field: "temperature", Message: "must be a number, got string"},
 		{Path: "scenarios[2].name", Scenario: 3, ScenarioName: "A", Field: "name", Message: `duplicate of scenario 1 ("a"); names are compared ignoring case`},
@@ -42,7 +42,11 @@ func TestSuiteValidate(t *testing.T) {
 	cliLines := strings.Split(perr.Error(), "\n")
 	for i, w := range want {
 		p := v.Problems[i]
-		if p.Path != w.Path || p.Scenario != w.Scenario || p.ScenarioName != w.ScenarioName || p.Field != w.Field || p.Message != w.Message {
+		msgOK := p.Message == w.Message
+		if prefix, ok := strings.CutSuffix(w.Message, "…"); ok {
+			msgOK = strings.HasPrefix(p.Message, prefix)
+		}
+		if p.Path != w.Path || p.Scenario != w.Scenario || p.ScenarioName != w.ScenarioName || p.Field != w.Field || !msgOK {
 			t.Errorf("problem %d = %+v, want %+v", i, p, w)
 		}
 		if w.Text != "" && p.Text != w.Text {
