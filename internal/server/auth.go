@@ -59,11 +59,9 @@ func requestToken(r *http.Request) (token string, ok bool) {
 // required. It answers the error itself and returns ok false when r may
 // not go on.
 func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (identity, bool) {
-	has, err := s.db.HasUsers(r.Context())
+	has, err := s.hasUsers(r)
 	if err != nil {
-		s.logf("error", "authenticating %s %s: %v", r.Method, r.URL.Path, err)
-		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"error": newError(kindUnavailable, "",
-			"the server could not read its users; its log says why")})
+		s.usersUnreadable(w, r, err)
 		return identity{}, false
 	}
 	if !has {
@@ -81,9 +79,7 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (identity,
 		sum := sha256.Sum256([]byte(tok))
 		u, found, err := s.db.UserByTokenHash(r.Context(), sum[:])
 		if err != nil {
-			s.logf("error", "authenticating %s %s: %v", r.Method, r.URL.Path, err)
-			writeJSON(w, http.StatusServiceUnavailable, map[string]any{"error": newError(kindUnavailable, "",
-				"the server could not read its users; its log says why")})
+			s.usersUnreadable(w, r, err)
 			return identity{}, false
 		}
 		if found {
@@ -92,6 +88,31 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (identity,
 	}
 	unauthorized(w, "this server has named users: send your user token as Authorization: Bearer TOKEN (or open the app with ?token=TOKEN); an admin creates one with flperf users add NAME --role viewer|runner|admin")
 	return identity{}, false
+}
+
+// hasUsers reports whether the store has users. Users are revoked, never
+// deleted, so once it has some it always will: that answer is kept and the
+// store is not asked again. Until then each request asks (a user may be
+// added by flperf users add while the server runs).
+func (s *Server) hasUsers(r *http.Request) (bool, error) {
+	if s.usersSeen.Load() {
+		return true, nil
+	}
+	has, err := s.db.HasUsers(r.Context())
+	if has {
+		s.usersSeen.Store(true)
+	}
+	return has, err
+}
+
+// usersUnreadable answers 503 when the users could not be read (logged,
+// unless the client went away).
+func (s *Server) usersUnreadable(w http.ResponseWriter, r *http.Request, err error) {
+	if r.Context().Err() == nil {
+		s.logf("error", "authenticating %s %s: %v", r.Method, r.URL.Path, err)
+	}
+	writeJSON(w, http.StatusServiceUnavailable, map[string]any{"error": newError(kindUnavailable, "",
+		"the server could not read its users; its log says why")})
 }
 
 // unauthorized answers 401 with the Bearer challenge.

@@ -19,6 +19,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"flperf/internal/doctor"
@@ -72,8 +73,10 @@ type Server struct {
 	db      *store.DB
 	guard   *guard
 	limiter *limiter // per-token rate limit; nil: none
-	handler http.Handler
-	started time.Time
+	// usersSeen is set once the store has users (see hasUsers).
+	usersSeen atomic.Bool
+	handler   http.Handler
+	started   time.Time
 
 	engines *engines
 	suites  *suites

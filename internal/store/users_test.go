@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -127,4 +128,21 @@ func TestAuditLog(t *testing.T) {
 	if _, err := db.Audit(ctx, 0, time.Time{}); err == nil {
 		t.Error("page size 0 accepted")
 	}
+}
+
+// FuzzCheckUserName checks that every name accepted is safe as a URL path
+// segment and a table cell: 1 to 64 bytes of [A-Za-z0-9._-], first a
+// letter or digit.
+func FuzzCheckUserName(f *testing.F) {
+	for _, s := range []string{"alice", "a.b-c_d", "", "../x", "a/b", "é", " a", "a\n", strings.Repeat("z", 64), strings.Repeat("z", 65)} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		if CheckUserName(name) != nil {
+			return
+		}
+		if len(name) < 1 || len(name) > 64 || url.PathEscape(name) != name || strings.ContainsAny(name, "/<>&\"' \t\r\n") || name[0] == '.' || name[0] == '-' || name[0] == '_' {
+			t.Errorf("accepted %q", name)
+		}
+	})
 }
