@@ -41,7 +41,8 @@ func userCall(t *testing.T, method, url, token string) (int, json.RawMessage) {
 // TestUsersPage drives the Users page of a server with named users in
 // Chromium: an admin (made with `flperf users add`) opens it with their
 // token, sees the Users menu entry and the list, adds a viewer (whose
-// token, shown once, works at once on the API), revokes them (the token
+// token, shown once, works at once on the API; as a viewer the page shows
+// nothing to manage and the menu no Users entry), revokes them (the token
 // stops working), and reads the audit log, whose rows equal GET /audit's.
 // A hostile name is refused and shown as text.
 func TestUsersPage(t *testing.T) {
@@ -83,6 +84,19 @@ func TestUsersPage(t *testing.T) {
 		t.Errorf("carol's token: %d %s", code, data)
 	}
 	b.waitFor(t, 20*time.Second, "carol listed", `document.querySelector('tr[data-user="carol"] .state')`)
+
+	// Carol, a viewer, opening the page sees no users and no Users menu.
+	b.open(t, a.url+"users?token="+carol, "users")
+	if txt := eval[string](t, b, `document.querySelector('#page-users').textContent`); !strings.Contains(txt, "Only admins manage users.") ||
+		eval[int](t, b, `document.querySelectorAll('#users-table, #user-form').length`) != 0 {
+		t.Errorf("the page as a viewer: %q", txt)
+	}
+	b.waitFor(t, 20*time.Second, "the menu drawn", `document.querySelectorAll('#nav a').length >= 6`)
+	if n := eval[int](t, b, `document.querySelectorAll('#nav a[href="/users"]').length`); n != 0 {
+		t.Error("a viewer has the Users menu entry")
+	}
+	b.open(t, a.url+"users?token="+admin, "users")
+	b.waitFor(t, 20*time.Second, "carol listed", `document.querySelector('button.revoke[data-user="carol"]')`)
 
 	// Revoke her (the confirmation answered yes): her token stops working.
 	eval[bool](t, b, `(window.confirm = () => true, true)`)

@@ -4,8 +4,10 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -148,3 +150,59 @@ func TestAuditRunStart(t *testing.T) {
 
 // decode decodes a JSON answer.
 func decode(b []byte, v any) error { return json.Unmarshal(b, v) }
+
+// TestAuditConcurrent sends state-changing requests from 8 clients at
+// once, each with its own user: every one is in the audit log, once.
+func TestAuditConcurrent(t *testing.T) {
+	a := newApp(t, Options{RateLimit: -1})
+	const clients, each = 8, 10
+	toks := make([]string, clients)
+	for i := range toks {
+		toks[i] = addUser(t, a.db, fmt.Sprint("admin", i), store.RoleAdmin)
+	}
+	var wg sync.WaitGroup
+	codes := make(chan int, clients*each)
+	for i := range clients {
+		wg.Go(func() {
+			for range each {
+				req, _ := http.NewRequest(http.MethodDelete, a.url+"/api/v1/runs/no-such-run", nil)
+				req.Header.Set("Authorization", "Bearer "+toks[i])
+				res, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				res.Body.Close()
+				codes <- res.StatusCode
+			}
+		})
+	}
+	wg.Wait()
+	close(codes)
+	for c := range codes {
+		if c != http.StatusNotFound {
+			t.Errorf("status %d", c)
+		}
+	}
+	es, err := a.db.Audit(context.Background(), store.MaxAuditPage, time.Time{})
+	if err != nil || len(es) != clients*each {
+		t.Fatalf("%d audit entries, want %d: %v", len(es), clients*each, err)
+	}
+	per := map[string]int{}
+	ids := map[string]bool{}
+	for _, e := range es {
+		per[e.User]++
+		ids[e.ID] = true
+		if e.Route != "DELETE /api/v1/runs/{id}" || e.Target != "no-such-run" || e.Status != http.StatusNotFound {
+			t.Errorf("entry %+v", e)
+		}
+	}
+	for i := range clients {
+		if n := per[fmt.Sprint("admin", i)]; n != each {
+			t.Errorf("admin%d: %d entries, want %d", i, n, each)
+		}
+	}
+	if len(ids) != clients*each {
+		t.Errorf("%d distinct ids", len(ids))
+	}
+}
