@@ -77,6 +77,8 @@ func dispatch(ctx context.Context, env *Env, args []string) int {
 		return suitesCmd(env, args[1:])
 	case "doctor":
 		return doctorCmd(ctx, env, args[1:])
+	case "users":
+		return usersCmd(ctx, env, args[1:])
 	case "version", "--version":
 		t := runner.CurrentTool()
 		fmt.Fprintf(stdout, "flperf %s (%s %s/%s)\n", t.Version, t.Go, t.OS, t.Arch)
@@ -103,7 +105,7 @@ vLLM, SGLang, LM Studio, any OpenAI-compatible endpoint) and reports numbers you
 
 Usage:
   flperf                 start the app: web UI and API on http://127.0.0.1:8765/ (same as flperf serve)
-  flperf serve [flags]   the app, with --listen ADDR, --db FILE, --token T, --open (flperf serve -h)
+  flperf serve [flags]   the app, with --listen ADDR, --db FILE, --token T, --tls-cert/--tls-key, --open (flperf serve -h)
   flperf run [flags]     benchmark one or more models (flperf run -h lists the flags); saves the run
   flperf capacity --slo ttft_p99=2s,tpot_p99=100ms [flags]
                          the highest load one model sustains within the objectives (flperf capacity -h)
@@ -117,6 +119,8 @@ Usage:
   flperf models [list|pull|load|unload|test MODEL]   an engine's models: catalog, downloaded, loaded
   flperf suites [NAME]   list the built-in and saved suites, or show one suite's scenarios
   flperf doctor          what a bug report needs: build, machine, engines, Foundry Local, database
+  flperf users add NAME --role viewer|runner|admin | list | revoke NAME
+                         named users of a shared server (prints a new user's token once)
   flperf version         print the version
 
 With no --endpoint, 'flperf run' looks for Foundry Local (through its CLI), Ollama (11434),

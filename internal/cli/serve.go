@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -30,6 +31,10 @@ func serveCmd(ctx context.Context, env *Env, args []string) int {
 	dbPath := fs.String("db", "", "SQLite database `file` (default: the user's data directory)")
 	token := fs.String("token", "", "access `token` (16 characters or more) required on every API call; beyond loopback one is always required (default there: a random one); the printed URL carries it")
 	open := fs.Bool("open", false, "open the app in the web browser")
+	tlsCert := fs.String("tls-cert", "", "serve HTTPS with this certificate `file` (PEM, with --tls-key); TLS 1.2 or newer")
+	tlsKey := fs.String("tls-key", "", "the certificate's private key `file` (PEM)")
+	rateLimit := fs.Float64("rate-limit", server.DefaultRateLimit, "API requests per second allowed per token (user tokens and --token; 0: no limit); over it: 429 with Retry-After")
+	rateBurst := fs.Int("rate-burst", server.DefaultRateBurst, "the most API requests one token may send at once")
 	fs.Usage = func() {
 		fmt.Fprint(env.Stdout, "Usage: flperf serve [flags]\n\nServes the FLPerformance app (web UI and REST API under /api/v1) on 127.0.0.1 until Ctrl-C;\n"+
 			"runs going on when it stops are stopped cleanly and saved.\n\nFlags:\n")
@@ -50,6 +55,23 @@ func serveCmd(ctx context.Context, env *Env, args []string) int {
 	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
 		fmt.Fprintf(env.Stderr, "flperf serve: --listen: port %q is not a number from 0 to 65535 (0: a free one)\n", port)
 		return ExitUsage
+	}
+	if (*tlsCert == "") != (*tlsKey == "") {
+		fmt.Fprintln(env.Stderr, "flperf serve: --tls-cert and --tls-key go together: give both, or neither")
+		return ExitUsage
+	}
+	if *rateLimit < 0 || *rateBurst < 1 {
+		fmt.Fprintf(env.Stderr, "flperf serve: --rate-limit must be 0 or more and --rate-burst 1 or more, got %g and %d\n", *rateLimit, *rateBurst)
+		return ExitUsage
+	}
+	var tlsConfig *tls.Config
+	if *tlsCert != "" {
+		c, err := server.TLSConfig(*tlsCert, *tlsKey)
+		if err != nil {
+			fmt.Fprintf(env.Stderr, "flperf serve: %v\n", err)
+			return ExitUsage
+		}
+		tlsConfig = c
 	}
 	if *token != "" && len(*token) < server.MinTokenLen {
 		fmt.Fprintf(env.Stderr, "flperf serve: --token: at least %d characters, got %d (or leave it out: one is generated where needed)\n", server.MinTokenLen, len(*token))
@@ -74,8 +96,19 @@ func serveCmd(ctx context.Context, env *Env, args []string) int {
 	if !server.IsLoopback(host) && tok == "" {
 		tok = server.NewToken()
 	}
+	hasUsers, err := db.HasUsers(ctx)
+	if err != nil {
+		ln.Close()
+		fmt.Fprintf(env.Stderr, "flperf serve: %v\n", err)
+		return ExitFailure
+	}
+	rate := *rateLimit
+	if rate == 0 {
+		rate = -1 // Options: negative is no limit
+	}
 	hardware := sync.OnceValue(func() any { return telemetry.Fingerprint(context.WithoutCancel(ctx)) })
 	srv, err := server.New(server.Options{DB: db, Listen: net.JoinHostPort(host, port), Token: tok, UI: ui.Handler(),
+		RateLimit: rate, RateBurst: *rateBurst, TLS: tlsConfig,
 		Hardware: hardware, Log: func(level, msg string) {
 			if level != "info" {
 				fmt.Fprintf(env.Stderr, "flperf: %s\n", msg)
@@ -86,7 +119,13 @@ func serveCmd(ctx context.Context, env *Env, args []string) int {
 		fmt.Fprintf(env.Stderr, "flperf serve: %v\n", err)
 		return ExitFailure
 	}
-	u := appURL(host, port, tok, tok != "")
+	if !server.IsLoopback(host) && tlsConfig == nil {
+		fmt.Fprintf(env.Stderr, "flperf: warning: serving on %s without TLS: tokens and results cross the network in clear; pass --tls-cert and --tls-key\n", host)
+	}
+	if hasUsers {
+		fmt.Fprintln(env.Stderr, "flperf: this server has named users: open the app with ?token=YOUR_USER_TOKEN (flperf users list shows them)")
+	}
+	u := appURL(host, port, tok, tok != "" && !hasUsers, tlsConfig != nil)
 	fmt.Fprintf(env.Stderr, "flperf: app on %s\n", u)
 	if *open {
 		if err := openBrowser(u); err != nil {
@@ -101,12 +140,15 @@ func serveCmd(ctx context.Context, env *Env, args []string) int {
 }
 
 // appURL is the address to open: the listen host (127.0.0.1 for every
-// interface), with the token when one is required.
-func appURL(host, port, token string, withToken bool) string {
+// interface), with the token when one is required, https with TLS.
+func appURL(host, port, token string, withToken, https bool) string {
 	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
 		host = "127.0.0.1"
 	}
 	u := url.URL{Scheme: "http", Host: net.JoinHostPort(host, port), Path: "/"}
+	if https {
+		u.Scheme = "https"
+	}
 	if withToken {
 		u.RawQuery = url.Values{"token": {token}}.Encode()
 	}

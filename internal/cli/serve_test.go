@@ -12,7 +12,7 @@ import (
 )
 
 // appLine is the line `flperf serve` prints once it listens.
-var appLine = regexp.MustCompile(`(?m)^flperf: app on (http://127\.0\.0\.1:[0-9]+/(?:\?token=[0-9A-Za-z_.~-]+)?)$`)
+var appLine = regexp.MustCompile(`(?m)^flperf: app on (https?://127\.0\.0\.1:[0-9]+/(?:\?token=[0-9A-Za-z_.~-]+)?)$`)
 
 // serveApp runs flperf with args (and the FLPERF_* variables in vars) in
 // the background, waits for the app line and returns the app's URL, and a
@@ -117,7 +117,8 @@ func TestServeUsageErrors(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	for _, c := range [][]string{{"--listen", "127.0.0.1:99999"}, {"--listen", "127.0.0.1:-1"}, {"--listen", "127.0.0.1:http"},
-		{"--token", "abc"}, {"--token", "0123456789abcde"}} {
+		{"--token", "abc"}, {"--token", "0123456789abcde"}, {"--tls-cert", "cert.pem"}, {"--tls-key", "key.pem"},
+		{"--rate-limit", "-1"}, {"--rate-burst", "0"}} {
 		o := cli(t, ctx, nil, append([]string{"serve", "--db", newDB(t), "--listen", "127.0.0.1:0"}, c...)...)
 		if o.code != ExitUsage || !strings.Contains(o.stderr, c[0]) {
 			t.Errorf("serve %s %s: exit %d, stderr %q; want exit 2 naming %s", c[0], c[1], o.code, o.stderr, c[0])
@@ -143,16 +144,18 @@ func TestServeUsageErrors(t *testing.T) {
 func TestAppURL(t *testing.T) {
 	for _, tc := range []struct {
 		host, token string
-		with        bool
+		with, https bool
 		want        string
 	}{
-		{"127.0.0.1", "", false, "http://127.0.0.1:8765/"},
-		{"0.0.0.0", "abc", true, "http://127.0.0.1:8765/?token=abc"},
-		{"::", "abc", true, "http://127.0.0.1:8765/?token=abc"},
-		{"192.168.1.5", "a b", true, "http://192.168.1.5:8765/?token=a+b"},
-		{"::1", "", false, "http://[::1]:8765/"},
+		{"127.0.0.1", "", false, false, "http://127.0.0.1:8765/"},
+		{"0.0.0.0", "abc", true, false, "http://127.0.0.1:8765/?token=abc"},
+		{"::", "abc", true, false, "http://127.0.0.1:8765/?token=abc"},
+		{"192.168.1.5", "a b", true, false, "http://192.168.1.5:8765/?token=a+b"},
+		{"::1", "", false, false, "http://[::1]:8765/"},
+		{"192.168.1.5", "abc", true, true, "https://192.168.1.5:8765/?token=abc"},
+		{"0.0.0.0", "abc", false, true, "https://127.0.0.1:8765/"},
 	} {
-		if got := appURL(tc.host, "8765", tc.token, tc.with); got != tc.want {
+		if got := appURL(tc.host, "8765", tc.token, tc.with, tc.https); got != tc.want {
 			t.Errorf("appURL(%q): %s, want %s", tc.host, got, tc.want)
 		}
 	}

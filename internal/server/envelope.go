@@ -24,6 +24,7 @@ const (
 	kindNotFound     = "not_found"
 	kindConflict     = "conflict"
 	kindTooLarge     = "too_large"
+	kindTooMany      = "too_many_requests"
 	kindUnavailable  = "unavailable"
 	kindInternal     = "internal"
 )
@@ -36,6 +37,7 @@ var statusOf = map[string]int{
 	kindNotFound:     http.StatusNotFound,
 	kindConflict:     http.StatusConflict,
 	kindTooLarge:     http.StatusRequestEntityTooLarge,
+	kindTooMany:      http.StatusTooManyRequests,
 	kindUnavailable:  http.StatusServiceUnavailable,
 	kindInternal:     http.StatusInternalServerError,
 }

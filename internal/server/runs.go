@@ -206,6 +206,7 @@ func (s *Server) startRun(w http.ResponseWriter, r *http.Request, rs *bench.Reso
 	}
 	j.hub.publish("status", statusEvent{State: string(store.Running), Message: "started on " + v.Name}, false)
 	go s.runJob(j, rs, cr, v.benchEngine(), begin)
+	noteTarget(r, id)
 	info := store.RunInfo{ID: id, Started: begin.Started.UTC(), Status: store.Running, Engine: v.info,
 		Models: cfg.Models, Suite: begin.Suite.Name}
 	return writeData(w, http.StatusCreated, map[string]any{"id": id, "run": info})

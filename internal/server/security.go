@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -9,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"runtime/debug"
+	"strconv"
 	"strings"
 )
 
@@ -126,7 +128,11 @@ func sameOrigin(r *http.Request) bool {
 		return false
 	}
 	o := r.Header.Get("Origin")
-	return o == "" || o == "http://"+r.Host
+	scheme := "http://"
+	if r.TLS != nil {
+		scheme = "https://"
+	}
+	return o == "" || o == scheme+r.Host
 }
 
 // stateChanging reports whether method may change state.
@@ -170,11 +176,20 @@ func (s *Server) secure(next http.Handler) http.Handler {
 				"Host %q is not this server's: open the app at http://127.0.0.1 (or the --listen host)", r.Host)})
 			return
 		}
-		if (api || r.URL.Path == MetricsPath) && !s.guard.tokenOK(r) {
-			h.Set("WWW-Authenticate", `Bearer realm="flperf"`)
-			writeJSON(w, http.StatusUnauthorized, map[string]any{"error": newError(kindUnauthorized, "",
-				"this server needs its access token: open the URL it printed (with ?token=…) or send Authorization: Bearer TOKEN")})
-			return
+		if api || r.URL.Path == MetricsPath {
+			id, ok := s.authenticate(w, r)
+			if !ok {
+				return
+			}
+			if id.limit != "" {
+				if ok, wait := s.limiter.allow(id.limit); !ok {
+					h.Set("Retry-After", strconv.Itoa(retryAfter(wait)))
+					writeJSON(w, http.StatusTooManyRequests, map[string]any{"error": newError(kindTooMany, "",
+						"too many requests for this token: at most %g a second (bursts of %d); retry in %d s", s.limiter.rate, int(s.limiter.burst), retryAfter(wait))})
+					return
+				}
+			}
+			r = r.WithContext(context.WithValue(r.Context(), identityKey{}, id))
 		}
 		if stateChanging(r.Method) && !sameOrigin(r) {
 			writeJSON(w, http.StatusForbidden, map[string]any{"error": newError(kindForbidden, "",

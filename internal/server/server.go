@@ -12,12 +12,14 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"flperf/internal/doctor"
@@ -54,6 +56,15 @@ type Options struct {
 	Doctor doctor.Options
 	// Log receives the server's own messages (nil: discarded).
 	Log func(level, msg string)
+	// RateLimit is the API's per-token rate limit in requests per second
+	// (0: DefaultRateLimit; negative: none), for named users and the
+	// single access token; loopback without a token is never limited.
+	RateLimit float64
+	// RateBurst is the most requests a token may send at once (0:
+	// DefaultRateBurst).
+	RateBurst int
+	// TLS, when set, makes Serve answer HTTPS only (see TLSConfig).
+	TLS *tls.Config
 }
 
 // Server is the app. Create it with New, serve it with Serve (or mount
@@ -62,8 +73,11 @@ type Server struct {
 	opts    Options
 	db      *store.DB
 	guard   *guard
-	handler http.Handler
-	started time.Time
+	limiter *limiter // per-token rate limit; nil: none
+	// usersSeen is set once the store has users (see hasUsers).
+	usersSeen atomic.Bool
+	handler   http.Handler
+	started   time.Time
 
 	engines *engines
 	suites  *suites
@@ -109,63 +123,98 @@ func New(o Options) (*Server, error) {
 	s.cache = newLRU(64)
 	s.samples = newSampleSets()
 	s.metrics = selfmetrics.New()
+	rate, burst := o.RateLimit, o.RateBurst
+	if rate == 0 {
+		rate = DefaultRateLimit
+	}
+	if burst == 0 {
+		burst = DefaultRateBurst
+	}
+	s.limiter = newLimiter(rate, burst, nil)
 	s.handler = s.secure(s.routes())
 	return s, nil
 }
 
-// routes is the route table.
+// route is one API route: its pattern, the least role that may call it
+// (docs/api.md "Users, roles and the audit log") and its handler.
+type route struct {
+	pattern string
+	role    store.Role
+	h       http.Handler
+}
+
+// routeTable is every route of the API and the role each needs, in one
+// place: GET reads are for viewers, runs and the changes a run needs for
+// runners, deletes, server-wide configuration and users for admins.
+func (s *Server) routeTable() []route {
+	const v, rn, ad = store.RoleViewer, store.RoleRunner, store.RoleAdmin
+	a := func(pattern string, role store.Role, h handler) route { return route{pattern, role, s.api(h)} }
+	return []route{
+		// System.
+		a("GET /api/v1/health", v, s.handleHealth),
+		a("GET /api/v1/system", v, s.handleSystem),
+		a("GET /api/v1/doctor", v, s.handleDoctor),
+		a("GET /api/v1/whoami", v, s.handleWhoami),
+		// Engines and their models; downloads are tasks.
+		a("GET /api/v1/engines", v, s.handleEngines),
+		a("POST /api/v1/engines", ad, s.handleAddEngine),
+		a("DELETE /api/v1/engines/{id}", ad, s.handleDeleteEngine),
+		a("GET /api/v1/engines/{id}/models", v, s.handleModels),
+		a("POST /api/v1/engines/{id}/pull", rn, s.handlePull),
+		a("POST /api/v1/engines/{id}/load", rn, s.handleLoad),
+		a("POST /api/v1/engines/{id}/unload", rn, s.handleUnload),
+		a("POST /api/v1/engines/{id}/test", rn, s.handleTest),
+		a("GET /api/v1/tasks/{id}", v, s.handleTask),
+		a("GET /api/v1/tasks/{id}/events", v, s.handleTaskEvents),
+		// Suites.
+		a("GET /api/v1/suites", v, s.handleSuites),
+		a("POST /api/v1/suites", rn, s.handleUploadSuite),
+		a("POST /api/v1/suites/validate", v, s.handleValidateSuite),
+		a("GET /api/v1/suites/{name}", v, s.handleSuite),
+		a("GET /api/v1/suites/{name}/document", v, s.handleSuiteDocument),
+		a("PUT /api/v1/suites/{name}", rn, s.handlePutSuite),
+		a("POST /api/v1/suites/{name}/duplicate", rn, s.handleDuplicateSuite),
+		a("DELETE /api/v1/suites/{name}", ad, s.handleDeleteSuite),
+		// Runs.
+		a("GET /api/v1/runs", v, s.handleRuns),
+		a("POST /api/v1/runs", rn, s.handleStartRun),
+		a("POST /api/v1/capacity", rn, s.handleStartCapacity),
+		a("GET /api/v1/runs/{id}", v, s.handleRun),
+		a("DELETE /api/v1/runs/{id}", ad, s.handleDeleteRun),
+		a("POST /api/v1/runs/{id}/cancel", rn, s.handleCancelRun),
+		a("GET /api/v1/runs/{id}/export", v, s.handleExport),
+		a("GET /api/v1/runs/{id}/report.html", v, s.handleRunReport),
+		a("GET /api/v1/runs/{id}/distribution", v, s.handleDistribution),
+		a("GET /api/v1/runs/{id}/samples", v, s.handleSamples),
+		a("GET /api/v1/runs/{id}/resources", v, s.handleResources),
+		a("GET /api/v1/runs/{id}/engine-series", v, s.handleEngineSeries),
+		a("GET /api/v1/runs/{id}/events", v, s.handleRunEvents),
+		a("GET /api/v1/compare", v, s.handleCompare),
+		a("GET /api/v1/compare/report.html", v, s.handleCompareReport),
+		// Settings: the defaults of everyone's new runs.
+		a("GET /api/v1/settings", v, s.handleSettings),
+		a("PUT /api/v1/settings", ad, s.handlePutSettings),
+		// Users and the audit log.
+		a("GET /api/v1/users", ad, s.handleUsers),
+		a("POST /api/v1/users", ad, s.handleAddUser),
+		a("DELETE /api/v1/users/{name}", ad, s.handleRevokeUser),
+		a("GET /api/v1/audit", ad, s.handleAudit),
+		// Anything else under /api/ is not found, in the envelope.
+		a("/api/", v, func(w http.ResponseWriter, r *http.Request) error {
+			return notFound("no API route %s %s (see /api/v1/…)", r.Method, r.URL.Path)
+		}),
+		// flperf's own Prometheus metrics (GET only; the token as for /api/).
+		{MetricsPath, v, metricsEndpoint(s.metrics)},
+	}
+}
+
+// routes is the mux: every route of routeTable behind its role check,
+// and the UI for every other path.
 func (s *Server) routes() *http.ServeMux {
 	m := http.NewServeMux()
-	a := func(pattern string, h handler) { m.HandleFunc(pattern, s.api(h)) }
-	// System.
-	a("GET /api/v1/health", s.handleHealth)
-	a("GET /api/v1/system", s.handleSystem)
-	a("GET /api/v1/doctor", s.handleDoctor)
-	// Engines and their models; downloads are tasks.
-	a("GET /api/v1/engines", s.handleEngines)
-	a("POST /api/v1/engines", s.handleAddEngine)
-	a("DELETE /api/v1/engines/{id}", s.handleDeleteEngine)
-	a("GET /api/v1/engines/{id}/models", s.handleModels)
-	a("POST /api/v1/engines/{id}/pull", s.handlePull)
-	a("POST /api/v1/engines/{id}/load", s.handleLoad)
-	a("POST /api/v1/engines/{id}/unload", s.handleUnload)
-	a("POST /api/v1/engines/{id}/test", s.handleTest)
-	a("GET /api/v1/tasks/{id}", s.handleTask)
-	a("GET /api/v1/tasks/{id}/events", s.handleTaskEvents)
-	// Suites.
-	a("GET /api/v1/suites", s.handleSuites)
-	a("POST /api/v1/suites", s.handleUploadSuite)
-	a("POST /api/v1/suites/validate", s.handleValidateSuite)
-	a("GET /api/v1/suites/{name}", s.handleSuite)
-	a("GET /api/v1/suites/{name}/document", s.handleSuiteDocument)
-	a("PUT /api/v1/suites/{name}", s.handlePutSuite)
-	a("POST /api/v1/suites/{name}/duplicate", s.handleDuplicateSuite)
-	a("DELETE /api/v1/suites/{name}", s.handleDeleteSuite)
-	// Runs.
-	a("GET /api/v1/runs", s.handleRuns)
-	a("POST /api/v1/runs", s.handleStartRun)
-	a("POST /api/v1/capacity", s.handleStartCapacity)
-	a("GET /api/v1/runs/{id}", s.handleRun)
-	a("DELETE /api/v1/runs/{id}", s.handleDeleteRun)
-	a("POST /api/v1/runs/{id}/cancel", s.handleCancelRun)
-	a("GET /api/v1/runs/{id}/export", s.handleExport)
-	a("GET /api/v1/runs/{id}/report.html", s.handleRunReport)
-	a("GET /api/v1/runs/{id}/distribution", s.handleDistribution)
-	a("GET /api/v1/runs/{id}/samples", s.handleSamples)
-	a("GET /api/v1/runs/{id}/resources", s.handleResources)
-	a("GET /api/v1/runs/{id}/engine-series", s.handleEngineSeries)
-	a("GET /api/v1/runs/{id}/events", s.handleRunEvents)
-	a("GET /api/v1/compare", s.handleCompare)
-	a("GET /api/v1/compare/report.html", s.handleCompareReport)
-	// Settings.
-	a("GET /api/v1/settings", s.handleSettings)
-	a("PUT /api/v1/settings", s.handlePutSettings)
-	// Anything else under /api/ is not found, in the envelope.
-	a("/api/", func(w http.ResponseWriter, r *http.Request) error {
-		return notFound("no API route %s %s (see /api/v1/…)", r.Method, r.URL.Path)
-	})
-	// flperf's own Prometheus metrics (GET only; the token as for /api/).
-	m.Handle(MetricsPath, metricsEndpoint(s.metrics))
+	for _, rt := range s.routeTable() {
+		m.Handle(rt.pattern, s.guarded(rt, rt.h))
+	}
 	ui := s.opts.UI
 	if ui == nil {
 		ui = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -211,7 +260,12 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		ErrorLog:          nil,
 	}
 	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
+	if s.opts.TLS != nil {
+		hs.TLSConfig = s.opts.TLS.Clone()
+		go func() { errc <- hs.ServeTLS(ln, "", "") }()
+	} else {
+		go func() { errc <- hs.Serve(ln) }()
+	}
 	var serveErr error
 	select {
 	case <-load.Stopped(ctx):

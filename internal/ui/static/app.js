@@ -2,7 +2,7 @@
 // on first visit; links inside the app navigate without reloading, and
 // every URL (/runs/ID, /compare?base=…) also works when loaded directly.
 
-import { captureToken } from './api.js';
+import { captureToken, get, token } from './api.js';
 import { destroyAll } from './charts.js';
 import { errorBox, h, replace } from './dom.js';
 
@@ -15,6 +15,7 @@ const routes = [
   { re: /^\/runs\/([0-9A-Za-z-]+)\/?$/, page: 'results', nav: '/runs', keys: ['id'] },
   { re: /^\/(?:history|compare)\/?$/, page: 'history', nav: '/history' },
   { re: /^\/settings\/?$/, page: 'settings', nav: '/settings' },
+  { re: /^\/users\/?$/, page: 'users', nav: '/users' },
 ];
 
 const NAV = [
@@ -26,6 +27,11 @@ const NAV = [
   ['/history', 'History'],
   ['/settings', 'Settings'],
 ];
+
+// The Users page is in the menu for the admins of a server with named
+// users (GET /whoami, asked only when the tab has a token).
+let showUsers = false;
+let activeNav = '';
 
 let current = null; // {controller, cleanups}
 
@@ -42,10 +48,12 @@ function match(pathname) {
 }
 
 function drawNav(active) {
+  activeNav = active;
   const nav = document.getElementById('nav');
+  const items = showUsers ? [...NAV, ['/users', 'Users']] : NAV;
   replace(
     nav,
-    NAV.map(([href, label]) => h('a', { href, class: href === active ? 'active' : null, 'aria-current': href === active ? 'page' : null }, label)),
+    items.map(([href, label]) => h('a', { href, class: href === active ? 'active' : null, 'aria-current': href === active ? 'page' : null }, label)),
   );
 }
 
@@ -117,6 +125,20 @@ document.addEventListener('click', (ev) => {
   navigate(url.pathname + url.search + url.hash);
 });
 
+// checkRole asks who the tab's token belongs to and shows the Users page
+// in the menu to the admins of a server with named users.
+async function checkRole() {
+  if (!token()) return;
+  try {
+    const w = await get('/whoami');
+    showUsers = w.role === 'admin' && w.mode === 'users';
+  } catch {
+    showUsers = false;
+  }
+  drawNav(activeNav);
+}
+
 window.addEventListener('popstate', route);
 captureToken();
 route();
+checkRole();
