@@ -45,6 +45,7 @@ type runFlags struct {
 	metricsListen, metricsToken     string
 	dataset, datasetFilter          string
 	datasetSample                   int
+	profile                         string
 }
 
 // runEnv lists the flags that an FLPERF_* variable may set.
@@ -93,6 +94,7 @@ func newRunFlagSet(f *runFlags) *flag.FlagSet {
 	fs.IntVar(&f.enginePID, "engine-pid", 0, "the serving process whose CPU and memory are sampled (default: the one listening on a local endpoint's port)")
 	fs.StringVar(&f.metricsListen, "metrics-listen", "", "serve this run's live figures for Prometheus at http://`ADDR`/metrics while it runs (a port alone: loopback; beyond loopback needs --metrics-token)")
 	fs.StringVar(&f.metricsToken, "metrics-token", "", "access `token` (16 characters or more) that --metrics-listen requires as Authorization: Bearer")
+	fs.StringVar(&f.profile, "profile", "", "run a fixed, versioned workload whose figures compare across machines and score against a reference: standard (or standard@sustain=10m); it takes no workload flag (README: For teams)")
 	return fs
 }
 
@@ -112,7 +114,16 @@ func runCmd(ctx context.Context, env *Env, args []string) int {
 		return ExitUsage
 	}
 
-	rs, err := buildConfig(&f, src)
+	var prof *bench.ProfileRun
+	var rs *bench.Resolved
+	if src.cmdline["profile"] {
+		prof, err = buildProfile(env, &f, src)
+		if prof != nil {
+			rs = prof.Resolved
+		}
+	} else {
+		rs, err = buildConfig(&f, src)
+	}
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "flperf run: %v\n", err)
 		return ExitUsage
@@ -208,7 +219,13 @@ func runCmd(ctx context.Context, env *Env, args []string) int {
 		liveNotice.Store(live)
 	}
 	metrics.attach(r)
-	res, runErr := r.Run(ctx)
+	var res *runner.Result
+	var runErr error
+	if prof != nil {
+		res, runErr = bench.RunProfile(ctx, prof, r)
+	} else {
+		res, runErr = r.Run(ctx)
+	}
 	if res != nil {
 		metrics.ended(res.Status)
 	}
@@ -251,6 +268,11 @@ func runCmd(ctx context.Context, env *Env, args []string) int {
 	}
 	if f.out != "" {
 		fmt.Fprintf(env.Stderr, "flperf: run %s %s; %s written to %s\n", res.ID, res.Status, f.format, f.out)
+	}
+	if p := res.Config.Profile; p != nil {
+		for i := range p.Models {
+			fmt.Fprintf(env.Stderr, "flperf: %s\n", bench.ProfileLine(p, &p.Models[i]))
+		}
 	}
 	if res.Status != runner.Completed {
 		return ExitInterrupted
