@@ -152,6 +152,9 @@ func (s *Server) routes() *http.ServeMux {
 	a("GET /api/v1/runs/{id}/events", s.handleRunEvents)
 	a("GET /api/v1/compare", s.handleCompare)
 	a("GET /api/v1/compare/report.html", s.handleCompareReport)
+	// The cross-hardware leaderboard and the trend view (stored summaries).
+	a("GET /api/v1/board", s.handleBoard)
+	a("GET /api/v1/board/trend", s.handleTrend)
 	// Settings.
 	a("GET /api/v1/settings", s.handleSettings)
 	a("PUT /api/v1/settings", s.handlePutSettings)
