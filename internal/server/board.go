@@ -239,4 +239,3 @@ func fin(v float64) *float64 {
 	}
 	return &v
 }
-
