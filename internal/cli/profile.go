@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"sort"
 	"strconv"
@@ -69,4 +70,42 @@ func buildProfile(env *Env, f *runFlags, src flagSources) (*bench.ProfileRun, er
 		return nil, errors.Join(errs...)
 	}
 	return bench.ResolveProfile(&s, def, bench.Check{Name: flagName})
+}
+
+// profileTable writes a profiled run's figures and scores: one block per
+// model, each figure with its value (or why it has none) and its value
+// against the reference.
+func profileTable(w io.Writer, p *profile.Result) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "\nProfile %s (reference %s = 100; power: %s)\n", p.ID, p.Reference.Name, p.Power)
+	for i := range p.Models {
+		m := &p.Models[i]
+		score := "none"
+		if m.Score != nil {
+			score = profile.FormatScore(*m.Score, m.Complete)
+		}
+		fmt.Fprintf(&b, "\n%s: score %s\n", m.Model, score)
+		for _, v := range m.Values {
+			def, _ := profile.FigureByKey(v.Key)
+			val := "–  " + v.Note
+			if v.Value != nil {
+				val = strconv.FormatFloat(*v.Value, 'f', 3, 64) + " " + def.Unit
+				if v.Normalised != nil {
+					val += fmt.Sprintf("  (%.1f against the reference)", *v.Normalised)
+				} else if !def.Scored {
+					val += "  (not scored)"
+				}
+			}
+			fmt.Fprintf(&b, "  %-26s %s\n", def.Title, val)
+		}
+		temp := func(v *float64) string {
+			if v == nil {
+				return "–"
+			}
+			return strconv.FormatFloat(*v, 'f', 0, 64) + " °C"
+		}
+		fmt.Fprintf(&b, "  %-26s %s → %s\n", "GPU temperature (peak)", temp(m.TempStartC), temp(m.TempEndC))
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"strings"
 	"testing"
+
+	"flperf/internal/profile"
 )
 
 func TestRunProfileRefusesWorkloadFlags(t *testing.T) {
@@ -27,5 +29,29 @@ func TestRunProfileRefusesWorkloadFlags(t *testing.T) {
 	wantCode(t, o, ExitUsage)
 	if !strings.Contains(o.stderr, `--profile: unknown profile "quick"`) {
 		t.Errorf("stderr: %s", o.stderr)
+	}
+}
+
+func TestProfileTable(t *testing.T) {
+	v, n := 150.0, 200.0
+	s := 174.1
+	p := &profile.Result{ID: "standard/1", Reference: profile.StandardReference, Power: "ac", Models: []profile.ModelResult{{
+		Model: "m", Score: &s, Missing: []string{profile.TTFT32k},
+		Values: []profile.Value{{Key: profile.ChatTTFT, Value: &v, Normalised: &n}, {Key: profile.TTFT32k, Note: "skipped: context 8192"}},
+	}}}
+	var b strings.Builder
+	if err := profileTable(&b, p); err != nil {
+		t.Fatal(err)
+	}
+	want := `
+Profile standard/1 (reference reference-laptop/1 = 100; power: ac)
+
+m: score 174.1 (partial)
+  Chat TTFT p50              150.000 ms  (200.0 against the reference)
+  TTFT p50 at 32k input      –  skipped: context 8192
+  GPU temperature (peak)     – → –
+`
+	if b.String() != want {
+		t.Errorf("got:\n%s\nwant:\n%s", b.String(), want)
 	}
 }

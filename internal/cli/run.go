@@ -210,8 +210,13 @@ func runCmd(ctx context.Context, env *Env, args []string) int {
 			_ = db.Event(sctx, r.ID, level, msg)
 		}
 	}
-	fmt.Fprintf(env.Stderr, "flperf: benchmarking %s on %s (%d scenarios, %s, seed %d)\n",
-		strings.Join(cfg.Models, ", "), r.Engine.Label(), len(r.Scenarios), cfg.Plan().String(), cfg.Seed)
+	if prof != nil {
+		fmt.Fprintf(env.Stderr, "flperf: running profile %s on %s for %s (%d stages per model, seed %d)\n",
+			prof.Def.ID(), r.Engine.Label(), strings.Join(cfg.Models, ", "), len(prof.Def.Stages), cfg.Seed)
+	} else {
+		fmt.Fprintf(env.Stderr, "flperf: benchmarking %s on %s (%d scenarios, %s, seed %d)\n",
+			strings.Join(cfg.Models, ", "), r.Engine.Label(), len(r.Scenarios), cfg.Plan().String(), cfg.Seed)
+	}
 	if liveWanted(env, f.noProgress, f.format == "jsonl" && f.out == "") {
 		live = newLiveDisplay(env.Stderr, cfg.Plan())
 		r.Sinks = append(r.Sinks, live)
@@ -255,6 +260,9 @@ func runCmd(ctx context.Context, env *Env, args []string) int {
 	switch f.format {
 	case "table":
 		werr = report.Table(out, res)
+		if werr == nil && res.Config.Profile != nil {
+			werr = profileTable(out, res.Config.Profile)
+		}
 	case "json":
 		werr = report.JSON(out, res)
 	case "csv":
