@@ -94,13 +94,13 @@ func newRunFlagSet(f *runFlags) *flag.FlagSet {
 	fs.IntVar(&f.enginePID, "engine-pid", 0, "the serving process whose CPU and memory are sampled (default: the one listening on a local endpoint's port)")
 	fs.StringVar(&f.metricsListen, "metrics-listen", "", "serve this run's live figures for Prometheus at http://`ADDR`/metrics while it runs (a port alone: loopback; beyond loopback needs --metrics-token)")
 	fs.StringVar(&f.metricsToken, "metrics-token", "", "access `token` (16 characters or more) that --metrics-listen requires as Authorization: Bearer")
-	fs.StringVar(&f.profile, "profile", "", "run a fixed, versioned workload whose figures compare across machines and score against a reference: standard (or standard@sustain=10m); it takes no workload flag (README: For teams)")
 	return fs
 }
 
 func runCmd(ctx context.Context, env *Env, args []string) int {
 	var f runFlags
 	fs := newRunFlagSet(&f)
+	fs.StringVar(&f.profile, "profile", "", "run a fixed, versioned `workload` whose figures compare across machines and score against a reference: standard (or standard@sustain=10m); it takes no workload flag (README: For teams)")
 	fs.Usage = func() {
 		fmt.Fprint(env.Stdout, "Usage: flperf run [flags]\n\nBenchmarks each --model over the suite's scenarios, one model after another.\n\nFlags:\n")
 		printDefaults(env.Stdout, fs, runEnv)

@@ -4,10 +4,12 @@ import (
 	"net/url"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"flperf/internal/board"
+	"flperf/internal/profile"
 	"flperf/internal/runner"
 	"flperf/internal/telemetry"
 )
@@ -156,4 +158,52 @@ func TestLeaderboard(t *testing.T) {
 		t.Error("twice the stream events gave no significant change")
 	}
 	b.noErrors(t, "trend")
+}
+
+// TestProfiledRunOnBoardAndResults: a profiled run's score is drawn on its
+// Results page and in its profile's board exactly as the API gives it.
+func TestProfiledRunOnBoardAndResults(t *testing.T) {
+	b := newBrowser(t, 1400, 900)
+	dbPath := filepath.Join(t.TempDir(), "e2e.db")
+	a := startApp(t, dbPath)
+	score, v := 187.25, 31.5
+	norm := 952.38
+	run := storedRun{id: "e2e-profiled", n: 200, chunks: 6, models: []string{"m"}, scenarios: []string{profile.ScenarioChat, profile.ScenarioDecode},
+		finish: func(res *runner.Result, t0 time.Time) {
+			onMachine("amd", "Radeon E2E", time.Hour)(res, t0)
+			res.Config.Profile = &profile.Result{ID: "standard/1", Name: "standard", Version: 1, SustainS: 300, Reference: profile.StandardReference, Power: "battery",
+				Models: []profile.ModelResult{{Model: "m", Score: &score, Complete: false, Missing: []string{profile.TTFT32k},
+					Values: []profile.Value{{Key: profile.ChatTTFT, Value: &v, Normalised: &norm}, {Key: profile.TTFT32k, Note: "skipped: the context window"}}}}}
+		}}
+	run.write(t, dbPath)
+
+	b.open(t, a.url+"runs/"+run.id, "results")
+	b.waitFor(t, 30*time.Second, "the profile", `!!document.querySelector('#profile [data-score]')`)
+	if got := eval[string](t, b, `document.querySelector('#profile [data-score]').dataset.score`); got != "187.25" {
+		t.Errorf("Results page score %q, want 187.25", got)
+	}
+	if got := eval[string](t, b, `document.querySelector('#profile [data-figure="chat_ttft_p50_ms"]').dataset.value`); got != "31.5" {
+		t.Errorf("chat TTFT %q, want 31.5", got)
+	}
+	if !strings.Contains(eval[string](t, b, `document.querySelector('#profile').textContent`), "partial") {
+		t.Error("a partial score is not marked partial")
+	}
+	b.noErrors(t, "results")
+
+	var api struct {
+		Matrix board.Matrix `json:"matrix"`
+	}
+	a.get(t, "/board?"+url.Values{"suite": {"e2e"}, "scenarios": {"chat,decode"}, "load": {"profile standard/1"}, "profile": {"standard/1"}}.Encode(), &api)
+	if len(api.Matrix.Cells) != 1 || api.Matrix.Cells[0].Score == nil || *api.Matrix.Cells[0].Score != score || !api.Matrix.Scored {
+		t.Fatalf("API matrix %+v", api.Matrix)
+	}
+	b.open(t, a.url+"board?"+url.Values{"suite": {"e2e"}, "scenarios": {"chat,decode"}, "load": {"profile standard/1"}, "profile": {"standard/1"}}.Encode(), "board")
+	got := eval[string](t, b, `document.querySelector('#board-matrix td.board-cell [data-metric="score"]').dataset.value`)
+	if got != "187.25" {
+		t.Errorf("board score %q, want 187.25", got)
+	}
+	if !strings.Contains(eval[string](t, b, `document.querySelector('#board-matrix td.board-cell').textContent`), "(partial)") {
+		t.Error("the board does not mark the partial score")
+	}
+	b.noErrors(t, "board")
 }
