@@ -1,14 +1,17 @@
 package server
 
 import (
+	"encoding/json"
 	"errors"
 	"math"
 	"net/http"
 	"net/url"
+	"reflect"
 	"time"
 
 	"flperf/internal/bench"
 	"flperf/internal/board"
+	"flperf/internal/profile"
 	"flperf/internal/stats"
 	"flperf/internal/store"
 )
@@ -238,4 +241,53 @@ func fin(v float64) *float64 {
 		return nil
 	}
 	return &v
+}
+
+// profileRequest is POST /api/v1/profile's body: the profile and where to
+// run it (engine, models, seed, sampling); every workload field of a
+// RunSpec is refused, naming it (a profile never takes overrides, nor the
+// app's saved defaults).
+type profileRequest struct {
+	Profile string `json:"profile"`
+	bench.Spec
+}
+
+// UnmarshalJSON reads the profile's name, then the rest as a RunSpec
+// (bench.Spec's own reading, unknown fields refused).
+func (p *profileRequest) UnmarshalJSON(b []byte) error {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(b, &fields); err != nil {
+		return err
+	}
+	if raw, ok := fields["profile"]; ok {
+		if err := json.Unmarshal(raw, &p.Profile); err != nil {
+			return &json.UnmarshalTypeError{Value: "non-string", Type: reflect.TypeFor[string](), Field: "profile"}
+		}
+		delete(fields, "profile")
+	}
+	rest, err := json.Marshal(fields)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(rest, &p.Spec)
+}
+
+// handleStartProfile starts a profiled run (`flperf run --profile`).
+func (s *Server) handleStartProfile(w http.ResponseWriter, r *http.Request) error {
+	var req profileRequest
+	if err := decodeBody(w, r, &req, maxBody); err != nil {
+		return err
+	}
+	if req.Profile == "" {
+		return badRequest("profile", "give profile: %q (or %q, or a variant like %q)", profile.Standard, "standard/1", "standard@sustain=10m")
+	}
+	def, err := profile.Parse(req.Profile)
+	if err != nil {
+		return badRequest("profile", "%v", err)
+	}
+	pr, err := bench.ResolveProfile(&req.Spec, def, bench.Check{ModelsRequired: true})
+	if err != nil {
+		return err
+	}
+	return s.startRun(w, r, pr.Resolved, runKind{profile: pr})
 }

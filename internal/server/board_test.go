@@ -123,3 +123,22 @@ func TestBoardAndTrend(t *testing.T) {
 	}
 	a.fail(http.MethodGet, "/api/v1/board/trend?model=nope&machine=x", nil, http.StatusNotFound)
 }
+
+func TestStartProfileRefusesOverrides(t *testing.T) {
+	a := newApp(t, Options{Detect: noEngines})
+	for _, c := range []struct {
+		body  map[string]any
+		field string
+	}{
+		{map[string]any{"engine": "sim", "models": []string{"sim-fast"}}, "profile"},
+		{map[string]any{"profile": "quick", "engine": "sim", "models": []string{"sim-fast"}}, "profile"},
+		{map[string]any{"profile": "standard", "engine": "sim", "models": []string{"sim-fast"}, "requests": 3}, "requests"},
+		{map[string]any{"profile": "standard", "engine": "sim", "models": []string{"sim-fast"}, "max_tokens": 64}, "max_tokens"},
+		{map[string]any{"profile": "standard", "engine": "sim"}, "models"},
+	} {
+		e := a.fail(http.MethodPost, "/api/v1/profile", c.body, http.StatusBadRequest)
+		if e.Field != c.field {
+			t.Errorf("%v: field %q (%s), want %q", c.body, e.Field, e.Message, c.field)
+		}
+	}
+}

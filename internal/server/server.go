@@ -140,6 +140,7 @@ func (s *Server) routes() *http.ServeMux {
 	a("GET /api/v1/runs", s.handleRuns)
 	a("POST /api/v1/runs", s.handleStartRun)
 	a("POST /api/v1/capacity", s.handleStartCapacity)
+	a("POST /api/v1/profile", s.handleStartProfile)
 	a("GET /api/v1/runs/{id}", s.handleRun)
 	a("DELETE /api/v1/runs/{id}", s.handleDeleteRun)
 	a("POST /api/v1/runs/{id}/cancel", s.handleCancelRun)
