@@ -79,7 +79,7 @@ function controls(data, params, go) {
   const pick = (name, values, label) => {
     const sel = h('select', { name, id: `board-${name}` }, [h('option', { value: '' }, `any ${label}`), ...values.map((v) => h('option', { value: v, selected: params[name] === v }, v))]);
     sel.addEventListener('change', () => go({ [name]: sel.value }));
-    return field(label, sel);
+    return field(label[0].toUpperCase() + label.slice(1), sel);
   };
   const date = (name, label) => {
     const inp = h('input', { type: 'date', name, id: `board-${name}`, value: params[name] || '' });
@@ -113,7 +113,7 @@ function matrixTable(m) {
   const body = m.models.map((model) => h('tr', null,
     h('th', { scope: 'row' }, modelName(model)),
     order.map((k) => cellView(m, cells.get(`${model}\u0000${k}`)))));
-  const caption = h('caption', null, `${m.scored ? 'Profiled runs: composite score against the profile\'s reference (100). ' : 'Custom runs: never ranked against profiled ones. '}Each cell is the newest run of the model on the machine; ★ marks the machine's best model by ${m.rank}.`);
+  const caption = h('caption', null, `${m.scored ? 'Profiled runs: composite score against the profile\'s reference (100). ' : 'Custom runs: never ranked against profiled ones. '}Each cell is the newest run of the model on the machine; ★ marks the machine's best model by ${(RANKS.find(([v]) => v === m.rank) || [m.rank, m.rank])[1]}.`);
   return section('Models × machines', tableWrap(h('table', { class: 'data board', id: 'board-matrix' }, caption, h('thead', null, head1, head2), h('tbody', null, body))));
 }
 

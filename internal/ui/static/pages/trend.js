@@ -42,6 +42,6 @@ function marks(ms, alpha) {
     const d = m.delta == null ? NA : `${m.delta >= 0 ? '+' : ''}${num(m.delta * 100, 1)} %`;
     const verdict = m.significant ? (m.worse ? 'significantly worse' : 'significantly better') : 'no significant change';
     return h('li', { class: ['mark', m.significant && (m.worse ? 'worse' : 'better')], dataset: { metric: m.metric, significant: String(m.significant) } },
-      `${metricName(m.metric)} ${d} — ${verdict}`, m.p == null ? '' : ` (p = ${num(m.p, 3)}, α = ${alpha})`);
+      `${metricName(m.metric)} ${d} — ${verdict}`, m.p == null ? '' : ` (p ${m.p < 0.001 ? '< 0.001' : `= ${num(m.p, 3)}`}, α = ${alpha})`);
   }));
 }
