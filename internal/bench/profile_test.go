@@ -154,9 +154,11 @@ func TestProfileParse(t *testing.T) {
 // TestProfileAgainstTheSimulator runs the standard profile, with a
 // sustained stage of 300 ms (the test's knob: a real variant is a minute
 // or more), against a simulated model with a known schedule: Jitter 0,
-// 2 slots, so four streams get exactly twice one stream's throughput.
+// 2 slots, so four streams get twice one stream's throughput. Figures and
+// score are checked exactly against the run's own stage summaries; the
+// summaries against the schedule (timed: skipped with -short).
 func TestProfileAgainstTheSimulator(t *testing.T) {
-	p := sim.Profile{Name: "two-slots", TTFT: 10 * time.Millisecond, PrefillTPS: 2e6, DecodeTPS: 4000, Slots: 2, Usage: true, Seed: 1}
+	p := sim.Profile{Name: "two-slots", TTFT: 10 * time.Millisecond, PrefillTPS: 2e6, DecodeTPS: 2000, Slots: 2, Usage: true, Seed: 1}
 	eng := startSimEngine(t, p)
 	def := profile.StandardDefinition(profile.DefaultSustain)
 	def.Sustain = 300 * time.Millisecond
@@ -214,17 +216,55 @@ func TestProfileAgainstTheSimulator(t *testing.T) {
 	if v := m.Value(profile.TokensPerJoule); v != nil {
 		t.Errorf("tokens per joule %v with sampling off", *v)
 	}
+	// Every figure is exactly its stage's summary figure, and the score
+	// exactly the geometric mean of the figures against the reference.
+	grp := func(sc, st string) *stats.Group {
+		for i := range res.Groups {
+			if res.Groups[i].Scenario == sc && res.Groups[i].Stage == st {
+				return &res.Groups[i]
+			}
+		}
+		t.Fatalf("no group %s %s", sc, st)
+		return nil
+	}
+	c1, c4, end := grp(profile.ScenarioDecode, profile.StageC1), grp(profile.ScenarioDecode, profile.StageC4), grp(profile.ScenarioDecode, profile.StageSustainEnd)
+	exact := map[string]float64{
+		profile.ChatTTFT:        grp(profile.ScenarioChat, profile.StageC1).TTFT.P50,
+		profile.TTFT4k:          grp(profile.ScenarioPrompt4k, profile.StageC1).TTFT.P50,
+		profile.TTFT32k:         grp(profile.ScenarioPrompt32, profile.StageC1).TTFT.P50,
+		profile.DecodeRate:      c1.DecodeTPS.P50,
+		profile.ConcurrencyGain: c4.OutputTokensPerS / c1.OutputTokensPerS,
+		profile.SustainedRatio:  end.DecodeTPS.P50 / c1.DecodeTPS.P50,
+	}
+	logSum := 0.0
+	for key, want := range exact {
+		if got := m.Value(key); got == nil || *got != want {
+			t.Errorf("%s = %v, its stage's summary gives %v", key, got, want)
+		}
+		def, _ := profile.FigureByKey(key)
+		r := profile.StandardReference.Figures[key]
+		if def.LowerIsBetter {
+			logSum += math.Log(r / want)
+		} else {
+			logSum += math.Log(want / r)
+		}
+	}
+	if want := 100 * math.Exp(logSum/6); math.Abs(*m.Score-want) > 1e-9*want {
+		t.Errorf("score %v, the figures give %v", *m.Score, want)
+	}
 	if testing.Short() {
 		return
 	}
-	// The schedule: a 256-token answer decodes at 4000 tok/s; four
+	// The schedule: a 256-token answer decodes at 2000 tok/s; four
 	// streams on two slots give twice one stream's output; nothing
 	// throttles. A loaded machine only adds delays, so each bound is one
-	// sided where it can be, and generous where it cannot.
-	if v := *m.Value(profile.DecodeRate); v > 4000*1.001 || v < 4000*0.8 {
-		t.Errorf("decode rate %v, want 4000 tok/s", v)
+	// sided where it can be, and generous where it cannot: the client's
+	// own pause between one stream's requests (which four streams on two
+	// slots hide) raises the gain above 2 on a busy machine.
+	if v := *m.Value(profile.DecodeRate); v > 2000*1.001 || v < 2000*0.8 {
+		t.Errorf("decode rate %v, want 2000 tok/s", v)
 	}
-	if v := *m.Value(profile.ConcurrencyGain); v < 1.7 || v > 2.05 {
+	if v := *m.Value(profile.ConcurrencyGain); v < 1.7 || v > 2.6 {
 		t.Errorf("4 ÷ 1 streams %v, want 2 (two slots)", v)
 	}
 	if v := *m.Value(profile.SustainedRatio); v < 0.8 || v > 1.25 {

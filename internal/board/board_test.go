@@ -38,6 +38,11 @@ func TestMachineOf(t *testing.T) {
 	if m := MachineOf(nil); m.Class != ClassUnknown || m.Key != "unknown" {
 		t.Errorf("nil: %+v", m)
 	}
+	d1 := MachineOf(&telemetry.Hardware{Arch: "amd64", GPUs: []telemetry.GPU{{Vendor: "nvidia", Driver: sp("550.1")}}})
+	d2 := MachineOf(&telemetry.Hardware{Arch: "amd64", GPUs: []telemetry.GPU{{Vendor: "nvidia", Driver: sp("560.2")}}})
+	if d1.Key != d2.Key || d1.Driver != "550.1" || d2.Driver != "560.2" {
+		t.Errorf("a driver upgrade made another machine: %+v %+v", d1, d2)
+	}
 	a, b := MachineOf(&telemetry.Hardware{Arch: "amd64"}), MachineOf(&telemetry.Hardware{Arch: "arm64"})
 	if a.Key == b.Key {
 		t.Error("two machines share a key")

@@ -23,6 +23,9 @@ type Machine struct {
 	Memory string `json:"memory"` // "32 GiB" ("" unknown)
 	OS     string `json:"os"`     // "ubuntu 24.04 (linux/amd64)"
 	Label  string `json:"label"`  // one line for a column header
+	// Driver is the GPU drivers' versions, "; "-joined: not part of Key,
+	// so that the trend of a machine shows a driver change between runs.
+	Driver string `json:"driver,omitempty"`
 }
 
 // Hardware classes, in board order.
@@ -51,8 +54,11 @@ func MachineOf(h *telemetry.Hardware) Machine {
 	if m.CPU == "" {
 		m.CPU = soc
 	}
-	var gpus, vendors []string
+	var gpus, vendors, drivers []string
 	for _, g := range h.GPUs {
+		if d := deref(g.Driver); d != "" {
+			drivers = append(drivers, d)
+		}
 		name := deref(g.Name)
 		if name == "" {
 			name = g.Vendor + " GPU"
@@ -61,6 +67,7 @@ func MachineOf(h *telemetry.Hardware) Machine {
 		vendors = append(vendors, strings.ToLower(g.Vendor))
 	}
 	m.GPU = strings.Join(gpus, "; ")
+	m.Driver = strings.Join(drivers, "; ")
 	m.NPU = strings.Join(h.NPUs, "; ")
 	if h.MemoryTotalBytes != nil {
 		m.Memory = fmt.Sprintf("%d GiB", int(math.Round(float64(*h.MemoryTotalBytes)/(1<<30))))

@@ -49,6 +49,7 @@ type Cell struct {
 	EngineVersion string   `json:"engine_version"`
 	Quant         string   `json:"quantization"`
 	Simulated     bool     `json:"simulated"`
+	Power         string   `json:"power"` // "ac", "battery" or "unknown"
 	Requests      int      `json:"requests"`
 	ErrorRate     float64  `json:"error_rate"`
 	Runs          int      `json:"runs"` // runs of this model on this machine in the configuration
@@ -92,7 +93,7 @@ func Build(c Config, rows []Row, rank string) Matrix {
 			runs = r.Runs
 		}
 		cells[k] = &Cell{Model: r.Model, Machine: r.Machine.Key, Run: r.RunID, Stage: r.Stage, Started: r.Started.Format("2006-01-02T15:04:05Z07:00"),
-			Engine: r.Engine, EngineVersion: r.EngineVersion, Quant: r.Quant, Simulated: r.Simulated, Requests: r.Requests,
+			Engine: r.Engine, EngineVersion: r.EngineVersion, Quant: r.Quant, Simulated: r.Simulated, Power: r.Power, Requests: r.Requests,
 			ErrorRate: r.ErrorRate, Runs: runs, Score: r.Score, ScoreComplete: r.ScoreComplete, Figures: r.Figures}
 		machines[r.Machine.Key] = r.Machine
 	}

@@ -29,6 +29,7 @@ type Row struct {
 	EngineVersion string  `json:"engine_version"` // "" unknown
 	Quant         string  `json:"quantization"`   // the model's quantisation as the engine reports it ("" unknown)
 	Simulated     bool    `json:"simulated"`
+	Power         string  `json:"power"` // "ac", "battery" or "unknown": what powered the machine
 	Requests      int     `json:"requests"`
 	OK            int     `json:"ok"`
 	ErrorRate     float64 `json:"error_rate"`
@@ -119,7 +120,11 @@ func RowsOf(res *runner.Result, sum *stats.Summary) []Row {
 	}
 	scs := slices.Clone(res.Config.Scenarios)
 	slices.Sort(scs)
-	base := Row{RunID: res.ID, Started: res.Started, Machine: MachineOf(res.Hardware),
+	power := "unknown"
+	if res.Hardware != nil && res.Hardware.Power.Source != "" {
+		power = res.Hardware.Power.Source
+	}
+	base := Row{RunID: res.ID, Started: res.Started, Machine: MachineOf(res.Hardware), Power: power,
 		Engine: string(res.Engine.Kind), EngineVersion: res.Engine.Version, Simulated: res.Engine.Simulated,
 		Config: Config{Suite: res.Suite.Name, Scenarios: strings.Join(scs, ",")}}
 	quant := func(model string) string {

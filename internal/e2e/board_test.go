@@ -16,13 +16,13 @@ import (
 
 // onMachine stores a run as made on a machine with a GPU of vendor (""
 // for none), started ago before now.
-func onMachine(vendor, gpu string, ago time.Duration) func(*runner.Result, time.Time) {
+func onMachine(vendor, gpu, driver string, ago time.Duration) func(*runner.Result, time.Time) {
 	return func(res *runner.Result, _ time.Time) {
 		cpu := "E2E CPU " + vendor
 		mem := uint64(32 << 30)
 		res.Hardware = &telemetry.Hardware{CPU: telemetry.CPU{Model: &cpu}, Arch: "amd64", MemoryTotalBytes: &mem, OS: telemetry.OS{Name: "linux"}, GPUs: []telemetry.GPU{}}
 		if vendor != "" {
-			res.Hardware.GPUs = []telemetry.GPU{{Vendor: vendor, Name: &gpu}}
+			res.Hardware.GPUs = []telemetry.GPU{{Vendor: vendor, Name: &gpu, Driver: &driver}}
 		}
 		res.Started = time.Now().Add(-ago).Truncate(time.Second)
 	}
@@ -54,9 +54,9 @@ func TestLeaderboard(t *testing.T) {
 	a := startApp(t, dbPath)
 	models := []string{"m-<i>big</i>", "m-small"}
 	runs := []storedRun{
-		{id: "e2e-board-gpu-1", n: 400, chunks: 6, models: models, scenarios: []string{"chat"}, finish: onMachine("nvidia", "RTX E2E", 3*time.Hour)},
-		{id: "e2e-board-gpu-2", n: 400, chunks: 12, models: models, scenarios: []string{"chat"}, finish: onMachine("nvidia", "RTX E2E", 2*time.Hour)},
-		{id: "e2e-board-cpu-1", n: 400, chunks: 6, models: models, scenarios: []string{"chat"}, failEvery: []int{0, 10}, finish: onMachine("", "", time.Hour)},
+		{id: "e2e-board-gpu-1", n: 400, chunks: 6, models: models, scenarios: []string{"chat"}, finish: onMachine("nvidia", "RTX E2E", "550.1", 3*time.Hour)},
+		{id: "e2e-board-gpu-2", n: 400, chunks: 12, models: models, scenarios: []string{"chat"}, finish: onMachine("nvidia", "RTX E2E", "560.2", 2*time.Hour)},
+		{id: "e2e-board-cpu-1", n: 400, chunks: 6, models: models, scenarios: []string{"chat"}, failEvery: []int{0, 10}, finish: onMachine("", "", "", time.Hour)},
 	}
 	for _, r := range runs {
 		r.write(t, dbPath)
@@ -157,6 +157,9 @@ func TestLeaderboard(t *testing.T) {
 	if !anySig {
 		t.Error("twice the stream events gave no significant change")
 	}
+	if got := eval[string](t, b, `document.querySelector('#trend-table tbody tr:nth-child(2)').textContent`); !strings.Contains(got, "GPU driver 550.1 → 560.2") {
+		t.Errorf("the trend does not show the driver change: %q", got)
+	}
 	b.noErrors(t, "trend")
 }
 
@@ -170,7 +173,7 @@ func TestProfiledRunOnBoardAndResults(t *testing.T) {
 	norm := 952.38
 	run := storedRun{id: "e2e-profiled", n: 200, chunks: 6, models: []string{"m"}, scenarios: []string{profile.ScenarioChat, profile.ScenarioDecode},
 		finish: func(res *runner.Result, t0 time.Time) {
-			onMachine("amd", "Radeon E2E", time.Hour)(res, t0)
+			onMachine("amd", "Radeon E2E", "6.1", time.Hour)(res, t0)
 			res.Config.Profile = &profile.Result{ID: "standard/1", Name: "standard", Version: 1, SustainS: 300, Reference: profile.StandardReference, Power: "battery",
 				Models: []profile.ModelResult{{Model: "m", Score: &score, Complete: false, Missing: []string{profile.TTFT32k},
 					Values: []profile.Value{{Key: profile.ChatTTFT, Value: &v, Normalised: &norm}, {Key: profile.TTFT32k, Note: "skipped: the context window"}}}}}

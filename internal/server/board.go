@@ -215,6 +215,12 @@ func (s *Server) handleTrend(w http.ResponseWriter, r *http.Request) error {
 			if prev.EngineVersion != rows[i].EngineVersion || prev.Engine != rows[i].Engine {
 				p.Changed = append(p.Changed, "engine "+prev.Engine+" "+prev.EngineVersion+" → "+rows[i].Engine+" "+rows[i].EngineVersion)
 			}
+			if prev.Machine.Driver != rows[i].Machine.Driver {
+				p.Changed = append(p.Changed, "GPU driver "+orUnknown(prev.Machine.Driver)+" → "+orUnknown(rows[i].Machine.Driver))
+			}
+			if prev.Power != rows[i].Power {
+				p.Changed = append(p.Changed, "power "+prev.Power+" → "+rows[i].Power)
+			}
 			if prev.Quant != rows[i].Quant {
 				p.Changed = append(p.Changed, "quantization "+prev.Quant+" → "+rows[i].Quant)
 			}
@@ -233,6 +239,14 @@ func (s *Server) handleTrend(w http.ResponseWriter, r *http.Request) error {
 		ans.Points = append(ans.Points, p)
 	}
 	return writeData(w, http.StatusOK, ans)
+}
+
+// orUnknown is s, or "unknown" when empty.
+func orUnknown(s string) string {
+	if s == "" {
+		return "unknown"
+	}
+	return s
 }
 
 // fin is &v, or nil for NaN and infinities.

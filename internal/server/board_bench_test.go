@@ -67,10 +67,10 @@ func boardDB(b *testing.B, n int) (*store.DB, board.Config) {
 		for _, r := range board.RowsOf(res, &sum) {
 			mj, _ := json.Marshal(r.Machine)
 			if _, err := tx.Exec(`INSERT INTO board (run_id, model, stage, started, suite, scenarios, load, profile, machine, machine_json, class,
-				engine, engine_version, quant, simulated, requests, ok, error_rate, ttft_p50_ms, decode_p50_tps, output_tps, e2e_p95_ms, j_per_token, score, score_complete)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, 0)`,
+				engine, engine_version, quant, simulated, power, requests, ok, error_rate, ttft_p50_ms, decode_p50_tps, output_tps, e2e_p95_ms, j_per_token, score, score_complete)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, 0)`,
 				r.RunID, r.Model, r.Stage, r.Started.UnixNano(), r.Suite, r.Scenarios, r.Load, r.Profile, r.Machine.Key, string(mj), r.Machine.Class,
-				r.Engine, r.EngineVersion, r.Quant, r.Requests, r.OK, r.ErrorRate, *r.TTFTP50, *r.DecodeP50, *r.OutputTPS, *r.E2EP95); err != nil {
+				r.Engine, r.EngineVersion, r.Quant, r.Power, r.Requests, r.OK, r.ErrorRate, *r.TTFTP50, *r.DecodeP50, *r.OutputTPS, *r.E2EP95); err != nil {
 				b.Fatal(err)
 			}
 			cfg = r.Config

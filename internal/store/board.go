@@ -30,8 +30,8 @@ func (db *DB) saveBoard(ctx context.Context, tx *sql.Tx, res *runner.Result, sum
 	rows := board.RowsOf(res, sum)
 	if len(rows) > 0 {
 		st, err := tx.PrepareContext(ctx, `INSERT INTO board (run_id, model, stage, started, suite, scenarios, load, profile, machine, machine_json, class,
-			engine, engine_version, quant, simulated, requests, ok, error_rate, ttft_p50_ms, decode_p50_tps, output_tps, e2e_p95_ms, j_per_token, score, score_complete)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+			engine, engine_version, quant, simulated, power, requests, ok, error_rate, ttft_p50_ms, decode_p50_tps, output_tps, e2e_p95_ms, j_per_token, score, score_complete)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 		if err != nil {
 			return err
 		}
@@ -43,7 +43,7 @@ func (db *DB) saveBoard(ctx context.Context, tx *sql.Tx, res *runner.Result, sum
 				return err
 			}
 			_, err = st.ExecContext(ctx, r.RunID, r.Model, r.Stage, r.Started.UnixNano(), r.Suite, r.Scenarios, r.Load, r.Profile,
-				r.Machine.Key, string(mj), r.Machine.Class, r.Engine, r.EngineVersion, r.Quant, boolInt(r.Simulated), r.Requests, r.OK,
+				r.Machine.Key, string(mj), r.Machine.Class, r.Engine, r.EngineVersion, r.Quant, boolInt(r.Simulated), r.Power, r.Requests, r.OK,
 				r.ErrorRate, nullable(r.TTFTP50), nullable(r.DecodeP50), nullable(r.OutputTPS), nullable(r.E2EP95), nullable(r.JPerToken),
 				nullable(r.Score), boolInt(r.ScoreComplete))
 			if err != nil {
@@ -161,7 +161,7 @@ func (f *BoardFilter) where(p string) (string, []any) {
 
 // boardColumns are the columns scanBoard reads, with prefix b.
 const boardColumns = `b.run_id, b.model, b.stage, b.started, b.suite, b.scenarios, b.load, b.profile, b.machine_json, b.engine, b.engine_version,
-	b.quant, b.simulated, b.requests, b.ok, b.error_rate, b.ttft_p50_ms, b.decode_p50_tps, b.output_tps, b.e2e_p95_ms, b.j_per_token, b.score, b.score_complete`
+	b.quant, b.simulated, b.power, b.requests, b.ok, b.error_rate, b.ttft_p50_ms, b.decode_p50_tps, b.output_tps, b.e2e_p95_ms, b.j_per_token, b.score, b.score_complete`
 
 // BoardRows returns every board row that matches f, oldest first (the
 // trend view's). Runs saved before the board existed are indexed first,
@@ -230,7 +230,7 @@ func (db *DB) scanBoard(ctx context.Context, q string, args []any, withRuns bool
 		var sim, complete int
 		var ttft, dec, otps, e2e, jpt, score sql.NullFloat64
 		dst := []any{&r.RunID, &r.Model, &r.Stage, &started, &r.Suite, &r.Scenarios, &r.Load, &r.Profile, &mj, &r.Engine,
-			&r.EngineVersion, &r.Quant, &sim, &r.Requests, &r.OK, &r.ErrorRate, &ttft, &dec, &otps, &e2e, &jpt, &score, &complete}
+			&r.EngineVersion, &r.Quant, &sim, &r.Power, &r.Requests, &r.OK, &r.ErrorRate, &ttft, &dec, &otps, &e2e, &jpt, &score, &complete}
 		if withRuns {
 			dst = append(dst, &r.Runs)
 		}

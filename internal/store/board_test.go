@@ -119,7 +119,7 @@ func TestBoardKeepsUnfinishedAndFilters(t *testing.T) {
 	name, mem := "NVIDIA GeForce RTX 4090", uint64(64<<30)
 	cpu := "AMD Ryzen 9 7950X"
 	c.Hardware = &telemetry.Hardware{CPU: telemetry.CPU{Model: &cpu}, Arch: "amd64", MemoryTotalBytes: &mem,
-		GPUs: []telemetry.GPU{{Vendor: "nvidia", Name: &name}}, OS: telemetry.OS{Name: "linux"}}
+		GPUs: []telemetry.GPU{{Vendor: "nvidia", Name: &name}}, OS: telemetry.OS{Name: "linux"}, Power: telemetry.Power{Source: telemetry.PowerBattery}}
 	if err := db.BeginRun(ctx, c); err != nil {
 		t.Fatal(err)
 	}
@@ -140,6 +140,9 @@ func TestBoardKeepsUnfinishedAndFilters(t *testing.T) {
 	}
 	if len(all) != 4 || all[0].RunID != "a" || all[3].RunID != "c" {
 		t.Fatalf("%d rows %+v, want 4 of runs a and c", len(all), all)
+	}
+	if all[3].Power != "battery" || all[0].Power != "unknown" {
+		t.Errorf("power %q and %q, want battery and unknown", all[3].Power, all[0].Power)
 	}
 	if m := all[3].Machine; m.Class != board.ClassNVIDIA || m.GPU != name || m.Memory != "64 GiB" || m.Key == all[0].Machine.Key {
 		t.Errorf("machine %+v", m)

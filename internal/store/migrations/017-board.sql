@@ -24,6 +24,7 @@ CREATE TABLE board (
 	engine_version TEXT    NOT NULL,
 	quant          TEXT    NOT NULL,
 	simulated      INTEGER NOT NULL,  -- 0 or 1
+	power          TEXT    NOT NULL,  -- ac, battery or unknown: what powered the machine
 	requests       INTEGER NOT NULL,
 	ok             INTEGER NOT NULL,
 	error_rate     REAL    NOT NULL,

@@ -133,5 +133,6 @@ function cellView(m, c) {
     h('div', { class: 'board-links' },
       h('a', { href: `/runs/${encodeURIComponent(c.run)}`, class: 'board-run' }, 'run'), ' · ',
       h('a', { href: `/board/trend${query(trend)}`, class: 'board-trend' }, c.runs > 1 ? `trend (${c.runs} runs)` : 'trend')),
-    h('small', { class: 'note' }, [c.engine, c.engine_version, c.quantization].filter(Boolean).join(' '), ` · ${dateTime(c.started, false)}`, c.simulated ? ' · SIMULATED' : ''));
+    h('small', { class: 'note' }, [c.engine, c.engine_version, c.quantization].filter(Boolean).join(' '), ` · ${dateTime(c.started, false)}`,
+      c.power === 'battery' ? h('strong', { class: 'board-battery' }, ' · on battery') : '', c.simulated ? ' · SIMULATED' : ''));
 }
