@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 	"time"
 
@@ -110,7 +111,7 @@ func RunProfile(ctx context.Context, pr *ProfileRun, r *runner.Runner) (*runner.
 		out.Power = r.Hardware.Power.Source
 	}
 	r.Config.Profile = &out
-	r.Config.Command = append([]string{"flperf", "run", "--profile", pr.Def.ID()}, modelFlags(r.Config.Models)...)
+	r.Config.Command = profileCommand(r.Config.Command, pr.Def.ID(), &r.Config)
 	scs := map[string]*suite.Scenario{}
 	for i := range r.Scenarios {
 		scs[r.Scenarios[i].Name] = &r.Scenarios[i]
@@ -154,13 +155,19 @@ models:
 	return res, err
 }
 
-// modelFlags repeats --model for each model.
-func modelFlags(models []string) []string {
-	var out []string
-	for _, m := range models {
+// profileCommand is the command line that repeats a profiled run: the
+// profile, the engine as Prepare's repeat command names it (cmd, "flperf
+// run --engine sim …" or "flperf run --endpoint URL …"), the models and
+// the seed; nothing of the workload, which the profile fixes.
+func profileCommand(cmd []string, id string, cfg *runner.Config) []string {
+	out := []string{"flperf", "run", "--profile", id}
+	if len(cmd) >= 4 && (cmd[2] == "--engine" || cmd[2] == "--endpoint") {
+		out = append(out, cmd[2], cmd[3])
+	}
+	for _, m := range cfg.Models {
 		out = append(out, "--model", m)
 	}
-	return out
+	return append(out, "--seed", strconv.FormatInt(cfg.Seed, 10))
 }
 
 // ProfileFigures computes one model's profile figures and score from a

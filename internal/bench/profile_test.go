@@ -206,7 +206,7 @@ func TestProfileAgainstTheSimulator(t *testing.T) {
 	if pf == nil || pf.ID != "standard/1@sustain=0s" || len(pf.Models) != 1 {
 		t.Fatalf("profile %+v", pf)
 	}
-	if got := strings.Join(res.Config.Command, " "); got != "flperf run --profile standard/1@sustain=0s --model two-slots" {
+	if got := strings.Join(res.Config.Command, " "); got != "flperf run --profile standard/1@sustain=0s --engine sim --model two-slots --seed 3" {
 		t.Errorf("command %q", got)
 	}
 	m := pf.Models[0]

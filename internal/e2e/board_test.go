@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"net/http"
 	"net/url"
 	"path/filepath"
 	"strconv"
@@ -209,4 +210,61 @@ func TestProfiledRunOnBoardAndResults(t *testing.T) {
 		t.Error("the board does not mark the partial score")
 	}
 	b.noErrors(t, "board")
+}
+
+// TestProfileFromTheBenchmarksPage: the Benchmarks page starts a profiled
+// run with the engine and models chosen (a bad profile name is refused and
+// its field marked); the run carries the profile, and its repeat command
+// is flperf run --profile.
+func TestProfileFromTheBenchmarksPage(t *testing.T) {
+	b := newBrowser(t, 1280, 800)
+	a := startApp(t, filepath.Join(t.TempDir(), "e2e.db"))
+	b.open(t, a.url+"benchmarks", "benchmarks")
+	b.setField(t, "#f-engine", "sim")
+	b.waitFor(t, 20*time.Second, "model sim-fast listed", `document.querySelector('input[name=model][value="sim-fast"]')`)
+	for _, m := range []string{"sim-fast", "sim-slow"} {
+		sel := sprintf(`input[name=model][value=%s]`, js(m))
+		if eval[bool](t, b, sprintf(`document.querySelector(%s).checked`, js(sel))) != (m == "sim-fast") {
+			b.click(t, sel)
+		}
+	}
+	b.setField(t, "#f-profile", "quick")
+	b.click(t, "#profile-button")
+	b.waitFor(t, 10*time.Second, "the refusal", `!!document.querySelector('#form-out .error')`)
+	if !eval[bool](t, b, `document.querySelector('#f-profile').classList.contains('invalid')`) {
+		t.Error("the profile field is not marked")
+	}
+	b.setField(t, "#f-profile", "standard")
+	b.click(t, "#profile-button")
+	b.waitFor(t, 30*time.Second, "the live panel", `document.querySelector('.live-panel') || (document.querySelector('#form-out .error'))`)
+	if msg := eval[string](t, b, `(document.querySelector('#form-out .error') || {}).textContent || ''`); msg != "" {
+		t.Fatalf("the profile was not started: %s", msg)
+	}
+	id := eval[string](t, b, `document.querySelector('.live-panel').dataset.run`)
+	// Five minutes of sustained generation is more than a test waits for:
+	// cancel it once started.
+	res, err := http.Post(a.url+"api/v1/runs/"+id+"/cancel?now=1", "application/json", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	a.waitStatus(t, id, time.Minute, "canceled", "interrupted")
+	var doc struct {
+		Run struct {
+			Config struct {
+				Command []string        `json:"command"`
+				Models  []string        `json:"models"`
+				Profile *profile.Result `json:"profile"`
+			} `json:"config"`
+		} `json:"run"`
+	}
+	a.get(t, "/runs/"+id, &doc)
+	c := doc.Run.Config
+	if c.Profile == nil || c.Profile.ID != "standard/1" || len(c.Models) != 1 || c.Models[0] != "sim-fast" {
+		t.Fatalf("run config %+v", c)
+	}
+	if got := strings.Join(c.Command, " "); !strings.HasPrefix(got, "flperf run --profile standard/1 --engine sim --model sim-fast --seed ") {
+		t.Errorf("repeat command %q", got)
+	}
+	b.noErrors(t, "benchmarks")
 }
