@@ -213,6 +213,13 @@ func ProfileFigures(res *runner.Result, model string) profile.ModelResult {
 			put(key, 0, false, fmt.Sprintf("no request of %s succeeded with a first token (%d of %d failed)", scenario, g.Requests-g.OK, g.Requests))
 		default:
 			put(key, g.TTFT.P50, true, "")
+			// A prompt the engine may have cut, or that did not fit: the
+			// figure stays, with the reason to doubt it.
+			for _, cf := range res.Suite.ContextFit {
+				if cf.Model == model && cf.Scenario == scenario && cf.Action == runner.FitWarned {
+					m.Values[len(m.Values)-1].Note = cf.String()
+				}
+			}
 		}
 	}
 	ttft(profile.ChatTTFT, profile.ScenarioChat)

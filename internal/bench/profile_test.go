@@ -42,7 +42,8 @@ func profiledResult() *runner.Result {
 		g(profile.ScenarioDecode, profile.StageSustain, 100, 38, 38),
 		g(profile.ScenarioDecode, profile.StageSustainEnd, 100, 36, 36),
 	}
-	res.Suite.ContextFit = []runner.ContextFit{{Model: "m", Scenario: profile.ScenarioPrompt32, Action: runner.FitSkipped,
+	res.Suite.ContextFit = []runner.ContextFit{{Model: "m", Scenario: profile.ScenarioPrompt4k, Action: runner.FitWarned,
+		Message: "Ollama cuts a prompt beyond its num_ctx without saying so"}, {Model: "m", Scenario: profile.ScenarioPrompt32, Action: runner.FitSkipped,
 		PromptTokens: 32768, MaxTokens: 16, ContextLength: 8192, Method: runner.FitExact,
 		Message: "the prompt of 32768 tokens and 16 output tokens exceed the context window of 8192"}}
 	res.Resources = &runner.Resources{Stages: []runner.Window{
@@ -72,6 +73,9 @@ func TestProfileFiguresAndScore(t *testing.T) {
 		case w != nil && (v.Value == nil || math.Abs(*v.Value-*w) > 1e-12):
 			t.Errorf("%s = %v, want %v (note %q)", v.Key, v.Value, *w, v.Note)
 		}
+	}
+	if n := m.Values[1].Note; m.Values[1].Value == nil || !strings.Contains(n, "num_ctx") {
+		t.Errorf("4k TTFT %v note %q: the warning is not kept beside the figure", m.Values[1].Value, n)
 	}
 	if n := m.Values[2].Note; !strings.Contains(n, "32768") || !strings.Contains(n, "8192") {
 		t.Errorf("32k note %q does not say why it was skipped", n)

@@ -95,6 +95,9 @@ func profileTable(w io.Writer, p *profile.Result) error {
 				} else if !def.Scored {
 					val += "  (not scored)"
 				}
+				if v.Note != "" {
+					val += "  ! " + v.Note
+				}
 			}
 			fmt.Fprintf(&b, "  %-26s %s\n", def.Title, val)
 		}

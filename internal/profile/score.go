@@ -78,7 +78,7 @@ var StandardReference = Reference{
 type Value struct {
 	Key   string   `json:"key"`
 	Value *float64 `json:"value"`          // null: not measured (Note says why)
-	Note  string   `json:"note,omitempty"` // why a figure is missing
+	Note  string   `json:"note,omitempty"` // why a figure is missing, or why to doubt it (a prompt the engine may have cut)
 	// Normalised is the figure against the reference, ×100 (higher is
 	// better for every figure): ref/value for lower-is-better figures,
 	// value/ref for the others. Null for unscored or missing figures.

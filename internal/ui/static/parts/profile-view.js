@@ -28,7 +28,8 @@ export function profileView(p) {
       const v = (m.values || []).find((x) => x.key === k) || {};
       return [
         h('td', { class: 'num', dataset: { figure: k, value: v.value == null ? '' : String(v.value) }, title: v.note || null }, v.value == null ? NA : num(v.value)),
-        h('td', { class: 'num note' }, v.normalised == null ? (v.value == null ? v.note || '' : 'not scored') : `${num(v.normalised, 1)} vs 100`),
+        h('td', { class: 'num note' }, v.normalised == null ? (v.value == null ? v.note || '' : 'not scored') : `${num(v.normalised, 1)} vs 100`,
+          v.value != null && v.note ? h('div', { class: 'warn' }, `! ${v.note}`) : null),
       ];
     })));
   const score = h('tr', null, h('th', { scope: 'row' }, 'Composite score'), p.models.map((m) => h('td', { colspan: 2, class: 'num', dataset: { score: m.score == null ? '' : String(m.score) } },
