@@ -45,6 +45,7 @@ type runFlags struct {
 	metricsListen, metricsToken     string
 	dataset, datasetFilter          string
 	datasetSample                   int
+	profile                         string
 }
 
 // runEnv lists the flags that an FLPERF_* variable may set.
@@ -99,6 +100,7 @@ func newRunFlagSet(f *runFlags) *flag.FlagSet {
 func runCmd(ctx context.Context, env *Env, args []string) int {
 	var f runFlags
 	fs := newRunFlagSet(&f)
+	fs.StringVar(&f.profile, "profile", "", "run a fixed, versioned `workload` whose figures compare across machines and score against a reference: standard (or standard@sustain=10m); it takes no workload flag (README: For teams)")
 	fs.Usage = func() {
 		fmt.Fprint(env.Stdout, "Usage: flperf run [flags]\n\nBenchmarks each --model over the suite's scenarios, one model after another.\n\nFlags:\n")
 		printDefaults(env.Stdout, fs, runEnv)
@@ -112,7 +114,16 @@ func runCmd(ctx context.Context, env *Env, args []string) int {
 		return ExitUsage
 	}
 
-	rs, err := buildConfig(&f, src)
+	var prof *bench.ProfileRun
+	var rs *bench.Resolved
+	if src.cmdline["profile"] {
+		prof, err = buildProfile(env, &f, src)
+		if prof != nil {
+			rs = prof.Resolved
+		}
+	} else {
+		rs, err = buildConfig(&f, src)
+	}
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "flperf run: %v\n", err)
 		return ExitUsage
@@ -199,8 +210,13 @@ func runCmd(ctx context.Context, env *Env, args []string) int {
 			_ = db.Event(sctx, r.ID, level, msg)
 		}
 	}
-	fmt.Fprintf(env.Stderr, "flperf: benchmarking %s on %s (%d scenarios, %s, seed %d)\n",
-		strings.Join(cfg.Models, ", "), r.Engine.Label(), len(r.Scenarios), cfg.Plan().String(), cfg.Seed)
+	if prof != nil {
+		fmt.Fprintf(env.Stderr, "flperf: running profile %s on %s for %s (%d stages per model, seed %d)\n",
+			prof.Def.ID(), r.Engine.Label(), strings.Join(cfg.Models, ", "), len(prof.Def.Stages), cfg.Seed)
+	} else {
+		fmt.Fprintf(env.Stderr, "flperf: benchmarking %s on %s (%d scenarios, %s, seed %d)\n",
+			strings.Join(cfg.Models, ", "), r.Engine.Label(), len(r.Scenarios), cfg.Plan().String(), cfg.Seed)
+	}
 	if liveWanted(env, f.noProgress, f.format == "jsonl" && f.out == "") {
 		live = newLiveDisplay(env.Stderr, cfg.Plan())
 		r.Sinks = append(r.Sinks, live)
@@ -208,7 +224,13 @@ func runCmd(ctx context.Context, env *Env, args []string) int {
 		liveNotice.Store(live)
 	}
 	metrics.attach(r)
-	res, runErr := r.Run(ctx)
+	var res *runner.Result
+	var runErr error
+	if prof != nil {
+		res, runErr = bench.RunProfile(ctx, prof, r)
+	} else {
+		res, runErr = r.Run(ctx)
+	}
 	if res != nil {
 		metrics.ended(res.Status)
 	}
@@ -238,6 +260,9 @@ func runCmd(ctx context.Context, env *Env, args []string) int {
 	switch f.format {
 	case "table":
 		werr = report.Table(out, res)
+		if werr == nil && res.Config.Profile != nil {
+			werr = profileTable(out, res.Config.Profile)
+		}
 	case "json":
 		werr = report.JSON(out, res)
 	case "csv":
@@ -251,6 +276,11 @@ func runCmd(ctx context.Context, env *Env, args []string) int {
 	}
 	if f.out != "" {
 		fmt.Fprintf(env.Stderr, "flperf: run %s %s; %s written to %s\n", res.ID, res.Status, f.format, f.out)
+	}
+	if p := res.Config.Profile; p != nil {
+		for i := range p.Models {
+			fmt.Fprintf(env.Stderr, "flperf: %s\n", bench.ProfileLine(p, &p.Models[i]))
+		}
 	}
 	if res.Status != runner.Completed {
 		return ExitInterrupted

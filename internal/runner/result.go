@@ -12,6 +12,7 @@ import (
 	"flperf/internal/engineseries"
 	"flperf/internal/legacy"
 	"flperf/internal/load"
+	"flperf/internal/profile"
 	"flperf/internal/stats"
 	"flperf/internal/suite"
 	"flperf/internal/telemetry"
@@ -67,6 +68,10 @@ type Config struct {
 	// Capacity is the capacity search this run was, and what it found
 	// (docs/metrics.md §10); nil for every other run.
 	Capacity *capacity.Result `json:"capacity,omitempty"`
+	// Profile is the standard profile this run was (`flperf run
+	// --profile`), with its figures and composite score (docs/metrics.md
+	// §11); nil for every other ("custom") run.
+	Profile *profile.Result `json:"profile,omitempty"`
 	// Dataset is the dataset file the run's one scenario was drawn from;
 	// nil when the run used a suite.
 	Dataset *DatasetInfo `json:"dataset,omitempty"`

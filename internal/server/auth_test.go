@@ -79,7 +79,7 @@ func TestRoleMatrix(t *testing.T) {
 func TestRouteRoles(t *testing.T) {
 	a := newApp(t, Options{})
 	want := map[string]store.Role{
-		"POST /api/v1/runs": store.RoleRunner, "POST /api/v1/capacity": store.RoleRunner,
+		"POST /api/v1/runs": store.RoleRunner, "POST /api/v1/capacity": store.RoleRunner, "POST /api/v1/profile": store.RoleRunner,
 		"POST /api/v1/runs/{id}/cancel": store.RoleRunner, "POST /api/v1/suites": store.RoleRunner,
 		"POST /api/v1/suites/validate": store.RoleViewer, "PUT /api/v1/suites/{name}": store.RoleRunner,
 		"POST /api/v1/suites/{name}/duplicate": store.RoleRunner,

@@ -35,5 +35,5 @@ func (s *Server) handleStartCapacity(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
-	return s.startRun(w, r, cr.Resolved, cr)
+	return s.startRun(w, r, cr.Resolved, runKind{capacity: cr})
 }

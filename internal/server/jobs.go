@@ -128,7 +128,7 @@ func statusMessage(st runner.Status) string {
 // runJob prepares and runs a run started in the app, writing it to the
 // store exactly as `flperf run` does (records as they complete, the event
 // log, the final status and summaries), and feeds its live stream.
-func (s *Server) runJob(j *job, rs *bench.Resolved, cr *bench.CapacityRun, eng *bench.Engine, begin *runner.Result) {
+func (s *Server) runJob(j *job, rs *bench.Resolved, kind runKind, eng *bench.Engine, begin *runner.Result) {
 	ctx := j.ctx
 	sctx := context.WithoutCancel(ctx) // what ran is saved, even after a cancel
 	// Counted in the metrics until endJob.
@@ -148,13 +148,21 @@ func (s *Server) runJob(j *job, rs *bench.Resolved, cr *bench.CapacityRun, eng *
 	r.Sinks = []runner.Sink{w, j.feed, s.metrics}
 	r.Client = s.metrics.Doer(r.Client)
 	r.Log, r.Progress = logf, j.feed.progress
-	logf("info", fmt.Sprintf("benchmarking %s on %s (%d scenarios, %s, seed %d)",
-		strings.Join(r.Config.Models, ", "), r.Engine.Label(), len(r.Scenarios), r.Config.Plan().String(), r.Config.Seed))
+	if kind.profile != nil {
+		logf("info", fmt.Sprintf("running profile %s on %s for %s (%d stages per model, seed %d)",
+			kind.profile.Def.ID(), r.Engine.Label(), strings.Join(r.Config.Models, ", "), len(kind.profile.Def.Stages), r.Config.Seed))
+	} else {
+		logf("info", fmt.Sprintf("benchmarking %s on %s (%d scenarios, %s, seed %d)",
+			strings.Join(r.Config.Models, ", "), r.Engine.Label(), len(r.Scenarios), r.Config.Plan().String(), r.Config.Seed))
+	}
 	var res *runner.Result
 	var runErr error
-	if cr != nil {
-		res, runErr = bench.RunCapacity(ctx, cr, r)
-	} else {
+	switch {
+	case kind.capacity != nil:
+		res, runErr = bench.RunCapacity(ctx, kind.capacity, r)
+	case kind.profile != nil:
+		res, runErr = bench.RunProfile(ctx, kind.profile, r)
+	default:
 		res, runErr = r.Run(ctx)
 	}
 	if res == nil {

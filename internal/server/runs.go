@@ -151,12 +151,19 @@ func (s *Server) handleStartRun(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return s.startRun(w, r, rs, nil)
+	return s.startRun(w, r, rs, runKind{})
+}
+
+// runKind is what a started run is beyond its request: a capacity search,
+// a profiled run, or neither (a plain run).
+type runKind struct {
+	capacity *bench.CapacityRun
+	profile  *bench.ProfileRun
 }
 
 // startRun starts the validated run rs in the background (a capacity
-// search when cr is set) and answers 201 with its id.
-func (s *Server) startRun(w http.ResponseWriter, r *http.Request, rs *bench.Resolved, cr *bench.CapacityRun) error {
+// search or a profiled run as kind says) and answers 201 with its id.
+func (s *Server) startRun(w http.ResponseWriter, r *http.Request, rs *bench.Resolved, kind runKind) error {
 	ctx := r.Context()
 	spec := rs.Spec
 	var err error
@@ -205,7 +212,7 @@ func (s *Server) startRun(w http.ResponseWriter, r *http.Request, rs *bench.Reso
 		return err
 	}
 	j.hub.publish("status", statusEvent{State: string(store.Running), Message: "started on " + v.Name}, false)
-	go s.runJob(j, rs, cr, v.benchEngine(), begin)
+	go s.runJob(j, rs, kind, v.benchEngine(), begin)
 	noteTarget(r, id)
 	info := store.RunInfo{ID: id, Started: begin.Started.UTC(), Status: store.Running, Engine: v.info,
 		Models: cfg.Models, Suite: begin.Suite.Name}

@@ -179,6 +179,7 @@ func (s *Server) routeTable() []route {
 		a("GET /api/v1/runs", v, s.handleRuns),
 		a("POST /api/v1/runs", rn, s.handleStartRun),
 		a("POST /api/v1/capacity", rn, s.handleStartCapacity),
+		a("POST /api/v1/profile", rn, s.handleStartProfile),
 		a("GET /api/v1/runs/{id}", v, s.handleRun),
 		a("DELETE /api/v1/runs/{id}", ad, s.handleDeleteRun),
 		a("POST /api/v1/runs/{id}/cancel", rn, s.handleCancelRun),
@@ -191,6 +192,9 @@ func (s *Server) routeTable() []route {
 		a("GET /api/v1/runs/{id}/events", v, s.handleRunEvents),
 		a("GET /api/v1/compare", v, s.handleCompare),
 		a("GET /api/v1/compare/report.html", v, s.handleCompareReport),
+		// The cross-hardware leaderboard and the trend view (stored summaries).
+		a("GET /api/v1/board", v, s.handleBoard),
+		a("GET /api/v1/board/trend", v, s.handleTrend),
 		// Settings: the defaults of everyone's new runs.
 		a("GET /api/v1/settings", v, s.handleSettings),
 		a("PUT /api/v1/settings", ad, s.handlePutSettings),

@@ -184,5 +184,10 @@ func (db *DB) Import(ctx context.Context, doc *Archive) error {
 	if err := db.saveSummaries(ctx, tx, doc.ID, sum, beat); err != nil {
 		return explain(db.path, "importing run "+doc.ID, err)
 	}
+	res := doc.Result
+	res.Status = status
+	if err := db.saveBoard(ctx, tx, &res, &sum.sum); err != nil {
+		return explain(db.path, "importing run "+doc.ID, err)
+	}
 	return explain(db.path, "importing run "+doc.ID, tx.Commit())
 }

@@ -297,5 +297,8 @@ func (db *DB) FinishRun(ctx context.Context, r *runner.Result) error {
 	if err := db.saveSummaries(ctx, tx, r.ID, sum, beat); err != nil {
 		return explain(db.path, "saving the summaries of run "+r.ID, err)
 	}
+	if err := db.saveBoard(ctx, tx, r, &sum.sum); err != nil {
+		return explain(db.path, "saving the board rows of run "+r.ID, err)
+	}
 	return explain(db.path, "saving run "+r.ID, tx.Commit())
 }

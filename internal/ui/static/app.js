@@ -14,6 +14,8 @@ const routes = [
   { re: /^\/(?:runs|results)\/?$/, page: 'results', nav: '/runs' },
   { re: /^\/runs\/([0-9A-Za-z-]+)\/?$/, page: 'results', nav: '/runs', keys: ['id'] },
   { re: /^\/(?:history|compare)\/?$/, page: 'history', nav: '/history' },
+  { re: /^\/board\/?$/, page: 'board', nav: '/board' },
+  { re: /^\/board\/trend\/?$/, page: 'trend', nav: '/board' },
   { re: /^\/settings\/?$/, page: 'settings', nav: '/settings' },
   { re: /^\/users\/?$/, page: 'users', nav: '/users' },
 ];
@@ -25,6 +27,7 @@ const NAV = [
   ['/suites', 'Suites'],
   ['/runs', 'Results'],
   ['/history', 'History'],
+  ['/board', 'Leaderboard'],
   ['/settings', 'Settings'],
 ];
 

@@ -121,6 +121,12 @@ export async function render(ctx) {
     field('Time budget', capTime, 'the whole search'),
   );
 
+  // Standard profile (POST /profile, docs/metrics.md §11): a fixed,
+  // versioned workload scored against a reference; it takes the engine,
+  // the models and the seed above, and nothing else.
+  const profileSel = input('profile', { type: 'text', value: 'standard', title: 'standard, or a variant such as standard@sustain=10m' });
+  const profileButton = h('button', { type: 'button', id: 'profile-button' }, 'Run the standard profile');
+
   const out = h('div', { id: 'form-out' });
   const runButton = h('button', { type: 'submit', class: 'primary', id: 'run-button' }, 'Run benchmark');
   const form = h(
@@ -151,6 +157,13 @@ export async function render(ctx) {
       h('legend', null, 'Capacity'),
       h('label', { class: 'check' }, capOn, ' find the highest load within objectives (one model, one scenario; each level a stage, sized for its percentiles)'),
       capBox,
+    ),
+    h(
+      'fieldset',
+      null,
+      h('legend', null, 'Standard profile'),
+      note('A fixed workload whose figures compare across machines: chat latency, 4k and 32k prompts, decode, 4 streams ÷ 1, sustained decode after 5 minutes, energy; each model scored against the profile\'s reference (= 100) and shown on the Leaderboard. It uses the engine, models and seed above, nothing else.'),
+      h('div', { class: 'toolbar' }, field('Profile', profileSel, 'standard, or standard@sustain=10m (a variant, ranked apart)'), profileButton),
     ),
     h('div', { class: 'actions' }, runButton),
     out,
@@ -227,6 +240,34 @@ export async function render(ctx) {
       }
     } finally {
       runButton.disabled = false;
+    }
+  });
+
+  profileButton.addEventListener('click', async () => {
+    for (const el of form.querySelectorAll('.invalid')) el.classList.remove('invalid');
+    const body = { profile: profileSel.value.trim(), engine: engineSel.value, models: models.selected() };
+    const sd = numberOrUndef(seed);
+    if (sd !== undefined && !Number.isNaN(sd)) body.seed = sd;
+    if (!body.models.length) {
+      replace(out, errorBox(new Error('choose at least one model'), 'Not started'));
+      return;
+    }
+    profileButton.disabled = true;
+    replace(out, note('Starting…'));
+    try {
+      const res = await post('/profile', body);
+      replace(out);
+      showLive(res.run || { id: res.id });
+      liveBox.scrollIntoView({ block: 'start' });
+    } catch (e) {
+      replace(out, errorBox(e, 'Not started'));
+      const el = e.field && form.querySelector(`[name="${CSS.escape(e.field)}"]`);
+      if (el) {
+        el.classList.add('invalid');
+        el.focus();
+      }
+    } finally {
+      profileButton.disabled = false;
     }
   });
 

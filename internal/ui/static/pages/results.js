@@ -15,6 +15,7 @@ import { modelLabel, smallN, stat } from '../parts/groups.js';
 import { runCharts } from '../parts/run-charts.js';
 import { runCurve } from '../parts/run-curve.js';
 import { fetchDist, runDist } from '../parts/run-dist.js';
+import { profileView } from '../parts/profile-view.js';
 import { runInfo } from '../parts/run-info.js';
 import { runResources } from '../parts/run-resources.js';
 import { runEngineSeries } from '../parts/engine-series.js';
@@ -153,6 +154,7 @@ export async function render(ctx) {
     (run.warnings || []).length ? h('ul', { class: 'notice warn warnings' }, run.warnings.map((w) => h('li', null, w))) : null,
     hasData
       ? [
+          run.config && run.config.profile ? section('Standard profile', profileView(run.config.profile)) : null,
           section('Models', h('div', { class: 'cards' }, (run.models || []).map((g) => modelCard(g, run.engine && run.engine.models)))),
           section('Best model for…', bestCards(run, doc.best)),
           section('Comparison', charts.el),
