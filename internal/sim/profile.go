@@ -29,7 +29,14 @@ type Profile struct {
 	DefaultMaxTokens    int           // used when the request has no max_tokens (0 means 256)
 	Slots               int           // parallel generation slots (0: unlimited); extra requests queue FIFO, queue time adds to TTFT
 	Seed                int64         // seeds faults, jitter and words
-	Faults              Faults        // injected failures
+	// PrefixCache is the size of the model's prefix cache in prompt
+	// prefixes (0: no cache). A request whose leading messages were seen
+	// before prefills only the rest: TTFT grows by
+	// (N_in − cached)/PrefillTPS, usage carries
+	// prompt_tokens_details.cached_tokens and timings carry cache_n and
+	// prompt_n = N_in − cached. Least recently used prefixes go first.
+	PrefixCache int
+	Faults      Faults // injected failures
 }
 
 // Faults are failures injected with a given probability per request. Each
@@ -50,6 +57,8 @@ const (
 	MaxBodyBytes = 16 << 20
 	// MaxOutputTokens is the largest max_tokens accepted (400 beyond).
 	MaxOutputTokens = 1 << 20
+	// MaxPrefixCache is the largest Profile.PrefixCache accepted.
+	MaxPrefixCache = 1 << 20
 	// defaultMaxTokens applies when neither the request nor the profile sets a limit.
 	defaultMaxTokens = 256
 )
@@ -133,6 +142,9 @@ func (p *Profile) validate() error {
 	}
 	if p.DefaultMaxTokens < 0 || p.DefaultMaxTokens > MaxOutputTokens {
 		bad("DefaultMaxTokens", "must be in [0,%d] (got %d)", MaxOutputTokens, p.DefaultMaxTokens)
+	}
+	if p.PrefixCache < 0 || p.PrefixCache > MaxPrefixCache {
+		bad("PrefixCache", "must be in [0,%d] (got %d)", MaxPrefixCache, p.PrefixCache)
 	}
 	if p.Slots < 0 {
 		bad("Slots", "must not be negative (got %d)", p.Slots)

@@ -40,6 +40,7 @@ type model struct {
 	nameJSON []byte        // the name as a JSON string, quotes included
 	count    atomic.Uint64 // requests accepted so far: the next request's k
 	slots    slots
+	cache    *prefixCache // nil: Profile.PrefixCache is 0
 }
 
 // Stats are the server's request counters.
@@ -111,6 +112,7 @@ func New(profiles ...Profile) (*Server, error) {
 		name, _ := json.Marshal(p.Name)
 		m := &model{p: p, nameJSON: name}
 		m.slots = slots{limit: p.Slots, queued: &s.queued}
+		m.cache = newPrefixCache(p.PrefixCache)
 		s.models[p.Name] = m
 		s.names = append(s.names, p.Name)
 	}

@@ -207,8 +207,11 @@ type ollamaSimChunk struct {
 		FinishReason *string `json:"finish_reason"`
 	} `json:"choices"`
 	Usage *struct {
-		PromptTokens     int `json:"prompt_tokens"`
-		CompletionTokens int `json:"completion_tokens"`
+		PromptTokens        int `json:"prompt_tokens"`
+		CompletionTokens    int `json:"completion_tokens"`
+		PromptTokensDetails *struct {
+			CachedTokens int `json:"cached_tokens"`
+		} `json:"prompt_tokens_details"`
 	} `json:"usage"`
 }
 
@@ -231,6 +234,11 @@ func (t *ollamaTranslator) event(data []byte) {
 	}
 	if c.Usage != nil {
 		t.promptTokens, t.eval = c.Usage.PromptTokens, c.Usage.CompletionTokens
+		if d := c.Usage.PromptTokensDetails; d != nil {
+			// As Ollama reports a prompt it found in its cache:
+			// prompt_eval_count counts only the tokens it evaluated.
+			t.promptTokens -= d.CachedTokens
+		}
 	}
 	if len(c.Choices) == 0 {
 		return
