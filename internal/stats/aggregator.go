@@ -35,6 +35,7 @@ type row struct {
 	charRate                           float64 // generated characters per second of decode; NaN: unknown
 	in, out                            int
 	maxTok                             int
+	turn, cached                       int // a conversation's turn (0: none) and its cached prompt tokens
 	inKnown, outKnown                  bool
 	length                             bool // finish reason "length"
 	// recovered: ok after retries; wait is its retry wait in ms, which
@@ -120,7 +121,8 @@ func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond)
 func (a *Aggregator) addOK(g *acc, r *record.Record) {
 	t := &g.t
 	t.ok++
-	w := row{ttft: nan, ttfo: nan, tpot: nan, e2e: nan, qttft: nan, qe2e: nan, engTTFT: nan, engDecode: nan, charRate: nan, maxTok: r.MaxTok, length: r.FinishReason == "length"}
+	w := row{ttft: nan, ttfo: nan, tpot: nan, e2e: nan, qttft: nan, qe2e: nan, engTTFT: nan, engDecode: nan, charRate: nan, maxTok: r.MaxTok, length: r.FinishReason == "length",
+		turn: r.Turn, cached: max(r.CachedTokens, 0)}
 	if r.Server != nil {
 		t.engine++
 		if v, ok := r.Server.EngineTTFT(); ok {

@@ -94,6 +94,11 @@ type Group struct {
 	// nil when no record counted characters (runs stored before schema 12).
 	Chars *CharFigures `json:"chars,omitempty"`
 
+	// Turns are the figures of each conversation turn, on a scenario's
+	// group only (the pooled rows leave them out); nil when no request
+	// was a conversation's turn (docs/metrics.md §11).
+	Turns []TurnFigures `json:"turns,omitempty"`
+
 	TokenSource  string                     `json:"token_source"`  // usage, engine, estimate, chunks, mixed ("" without counts)
 	TokenSources map[record.TokenSource]int `json:"token_sources"` // ok records per output token source, zeros included
 
@@ -265,11 +270,12 @@ func (a *Aggregator) Summary(opts Options) Summary {
 	s := Summary{Groups: make([]Group, 0, n), Models: make([]Group, 0, len(models))}
 	for i, g := range a.order {
 		s.Groups = append(s.Groups, build(g.key, &tallies[i], &groupDists[i], opts))
+		s.Groups[i].Turns = g.turnFigures()
 	}
 	for j, m := range models {
 		if len(m.members) == 1 {
 			g := s.Groups[m.members[0]].clone()
-			g.Scenario = ""
+			g.Scenario, g.Turns = "", nil
 			s.Models = append(s.Models, g)
 			continue
 		}
@@ -295,6 +301,7 @@ func (g Group) clone() Group {
 		g.Retries = &r
 	}
 	g.Warnings = slices.Clone(g.Warnings)
+	g.Turns = cloneTurns(g.Turns)
 	if g.Chars != nil {
 		c := *g.Chars
 		c.TokensPerChar, c.InputTokensPerChar = clonePtr(c.TokensPerChar), clonePtr(c.InputTokensPerChar)
