@@ -1,0 +1,45 @@
+package report
+
+import (
+	"fmt"
+	"text/tabwriter"
+
+	"flperf/internal/runner"
+)
+
+// turnsBlock writes the per-turn figures of a run's conversation
+// scenarios (stats.Group.Turns): what each turn waited for its first token
+// as the history grows, how long its input was, and how much of it the
+// engine's prefix cache served (docs/metrics.md §11).
+func turnsBlock(ew *errWriter, r *runner.Result) {
+	any, stage := false, false
+	for i := range r.Groups {
+		if len(r.Groups[i].Turns) > 0 {
+			any, stage = true, stage || r.Groups[i].Stage != ""
+		}
+	}
+	if !any {
+		return
+	}
+	ew.printf("\nPer conversation turn (ok requests; TTFT in ms, tokens as means)\n")
+	tw := tabwriter.NewWriter(ew, 0, 0, 2, ' ', tabwriter.AlignRight)
+	head := "MODEL\tSCENARIO\t"
+	if stage {
+		head += "LOAD\t"
+	}
+	fmt.Fprintln(tw, head+"TURN\tOK\tTTFT p50\tTTFT mean\tIN tok\tCACHED tok\tCACHED\t")
+	for i := range r.Groups {
+		g := &r.Groups[i]
+		for _, f := range g.Turns {
+			row := ModelName(g.Model) + "\t" + g.Scenario + "\t"
+			if stage {
+				row += g.Stage + "\t"
+			}
+			fmt.Fprintf(tw, "%s%d\t%d\t%s\t%s\t%s\t%s\t%s\t\n", row, f.Turn, f.OK, distP50(f.TTFT), num(f.TTFT.Mean),
+				num(f.InputTokens), num(f.CachedTokens), optPct(f.CachedShare))
+		}
+	}
+	tw.Flush()
+	ew.printf("  (CACHED: the input tokens the engine reported served from its prefix cache, as a share of the input;\n")
+	ew.printf("   0 where the engine reports no cache hits)\n")
+}
