@@ -250,10 +250,11 @@ func (r *Runner) doFunc(model string, sc *suite.Scenario, stage string, emit fun
 		}
 		var msgs []suite.Message
 		if conv != nil {
-			msgs = sc.BuildTurn(nonce, conv.history, turn)
+			msgs = sc.BuildTurn("", conv.history, turn)
 		} else {
-			msgs = sc.BuildMessages(nonce)
+			msgs = sc.BuildMessages("")
 		}
+		msgs = cfg.prefixed(msgs, nonce, stage)
 		promptChars := 0
 		for _, m := range msgs {
 			promptChars += utf8.RuneCountInString(m.Content)

@@ -166,6 +166,10 @@ func (a *Aggregator) addOK(g *acc, r *record.Record) {
 		t.noteImpossible(r)
 	}
 	t.sumIn += int64(w.in)
+	if w.inKnown {
+		t.cacheIn += int64(w.in)
+		t.cached += int64(w.cached)
+	}
 	t.sumOut += int64(w.out)
 	w.charRate = t.chars.add(r, w.out, w.outKnown && reported(src))
 

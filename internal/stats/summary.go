@@ -94,6 +94,13 @@ type Group struct {
 	// nil when no record counted characters (runs stored before schema 12).
 	Chars *CharFigures `json:"chars,omitempty"`
 
+	// CachedTokens is Σ cached prompt tokens the engine reported over the
+	// ok records (record.CachedTokens), and CachedShare that over Σ their
+	// input tokens; nil when no record reported a cache hit
+	// (docs/metrics.md §11).
+	CachedTokens int64    `json:"cached_tokens,omitempty"`
+	CachedShare  *float64 `json:"cached_share,omitempty"`
+
 	// Turns are the figures of each conversation turn, on a scenario's
 	// group only (the pooled rows leave them out); nil when no request
 	// was a conversation's turn (docs/metrics.md §11).
@@ -302,6 +309,7 @@ func (g Group) clone() Group {
 	}
 	g.Warnings = slices.Clone(g.Warnings)
 	g.Turns = cloneTurns(g.Turns)
+	g.CachedShare = clonePtr(g.CachedShare)
 	if g.Chars != nil {
 		c := *g.Chars
 		c.TokensPerChar, c.InputTokensPerChar = clonePtr(c.TokensPerChar), clonePtr(c.InputTokensPerChar)
@@ -370,6 +378,10 @@ func build(k groupKey, t *tally, d *dists, opts Options) Group {
 	g.RequestsPerS = perS(float64(t.ok))
 	g.OutputTokensPerS = perS(float64(t.sumOut))
 	g.TotalTokensPerS = perS(float64(t.sumIn + t.sumOut))
+	g.CachedTokens = t.cached
+	if t.cached > 0 {
+		g.CachedShare = ratio(t.cached, t.cacheIn)
+	}
 
 	if !opts.SLO.IsZero() {
 		gp := &Goodput{SLO: opts.SLO.String(), Good: t.good, PerS: perS(float64(t.good))}
