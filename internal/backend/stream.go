@@ -6,6 +6,7 @@ import (
 	"io"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"flperf/internal/record"
 	"flperf/internal/tokens"
@@ -178,7 +179,9 @@ func (st *streamState) addText(reasoning, content []byte) int {
 		c.Write(p)
 	}
 	if st.keep > 0 {
-		if room := st.keep - len(st.answer); room > 0 {
+		// A few bytes beyond keep, so that truncUTF8 cuts at keep as it
+		// would the whole answer.
+		if room := st.keep + utf8.UTFMax - len(st.answer); room > 0 {
 			st.answer = append(st.answer, content[:min(len(content), room)]...)
 		}
 		st.answerN += len(content)

@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"flperf/internal/load"
 	"flperf/internal/record"
 	"flperf/internal/sim"
+	"flperf/internal/sim/dialect"
 	"flperf/internal/suite"
 )
 
@@ -156,5 +158,53 @@ func TestConversationEndsAtAFailedTurn(t *testing.T) {
 	}
 	if failed == 0 || failed == len(recs) {
 		t.Fatalf("%d of %d failed", failed, len(recs))
+	}
+}
+
+// TestConversationOnOllamaNative runs a conversation on the simulated
+// Ollama's native /api/chat, which reports no cached tokens but counts in
+// prompt_eval_count only the tokens it evaluated: the runner reads the
+// cache hit from the drop (the previous turn's input + output), and the
+// input is the evaluated tokens plus the cached ones.
+func TestConversationOnOllamaNative(t *testing.T) {
+	p := convProfile()
+	p.Name, p.Timings = "chat:1b", false
+	o, err := dialect.NewOllama(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(o)
+	t.Cleanup(ts.Close)
+	st, err := suite.Parse("conv.json", []byte(convSuite))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sink := &collect{}
+	r := &Runner{
+		Client: backend.NewOllamaNative(ts.URL, backend.Options{Timeout: 30 * time.Second}),
+		Engine: engine.Info{Kind: engine.Ollama, Endpoint: ts.URL},
+		Suite:  st, Scenarios: st.Scenarios, Sinks: []Sink{sink},
+		Config: Config{Models: []string{p.Name}, Mode: load.Sequential, Concurrency: 1, Requests: 3, Seed: 2, Stream: true,
+			CacheBust: true, Endpoint: ts.URL, Timeout: Duration(30 * time.Second)},
+	}
+	if _, err := r.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	recs := sink.recs
+	slices.SortFunc(recs, func(a, b record.Record) int { return int(a.Seq - b.Seq) })
+	if len(recs) != 3 {
+		t.Fatalf("%d records", len(recs))
+	}
+	for i, r := range recs {
+		if r.Outcome != record.OK || r.Turn != i+1 || r.InputSource != record.SourceEngine {
+			t.Fatalf("turn %d: %s, turn %d, input source %q (%s)", i+1, r.Outcome, r.Turn, r.InputSource, r.Error)
+		}
+		want := 0
+		if i > 0 {
+			want = recs[i-1].InputTokens + recs[i-1].OutputTokens
+		}
+		if r.CachedTokens != want || r.InputTokens-r.CachedTokens != 30 && i > 0 {
+			t.Fatalf("turn %d: input %d cached %d, want cached %d and 30 new tokens", i+1, r.InputTokens, r.CachedTokens, want)
+		}
 	}
 }

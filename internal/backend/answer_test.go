@@ -1,0 +1,51 @@
+package backend
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"flperf/internal/record"
+)
+
+// TestKeepAnswer checks Request.KeepAnswer: the answer's content only
+// (reasoning left out), streamed or whole, bounded at the asked length
+// with AnswerCut set, and nothing kept when it is 0.
+func TestKeepAnswer(t *testing.T) {
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("whole") != "" {
+			w.Header().Set("Content-Type", "application/json")
+			fmt.Fprint(w, `{"choices":[{"message":{"role":"assistant","content":"Hello wörld","reasoning_content":"hmm"},"finish_reason":"stop"}]}`)
+			return
+		}
+		w.Header().Set("Content-Type", "text/event-stream")
+		for _, f := range []string{`{"reasoning_content":"hmm"}`, `{"content":"Hello"}`, `{"content":" wörld"}`} {
+			fmt.Fprintf(w, "data: {\"choices\":[{\"delta\":%s}]}\n\n", f)
+		}
+		fmt.Fprint(w, "data: {\"choices\":[{\"delta\":{},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n")
+	}))
+	t.Cleanup(ts.Close)
+	for _, c := range []struct {
+		path   string
+		stream bool
+		keep   int
+		want   string
+		cut    bool
+	}{
+		{"/v1", true, 100, "Hello wörld", false},
+		{"/v1", true, 8, "Hello w", true}, // the cut falls inside "ö": back to a whole character
+		{"/v1", true, 0, "", false},
+		{"/v1?whole=1", false, 100, "Hello wörld", false},
+		{"/v1?whole=1", false, 5, "Hello", true},
+	} {
+		c := c
+		cl := New(ts.URL+c.path, Options{})
+		var rec record.Record
+		cl.Do(context.Background(), Request{Model: "m", Messages: []Message{{Role: "user", Content: "x"}}, Stream: c.stream, KeepAnswer: c.keep}, &rec)
+		if rec.Outcome != record.OK || rec.Answer != c.want || rec.AnswerCut != c.cut {
+			t.Errorf("%+v: %s %q, answer %q cut %v", c, rec.Outcome, rec.Error, rec.Answer, rec.AnswerCut)
+		}
+	}
+}
