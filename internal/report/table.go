@@ -128,6 +128,13 @@ func requestLabel(c *runner.Config) string {
 	if c.CacheBust {
 		p = append(p, "prompt-cache nonce on")
 	}
+	if c.PrefixTokens > 0 {
+		mode := c.PrefixCache
+		if mode == "" {
+			mode = runner.PrefixCold
+		}
+		p = append(p, fmt.Sprintf("shared prefix of %d tokens (prefix cache %s)", c.PrefixTokens, mode))
+	}
 	switch c.OutputForcedBy {
 	case "":
 	case engine.ForceUnsupported:

@@ -247,6 +247,7 @@ type profileInfo struct {
 	Jitter         float64 `json:"jitter"`
 	TokensPerChunk int     `json:"tokens_per_chunk"`
 	Slots          int     `json:"slots"`
+	PrefixCache    int     `json:"prefix_cache,omitempty"`
 	Reasoning      int     `json:"reasoning_tokens"`
 	OutputTokens   int     `json:"output_tokens"`
 	Seed           int64   `json:"seed"`
@@ -264,7 +265,7 @@ func (s *Server) buildInfo(profiles []Profile) []byte {
 	for _, p := range profiles {
 		info.Profiles = append(info.Profiles, profileInfo{
 			Name: p.Name, TTFTms: float64(p.TTFT) / 1e6, PrefillTPS: p.PrefillTPS, DecodeTPS: p.DecodeTPS,
-			Jitter: p.Jitter, TokensPerChunk: p.chunkTokens(), Slots: p.Slots, Reasoning: p.Reasoning,
+			Jitter: p.Jitter, TokensPerChunk: p.chunkTokens(), Slots: p.Slots, PrefixCache: p.PrefixCache, Reasoning: p.Reasoning,
 			OutputTokens: p.OutputTokens, Seed: p.Seed, Faults: p.Faults != (Faults{}),
 		})
 	}
