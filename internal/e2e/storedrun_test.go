@@ -35,6 +35,10 @@ type storedRun struct {
 	// was sent once more on a new connection (Record.ConnRetries), and the
 	// engine block says the run opened a connection per request.
 	retryEvery int
+	// turns, when set, makes the records the turns of conversations of
+	// that many turns per model (Record.Turn), each later turn's input
+	// longer by 50 tokens, of which the earlier ones are cached.
+	turns int
 	// finish, when set, completes the result before it is saved (an
 	// engine series, say).
 	finish func(res *runner.Result, t0 time.Time)
@@ -53,6 +57,11 @@ func (s storedRun) record(t0 time.Time, seq int) record.Record {
 		Scheduled: sent, Sent: sent, Status: 200,
 		InputTokens: 40 + seq%7, InputSource: record.SourceUsage,
 		Warmup: seq%200 == 0,
+	}
+	if s.turns > 0 {
+		r.Turn = (seq/len(s.models))%s.turns + 1
+		r.InputTokens += 50 * (r.Turn - 1)
+		r.CachedTokens = max(50*(r.Turn-1)-seq%3, 0)
 	}
 	fail := seq%50 == 49
 	if s.failEvery != nil {

@@ -20,6 +20,7 @@ import { runResources } from '../parts/run-resources.js';
 import { runEngineSeries } from '../parts/engine-series.js';
 import { runSamples } from '../parts/run-samples.js';
 import { detailTable } from '../parts/run-table.js';
+import { hasTurns, turnsTable } from '../parts/run-turns.js';
 import { legacyBlock } from '../parts/legacy.js';
 
 function picker(ctx, listP, run) {
@@ -159,6 +160,9 @@ export async function render(ctx) {
           curve ? section('Throughput against latency (load sweep)', curve.el) : null,
           section('Distribution per model', dist.el),
           section('Per scenario', detailTable(run), note('* a p95 from fewer than 20 samples or a p99 from fewer than 100 is close to the maximum; hover for n.')),
+          hasTurns(run)
+            ? section('Per conversation turn', turnsTable(run), note('Cached: the input tokens the engine said its prefix cache served; 0 where it reports none.'))
+            : null,
         ]
       : run.legacy
         ? section('LEGACY figures of the original FLPerformance', legacyBlock(run.legacy))

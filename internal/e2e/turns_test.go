@@ -1,0 +1,82 @@
+package e2e
+
+import (
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+)
+
+// shownTurn is one row of the Results page's per-turn table: its keys and
+// each figure cell's data-value and text.
+type shownTurn struct {
+	Model    string            `json:"model"`
+	Scenario string            `json:"scenario"`
+	Turn     string            `json:"turn"`
+	Values   map[string]string `json:"values"`
+	Texts    map[string]string `json:"texts"`
+}
+
+// TestTurnsTableShown: a run of conversations shows a per-turn table whose
+// every figure is the API's (groups[].turns), turn by turn; a run without
+// conversations shows none.
+func TestTurnsTableShown(t *testing.T) {
+	b := newBrowser(t, 1280, 800)
+	a := startApp(t, filepath.Join(t.TempDir(), "e2e.db"))
+	conv := storedRun{id: "e2e-turns", n: 240, chunks: 4, models: []string{"m-a", "m-b"}, scenarios: []string{"chat"}, turns: 4}
+	plain := storedRun{id: "e2e-no-turns", n: 40, chunks: 4, models: []string{"m-a"}, scenarios: []string{"chat"}}
+	conv.write(t, a.db)
+	plain.write(t, a.db)
+
+	doc := a.run(t, conv.id)
+	want := map[string]map[string]any{} // model/turn → the API's turn
+	for _, g := range doc.Run.Groups {
+		turns, _ := g["turns"].([]any)
+		for _, x := range turns {
+			tf := x.(map[string]any)
+			want[g["model"].(string)+"/"+strconv.Itoa(int(tf["turn"].(float64)))] = tf
+		}
+	}
+	if len(want) != 8 {
+		t.Fatalf("the API has %d turns, want 4 per model: %v", len(want), want)
+	}
+	read := `[...document.querySelectorAll('#turns-table tbody tr')].map((tr) => {
+		const values = {}, texts = {};
+		for (const td of tr.querySelectorAll('td[data-metric]')) { values[td.dataset.metric] = td.dataset.value; texts[td.dataset.metric] = td.textContent; }
+		return { model: tr.dataset.model, scenario: tr.dataset.scenario, turn: tr.dataset.turn, values, texts };
+	})`
+	b.open(t, a.url+"runs/"+conv.id, "results")
+	b.waitFor(t, 30*time.Second, "results rendered", `typeof window.__flperfRendered === 'number'`)
+	rows := eval[[]shownTurn](t, b, read)
+	if len(rows) != len(want) {
+		t.Fatalf("%d per-turn rows, the API has %d turns", len(rows), len(want))
+	}
+	for _, r := range rows {
+		api := want[r.Model+"/"+r.Turn]
+		if api == nil || r.Scenario != "chat" {
+			t.Fatalf("row %+v is none of the API's turns", r)
+		}
+		ttft := api["ttft_ms"].(map[string]any)
+		for metric, v := range map[string]any{"turn": api["turn"], "ok": api["ok"], "ttft_ms.p50": ttft["p50"], "ttft_ms.mean": ttft["mean"],
+			"input_tokens": api["input_tokens"], "cached_tokens": api["cached_tokens"], "cached_share": api["cached_share"]} {
+			got, err := strconv.ParseFloat(r.Values[metric], 64)
+			if f, ok := v.(float64); !ok || err != nil || got != f {
+				t.Errorf("%s turn %s %s: shows %q, the API has %v", r.Model, r.Turn, metric, r.Values[metric], v)
+			}
+			if r.Texts[metric] == "" || r.Texts[metric] == "–" {
+				t.Errorf("%s turn %s %s: no text shown", r.Model, r.Turn, metric)
+			}
+		}
+		if share := api["cached_share"].(float64); (r.Turn == "1") != (share == 0) {
+			t.Errorf("%s turn %s: cached share %v", r.Model, r.Turn, share)
+		}
+	}
+	b.noErrors(t, "results "+conv.id)
+
+	b.open(t, a.url+"runs/"+plain.id, "results")
+	b.waitFor(t, 30*time.Second, "results rendered", `typeof window.__flperfRendered === 'number'`)
+	if n := eval[int](t, b, `document.querySelectorAll('#turns-table').length`); n != 0 {
+		t.Errorf("a run without conversations shows %d per-turn tables", n)
+	}
+	b.noErrors(t, "results "+plain.id)
+}
