@@ -39,13 +39,17 @@ func (g *gen) endFrame(b []byte, completed int) []byte {
 // appendUsage appends a usage object for completed completion tokens.
 func (g *gen) appendUsage(b []byte, completed int, details bool) []byte {
 	prompt := g.par.promptTokens
+	cached := g.m.cache != nil
+	if cached && g.p.CacheAsEvaluated {
+		prompt, cached = prompt-g.par.cachedTokens, false
+	}
 	b = append(b, `{"prompt_tokens":`...)
 	b = strconv.AppendInt(b, int64(prompt), 10)
 	b = append(b, `,"completion_tokens":`...)
 	b = strconv.AppendInt(b, int64(completed), 10)
 	b = append(b, `,"total_tokens":`...)
 	b = strconv.AppendInt(b, int64(prompt+completed), 10)
-	if g.m.cache != nil {
+	if cached {
 		b = append(b, `,"prompt_tokens_details":{"cached_tokens":`...)
 		b = strconv.AppendInt(b, int64(g.par.cachedTokens), 10)
 		b = append(b, '}')

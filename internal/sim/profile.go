@@ -36,7 +36,11 @@ type Profile struct {
 	// prompt_tokens_details.cached_tokens and timings carry cache_n and
 	// prompt_n = N_in − cached. Least recently used prefixes go first.
 	PrefixCache int
-	Faults      Faults // injected failures
+	// CacheAsEvaluated reports a prefix-cache hit as Ollama does: usage
+	// prompt_tokens counts only the prompt tokens prefilled (its
+	// prompt_eval_count), with no prompt_tokens_details.
+	CacheAsEvaluated bool
+	Faults           Faults // injected failures
 }
 
 // Faults are failures injected with a given probability per request. Each

@@ -200,3 +200,12 @@ func NonceLast(msgs []Message, nonce string) {
 		msgs[len(msgs)-1].Content = "[" + nonce + "] " + msgs[len(msgs)-1].Content
 	}
 }
+
+// FirstMessages returns the messages of the scenario's first request:
+// BuildMessages, or a conversation's first turn (BuildTurn).
+func (sc *Scenario) FirstMessages(nonce string) []Message {
+	if sc.IsConversation() {
+		return sc.BuildTurn(nonce, nil, 1)
+	}
+	return sc.BuildMessages(nonce)
+}

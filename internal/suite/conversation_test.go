@@ -67,3 +67,37 @@ func TestConversationProblems(t *testing.T) {
 		}
 	}
 }
+
+// TestFirstMessages checks that a conversation's first request is its
+// first turn (never an empty message list), for the context check and the
+// app's suite view, and that a shared prefix goes first in one system
+// message.
+func TestFirstMessages(t *testing.T) {
+	conv := &Scenario{Turns: []string{"one two", "three"}}
+	if got := conv.FirstMessages("n"); len(got) != 1 || got[0] != (Message{RoleUser, "[n] one two"}) {
+		t.Fatalf("FirstMessages = %v", got)
+	}
+	if n := conv.InputTokensEstimate(); n != 2 {
+		t.Fatalf("InputTokensEstimate = %d, want the first turn's 2", n)
+	}
+	plain := &Scenario{System: "sys", Prompt: "p"}
+	if got := plain.FirstMessages(""); !reflect.DeepEqual(got, plain.BuildMessages("")) {
+		t.Fatalf("plain FirstMessages = %v", got)
+	}
+	pre := SharedPrefix(50)
+	if tokens.Estimate(pre) != 50 {
+		t.Fatalf("SharedPrefix(50) is %d tokens", tokens.Estimate(pre))
+	}
+	got := WithPrefix(plain.BuildMessages(""), pre)
+	if len(got) != 2 || got[0].Content != pre+"\n\nsys" || got[1].Content != "p" || plain.System != "sys" {
+		t.Fatalf("WithPrefix on a system prompt = %v", got)
+	}
+	got = WithPrefix(conv.FirstMessages(""), pre)
+	if len(got) != 2 || got[0] != (Message{RoleSystem, pre}) {
+		t.Fatalf("WithPrefix without a system prompt = %v", got)
+	}
+	NonceLast(got, "x")
+	if got[1].Content != "[x] one two" || got[0].Content != pre {
+		t.Fatalf("NonceLast = %v", got)
+	}
+}

@@ -207,11 +207,8 @@ type ollamaSimChunk struct {
 		FinishReason *string `json:"finish_reason"`
 	} `json:"choices"`
 	Usage *struct {
-		PromptTokens        int `json:"prompt_tokens"`
-		CompletionTokens    int `json:"completion_tokens"`
-		PromptTokensDetails *struct {
-			CachedTokens int `json:"cached_tokens"`
-		} `json:"prompt_tokens_details"`
+		PromptTokens     int `json:"prompt_tokens"`
+		CompletionTokens int `json:"completion_tokens"`
 	} `json:"usage"`
 }
 
@@ -233,12 +230,9 @@ func (t *ollamaTranslator) event(data []byte) {
 		return
 	}
 	if c.Usage != nil {
+		// With a prefix-cache hit this counts only the tokens evaluated
+		// (the profile's CacheAsEvaluated), as Ollama's does.
 		t.promptTokens, t.eval = c.Usage.PromptTokens, c.Usage.CompletionTokens
-		if d := c.Usage.PromptTokensDetails; d != nil {
-			// As Ollama reports a prompt it found in its cache:
-			// prompt_eval_count counts only the tokens it evaluated.
-			t.promptTokens -= d.CachedTokens
-		}
 	}
 	if len(c.Choices) == 0 {
 		return

@@ -129,3 +129,26 @@ func TestPrefixCacheOllamaNative(t *testing.T) {
 		t.Fatalf("turn 2: %s", b2)
 	}
 }
+
+// TestPrefixCacheOllamaOpenAI checks Ollama's OpenAI route: like its own
+// API it reports a cache hit only as fewer prompt tokens, with no
+// prompt_tokens_details.
+func TestPrefixCacheOllamaOpenAI(t *testing.T) {
+	_, url := newOllamaFake(t, cacheTestProfile("m:1b"))
+	post := func(msgs string) (string, []byte) {
+		resp, body := ollamaDo(t, "POST", url+"/v1/chat/completions", `{"model":"m:1b","max_tokens":6,"messages":`+msgs+`}`)
+		var a openAIAnswer
+		if resp.StatusCode != 200 || json.Unmarshal(body, &a) != nil || len(a.Choices) != 1 {
+			t.Fatalf("%d %s", resp.StatusCode, body)
+		}
+		return a.Choices[0].Message.Content, body
+	}
+	b1, b2, prompt1, _ := twoTurns(t, post)
+	var a1, a2 openAIAnswer
+	json.Unmarshal(b1, &a1)
+	json.Unmarshal(b2, &a2)
+	if a1.Usage.PromptTokens != prompt1 || a2.Usage.PromptTokens != tokens.Estimate("second question") ||
+		a1.Usage.PromptTokensDetails != nil || a2.Usage.PromptTokensDetails != nil {
+		t.Fatalf("turn 1 %s\nturn 2 %s\nwant prompt_tokens %d then only the new tokens, no details", b1, b2, prompt1)
+	}
+}
