@@ -5,7 +5,10 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
+	"time"
+	"unicode/utf8"
 
 	"flperf/internal/record"
 )
@@ -48,4 +51,40 @@ func TestKeepAnswer(t *testing.T) {
 			t.Errorf("%+v: %s %q, answer %q cut %v", c, rec.Outcome, rec.Error, rec.Answer, rec.AnswerCut)
 		}
 	}
+}
+
+// FuzzKeepAnswer feeds any content, in any pieces, to a response that
+// keeps its answer: the answer is a prefix of the content, at most keep
+// bytes, cut only where the content outgrew keep, and at a character
+// boundary when the content is valid UTF-8.
+func FuzzKeepAnswer(f *testing.F) {
+	f.Add([]byte("Hello wörld"), []byte{3, 1, 200}, uint16(8))
+	f.Add([]byte("日本語のテキスト"), []byte{1}, uint16(4))
+	f.Add([]byte{}, []byte{}, uint16(1))
+	f.Fuzz(func(t *testing.T, content, sizes []byte, keep uint16) {
+		k := int(keep%512) + 1
+		var rec record.Record
+		st := newStreamState(&rec, time.Now())
+		st.keep = k
+		rest := content
+		for i := 0; len(rest) > 0; i++ {
+			n := len(rest)
+			if len(sizes) > 0 {
+				n = min(n, int(sizes[i%len(sizes)])+1)
+			}
+			st.addText([]byte("r"), rest[:n])
+			rest = rest[n:]
+		}
+		st.finish(&Request{})
+		a := rec.Answer
+		if len(a) > k || !strings.HasPrefix(string(content), a) || rec.AnswerCut != (len(content) > k) {
+			t.Fatalf("content %q keep %d: answer %q cut %v", content, k, a, rec.AnswerCut)
+		}
+		if !rec.AnswerCut && a != string(content) {
+			t.Fatalf("content %q keep %d: answer %q though not cut", content, k, a)
+		}
+		if utf8.Valid(content) && !utf8.ValidString(a) {
+			t.Fatalf("content %q keep %d: answer %q cut inside a character", content, k, a)
+		}
+	})
 }
