@@ -208,3 +208,36 @@ func TestConversationOnOllamaNative(t *testing.T) {
 		}
 	}
 }
+
+// TestConversationTTFTFollowsPrefill checks the client's own TTFT, not
+// only the engine's: on a model prefilling 10,000 tokens/s, turn 1 of a
+// conversation with a 3,000-token system prompt waits 300 ms more than the
+// base, and turn 2, served all but its 50 new tokens from the cache, only
+// 5 ms more. A timing-precision test: skipped with -short.
+func TestConversationTTFTFollowsPrefill(t *testing.T) {
+	if testing.Short() {
+		t.Skip("timing precision")
+	}
+	p := sim.Profile{Name: "chat", TTFT: 5 * time.Millisecond, PrefillTPS: 10000, DecodeTPS: 20000, Usage: true, PrefixCache: 64}
+	s := startSim(t, p)
+	st, err := suite.Parse("conv.json", []byte(`{"name":"c","scenarios":[{"name":"chat","system":"`+
+		strings.TrimSpace(strings.Repeat("word ", 3000))+`","conversation":{"turns":2,"user_tokens":30},"max_tokens":20}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sink := &collect{}
+	r := &Runner{Client: backend.New(s.base, backend.Options{Timeout: 30 * time.Second}),
+		Engine: engine.Info{Kind: engine.Sim, Endpoint: s.base, Simulated: true}, Suite: st, Scenarios: st.Scenarios, Sinks: []Sink{sink},
+		Config: Config{Models: []string{"chat"}, Mode: load.Sequential, Concurrency: 1, Requests: 6, Seed: 4, Stream: true,
+			CacheBust: true, Endpoint: s.base, Timeout: Duration(30 * time.Second)}}
+	if _, err := r.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for _, rec := range sink.recs {
+		ttft, _ := rec.TTFT()
+		want := 5*time.Millisecond + time.Duration(float64(rec.InputTokens-rec.CachedTokens)/10000*float64(time.Second))
+		if rec.Outcome != record.OK || ttft < want || ttft > want+15*time.Millisecond {
+			t.Errorf("turn %d (%d input, %d cached): TTFT %v, want %v to %v", rec.Turn, rec.InputTokens, rec.CachedTokens, ttft, want, want+15*time.Millisecond)
+		}
+	}
+}
