@@ -59,15 +59,18 @@ func (cs *conversations) take(key convKey, turns int) *conversation {
 	return c
 }
 
-// answered records the outcome of turn t, sent as msgs: a successful turn
-// joins the history with its answer, a failed one ends the conversation.
-// It also reads the cache hit of an engine that reports none but counts
-// only the prompt tokens it evaluated (Ollama's prompt_eval_count): a turn
+// answered records the outcome of a turn whose user message was user: a
+// successful turn joins the history with its answer, a failed one ends the
+// conversation. On an engine that reports no cache hit but counts only the
+// prompt tokens it evaluated (evaluated: Ollama's prompt_eval_count, on
+// its own API and its OpenAI route alike) it also reads the hit: a turn
 // whose input count falls below the previous turn's input + output was
 // served that much from the cache, so that much is cached and the input
-// is the evaluated tokens plus the cached ones (docs/metrics.md §11).
-func (c *conversation) answered(rec *record.Record, user string) {
-	if rec.CachedTokens == 0 && c.context > 0 && rec.InputTokens > 0 && rec.InputTokens < c.context &&
+// is the evaluated tokens plus the cached ones (docs/metrics.md §11). The
+// previous turn counts only when its whole answer was sent back and it had
+// no reasoning (which the history leaves out).
+func (c *conversation) answered(rec *record.Record, user string, evaluated bool) {
+	if evaluated && rec.CachedTokens == 0 && c.context > 0 && rec.InputTokens > 0 && rec.InputTokens < c.context &&
 		(rec.InputSource == record.SourceUsage || rec.InputSource == record.SourceEngine) {
 		rec.CachedTokens = c.context
 		rec.InputTokens += c.context
@@ -81,7 +84,7 @@ func (c *conversation) answered(rec *record.Record, user string) {
 		suite.Message{Role: suite.RoleUser, Content: user},
 		suite.Message{Role: suite.RoleAssistant, Content: rec.Answer})
 	c.context = 0
-	if rec.InputTokens > 0 && rec.OutputTokens > 0 {
+	if rec.InputTokens > 0 && rec.OutputTokens > 0 && rec.ReasonChunk == 0 && !rec.AnswerCut {
 		c.context = rec.InputTokens + rec.OutputTokens
 	}
 }

@@ -302,7 +302,7 @@ func (r *Runner) doFunc(model string, sc *suite.Scenario, stage string, emit fun
 			send(&rec)
 		}
 		if conv != nil {
-			conv.answered(&rec, sc.UserTurn(turn))
+			conv.answered(&rec, sc.UserTurn(turn), r.Engine.Kind == engine.Ollama)
 			rec.Answer = ""
 		}
 		return rec
