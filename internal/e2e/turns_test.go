@@ -57,7 +57,7 @@ func TestTurnsTableShown(t *testing.T) {
 			t.Fatalf("row %+v is none of the API's turns", r)
 		}
 		ttft := api["ttft_ms"].(map[string]any)
-		for metric, v := range map[string]any{"turn": api["turn"], "ok": api["ok"], "ttft_ms.p50": ttft["p50"], "ttft_ms.mean": ttft["mean"],
+		for metric, v := range map[string]any{"turn": api["turn"], "requests": api["requests"], "ok": api["ok"], "ttft_ms.p50": ttft["p50"], "ttft_ms.mean": ttft["mean"],
 			"input_tokens": api["input_tokens"], "cached_tokens": api["cached_tokens"], "cached_share": api["cached_share"]} {
 			got, err := strconv.ParseFloat(r.Values[metric], 64)
 			if f, ok := v.(float64); !ok || err != nil || got != f {

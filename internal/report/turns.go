@@ -21,13 +21,13 @@ func turnsBlock(ew *errWriter, r *runner.Result) {
 	if !any {
 		return
 	}
-	ew.printf("\nPer conversation turn (ok requests; TTFT in ms, tokens as means)\n")
+	ew.printf("\nPer conversation turn (TTFT in ms and tokens as means over ok requests; a failed turn ends its conversation)\n")
 	tw := tabwriter.NewWriter(ew, 0, 0, 2, ' ', tabwriter.AlignRight)
 	head := "MODEL\tSCENARIO\t"
 	if stage {
 		head += "LOAD\t"
 	}
-	fmt.Fprintln(tw, head+"TURN\tOK\tTTFT p50\tTTFT mean\tIN tok\tCACHED tok\tCACHED\t")
+	fmt.Fprintln(tw, head+"TURN\tOK/N\tTTFT p50\tTTFT mean\tIN tok\tCACHED tok\tCACHED\t")
 	for i := range r.Groups {
 		g := &r.Groups[i]
 		for _, f := range g.Turns {
@@ -35,7 +35,7 @@ func turnsBlock(ew *errWriter, r *runner.Result) {
 			if stage {
 				row += g.Stage + "\t"
 			}
-			fmt.Fprintf(tw, "%s%d\t%d\t%s\t%s\t%s\t%s\t%s\t\n", row, f.Turn, f.OK, distP50(f.TTFT), num(f.TTFT.Mean),
+			fmt.Fprintf(tw, "%s%d\t%d/%d\t%s\t%s\t%s\t%s\t%s\t\n", row, f.Turn, f.OK, f.Requests, distP50(f.TTFT), num(f.TTFT.Mean),
 				num(f.InputTokens), num(f.CachedTokens), optPct(f.CachedShare))
 		}
 	}

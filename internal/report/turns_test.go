@@ -29,6 +29,8 @@ func TestTurnsInTableAndJSON(t *testing.T) {
 			ChunkCount: 10, InputTokens: in, InputSource: record.SourceUsage, CachedTokens: cached,
 			OutputTokens: 10, OutputSource: record.SourceUsage, Status: 200, Outcome: record.OK})
 	}
+	agg.Add(&record.Record{Seq: 9, Model: "fast", Scenario: "chat", Stream: true, MaxTok: 10, Turn: 2, Sent: t0, Scheduled: t0,
+		Outcome: record.Timeout, Phase: record.PhaseFirstToken}) // a failed turn 2: ok 2 of 3
 	r.Summary = agg.Summary(stats.Options{})
 	var b bytes.Buffer
 	if err := Table(&b, r); err != nil {
@@ -44,7 +46,7 @@ func TestTurnsInTableAndJSON(t *testing.T) {
 			lines = append(lines, strings.Join(f, " "))
 		}
 	}
-	want := []string{"fast chat 1 2 80.0 80.0 100 0 0.0%", "fast chat 2 2 30.0 30.0 150 100 66.7%"}
+	want := []string{"fast chat 1 2/2 80.0 80.0 100 0 0.0%", "fast chat 2 2/3 30.0 30.0 150 100 66.7%"}
 	if strings.Join(lines, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("per-turn rows:\n%s\nwant\n%s\nin\n%s", strings.Join(lines, "\n"), strings.Join(want, "\n"), out)
 	}
@@ -57,6 +59,7 @@ func TestTurnsInTableAndJSON(t *testing.T) {
 			Turns []struct {
 				Turn         int      `json:"turn"`
 				OK           int      `json:"ok"`
+				Requests     int      `json:"requests"`
 				InputTokens  float64  `json:"input_tokens"`
 				CachedTokens float64  `json:"cached_tokens"`
 				CachedShare  *float64 `json:"cached_share"`
@@ -70,7 +73,7 @@ func TestTurnsInTableAndJSON(t *testing.T) {
 		t.Fatal(err)
 	}
 	ts := doc.Groups[0].Turns
-	if len(ts) != 2 || ts[1].Turn != 2 || ts[1].OK != 2 || ts[1].InputTokens != 150 || ts[1].CachedTokens != 100 ||
+	if len(ts) != 2 || ts[1].Turn != 2 || ts[1].OK != 2 || ts[1].Requests != 3 || ts[0].Requests != 2 || ts[1].InputTokens != 150 || ts[1].CachedTokens != 100 ||
 		*ts[1].CachedShare != 100.0/150 || ts[1].TTFT.P50 != 30 || *ts[0].CachedShare != 0 {
 		t.Fatalf("JSON turns: %+v", ts)
 	}

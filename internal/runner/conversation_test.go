@@ -139,7 +139,7 @@ func TestConversationHitsThePrefixCache(t *testing.T) {
 func TestConversationEndsAtAFailedTurn(t *testing.T) {
 	p := convProfile()
 	p.Faults.Status500 = 0.35
-	_, recs := runConversation(t, p, Config{Mode: load.Sequential, Concurrency: 1, Requests: 30, Seed: 1})
+	res, recs := runConversation(t, p, Config{Mode: load.Sequential, Concurrency: 1, Requests: 30, Seed: 1})
 	slices.SortFunc(recs, func(a, b record.Record) int { return int(a.Seq - b.Seq) })
 	failed := 0
 	for i, r := range recs {
@@ -158,6 +158,21 @@ func TestConversationEndsAtAFailedTurn(t *testing.T) {
 	}
 	if failed == 0 || failed == len(recs) {
 		t.Fatalf("%d of %d failed", failed, len(recs))
+	}
+	// Per turn, the requests count the failed ones too.
+	for _, f := range res.Groups[0].Turns {
+		n, ok := 0, 0
+		for _, r := range recs {
+			if r.Turn == f.Turn {
+				n++
+				if r.Outcome == record.OK {
+					ok++
+				}
+			}
+		}
+		if f.Requests != n || f.OK != ok {
+			t.Errorf("turn %d: %d/%d in the summary, %d/%d records", f.Turn, f.OK, f.Requests, ok, n)
+		}
 	}
 }
 

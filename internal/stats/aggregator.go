@@ -25,6 +25,9 @@ type acc struct {
 	t    tally
 	rows []row
 	itl  sampleBuf // durations as they come; Summary sorts them into ms
+	// turns counts the requests of each conversation turn, whatever their
+	// outcome (nil: no conversation).
+	turns map[int]int
 }
 
 // row holds the per-request figures of one ok record; times in ms, NaN
@@ -90,6 +93,12 @@ func (a *Aggregator) Add(r *record.Record) {
 		return // a later attempt of the same request carries its outcome
 	}
 	g.t.requests++
+	if r.Turn > 0 {
+		if g.turns == nil {
+			g.turns = map[int]int{}
+		}
+		g.turns[r.Turn]++
+	}
 	switch r.Outcome {
 	case record.OK:
 		a.addOK(g, r)

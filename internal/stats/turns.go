@@ -9,9 +9,10 @@ import (
 // prefix cache served (docs/metrics.md §11). Turn 1 against turn N shows
 // what a growing history costs and what the cache saves.
 type TurnFigures struct {
-	Turn int  `json:"turn"`    // 1-based turn index
-	OK   int  `json:"ok"`      // ok requests of this turn
-	TTFT Dist `json:"ttft_ms"` // their time to first token
+	Turn     int  `json:"turn"`     // 1-based turn index
+	Requests int  `json:"requests"` // requests of this turn, whatever their outcome
+	OK       int  `json:"ok"`       // of which ok
+	TTFT     Dist `json:"ttft_ms"`  // their time to first token
 	// InputTokens is the mean input tokens of the turn's ok requests
 	// whose count is known, and CachedTokens the mean cached tokens of
 	// the same requests (0 where the engine reported none).
@@ -31,6 +32,9 @@ func (g *acc) turnFigures() []TurnFigures {
 		n, in, hits int64
 	}
 	by := map[int]*sums{}
+	for t := range g.turns {
+		by[t] = &sums{}
+	}
 	for _, w := range g.rows {
 		if w.turn <= 0 {
 			continue
@@ -61,7 +65,7 @@ func (g *acc) turnFigures() []TurnFigures {
 	out := make([]TurnFigures, 0, len(turns))
 	for _, t := range turns {
 		s := by[t]
-		f := TurnFigures{Turn: t, OK: s.ok, TTFT: NewDist(s.ttft)}
+		f := TurnFigures{Turn: t, Requests: max(g.turns[t], s.ok), OK: s.ok, TTFT: NewDist(s.ttft)}
 		if s.n > 0 {
 			f.InputTokens = float64(s.in) / float64(s.n)
 			f.CachedTokens = float64(s.hits) / float64(s.n)
