@@ -76,9 +76,9 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request) {
 	holding = true
 	up(&s.active, &s.maxActive)
 	g.origin = time.Now()
-	s.emit(Event{Req: g.id, Model: p.Name, Kind: Slot, At: g.origin})
-
 	g.par.cachedTokens = m.cache.lookup(g.par.keys, g.par.promptTokens)
+	s.emit(Event{Req: g.id, Model: p.Name, Kind: Slot, At: g.origin, Cached: g.par.cachedTokens})
+
 	g.sched = newSchedule(p, g.origin, g.par.promptTokens-g.par.cachedTokens, newRNG(p.Seed, k, streamJitter))
 	g.sleep = newSleeper(ctx)
 	defer g.sleep.stop()

@@ -90,6 +90,7 @@ type Event struct {
 	At     time.Time // when (monotonic clock)
 	Tokens int       // Chunk: tokens in the chunk; End: tokens delivered in total
 	Due    time.Time // Chunk: when the schedule meant it to be flushed (its last token's due time)
+	Cached int       // Slot: the prompt tokens the model's prefix cache served (Profile.PrefixCache)
 }
 
 // New returns a server for the given profiles, or an error naming every

@@ -99,6 +99,25 @@ func TestPrefixCacheOpenAIDialects(t *testing.T) {
 				t.Fatalf("llama.cpp turn 2 timings: %s", b2)
 			}
 		}
+		// vLLM and SGLang count the hits in their metrics too.
+		var series map[string]float64
+		if name == "vllm" || name == "sglang" {
+			_, page := ollamaDo(t, "GET", ts.URL+"/metrics", "")
+			series = promSamples(t, page)
+		}
+		queried := float64(prompt1 + a2.Usage.PromptTokens)
+		switch name {
+		case "vllm":
+			l := `{engine="0",model_name="m"}`
+			if series["vllm:prefix_cache_hits_total"+l] != float64(want) || series["vllm:prefix_cache_queries_total"+l] != queried {
+				t.Errorf("vLLM metrics: hits %v queries %v, want %d and %v", series["vllm:prefix_cache_hits_total"+l], series["vllm:prefix_cache_queries_total"+l], want, queried)
+			}
+		case "sglang":
+			l := `{model_name="m"}`
+			if series["sglang:cached_tokens_total"+l] != float64(want) || series["sglang:cache_hit_rate"+l] != float64(want)/queried {
+				t.Errorf("SGLang metrics: cached %v hit rate %v, want %d and %v", series["sglang:cached_tokens_total"+l], series["sglang:cache_hit_rate"+l], want, float64(want)/queried)
+			}
+		}
 	}
 }
 
