@@ -80,3 +80,60 @@ func TestTurnsTableShown(t *testing.T) {
 	}
 	b.noErrors(t, "results "+plain.id)
 }
+
+// TestPrefixTableShown: a --prefix-cache warm run shows its cold and warm
+// stages side by side, every figure the API's (the groups' TTFT p50 and
+// cached share, the saving computed from them).
+func TestPrefixTableShown(t *testing.T) {
+	b := newBrowser(t, 1280, 800)
+	a := startApp(t, filepath.Join(t.TempDir(), "e2e.db"))
+	pre := storedRun{id: "e2e-prefix", n: 160, chunks: 4, models: []string{"m-a"}, scenarios: []string{"chat", "code"}, prefix: true}
+	pre.write(t, a.db)
+	doc := a.run(t, pre.id)
+	type pair struct{ cold, warm map[string]any }
+	want := map[string]*pair{}
+	for _, g := range doc.Run.Groups {
+		key := g["scenario"].(string)
+		if want[key] == nil {
+			want[key] = &pair{}
+		}
+		switch g["stage"] {
+		case "prefix cold":
+			want[key].cold = g
+		case "prefix warm":
+			want[key].warm = g
+		}
+	}
+	b.open(t, a.url+"runs/"+pre.id, "results")
+	b.waitFor(t, 30*time.Second, "results rendered", `typeof window.__flperfRendered === 'number'`)
+	rows := eval[[]shownTurn](t, b, `[...document.querySelectorAll('#prefix-table tbody tr')].map((tr) => {
+		const values = {}, texts = {};
+		for (const td of tr.querySelectorAll('td[data-metric]')) { values[td.dataset.metric] = td.dataset.value; texts[td.dataset.metric] = td.textContent; }
+		return { model: tr.dataset.model, scenario: tr.dataset.scenario, turn: '', values, texts };
+	})`)
+	if len(rows) != 2 || len(want) != 2 {
+		t.Fatalf("%d prefix rows, the API has %d scenarios", len(rows), len(want))
+	}
+	for _, r := range rows {
+		p := want[r.Scenario]
+		if p == nil || p.cold == nil || p.warm == nil {
+			t.Fatalf("row %+v: the API has %+v", r, p)
+		}
+		c := p.cold["ttft_ms"].(map[string]any)["p50"].(float64)
+		w := p.warm["ttft_ms"].(map[string]any)["p50"].(float64)
+		share, _ := p.warm["cached_share"].(float64)
+		for metric, v := range map[string]float64{"cold_ttft_p50": c, "warm_ttft_p50": w, "saved": (c - w) / c, "warm_cached_share": share} {
+			got, err := strconv.ParseFloat(r.Values[metric], 64)
+			if err != nil || got != v {
+				t.Errorf("%s %s: shows %q, the API gives %v", r.Scenario, metric, r.Values[metric], v)
+			}
+		}
+		if _, ok := p.cold["cached_share"]; ok || r.Values["cold_cached_share"] != "" || r.Texts["cold_cached_share"] != "–" {
+			t.Errorf("%s: cold cached share %q (%q), the API has %v", r.Scenario, r.Values["cold_cached_share"], r.Texts["cold_cached_share"], p.cold["cached_share"])
+		}
+		if share <= 0.5 {
+			t.Errorf("%s: warm cached share %v", r.Scenario, share)
+		}
+	}
+	b.noErrors(t, "results "+pre.id)
+}
