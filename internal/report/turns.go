@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"strconv"
 	"text/tabwriter"
 
 	"flperf/internal/runner"
@@ -42,4 +43,23 @@ func turnsBlock(ew *errWriter, r *runner.Result) {
 	tw.Flush()
 	ew.printf("  (CACHED: the input tokens the engine reported served from its prefix cache, as a share of the input;\n")
 	ew.printf("   0 where the engine reports no cache hits)\n")
+}
+
+// mdTurns writes the per-turn figures of a run's conversation scenarios
+// as a Markdown table (Markdown's turnsBlock).
+func mdTurns(ew *errWriter, r *runner.Result) {
+	t := mdTable{head: []string{"Model", "Scenario", "Load", "Turn", "OK/N", "TTFT p50", "TTFT mean", "In tok", "Cached tok", "Cached"},
+		right: []bool{false, false, false, true, true, true, true, true, true, true}}
+	for i := range r.Groups {
+		g := &r.Groups[i]
+		for _, f := range g.Turns {
+			t.rows = append(t.rows, []string{mdText(ModelName(g.Model)), mdText(g.Scenario), mdText(g.Stage), strconv.Itoa(f.Turn),
+				fmt.Sprintf("%d/%d", f.OK, f.Requests), distP50(f.TTFT), num(f.TTFT.Mean), num(f.InputTokens), num(f.CachedTokens), optPct(f.CachedShare)})
+		}
+	}
+	if len(t.rows) == 0 {
+		return
+	}
+	ew.printf("\n#### Per conversation turn\n\nTTFT in ms and tokens as means over each turn's ok requests; cached: the input tokens the engine said its prefix cache served. A failed turn ends its conversation.\n\n")
+	t.write(ew)
 }

@@ -51,6 +51,14 @@ func TestTurnsInTableAndJSON(t *testing.T) {
 		t.Fatalf("per-turn rows:\n%s\nwant\n%s\nin\n%s", strings.Join(lines, "\n"), strings.Join(want, "\n"), out)
 	}
 	b.Reset()
+	if err := Markdown(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	if md := b.String(); !strings.Contains(md, "#### Per conversation turn") ||
+		!strings.Contains(md, "| fast | chat |  | 2 | 2/3 | 30.0 | 30.0 | 150 | 100 | 66.7% |") {
+		t.Fatalf("Markdown lacks the turns:\n%s", md)
+	}
+	b.Reset()
 	if err := JSON(&b, r); err != nil {
 		t.Fatal(err)
 	}
