@@ -135,3 +135,42 @@ func TestPrefixCacheOff(t *testing.T) {
 		t.Fatalf("no cache: %+v %+v", a.Usage, *a.Timings)
 	}
 }
+
+// BenchmarkPrefixCacheConversation measures what the cache adds to a
+// request of a 40-message conversation (about 8,000 tokens): parsing with
+// the message keys, the lookup, and caching its prefixes.
+func BenchmarkPrefixCacheConversation(b *testing.B) {
+	msgs := make([]msg, 0, 40)
+	for i := range 40 {
+		role := "user"
+		if i%2 == 1 {
+			role = "assistant"
+		}
+		msgs = append(msgs, msg{"role": role, "content": strings.Repeat("lorem ipsum dolor ", 70)})
+	}
+	body, _ := json.Marshal(map[string]any{"model": "m", "messages": msgs})
+	b.Run("parse", func(b *testing.B) {
+		b.SetBytes(int64(len(body)))
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := parseChat(body); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("parse+cache", func(b *testing.B) {
+		c := newPrefixCache(1024)
+		b.SetBytes(int64(len(body)))
+		b.ReportAllocs()
+		for b.Loop() {
+			par, err := parseChat(body)
+			if err != nil {
+				b.Fatal(err)
+			}
+			c.lookup(par.keys, par.promptTokens)
+			for i, k := range par.keys {
+				c.add(k, par.cum[i])
+			}
+		}
+	})
+}
