@@ -5,6 +5,7 @@ import (
 
 	"flperf/internal/record"
 	"flperf/internal/suite"
+	"flperf/internal/tokens"
 )
 
 // MaxAnswerKeep bounds each answer a conversation keeps to send back in its
@@ -68,9 +69,13 @@ func (cs *conversations) take(key convKey, turns int) *conversation {
 // served that much from the cache, so that much is cached and the input
 // is the evaluated tokens plus the cached ones (docs/metrics.md §11). The
 // previous turn counts only when its whole answer was sent back and it had
-// no reasoning (which the history leaves out).
+// no reasoning (which the history leaves out), and the drop only when what
+// was evaluated is about the new user message (at most twice its estimate
+// + 64 tokens for the chat template): a count well above it is Ollama
+// cutting a prompt longer than its context (num_ctx), not a cache hit.
 func (c *conversation) answered(rec *record.Record, user string, evaluated bool) {
 	if evaluated && rec.CachedTokens == 0 && c.context > 0 && rec.InputTokens > 0 && rec.InputTokens < c.context &&
+		rec.InputTokens <= 2*tokens.Estimate(user)+64 &&
 		(rec.InputSource == record.SourceUsage || rec.InputSource == record.SourceEngine) {
 		rec.CachedTokens = c.context
 		rec.InputTokens += c.context

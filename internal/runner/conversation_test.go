@@ -260,3 +260,43 @@ func TestConversationTTFTFollowsPrefill(t *testing.T) {
 		}
 	}
 }
+
+// TestAnsweredReadsOllamaHits checks when a drop in Ollama's input count
+// is read as a cache hit: after a whole answer without reasoning, and when
+// what was evaluated is about the new message; a count near the previous
+// context is a truncated prompt, and other engines' counts are never read
+// so.
+func TestAnsweredReadsOllamaHits(t *testing.T) {
+	user := strings.TrimSpace(strings.Repeat("word ", 30)) // 30 tokens
+	for _, c := range []struct {
+		name      string
+		evaluated bool
+		prev, in  int
+		want      int // cached tokens read
+	}{
+		{"hit", true, 1000, 35, 1000},
+		{"truncated to num_ctx", true, 3000, 2048, 0},
+		{"no drop", true, 1000, 1035, 0},
+		{"not Ollama", false, 1000, 35, 0},
+	} {
+		conv := &conversation{context: c.prev}
+		rec := record.Record{Outcome: record.OK, InputTokens: c.in, InputSource: record.SourceEngine, OutputTokens: 10}
+		conv.answered(&rec, user, c.evaluated)
+		if rec.CachedTokens != c.want || c.want > 0 && rec.InputTokens != c.in+c.want {
+			t.Errorf("%s: cached %d input %d, want cached %d", c.name, rec.CachedTokens, rec.InputTokens, c.want)
+		}
+	}
+	// After a cut answer or one with reasoning, the next turn reads no hit.
+	for _, prev := range []record.Record{
+		{Outcome: record.OK, InputTokens: 900, OutputTokens: 100, AnswerCut: true},
+		{Outcome: record.OK, InputTokens: 900, OutputTokens: 100, ReasonChunk: 3},
+	} {
+		conv := &conversation{}
+		conv.answered(&prev, user, true)
+		next := record.Record{Outcome: record.OK, InputTokens: 35, InputSource: record.SourceEngine}
+		conv.answered(&next, user, true)
+		if next.CachedTokens != 0 || conv.sent != 2 {
+			t.Errorf("after %+v: cached %d", prev, next.CachedTokens)
+		}
+	}
+}
