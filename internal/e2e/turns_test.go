@@ -137,3 +137,60 @@ func TestPrefixTableShown(t *testing.T) {
 	}
 	b.noErrors(t, "results "+pre.id)
 }
+
+// TestBenchmarksPagePrefixWarm starts a --prefix-cache warm run from the
+// Benchmarks page: "warm" without a prefix length is refused with the field
+// marked; with one, the run has a cold and a warm stage, the warm one
+// served the prefix from the simulated engine's cache, and the Results page
+// sets them side by side.
+func TestBenchmarksPagePrefixWarm(t *testing.T) {
+	b := newBrowser(t, 1280, 900)
+	a := startApp(t, filepath.Join(t.TempDir(), "e2e.db"))
+	b.open(t, a.url+"benchmarks", "benchmarks")
+	b.setField(t, "#f-engine", "sim")
+	b.waitFor(t, 20*time.Second, "models listed", `document.querySelector('input[name=model][value="sim-fast"]')`)
+	for _, m := range []string{"sim-fast", "sim-slow"} {
+		sel := sprintf(`input[name=model][value=%s]`, js(m))
+		if eval[bool](t, b, sprintf(`document.querySelector(%s).checked`, js(sel))) != (m == "sim-fast") {
+			b.click(t, sel)
+		}
+	}
+	b.waitFor(t, 20*time.Second, "scenarios listed", `document.querySelectorAll('input[name=scenario]').length >= 1`)
+	b.click(t, "#scenarios-none")
+	b.click(t, "#scenario-0")
+	b.setField(t, "#f-requests", "3")
+	b.setField(t, "#f-warmup", "0")
+	b.setField(t, "#f-prefix_cache", "warm")
+	b.click(t, "#run-button")
+	b.waitFor(t, 20*time.Second, "the refusal", `document.querySelector('#form-out .error')`)
+	if !eval[bool](t, b, `document.querySelector('#f-prefix_cache').classList.contains('invalid')`) {
+		t.Errorf("warm without a prefix: the field is not marked; the page says %q", eval[string](t, b, `document.querySelector('#form-out').textContent`))
+	}
+
+	b.setField(t, "#f-prefix_tokens", "800")
+	b.click(t, "#run-button")
+	b.waitFor(t, 30*time.Second, "the live panel", `document.querySelector('.live-panel') || document.querySelector('#form-out .error')`)
+	if msg := eval[string](t, b, `(document.querySelector('#form-out .error') || {}).textContent || ''`); msg != "" {
+		t.Fatalf("the run was not started: %s", msg)
+	}
+	id := eval[string](t, b, `document.querySelector('.live-panel').dataset.run`)
+	if st := a.waitStatus(t, id, 2*time.Minute, "completed", "interrupted", "canceled", "failed"); st != "completed" {
+		t.Fatalf("run ended %s", st)
+	}
+	doc := a.run(t, id)
+	shares := map[string]any{}
+	for _, g := range doc.Run.Groups {
+		shares[g["stage"].(string)] = g["cached_share"]
+	}
+	warm, _ := shares["prefix warm"].(float64)
+	if _, ok := shares["prefix cold"]; !ok || shares["prefix cold"] != nil || warm < 0.5 {
+		t.Fatalf("stages and cached shares %v: want a cold stage without hits and a warm one mostly cached", shares)
+	}
+	b.open(t, a.url+"runs/"+id, "results")
+	b.waitFor(t, 30*time.Second, "results rendered", `typeof window.__flperfRendered === 'number'`)
+	got := eval[string](t, b, `(document.querySelector('#prefix-table [data-metric="warm_cached_share"]') || {}).dataset?.value || ''`)
+	if v, err := strconv.ParseFloat(got, 64); err != nil || v != warm {
+		t.Errorf("the page's warm cached share %q, the API's %v", got, warm)
+	}
+	b.noErrors(t, "benchmarks and results")
+}
