@@ -153,6 +153,7 @@ type attempt struct {
 	headers   bool            // response headers received
 	conn      connTrace       // the connection the request went out on
 	retried   bool            // sent once more on a new connection (connPolicy)
+	keep      int             // Request.KeepAnswer
 
 	// What post built the request from, to build it again for a retry.
 	url, accept, auth string
@@ -166,7 +167,7 @@ func (c *Client) attempt(ctx context.Context, req *Request, rec *record.Record, 
 	rec.Stream, rec.MaxTok, rec.Endpoint = req.Stream, req.MaxTokens, c.endpoint
 	actx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	a := &attempt{c: c, rec: rec, caller: ctx, ctx: actx}
+	a := &attempt{c: c, rec: rec, caller: ctx, ctx: actx, keep: req.KeepAnswer}
 	if c.timeout > 0 {
 		var stop context.CancelFunc
 		a.ctx, stop = context.WithTimeoutCause(actx, c.timeout, errRequestTimeout)
@@ -301,6 +302,7 @@ func (a *attempt) begin(scheduled time.Time) {
 		rec.Scheduled = rec.Sent
 	}
 	a.st = newStreamState(rec, a.sent)
+	a.st.keep = a.keep
 }
 
 // wholeBody reads and applies a complete JSON response.
@@ -412,6 +414,7 @@ func resetMeasured(rec *record.Record) {
 	rec.EngineOutTokens, rec.EstOutTokens, rec.CachedTokens = 0, 0, 0
 	rec.Status, rec.FinishReason, rec.Outcome, rec.Phase, rec.Error = 0, "", "", "", ""
 	rec.Text, rec.TextBytes, rec.TextChars = "", 0, 0
+	rec.Answer, rec.AnswerCut = "", false
 	rec.ConnRetries, rec.RetryAfter = 0, ""
 }
 

@@ -95,7 +95,7 @@ func (o *OllamaNative) DoTimings(ctx context.Context, req Request, rec *record.R
 	rec.Stream, rec.MaxTok, rec.Endpoint = req.Stream, req.MaxTokens, o.endpoint
 	actx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	a := &attempt{c: c, rec: rec, caller: ctx, ctx: actx}
+	a := &attempt{c: c, rec: rec, caller: ctx, ctx: actx, keep: req.KeepAnswer}
 	if c.timeout > 0 {
 		var stop context.CancelFunc
 		a.ctx, stop = context.WithTimeoutCause(actx, c.timeout, errRequestTimeout)

@@ -24,4 +24,8 @@ type Request struct {
 	IgnoreEOS   bool           // ignore_eos (vLLM, SGLang, llama.cpp): fixed-length output
 	MinTokens   int            // min_tokens (vLLM, SGLang); 0: not sent
 	Extra       map[string]any // engine-specific body fields, merged last
+	// KeepAnswer, when > 0, keeps up to this many bytes of the answer's
+	// content (reasoning excluded) in the record's Answer, for a
+	// conversation to send back; 0 keeps none beyond the record's Text.
+	KeepAnswer int
 }

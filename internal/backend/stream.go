@@ -6,6 +6,7 @@ import (
 	"io"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"flperf/internal/record"
 	"flperf/internal/tokens"
@@ -25,6 +26,11 @@ type streamState struct {
 	nbytes int            // its length
 	runes  runeCounter    // its length in characters
 	est    tokens.Counter // its token estimate
+	// The answer (content only) is kept when the request asks for it
+	// (Request.KeepAnswer), up to keep bytes: a conversation sends it back.
+	keep    int
+	answer  []byte
+	answerN int // the answer's whole length in bytes
 
 	// Latest values reported by the server (-1: never).
 	prompt, completion, cached  int64
@@ -172,6 +178,14 @@ func (st *streamState) addText(reasoning, content []byte) int {
 		st.est.Write(p)
 		c.Write(p)
 	}
+	if st.keep > 0 {
+		// A few bytes beyond keep, so that truncUTF8 cuts at keep as it
+		// would the whole answer.
+		if room := st.keep + utf8.UTFMax - len(st.answer); room > 0 {
+			st.answer = append(st.answer, content[:min(len(content), room)]...)
+		}
+		st.answerN += len(content)
+	}
 	return c.Count()
 }
 
@@ -233,6 +247,10 @@ func (st *streamState) finish(req *Request) {
 	rec := st.rec
 	rec.TextBytes, rec.TextChars = st.nbytes, st.runes.Count()
 	rec.Text = truncUTF8(string(st.head), record.TextLimit)
+	if st.keep > 0 {
+		rec.Answer = truncUTF8(string(st.answer), st.keep)
+		rec.AnswerCut = st.answerN > st.keep
+	}
 	est := st.est.Count()
 	rec.EstOutTokens = est
 

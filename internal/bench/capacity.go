@@ -81,6 +81,9 @@ func ResolveCapacity(s *Spec, cs CapacitySpec, c Check) (*CapacityRun, error) {
 		bad("sweep", "a capacity search chooses its own load levels: give one starting %s or %s", n("concurrency"), n("rate"))
 	}
 	sp.ConcurrencyList, sp.RateList, sp.Sweep = nil, nil, ""
+	if s.PrefixCache == runner.PrefixWarm {
+		bad("prefix_cache", "a capacity search runs its own load levels; %q runs a cold and a warm stage: run it apart", runner.PrefixWarm)
+	}
 	if s.Duration != "" {
 		bad("duration", "each level of a capacity search runs a number of requests (%s); bound the search with %s", n("requests"), n("max_time"))
 	}

@@ -213,6 +213,7 @@ func TestResolveCapacityProblems(t *testing.T) {
 		{Spec{Scenarios: []string{"Simple Q&A - Short"}, Timeout: "2m"}, CapacitySpec{SLO: "ttft_p99=1s", MaxTime: "1m"}, "max_time: must be longer than the per-request timeout (2m0s)"},
 		{Spec{Scenarios: []string{"Simple Q&A - Short"}, Models: []string{"a", "b"}}, CapacitySpec{SLO: "ttft_p99=1s"}, "models: a capacity search measures one model"},
 		{Spec{Scenarios: []string{"Simple Q&A - Short"}, Concurrency: intp(8)}, CapacitySpec{SLO: "ttft_p99=1s", MaxLevel: ptr(4.0)}, "max_level: must be a number from the first level (8)"},
+		{Spec{Scenarios: []string{"Simple Q&A - Short"}, PrefixTokens: 100, PrefixCache: "warm"}, CapacitySpec{SLO: "ttft_p99=1s"}, "prefix_cache: a capacity search runs its own load levels"},
 	} {
 		_, err := ResolveCapacity(&c.spec, c.cs, Check{})
 		if err == nil || !strings.Contains(err.Error(), c.want) {

@@ -171,14 +171,24 @@ func contextWindow(ctx context.Context, info engine.Info, mgr engine.Manager, mo
 	return 0, nil
 }
 
-// promptOf is the prompt of a stage's first measured request, nonce
-// included when the run defeats prompt caches.
+// promptOf is the prompt of a stage's first measured request (a
+// conversation's first turn), nonce and shared prefix included as the run
+// sends them. A conversation's later turns are longer: one that outgrows
+// the context window is refused by the engine, which stops its stage.
 func promptOf(cfg *runner.Config, model string, sc *suite.Scenario) []engine.PromptMessage {
 	nonce := ""
 	if cfg.CacheBust {
 		nonce = suite.Nonce(cfg.Seed, model, sc.Name, 0)
 	}
-	msgs := sc.At(0).BuildMessages(nonce)
+	var msgs []suite.Message
+	if cfg.PrefixTokens > 0 {
+		msgs = suite.WithPrefix(sc.At(0).FirstMessages(""), suite.SharedPrefix(cfg.PrefixTokens))
+		if nonce != "" {
+			msgs[0].Content = "[" + nonce + "] " + msgs[0].Content
+		}
+	} else {
+		msgs = sc.At(0).FirstMessages(nonce)
+	}
 	out := make([]engine.PromptMessage, len(msgs))
 	for i, m := range msgs {
 		out[i] = engine.PromptMessage{Role: m.Role, Content: m.Content}

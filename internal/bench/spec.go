@@ -78,8 +78,13 @@ type Spec struct {
 	SLO             string    `json:"slo,omitempty"`        // e.g. "ttft=500ms,tpot=50ms"
 	Seed            *int64    `json:"seed"`                 // null: random
 	CacheBust       *bool     `json:"cache_bust,omitempty"` // default true
-	Cold            bool      `json:"cold,omitempty"`
-	OllamaNative    bool      `json:"ollama_native,omitempty"`
+	// PrefixTokens puts a shared prefix of this many tokens before every
+	// prompt; PrefixCache "cold" (default) keeps the nonce before it,
+	// "warm" runs a cold and a warm stage side by side (docs/metrics.md §12).
+	PrefixTokens int    `json:"prefix_tokens,omitempty"`
+	PrefixCache  string `json:"prefix_cache,omitempty"`
+	Cold         bool   `json:"cold,omitempty"`
+	OllamaNative bool   `json:"ollama_native,omitempty"`
 	// FixedOutput asks the engine for exactly max_tokens output tokens on
 	// every scenario, so decode rates compare at equal lengths: ignore_eos
 	// (llama.cpp), with min_tokens (vLLM, SGLang); an engine that cannot is
@@ -237,6 +242,9 @@ func (s *Spec) Validate(c Check) (*Resolved, error) {
 		Warmup:      1,
 		MaxTokens:   s.MaxTokens,
 		FixedOutput: s.FixedOutput,
+
+		PrefixTokens: s.PrefixTokens,
+		PrefixCache:  s.PrefixCache,
 	}
 	if s.Warmup != nil {
 		cfg.Warmup = *s.Warmup
@@ -349,6 +357,10 @@ func (s *Spec) Validate(c Check) (*Resolved, error) {
 	}
 	for _, sc := range r.Scenarios {
 		cfg.Scenarios = append(cfg.Scenarios, sc.Name)
+	}
+	if err := cfg.CheckPrefix(); err != nil {
+		field, msg, _ := strings.Cut(err.Error(), ": ")
+		bad(field, "%s", msg)
 	}
 	for _, e := range cfg.Plan().Validate() {
 		if fe, ok := e.(*load.FieldError); ok {

@@ -34,6 +34,8 @@ type runFlags struct {
 	onFull, oversaturation          string
 	temperature                     optFloat
 	noStream, noCacheBust           bool
+	prefixTokens                    int
+	prefixCache                     string
 	noProgress, noSave              bool
 	ollamaNative, cold, fixedOutput bool
 	db                              string
@@ -79,6 +81,8 @@ func newRunFlagSet(f *runFlags) *flag.FlagSet {
 	fs.IntVar(&f.retries, "retries", 0, "retry a transient failure (HTTP 429/503, connection refused or reset, timeout before the first byte) up to `N` times, with seeded backoff honouring Retry-After; every attempt is a record (0: never)")
 	fs.StringVar(&f.seed, "seed", "", "seed for schedules and prompt nonces (default: random, printed so the run can be repeated)")
 	fs.BoolVar(&f.noCacheBust, "no-cache-bust", false, "send prompts exactly as written (no per-request nonce; prefix caches may then serve repeats)")
+	fs.IntVar(&f.prefixTokens, "prefix-tokens", 0, "put a shared prefix of about `N` tokens before every prompt (0: none)")
+	fs.StringVar(&f.prefixCache, "prefix-cache", "cold", "with --prefix-tokens: cold (the nonce before the prefix: every request prefills it) or warm (a cold stage, then a warm stage that primes the engine's prefix cache and shares the prefix; TTFT and cached-token share side by side)")
 	fs.StringVar(&f.format, "format", "table", "output `format`: table, json, csv, jsonl (one line per request record) or markdown (GitHub tables for a pull request)")
 	fs.StringVar(&f.out, "out", "", "write the output to `FILE` instead of standard output")
 	fs.BoolVar(&f.noProgress, "no-progress", false, "no live progress line on a terminal")
@@ -328,7 +332,7 @@ func buildSpec(f *runFlags, src flagSources) (bench.Spec, []error) {
 	stream, cacheBust, warmup := !f.noStream, !f.noCacheBust, f.warmup
 	s := bench.Spec{Models: f.models, Suite: f.suite, Scenarios: f.scenarios, MaxTokens: f.maxTok, SLO: f.slo,
 		Stream: &stream, CacheBust: &cacheBust, Warmup: &warmup, Cold: f.cold, OllamaNative: f.ollamaNative,
-		FixedOutput: f.fixedOutput, Dataset: f.dataset, DatasetSample: f.datasetSample, DatasetFilter: f.datasetFilter}
+		FixedOutput: f.fixedOutput, PrefixTokens: f.prefixTokens, PrefixCache: f.prefixCache, Dataset: f.dataset, DatasetSample: f.datasetSample, DatasetFilter: f.datasetFilter}
 	if f.dataset != "" && !set("suite") {
 		s.Suite = "" // the dataset replaces the default suite
 	}

@@ -34,6 +34,7 @@ type simProfile struct {
 	Reasoning           int     `json:"reasoning"`
 	OutputTokens        int     `json:"output_tokens"`
 	Slots               int     `json:"slots"`
+	PrefixCache         int     `json:"prefix_cache"` // prompt prefixes the model's prefix cache keeps (0: none)
 	Seed                int64   `json:"seed"`
 	Faults              struct {
 		Status429 float64 `json:"status_429"`
@@ -77,6 +78,7 @@ func loadSimProfiles(path string) ([]sim.Profile, error) {
 			TokensPerChunk: p.TokensPerChunk, RoleChunk: p.RoleChunk, Usage: p.Usage == nil || *p.Usage,
 			RejectStreamOptions: p.RejectStreamOptions, ContinuousUsage: p.ContinuousUsage, Timings: p.Timings, NoDone: p.NoDone,
 			Reasoning: p.Reasoning, OutputTokens: p.OutputTokens, Slots: p.Slots, Seed: p.Seed,
+			PrefixCache: p.PrefixCache,
 		}
 		f := p.Faults
 		sp.Faults = sim.Faults{Status429: f.Status429, Status500: f.Status500, Status503: f.Status503, Stall: f.Stall,

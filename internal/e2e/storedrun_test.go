@@ -35,6 +35,15 @@ type storedRun struct {
 	// was sent once more on a new connection (Record.ConnRetries), and the
 	// engine block says the run opened a connection per request.
 	retryEvery int
+	// turns, when set, makes the records the turns of conversations of
+	// that many turns per model (Record.Turn), each later turn's input
+	// longer by 50 tokens, of which the earlier ones are cached.
+	turns int
+	// prefix, when set, makes the run a --prefix-cache warm one: records
+	// alternate in pairs between the "prefix cold" stage and the "prefix
+	// warm" stage, whose records have all but 5 of their input tokens
+	// cached.
+	prefix bool
 	// finish, when set, completes the result before it is saved (an
 	// engine series, say).
 	finish func(res *runner.Result, t0 time.Time)
@@ -53,6 +62,17 @@ func (s storedRun) record(t0 time.Time, seq int) record.Record {
 		Scheduled: sent, Sent: sent, Status: 200,
 		InputTokens: 40 + seq%7, InputSource: record.SourceUsage,
 		Warmup: seq%200 == 0,
+	}
+	if s.turns > 0 {
+		r.Turn = (seq/len(s.models))%s.turns + 1
+		r.InputTokens += 50 * (r.Turn - 1)
+		r.CachedTokens = max(50*(r.Turn-1)-seq%3, 0)
+	}
+	if s.prefix {
+		r.Stage = runner.StagePrefixCold
+		if (seq/2)%2 == 1 {
+			r.Stage, r.CachedTokens = runner.StagePrefixWarm, r.InputTokens-5
+		}
 	}
 	fail := seq%50 == 49
 	if s.failEvery != nil {
@@ -115,6 +135,9 @@ func (s storedRun) write(t *testing.T, path string) *runner.Result {
 			Temperature: &temp, Stream: true, Seed: 1, CacheBust: true,
 		},
 		Suite: runner.SuiteInfo{Name: "e2e", Version: "1", Source: "e2e test", Scenarios: s.scenarios},
+	}
+	if s.prefix {
+		res.Config.PrefixTokens, res.Config.PrefixCache = 500, runner.PrefixWarm
 	}
 	if s.retryEvery > 0 {
 		res.Engine.ConnectionReuse = "new connection per request: e2e test"

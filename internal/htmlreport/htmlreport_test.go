@@ -33,6 +33,7 @@ type testRun struct {
 	scenarios []string
 	perGroup  int    // measured requests per model × scenario
 	text      string // every ok record's text
+	turns     int    // > 0: the requests are the turns of conversations of this many turns
 }
 
 // write stores the run in db: every 25th request times out, latencies
@@ -63,6 +64,11 @@ func (s testRun) write(t *testing.T, db *store.DB) *runner.Result {
 				r := record.Record{Seq: int64(seq), Model: m, Scenario: sc, Stream: true, MaxTok: 16, Scheduled: sent, Sent: sent,
 					Status: 200, InputTokens: 40, InputSource: record.SourceUsage}
 				seq++
+				if s.turns > 0 {
+					r.Turn = i%s.turns + 1
+					r.InputTokens += 60 * (r.Turn - 1)
+					r.CachedTokens = 60 * (r.Turn - 1)
+				}
 				if i%25 == 24 {
 					r.Outcome, r.Phase, r.End = record.Timeout, record.PhaseFirstToken, 30*time.Second
 					r.Error = "timeout <script>window.__xss=9</script>"
@@ -342,5 +348,30 @@ func TestReportFileNameModels(t *testing.T) {
 	}
 	if len(d.Runs) != 1 || len(d.Runs[0].Names) != 1 || d.Runs[0].Names[path] != "rand-24M.gguf" {
 		t.Errorf("the data's names: %+v, want only %s → rand-24M.gguf", d.Runs, path)
+	}
+}
+
+// TestReportTurns checks the per-turn table of a conversation run: one row
+// per model × scenario × turn with the summary's figures, and no table for
+// a run without conversations.
+func TestReportTurns(t *testing.T) {
+	db := openDB(t)
+	res := testRun{id: "conv", models: []string{"m"}, scenarios: []string{"chat"}, perGroup: 30, text: "hi", turns: 3}.write(t, db)
+	testRun{id: "plain", models: []string{"m"}, scenarios: []string{"chat"}, perGroup: 10, text: "hi"}.write(t, db)
+	_, page := render(t, db, "conv")
+	rows := regexp.MustCompile(`<tr class="turn" data-model="m" data-scenario="chat" data-turn="(\d)">(.*?)</tr>`).FindAllStringSubmatch(page, -1)
+	turns := res.Summary.Groups[0].Turns
+	if len(rows) != 3 || len(turns) != 3 {
+		t.Fatalf("%d rows, %d turns in the summary", len(rows), len(turns))
+	}
+	for i, f := range turns {
+		want := fmt.Sprintf(`<td class="n">%d</td><td class="n">%d / %d</td><td class="n">%s</td><td class="n">%s</td><td class="n">%s</td><td class="n">%s</td><td class="n">%s</td>`,
+			f.Turn, f.OK, f.Requests, num(f.TTFT.P50), num(f.TTFT.Mean), num(f.InputTokens), num(f.CachedTokens), pct(*f.CachedShare))
+		if !strings.Contains(rows[i][2], want) {
+			t.Errorf("turn %d row %s\nwant %s", f.Turn, rows[i][2], want)
+		}
+	}
+	if _, page := render(t, db, "plain"); strings.Contains(page, `class="turns"`) {
+		t.Error("a run without conversations has a per-turn table")
 	}
 }

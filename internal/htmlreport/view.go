@@ -39,6 +39,7 @@ type runView struct {
 	Pooled    []rowView
 	Engines   []engineRow
 	Curve     []curveRow
+	Turns     []turnRow
 	Machine   string
 	Config    []kv
 	Command   string
@@ -83,6 +84,14 @@ type engineRow struct {
 	Label                        string
 	N                            int
 	TTFT, Decode, Overhead, Cttf string
+}
+
+// turnRow is one conversation turn of a scenario's group (stats.TurnFigures).
+type turnRow struct {
+	Model, Scenario, Stage string
+	Turn, OK, Requests     int
+	TTFT50, TTFTMean       string
+	In, Cached, Share      string
 }
 
 type curveRow struct {
@@ -187,6 +196,8 @@ func stat(d stats.Dist, field string) float64 {
 		return d.P95
 	case "p99":
 		return d.P99
+	case "mean":
+		return d.Mean
 	}
 	return math.NaN()
 }
@@ -360,6 +371,17 @@ func newRunView(i int, r *Run) runView {
 				}
 				v.Curve = append(v.Curve, row)
 			}
+		}
+	}
+	for j := range res.Groups {
+		g := &res.Groups[j]
+		for _, f := range g.Turns {
+			share := "–"
+			if f.CachedShare != nil {
+				share = pct(*f.CachedShare)
+			}
+			v.Turns = append(v.Turns, turnRow{Model: g.Model, Scenario: g.Scenario, Stage: g.Stage, Turn: f.Turn, OK: f.OK, Requests: f.Requests,
+				TTFT50: num(stat(f.TTFT, "p50")), TTFTMean: num(stat(f.TTFT, "mean")), In: num(f.InputTokens), Cached: num(f.CachedTokens), Share: share})
 		}
 	}
 	v.Config = configRows(res)

@@ -82,6 +82,7 @@ type Record struct {
 	Stage    string `json:"stage,omitempty"`    // load stage label, e.g. "c=8" (empty for a single stage)
 	Worker   int    `json:"worker"`             // closed-loop worker or open-loop slot that sent it
 	Warmup   bool   `json:"warmup,omitempty"`   // warm-up request: recorded, never summarised
+	Turn     int    `json:"turn,omitempty"`     // a conversation's turn, from 1 (0: not a conversation)
 	Stream   bool   `json:"stream"`             // streaming request
 	MaxTok   int    `json:"max_tokens"`         // max_tokens requested (0: not set)
 	Attempt  int    `json:"attempt,omitempty"`  // attempt number: 0 the first, n the n-th retry (flperf run --retries; off by default)
@@ -132,7 +133,12 @@ type Record struct {
 	Phase        Phase   `json:"phase,omitempty"` // where a failed request was
 	Error        string  `json:"error,omitempty"` // error text (HTTP error bodies: first 1 KiB)
 	Text         string  `json:"text,omitempty"`  // generated text, untrusted, first TextLimit bytes
-	TextBytes    int     `json:"text_bytes"`      // full length of the generated text in bytes
+	// Answer is the answer's content (reasoning excluded), kept only when
+	// the request asked for it (a conversation sends it back in the next
+	// turn) and never stored; AnswerCut says it outgrew that bound.
+	Answer    string `json:"-"`
+	AnswerCut bool   `json:"-"`
+	TextBytes int    `json:"text_bytes"` // full length of the generated text in bytes
 	// TextChars is the full length of the generated text in characters
 	// (Unicode code points, an invalid byte counting as one, as
 	// utf8.RuneCount counts), and PromptChars that of every message sent

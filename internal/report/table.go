@@ -51,6 +51,8 @@ func Table(w io.Writer, r *runner.Result) error {
 		groupTable(ew, r.Models, notes, false)
 	}
 	languagesBlock(ew, r)
+	turnsBlock(ew, r)
+	prefixBlock(ew, r)
 	failureClasses(ew, r)
 	if r.Legacy == nil || len(r.Groups) > 0 {
 		best(ew, r)
@@ -125,6 +127,13 @@ func requestLabel(c *runner.Config) string {
 	}
 	if c.CacheBust {
 		p = append(p, "prompt-cache nonce on")
+	}
+	if c.PrefixTokens > 0 {
+		mode := c.PrefixCache
+		if mode == "" {
+			mode = runner.PrefixCold
+		}
+		p = append(p, fmt.Sprintf("shared prefix of %d tokens (prefix cache %s)", c.PrefixTokens, mode))
 	}
 	switch c.OutputForcedBy {
 	case "":

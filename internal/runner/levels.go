@@ -102,6 +102,9 @@ func (c *Config) Sweep() []Level {
 // one unlabelled plan, or one per level of the sweep, ascending.
 func (c *Config) stagePlans() []StagePlan {
 	base := c.Plan()
+	if c.PrefixCache == PrefixWarm {
+		return []StagePlan{{Plan: base, Stage: StagePrefixCold}, {Plan: base, Stage: StagePrefixWarm}}
+	}
 	levels := c.Sweep()
 	if levels == nil {
 		return []StagePlan{{Plan: base}}

@@ -52,6 +52,11 @@ type Config struct {
 	SLOSpec     string    `json:"slo,omitempty"`
 	Seed        int64     `json:"seed"`
 	CacheBust   bool      `json:"cache_bust"` // a per-request nonce prefix defeats prefix caches
+	// PrefixTokens puts a shared prefix of this many tokens (estimated)
+	// before every prompt (0: none); PrefixCache is PrefixCold (""
+	// too) or PrefixWarm (docs/metrics.md §12).
+	PrefixTokens int    `json:"prefix_tokens,omitempty"`
+	PrefixCache  string `json:"prefix_cache,omitempty"`
 	// FixedOutput asks every scenario for exactly its max_tokens output
 	// tokens (--fixed-output); a scenario's own fixed_output asks for it
 	// alone.

@@ -222,21 +222,39 @@ func (r *Runner) doFunc(model string, sc *suite.Scenario, stage string, emit fun
 		temp = cfg.Temperature
 	}
 	scenario := sc
+	var convs conversations
 	return func(ctx context.Context, job load.Job) record.Record {
 		sc := scenario.At(job.Index) // a dataset's entry, else the scenario
 		maxTok := sc.MaxTokensOr(DefaultMaxTokens)
 		if cfg.MaxTokens > 0 {
 			maxTok = cfg.MaxTokens
 		}
+		// A conversation's turn: its nonce is the conversation's, so
+		// that its turns share their prefix and no other does.
+		var conv *conversation
+		turn, index := 0, job.Index
+		if sc.IsConversation() {
+			conv = convs.take(convKey{job.Warmup, job.Worker}, sc.TurnCount())
+			turn, index = conv.sent+1, conv.id
+		}
 		nonce := ""
 		if cfg.CacheBust {
 			key := sc.Name
+			if conv != nil {
+				key = "conversation/" + key
+			}
 			if job.Warmup {
 				key = "warmup/" + key
 			}
-			nonce = suite.Nonce(cfg.Seed, model, key, job.Index)
+			nonce = suite.Nonce(cfg.Seed, model, key, index)
 		}
-		msgs := sc.BuildMessages(nonce)
+		var msgs []suite.Message
+		if conv != nil {
+			msgs = sc.BuildTurn("", conv.history, turn)
+		} else {
+			msgs = sc.BuildMessages("")
+		}
+		msgs = cfg.prefixed(msgs, nonce, stage)
 		promptChars := 0
 		for _, m := range msgs {
 			promptChars += utf8.RuneCountInString(m.Content)
@@ -250,6 +268,9 @@ func (r *Runner) doFunc(model string, sc *suite.Scenario, stage string, emit fun
 			Stream:      cfg.Stream,
 			IgnoreEOS:   sc.IgnoreEOS,
 			MinTokens:   sc.MinTokens,
+		}
+		if conv != nil {
+			req.KeepAnswer = MaxAnswerKeep
 		}
 		if cfg.FixedOutput || sc.FixedOutput {
 			forceOutput(&req, cfg.OutputForcedBy)
@@ -265,18 +286,25 @@ func (r *Runner) doFunc(model string, sc *suite.Scenario, stage string, emit fun
 				}
 			}
 			r.Client.Do(ctx, req, rec)
+			rec.Turn = turn
 		}
+		var rec record.Record
 		if cfg.Retries > 0 {
 			t := retrier{retries: cfg.Retries, backoff: r.backoff(), seed: cfg.Seed, model: model, scenario: sc.Name, stage: stage, emit: emit}
-			return t.run(ctx, job, send)
+			rec = t.run(ctx, job, send)
+		} else {
+			rec = record.Record{
+				Seq:       job.Seq,
+				Worker:    job.Worker,
+				Warmup:    job.Warmup,
+				Scheduled: job.Scheduled,
+			}
+			send(&rec)
 		}
-		rec := record.Record{
-			Seq:       job.Seq,
-			Worker:    job.Worker,
-			Warmup:    job.Warmup,
-			Scheduled: job.Scheduled,
+		if conv != nil {
+			conv.answered(&rec, sc.UserTurn(turn), r.Engine.Kind == engine.Ollama)
+			rec.Answer = ""
 		}
-		send(&rec)
 		return rec
 	}
 }

@@ -106,6 +106,9 @@ func (r *Runner) Begin(ctx context.Context) (*Session, error) {
 		for _, model := range r.Config.Models {
 			if n := r.runnable(model); n > 0 {
 				st.total += n*len(plans)*st.plan.Requests + st.plan.Warmup
+				if r.Config.PrefixCache == PrefixWarm {
+					st.total += n // each warm stage's priming warm-up
+				}
 			}
 		}
 	}
@@ -144,6 +147,9 @@ func (s *Session) RunStage(spec StageSpec) StageResult {
 		s.colds[spec.Model] = cold
 		s.models = append(s.models, spec.Model)
 		p.Warmup = r.Config.Warmup // warm-up once per model, before its first stage
+	}
+	if spec.Stage == StagePrefixWarm {
+		p.Warmup = max(p.Warmup, 1) // it primes the engine's cache with the prefix
 	}
 	var agg stats.Aggregator
 	win := r.runStage(s.ctx, s.st, spec.Model, spec.Scenario, p, spec.Stage, cold, &agg)

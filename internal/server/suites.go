@@ -75,6 +75,9 @@ type scenarioView struct {
 	MaxTokens   int             `json:"max_tokens"`
 	Temperature *float64        `json:"temperature"`
 	Messages    []suite.Message `json:"messages"`
+	// Turns is a conversation's number of user turns (0: not one); its
+	// Messages are then those of its first turn.
+	Turns int `json:"turns,omitempty"`
 }
 
 // suiteView is GET /suites/{name}.
@@ -148,7 +151,7 @@ func (s *Server) handleSuite(w http.ResponseWriter, r *http.Request) error {
 			temp = st.DefaultConfig.Temperature
 		}
 		v.Scenarios = append(v.Scenarios, scenarioView{Name: sc.Name, Category: sc.Category, Description: sc.Description,
-			MaxTokens: sc.MaxTokensOr(suite.DefaultMaxTokens), Temperature: temp, Messages: sc.BuildMessages("")})
+			MaxTokens: sc.MaxTokensOr(suite.DefaultMaxTokens), Temperature: temp, Messages: sc.FirstMessages(""), Turns: sc.TurnCount()})
 	}
 	return writeData(w, http.StatusOK, v)
 }

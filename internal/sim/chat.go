@@ -76,9 +76,10 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request) {
 	holding = true
 	up(&s.active, &s.maxActive)
 	g.origin = time.Now()
-	s.emit(Event{Req: g.id, Model: p.Name, Kind: Slot, At: g.origin})
+	g.par.cachedTokens = m.cache.lookup(g.par.keys, g.par.promptTokens)
+	s.emit(Event{Req: g.id, Model: p.Name, Kind: Slot, At: g.origin, Cached: g.par.cachedTokens})
 
-	g.sched = newSchedule(p, g.origin, par.promptTokens, newRNG(p.Seed, k, streamJitter))
+	g.sched = newSchedule(p, g.origin, g.par.promptTokens-g.par.cachedTokens, newRNG(p.Seed, k, streamJitter))
 	g.sleep = newSleeper(ctx)
 	defer g.sleep.stop()
 	g.rc = http.NewResponseController(w)
@@ -92,6 +93,7 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request) {
 		finish()
 		panic(http.ErrAbortHandler)
 	}
+	g.remember()
 }
 
 // statusFault is the answer of an injected status fault.
@@ -133,14 +135,16 @@ type gen struct {
 	words     rng
 
 	// Run.
-	origin   time.Time
-	sched    schedule
-	sleep    sleeper
-	firstDue time.Time // due time of token 0
-	lastDue  time.Time // due time of token n−1
-	sent     int       // tokens delivered
-	head     []byte    // frame start up to and including `"model":"…",`
-	buf      []byte    // frame being built, reused
+	origin     time.Time
+	sched      schedule
+	sleep      sleeper
+	firstDue   time.Time // due time of token 0
+	lastDue    time.Time // due time of token n−1
+	sent       int       // tokens delivered
+	answer     []byte    // content text generated so far, for the prefix cache (see keepAnswer)
+	answerLost bool      // the answer outgrew maxAnswerKeep or was not kept
+	head       []byte    // frame start up to and including `"model":"…",`
+	buf        []byte    // frame being built, reused
 }
 
 // plan fixes the output length, finish reason and faults of request k.
@@ -266,7 +270,11 @@ func (g *gen) stream() (cut bool) {
 		g.buf = append(g.buf[:0], g.head...)
 		g.buf = append(g.buf, `"choices":[{"index":0,"delta":{`...)
 		g.buf = append(g.buf, field...)
+		at := len(g.buf)
 		g.buf = appendWords(g.buf, &g.words, end-i)
+		if i >= g.reasoning {
+			g.keepAnswer(g.buf[at:])
+		}
 		g.buf = append(g.buf, `"},"finish_reason":null}]`...)
 		g.buf = g.endFrame(g.buf, end)
 		if g.sleep.until(due) != nil || !g.flush() {
@@ -351,7 +359,9 @@ func (g *gen) complete() (cut bool) {
 			thought = appendWords(make([]byte, 0, 7*g.reasoning), &g.words, g.reasoning)
 		}
 		b = append(b, `"choices":[{"index":0,"message":{"role":"assistant","content":"`...)
+		at := len(b)
 		b = appendWords(b, &g.words, g.n-g.reasoning)
+		g.keepAnswer(b[at:])
 		b = append(b, '"')
 		if g.reasoning > 0 {
 			b = append(b, `,"reasoning_content":"`...)

@@ -15,10 +15,11 @@
 // absolute deadline from that origin, reached with one reusable timer, so
 // errors never accumulate:
 //
-//	first token   origin + (TTFT + N_in/PrefillTPS) × (1+j₀)
+//	first token   origin + (TTFT + (N_in − cached)/PrefillTPS) × (1+j₀)
 //	token i       first + Σ_{g=1..i} (1/DecodeTPS) × (1+j_g)
 //
-// where N_in is tokens.Estimate summed over the message contents and each
+// where N_in is tokens.Estimate summed over the message contents, cached
+// the part of it the model's prefix cache served (0 without one), and each
 // j is drawn uniformly from [−Jitter, +Jitter] by a seeded generator (with
 // Jitter 0, token i is due at exactly first + i/DecodeTPS). A chunk of
 // TokensPerChunk tokens is written and flushed at the due time of its last
@@ -35,6 +36,19 @@
 // shows as a wait for the first response byte, as it does with Ollama and
 // Foundry Local, which also hold queued requests before answering.
 // Non-streaming responses are written whole once the last token is due.
+//
+// # Prefix cache
+//
+// A model with Profile.PrefixCache > 0 keeps that many prompt prefixes, a
+// whole number of messages each, least recently used first out. A request
+// whose leading messages form a cached prefix (an earlier request's, or an
+// earlier request's prompt followed by its answer, as a conversation sends
+// it back) prefills only the rest: N_in above becomes N_in − cached, where
+// cached is at most N_in − 1. It reports the hit as usage
+// prompt_tokens_details.cached_tokens and, with Timings, as cache_n with
+// prompt_n the uncached part; with CacheAsEvaluated (Ollama) usage
+// prompt_tokens counts only the uncached tokens instead. A nonce at the
+// start of the first message makes every prefix new.
 //
 // # Tokens
 //

@@ -39,12 +39,21 @@ func (g *gen) endFrame(b []byte, completed int) []byte {
 // appendUsage appends a usage object for completed completion tokens.
 func (g *gen) appendUsage(b []byte, completed int, details bool) []byte {
 	prompt := g.par.promptTokens
+	cached := g.m.cache != nil
+	if cached && g.p.CacheAsEvaluated {
+		prompt, cached = prompt-g.par.cachedTokens, false
+	}
 	b = append(b, `{"prompt_tokens":`...)
 	b = strconv.AppendInt(b, int64(prompt), 10)
 	b = append(b, `,"completion_tokens":`...)
 	b = strconv.AppendInt(b, int64(completed), 10)
 	b = append(b, `,"total_tokens":`...)
 	b = strconv.AppendInt(b, int64(prompt+completed), 10)
+	if cached {
+		b = append(b, `,"prompt_tokens_details":{"cached_tokens":`...)
+		b = strconv.AppendInt(b, int64(g.par.cachedTokens), 10)
+		b = append(b, '}')
+	}
 	if details && g.reasoning > 0 {
 		b = append(b, `,"completion_tokens_details":{"reasoning_tokens":`...)
 		b = strconv.AppendInt(b, int64(g.reasoning), 10)
@@ -61,12 +70,15 @@ func (g *gen) appendTimings(b []byte) []byte {
 	promptMS := ms(g.firstDue.Sub(g.origin))
 	predMS := ms(g.lastDue.Sub(g.firstDue))
 	n := g.n
-	b = append(b, `,"timings":{"cache_n":0,"prompt_n":`...)
-	b = strconv.AppendInt(b, int64(g.par.promptTokens), 10)
+	prefilled := g.par.promptTokens - g.par.cachedTokens
+	b = append(b, `,"timings":{"cache_n":`...)
+	b = strconv.AppendInt(b, int64(g.par.cachedTokens), 10)
+	b = append(b, `,"prompt_n":`...)
+	b = strconv.AppendInt(b, int64(prefilled), 10)
 	b = append(b, `,"prompt_ms":`...)
 	b = appendFloat(b, promptMS)
 	b = append(b, `,"prompt_per_second":`...)
-	b = appendFloat(b, rate(float64(g.par.promptTokens), promptMS))
+	b = appendFloat(b, rate(float64(prefilled), promptMS))
 	b = append(b, `,"predicted_n":`...)
 	b = strconv.AppendInt(b, int64(n), 10)
 	b = append(b, `,"predicted_ms":`...)

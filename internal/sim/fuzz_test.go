@@ -16,13 +16,14 @@ func FuzzChat(f *testing.F) {
 		`{"model":"m","stream":true,"max_tokens":3,"messages":[{"role":"user","content":"hi"}],"stream_options":{"include_usage":true,"continuous_usage_stats":true}}`,
 		`{"model":"m","messages":[{"role":"user","content":[{"type":"text","text":"a b"}]}],"min_tokens":2,"ignore_eos":true}`,
 		`{"model":"x","messages":[]}`,
+		`{"model":"m","messages":[{"role":"system","content":"s"},{"role":"user","content":"q"},{"role":"assistant","content":" lorem ipsum"},{"role":"user","content":"q2"}]}`,
 		`{"model":"m","messages":[{"role":"user","content":null}],"max_completion_tokens":1,"n":1}`,
 		`{`, `null`, `[]`, `""`,
 	} {
 		f.Add([]byte(seed))
 	}
 	s, err := New(Profile{Name: "m", DecodeTPS: 1e12, Usage: true, ContinuousUsage: true, Timings: true,
-		Reasoning: 2, OutputTokens: 16, DefaultMaxTokens: 8, RoleChunk: true, TokensPerChunk: 3})
+		Reasoning: 2, OutputTokens: 16, DefaultMaxTokens: 8, RoleChunk: true, TokensPerChunk: 3, PrefixCache: 8})
 	if err != nil {
 		f.Fatal(err)
 	}

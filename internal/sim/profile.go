@@ -29,7 +29,18 @@ type Profile struct {
 	DefaultMaxTokens    int           // used when the request has no max_tokens (0 means 256)
 	Slots               int           // parallel generation slots (0: unlimited); extra requests queue FIFO, queue time adds to TTFT
 	Seed                int64         // seeds faults, jitter and words
-	Faults              Faults        // injected failures
+	// PrefixCache is the size of the model's prefix cache in prompt
+	// prefixes (0: no cache). A request whose leading messages were seen
+	// before prefills only the rest: TTFT grows by
+	// (N_in − cached)/PrefillTPS, usage carries
+	// prompt_tokens_details.cached_tokens and timings carry cache_n and
+	// prompt_n = N_in − cached. Least recently used prefixes go first.
+	PrefixCache int
+	// CacheAsEvaluated reports a prefix-cache hit as Ollama does: usage
+	// prompt_tokens counts only the prompt tokens prefilled (its
+	// prompt_eval_count), with no prompt_tokens_details.
+	CacheAsEvaluated bool
+	Faults           Faults // injected failures
 }
 
 // Faults are failures injected with a given probability per request. Each
@@ -50,6 +61,8 @@ const (
 	MaxBodyBytes = 16 << 20
 	// MaxOutputTokens is the largest max_tokens accepted (400 beyond).
 	MaxOutputTokens = 1 << 20
+	// MaxPrefixCache is the largest Profile.PrefixCache accepted.
+	MaxPrefixCache = 1 << 20
 	// defaultMaxTokens applies when neither the request nor the profile sets a limit.
 	defaultMaxTokens = 256
 )
@@ -57,8 +70,9 @@ const (
 // DefaultProfiles returns the models `flperf run` benchmarks when no real
 // engine is found: "sim-fast", an unqueued server that sends two tokens per
 // chunk, and "sim-slow", a four-slot server that sends a role chunk first and
-// one token per chunk. Together they take about 40 seconds over the
-// default suite.
+// one token per chunk. Both keep a prefix cache of 1024 prompt prefixes,
+// which the default cache-busting nonce defeats and a conversation's later
+// turns hit. Together they take about 40 seconds over the default suite.
 func DefaultProfiles() []Profile {
 	return []Profile{
 		{
@@ -69,6 +83,7 @@ func DefaultProfiles() []Profile {
 			Jitter:         0.05,
 			TokensPerChunk: 2,
 			Usage:          true,
+			PrefixCache:    1024,
 			Seed:           1,
 		},
 		{
@@ -81,6 +96,7 @@ func DefaultProfiles() []Profile {
 			RoleChunk:      true,
 			Usage:          true,
 			Slots:          4,
+			PrefixCache:    1024,
 			Seed:           2,
 		},
 	}
@@ -133,6 +149,9 @@ func (p *Profile) validate() error {
 	}
 	if p.DefaultMaxTokens < 0 || p.DefaultMaxTokens > MaxOutputTokens {
 		bad("DefaultMaxTokens", "must be in [0,%d] (got %d)", MaxOutputTokens, p.DefaultMaxTokens)
+	}
+	if p.PrefixCache < 0 || p.PrefixCache > MaxPrefixCache {
+		bad("PrefixCache", "must be in [0,%d] (got %d)", MaxPrefixCache, p.PrefixCache)
 	}
 	if p.Slots < 0 {
 		bad("Slots", "must not be negative (got %d)", p.Slots)

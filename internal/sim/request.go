@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"flperf/internal/tokens"
 )
@@ -45,6 +46,12 @@ type params struct {
 	minTokens     int
 	ignoreEOS     bool
 	promptTokens  int // N_in: tokens.Estimate summed over message contents
+	// keys[i] is the prefix-cache key of messages 0..i (chainKey) and
+	// cum[i] their tokens; cachedTokens is the part of the prompt the
+	// model's prefix cache served (set when the slot is taken).
+	keys         []uint64
+	cum          []int
+	cachedTokens int
 }
 
 func badRequest(param, format string, args ...any) *apiError {
@@ -76,12 +83,18 @@ func parseChat(body []byte) (params, *apiError) {
 		if m.Role == "" {
 			return p, badRequest(fmt.Sprintf("messages[%d].role", i), "missing required field \"messages[%d].role\"", i)
 		}
-		n, ok := contentTokens(m.Content)
+		n, text, ok := contentTokens(m.Content)
 		if !ok {
 			return p, badRequest(fmt.Sprintf("messages[%d].content", i),
 				"\"messages[%d].content\" must be a string, an array of content parts or null", i)
 		}
 		p.promptTokens += n
+		prev := uint64(0)
+		if i > 0 {
+			prev = p.keys[i-1]
+		}
+		p.keys = append(p.keys, chainKey(prev, m.Role, text))
+		p.cum = append(p.cum, p.promptTokens)
 	}
 	if so := bytes.TrimSpace(req.StreamOptions); len(so) > 0 && !bytes.Equal(so, []byte("null")) {
 		var opts struct {
@@ -118,33 +131,36 @@ func parseChat(body []byte) (params, *apiError) {
 	return p, nil
 }
 
-// contentTokens estimates the tokens of one message content; ok is false
-// when the content has an unsupported shape.
-func contentTokens(raw json.RawMessage) (n int, ok bool) {
+// contentTokens estimates the tokens of one message content and returns
+// its text (text parts joined); ok is false when the content has an
+// unsupported shape.
+func contentTokens(raw json.RawMessage) (n int, text string, ok bool) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
-		return 0, true
+		return 0, "", true
 	}
 	switch raw[0] {
 	case '"':
 		var s string
 		if json.Unmarshal(raw, &s) != nil {
-			return 0, false
+			return 0, "", false
 		}
-		return tokens.Estimate(s), true
+		return tokens.Estimate(s), s, true
 	case '[':
 		var parts []contentPart
 		if json.Unmarshal(raw, &parts) != nil {
-			return 0, false
+			return 0, "", false
 		}
+		var b strings.Builder
 		for _, part := range parts {
 			if part.Type == "text" || part.Type == "" {
 				n += tokens.Estimate(part.Text)
+				b.WriteString(part.Text)
 			}
 		}
-		return n, true
+		return n, b.String(), true
 	}
-	return 0, false
+	return 0, "", false
 }
 
 // PromptTokens is the simulator's count of a chat request's prompt tokens,

@@ -40,6 +40,7 @@ type model struct {
 	nameJSON []byte        // the name as a JSON string, quotes included
 	count    atomic.Uint64 // requests accepted so far: the next request's k
 	slots    slots
+	cache    *prefixCache // nil: Profile.PrefixCache is 0
 }
 
 // Stats are the server's request counters.
@@ -89,6 +90,7 @@ type Event struct {
 	At     time.Time // when (monotonic clock)
 	Tokens int       // Chunk: tokens in the chunk; End: tokens delivered in total
 	Due    time.Time // Chunk: when the schedule meant it to be flushed (its last token's due time)
+	Cached int       // Slot: the prompt tokens the model's prefix cache served (Profile.PrefixCache)
 }
 
 // New returns a server for the given profiles, or an error naming every
@@ -111,6 +113,7 @@ func New(profiles ...Profile) (*Server, error) {
 		name, _ := json.Marshal(p.Name)
 		m := &model{p: p, nameJSON: name}
 		m.slots = slots{limit: p.Slots, queued: &s.queued}
+		m.cache = newPrefixCache(p.PrefixCache)
 		s.models[p.Name] = m
 		s.names = append(s.names, p.Name)
 	}
@@ -245,6 +248,7 @@ type profileInfo struct {
 	Jitter         float64 `json:"jitter"`
 	TokensPerChunk int     `json:"tokens_per_chunk"`
 	Slots          int     `json:"slots"`
+	PrefixCache    int     `json:"prefix_cache,omitempty"`
 	Reasoning      int     `json:"reasoning_tokens"`
 	OutputTokens   int     `json:"output_tokens"`
 	Seed           int64   `json:"seed"`
@@ -262,7 +266,7 @@ func (s *Server) buildInfo(profiles []Profile) []byte {
 	for _, p := range profiles {
 		info.Profiles = append(info.Profiles, profileInfo{
 			Name: p.Name, TTFTms: float64(p.TTFT) / 1e6, PrefillTPS: p.PrefillTPS, DecodeTPS: p.DecodeTPS,
-			Jitter: p.Jitter, TokensPerChunk: p.chunkTokens(), Slots: p.Slots, Reasoning: p.Reasoning,
+			Jitter: p.Jitter, TokensPerChunk: p.chunkTokens(), Slots: p.Slots, PrefixCache: p.PrefixCache, Reasoning: p.Reasoning,
 			OutputTokens: p.OutputTokens, Seed: p.Seed, Faults: p.Faults != (Faults{}),
 		})
 	}

@@ -25,6 +25,9 @@ type acc struct {
 	t    tally
 	rows []row
 	itl  sampleBuf // durations as they come; Summary sorts them into ms
+	// turns counts the requests of each conversation turn, whatever their
+	// outcome (nil: no conversation).
+	turns map[int]int
 }
 
 // row holds the per-request figures of one ok record; times in ms, NaN
@@ -35,6 +38,7 @@ type row struct {
 	charRate                           float64 // generated characters per second of decode; NaN: unknown
 	in, out                            int
 	maxTok                             int
+	turn, cached                       int // a conversation's turn (0: none) and its cached prompt tokens
 	inKnown, outKnown                  bool
 	length                             bool // finish reason "length"
 	// recovered: ok after retries; wait is its retry wait in ms, which
@@ -89,6 +93,12 @@ func (a *Aggregator) Add(r *record.Record) {
 		return // a later attempt of the same request carries its outcome
 	}
 	g.t.requests++
+	if r.Turn > 0 {
+		if g.turns == nil {
+			g.turns = map[int]int{}
+		}
+		g.turns[r.Turn]++
+	}
 	switch r.Outcome {
 	case record.OK:
 		a.addOK(g, r)
@@ -120,7 +130,8 @@ func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond)
 func (a *Aggregator) addOK(g *acc, r *record.Record) {
 	t := &g.t
 	t.ok++
-	w := row{ttft: nan, ttfo: nan, tpot: nan, e2e: nan, qttft: nan, qe2e: nan, engTTFT: nan, engDecode: nan, charRate: nan, maxTok: r.MaxTok, length: r.FinishReason == "length"}
+	w := row{ttft: nan, ttfo: nan, tpot: nan, e2e: nan, qttft: nan, qe2e: nan, engTTFT: nan, engDecode: nan, charRate: nan, maxTok: r.MaxTok, length: r.FinishReason == "length",
+		turn: r.Turn, cached: max(r.CachedTokens, 0)}
 	if r.Server != nil {
 		t.engine++
 		if v, ok := r.Server.EngineTTFT(); ok {
@@ -164,6 +175,10 @@ func (a *Aggregator) addOK(g *acc, r *record.Record) {
 		t.noteImpossible(r)
 	}
 	t.sumIn += int64(w.in)
+	if w.inKnown {
+		t.cacheIn += int64(w.in)
+		t.cached += int64(w.cached)
+	}
 	t.sumOut += int64(w.out)
 	w.charRate = t.chars.add(r, w.out, w.outKnown && reported(src))
 

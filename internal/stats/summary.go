@@ -94,6 +94,18 @@ type Group struct {
 	// nil when no record counted characters (runs stored before schema 12).
 	Chars *CharFigures `json:"chars,omitempty"`
 
+	// CachedTokens is Σ cached prompt tokens the engine reported over the
+	// ok records (record.CachedTokens), and CachedShare that over Σ their
+	// input tokens; nil when no record reported a cache hit
+	// (docs/metrics.md §12).
+	CachedTokens int64    `json:"cached_tokens,omitempty"`
+	CachedShare  *float64 `json:"cached_share,omitempty"`
+
+	// Turns are the figures of each conversation turn, on a scenario's
+	// group only (the pooled rows leave them out); nil when no request
+	// was a conversation's turn (docs/metrics.md §12).
+	Turns []TurnFigures `json:"turns,omitempty"`
+
 	TokenSource  string                     `json:"token_source"`  // usage, engine, estimate, chunks, mixed ("" without counts)
 	TokenSources map[record.TokenSource]int `json:"token_sources"` // ok records per output token source, zeros included
 
@@ -265,11 +277,12 @@ func (a *Aggregator) Summary(opts Options) Summary {
 	s := Summary{Groups: make([]Group, 0, n), Models: make([]Group, 0, len(models))}
 	for i, g := range a.order {
 		s.Groups = append(s.Groups, build(g.key, &tallies[i], &groupDists[i], opts))
+		s.Groups[i].Turns = g.turnFigures()
 	}
 	for j, m := range models {
 		if len(m.members) == 1 {
 			g := s.Groups[m.members[0]].clone()
-			g.Scenario = ""
+			g.Scenario, g.Turns = "", nil
 			s.Models = append(s.Models, g)
 			continue
 		}
@@ -295,6 +308,8 @@ func (g Group) clone() Group {
 		g.Retries = &r
 	}
 	g.Warnings = slices.Clone(g.Warnings)
+	g.Turns = cloneTurns(g.Turns)
+	g.CachedShare = clonePtr(g.CachedShare)
 	if g.Chars != nil {
 		c := *g.Chars
 		c.TokensPerChar, c.InputTokensPerChar = clonePtr(c.TokensPerChar), clonePtr(c.InputTokensPerChar)
@@ -363,6 +378,10 @@ func build(k groupKey, t *tally, d *dists, opts Options) Group {
 	g.RequestsPerS = perS(float64(t.ok))
 	g.OutputTokensPerS = perS(float64(t.sumOut))
 	g.TotalTokensPerS = perS(float64(t.sumIn + t.sumOut))
+	g.CachedTokens = t.cached
+	if t.cached > 0 {
+		g.CachedShare = ratio(t.cached, t.cacheIn)
+	}
 
 	if !opts.SLO.IsZero() {
 		gp := &Goodput{SLO: opts.SLO.String(), Good: t.good, PerS: perS(float64(t.good))}

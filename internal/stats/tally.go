@@ -21,6 +21,7 @@ type tally struct {
 	impossible                     int        // ok records whose server count cannot be true (Record.Output)
 	worstClaim                     impossible // the largest such count
 	sumIn, sumOut                  int64      // token sums of ok records
+	cacheIn, cached                int64      // of ok records with a known input count: Σ input tokens, Σ cached tokens
 	chars                          charTally  // characters and their tokens (tokens per character)
 	engine                         int        // ok records carrying the engine's own timings
 	connRetries                    int        // sendings repeated on a new connection (Record.ConnRetries)
@@ -164,6 +165,8 @@ func (t *tally) add(o tally) {
 		t.worstClaim = o.worstClaim
 	}
 	t.sumIn += o.sumIn
+	t.cacheIn += o.cacheIn
+	t.cached += o.cached
 	t.sumOut += o.sumOut
 	t.chars.outChars += o.chars.outChars
 	t.chars.outTokens += o.chars.outTokens

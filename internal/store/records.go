@@ -24,7 +24,7 @@ var (
 		"chunk_count", "reason_chunks", "input_tokens", "input_source", "output_tokens", "output_source",
 		"engine_output_tokens", "estimated_output_tokens", "cached_tokens", "status", "finish_reason", "outcome", "phase",
 		"text_bytes", "chunks", "server", "connection_retries", "retry_of", "retried", "retry_wait_ns",
-		"text_chars", "prompt_chars",
+		"text_chars", "prompt_chars", "turn",
 	}
 	textColumns = []string{"run_id", "seq", "error", "text"}
 )
@@ -38,6 +38,8 @@ const (
 	retrySchema     = 8
 	userRetrySchema = 10
 	charsSchema     = 12
+	// turnSchema is the one that added turn (a conversation's turn).
+	turnSchema = 14
 )
 
 // columnsAt returns the records table's columns at schema version: without
@@ -46,6 +48,9 @@ const (
 // last before textSchema.
 func columnsAt(version int) []string {
 	cols := recordColumns
+	if version < turnSchema {
+		cols = cols[:len(cols)-1]
+	}
 	if version < charsSchema {
 		cols = cols[:len(cols)-2]
 	}
@@ -176,6 +181,9 @@ func (p *pending) appendArgs(dst []any, runID string, version int) []any {
 	if version >= charsSchema {
 		dst = append(dst, int64(r.TextChars), int64(r.PromptChars))
 	}
+	if version >= turnSchema {
+		dst = append(dst, int64(r.Turn))
+	}
 	if version < textSchema {
 		dst = append(dst, r.Error, r.Text)
 	}
@@ -203,13 +211,16 @@ func insertSQL(table string, columns []string, n int) string {
 // a run's records in seq order, at schema version (NULL for a column the
 // schema lacks); with one, of the record with seq ? only.
 func selectRecordsSQL(version int, one bool) string {
-	cols := recordColumns[1 : len(recordColumns)-7]
+	cols := recordColumns[1 : len(recordColumns)-8]
 	server, retries, user := "r.server", "r.connection_retries", ", coalesce(r.retry_of, 0), r.retried, r.retry_wait_ns"
 	from, p := " FROM records r LEFT JOIN record_text t ON t.run_id = r.run_id AND t.seq = r.seq", "r."
 	text := ", coalesce(t.error, ''), coalesce(t.text, '')"
-	chars := ", r.text_chars, r.prompt_chars"
-	if version < charsSchema {
-		chars = ", 0, 0"
+	chars := ", r.text_chars, r.prompt_chars, r.turn"
+	switch {
+	case version < charsSchema:
+		chars = ", 0, 0, 0"
+	case version < turnSchema:
+		chars = ", r.text_chars, r.prompt_chars, 0"
 	}
 	if version < serverSchema {
 		server = "NULL"
@@ -221,7 +232,7 @@ func selectRecordsSQL(version int, one bool) string {
 		user = ", 0, 0, 0"
 	}
 	if version < textSchema {
-		from, p, text, chars = " FROM records", "", ", error, text", ", 0, 0"
+		from, p, text, chars = " FROM records", "", ", error, text", ", 0, 0, 0"
 	}
 	tail := " ORDER BY " + p + "seq"
 	if one {
@@ -237,7 +248,7 @@ type recordScanner struct {
 	fb, ft, fa, lt, end                                   int64Col // NULL: 0, "did not happen"
 	chunkCount, reason, in, out, eng, est, cached, status int64Col
 	textBytes, retries, retryOf, retried, retryWait       int64Col
-	textChars, promptChars                                int64Col
+	textChars, promptChars, turn                          int64Col
 	model, scenario, stage, endpoint, inSrc, outSrc       string
 	finish, outcome, phase, errText, text                 string
 	blob, server                                          sql.RawBytes
@@ -250,7 +261,7 @@ func newRecordScanner() *recordScanner {
 		&s.sched, &s.sent, &s.fb, &s.ft, &s.fa, &s.lt, &s.end,
 		&s.chunkCount, &s.reason, &s.in, &s.inSrc, &s.out, &s.outSrc,
 		&s.eng, &s.est, &s.cached, &s.status, &s.finish, &s.outcome, &s.phase,
-		&s.textBytes, &s.blob, &s.server, &s.retries, &s.retryOf, &s.retried, &s.retryWait, &s.textChars, &s.promptChars, &s.errText, &s.text}
+		&s.textBytes, &s.blob, &s.server, &s.retries, &s.retryOf, &s.retried, &s.retryWait, &s.textChars, &s.promptChars, &s.turn, &s.errText, &s.text}
 	return s
 }
 
@@ -280,7 +291,7 @@ func (s *recordScanner) scan(rows *sql.Rows) (*record.Record, error) {
 		Status: int(s.status), FinishReason: s.finish, Outcome: record.Outcome(s.outcome), Phase: record.Phase(s.phase),
 		Error: s.errText, Text: s.text, TextBytes: int(s.textBytes), Server: server, ConnRetries: int(s.retries),
 		RetryOf: int64(s.retryOf), Retried: s.retried != 0, RetryWait: time.Duration(s.retryWait),
-		TextChars: int(s.textChars), PromptChars: int(s.promptChars),
+		TextChars: int(s.textChars), PromptChars: int(s.promptChars), Turn: int(s.turn),
 	}, nil
 }
 

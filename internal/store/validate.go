@@ -94,7 +94,7 @@ func checkRecord(prefix string, r *record.Record, bad func(field, format string,
 		{"input_tokens", int64(r.InputTokens)}, {"output_tokens", int64(r.OutputTokens)},
 		{"engine_output_tokens", int64(r.EngineOutTokens)}, {"estimated_output_tokens", int64(r.EstOutTokens)},
 		{"cached_tokens", int64(r.CachedTokens)}, {"text_bytes", int64(r.TextBytes)},
-		{"text_chars", int64(r.TextChars)}, {"prompt_chars", int64(r.PromptChars)},
+		{"text_chars", int64(r.TextChars)}, {"prompt_chars", int64(r.PromptChars)}, {"turn", int64(r.Turn)},
 		{"retry_of", r.RetryOf}, {"retry_wait_ns", int64(r.RetryWait)},
 	} {
 		nonNeg(prefix+f.name, f.n)

@@ -15,7 +15,8 @@ import (
 var (
 	suiteFields    = []string{"name", "description", "version", "scenarios", "default_config"}
 	scenarioFields = []string{"name", "description", "prompt", "system", "messages", "max_tokens",
-		"expected_output_length", "temperature", "stop", "ignore_eos", "min_tokens", "fixed_output", "category", "language"}
+		"expected_output_length", "temperature", "stop", "ignore_eos", "min_tokens", "fixed_output", "category", "language",
+		"turns", "conversation"}
 	configFields  = []string{"iterations", "concurrency", "timeout", "temperature", "streaming"}
 	messageFields = []string{"role", "content"}
 )
@@ -376,6 +377,10 @@ func (c *checker) decodeScenario(idx int, raw json.RawMessage, sc *Scenario) {
 			c.str(a, "category", m.val, &sc.Category)
 		case "language":
 			c.str(a, "language", m.val, &sc.Language)
+		case "turns":
+			sc.Turns = c.decodeTurns(a, m.val)
+		case "conversation":
+			sc.Conversation = c.decodeConversation(a, m.val)
 		default:
 			c.unknown(a, "", m.key, scenarioFields)
 		}

@@ -23,6 +23,10 @@ func FuzzParse(f *testing.F) {
 		doc(`{"name":"a","prompt":"p","temperature":0,"max_tokens":1e2,"stop":["\n"],"min_tokens":5,"ignore_eos":true}`),
 		doc(`{"name":"a","system":"s","messages":[{"role":"user","content":"q"}],"category":"c"}`),
 		doc(`{"name":"a","prompt":"p","max_tokens":1e400,"temperature":-0}`),
+		doc(`{"name":"a","turns":["q1","q2"],"system":"s"}`),
+		doc(`{"name":"a","conversation":{"turns":3,"user_tokens":20},"messages":[{"role":"user","content":"q"},{"role":"assistant","content":"a"}]}`),
+		doc(`{"name":"a","turns":[],"conversation":null,"prompt":"p"}`),
+		doc(`{"name":"a","turns":["x",1],"conversation":{"turns":"3","user_tokens":1e9}}`),
 		doc(`{"name":"a","prompt":"p","max_tokens":9223372036854775808}`),
 		doc(`{"name":"\ud800","prompt":"\xff\xfe"}`),
 		doc(`{"name":"a","prompt":"p","a":{"b":[[[[[[]]]]]]}}`),
@@ -59,7 +63,7 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("round trip changed the suite:\n%+v\n%+v", s, back)
 		}
 		for i := range s.Scenarios {
-			if len(s.Scenarios[i].BuildMessages("n")) == 0 {
+			if len(s.Scenarios[i].FirstMessages("n")) == 0 {
 				t.Fatalf("scenario %d builds no messages", i+1)
 			}
 		}

@@ -29,10 +29,11 @@ func (sc *Scenario) BuildMessages(nonce string) []Message {
 }
 
 // InputTokensEstimate estimates the tokens of the text the scenario sends
-// (tokens.Estimate over every message, no nonce, no chat-template overhead).
+// first (a conversation: its first turn; tokens.Estimate over every
+// message, no nonce, no chat-template overhead).
 func (sc *Scenario) InputTokensEstimate() int {
 	n := 0
-	for _, m := range sc.BuildMessages("") {
+	for _, m := range sc.FirstMessages("") {
 		n += tokens.Estimate(m.Content)
 	}
 	return n

@@ -97,6 +97,12 @@ type Scenario struct {
 	// empty: not said). Reports give per-language figures for scenarios
 	// that carry one (docs/metrics.md §5).
 	Language string `json:"language,omitempty"`
+	// Turns makes the scenario a conversation of these user turns, each
+	// sent with the whole history before it (extension; see BuildTurn).
+	Turns []string `json:"turns,omitempty"`
+	// Conversation makes the scenario a conversation of generated user
+	// turns (extension); at most one of Turns and Conversation is set.
+	Conversation *Conversation `json:"conversation,omitempty"`
 	// Entries, when set, are a dataset's requests (see At); never part of
 	// a suite file.
 	Entries []Entry `json:"-"`
@@ -158,6 +164,10 @@ func (sc *Scenario) clone() Scenario {
 	if sc.Stop != nil {
 		c.Stop = append([]string(nil), sc.Stop...)
 	}
+	if sc.Turns != nil {
+		c.Turns = append([]string(nil), sc.Turns...)
+	}
+	c.Conversation = clonePtr(sc.Conversation)
 	if sc.Entries != nil {
 		c.Entries = append([]Entry(nil), sc.Entries...)
 	}

@@ -245,6 +245,7 @@ func (c *checker) validateScenario(idx int, sc *Scenario) {
 		c.check(a, "system", "must not be blank")
 	}
 	c.validateMessages(a, sc)
+	c.validateConversation(a, sc)
 
 	c.checkRange(a, "max_tokens", sc.MaxTokens, 1, MaxMaxTokens)
 	switch sc.ExpectedOutputLength {
@@ -312,7 +313,7 @@ func (c *checker) validateMessages(a at, sc *Scenario) {
 			c.check(a, f+".content", "must not be blank")
 		}
 	}
-	if sc.Prompt != "" || c.isBad(a, "prompt") {
+	if sc.Prompt != "" || c.isBad(a, "prompt") || sc.IsConversation() || c.isBad(a, "turns") || c.isBad(a, "conversation") {
 		return
 	}
 	if len(sc.Messages) == 0 {

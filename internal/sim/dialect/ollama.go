@@ -126,6 +126,7 @@ func NewOllama(profiles ...sim.Profile) (*Ollama, error) {
 	ps := make([]sim.Profile, len(profiles))
 	for i, p := range profiles {
 		p.Usage, p.NoDone, p.RejectStreamOptions, p.Timings, p.RoleChunk, p.ContinuousUsage = true, false, false, false, false, false
+		p.CacheAsEvaluated = true // a cache hit shows as fewer prompt tokens, on /api/chat and /v1 alike
 		ps[i] = p
 	}
 	srv, err := sim.New(ps...)

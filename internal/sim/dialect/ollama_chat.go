@@ -230,6 +230,8 @@ func (t *ollamaTranslator) event(data []byte) {
 		return
 	}
 	if c.Usage != nil {
+		// With a prefix-cache hit this counts only the tokens evaluated
+		// (the profile's CacheAsEvaluated), as Ollama's does.
 		t.promptTokens, t.eval = c.Usage.PromptTokens, c.Usage.CompletionTokens
 	}
 	if len(c.Choices) == 0 {

@@ -81,6 +81,7 @@ type batchMetrics struct {
 	finished                    map[string]float64 // by finish reason
 	aborted                     float64            // requests that ended without a finish reason
 	prompt, generation          float64
+	cacheQueries, cacheHits     float64 // prompt tokens looked up in the prefix cache, and found
 	ttft, itl, tpot, e2e, queue histogram
 	prefill, decode, inference  histogram
 	promptHist, genHist         histogram
@@ -295,6 +296,8 @@ func (v *VLLM) record(c servedChat) {
 	}
 	m.used = true
 	m.prompt += float64(c.promptTokens)
+	m.cacheQueries += float64(c.promptTokens)
+	m.cacheHits += float64(c.cachedTokens)
 	m.generation += float64(c.tokens)
 	m.promptHist.observe(float64(c.promptTokens))
 	if c.finish != "" {
@@ -369,6 +372,8 @@ func (v *VLLM) vllmMetrics(p *promText) {
 	}
 	counter("vllm:prompt_tokens_total", "Number of prefill tokens processed.", func(m *batchMetrics) float64 { return m.prompt })
 	counter("vllm:generation_tokens_total", "Number of generation tokens processed.", func(m *batchMetrics) float64 { return m.generation })
+	counter("vllm:prefix_cache_queries_total", "Prefix cache queries, in terms of number of queried tokens.", func(m *batchMetrics) float64 { return m.cacheQueries })
+	counter("vllm:prefix_cache_hits_total", "Prefix cache hits, in terms of number of cached tokens.", func(m *batchMetrics) float64 { return m.cacheHits })
 	p.family("vllm:request_success_total", "Count of successfully processed requests.", "counter")
 	for _, n := range v.names {
 		for _, reason := range []string{"abort", "length", "stop"} {
@@ -408,6 +413,7 @@ func (v *VLLM) sglangMetrics(p *promText) {
 	}
 	counter("sglang:prompt_tokens_total", "Number of prefill tokens processed.", func(m *batchMetrics) float64 { return m.prompt })
 	counter("sglang:generation_tokens_total", "Number of generation tokens processed.", func(m *batchMetrics) float64 { return m.generation })
+	counter("sglang:cached_tokens_total", "Number of cached prompt tokens.", func(m *batchMetrics) float64 { return m.cacheHits })
 	counter("sglang:num_requests_total", "Number of requests processed.", func(m *batchMetrics) float64 {
 		return m.finished["stop"] + m.finished["length"]
 	})
@@ -434,7 +440,12 @@ func (v *VLLM) sglangMetrics(p *promText) {
 	gauge("sglang:num_running_reqs", "The number of running requests.", func(n string, _ *batchMetrics) float64 { return float64(q[n][0]) })
 	gauge("sglang:num_queue_reqs", "The number of requests in the waiting queue.", func(n string, _ *batchMetrics) float64 { return float64(q[n][1]) })
 	gauge("sglang:token_usage", "The token usage.", func(n string, m *batchMetrics) float64 { return slotShare(q[n][0], m.slots) })
-	gauge("sglang:cache_hit_rate", "The prefix cache hit rate.", func(string, *batchMetrics) float64 { return 0 })
+	gauge("sglang:cache_hit_rate", "The prefix cache hit rate.", func(_ string, m *batchMetrics) float64 {
+		if m.cacheQueries == 0 {
+			return 0
+		}
+		return m.cacheHits / m.cacheQueries
+	})
 }
 
 // slotShare is running/slots, capped at 1; 0 with unlimited slots.
@@ -557,6 +568,7 @@ type servedChat struct {
 	model        string
 	stream       bool
 	promptTokens int       // the simulator's estimate of the prompt, as it reports in usage
+	cachedTokens int       // of which its prefix cache served
 	tokens       int       // completion tokens delivered
 	firstTokens  int       // tokens in the first chunk
 	finish       string    // finish_reason sent; "" when the answer never finished (cut, cancelled)
@@ -650,7 +662,7 @@ func (m *chatMeter) trace(e sim.Event) {
 		}
 	case sim.Slot:
 		if c != nil {
-			c.slot = e.At
+			c.slot, c.cachedTokens = e.At, e.Cached
 			if q != nil {
 				q.waiting--
 				q.running++
@@ -756,7 +768,7 @@ func (m *chatMeter) serve(w http.ResponseWriter, r *http.Request, body []byte, s
 			p := m.profiles[c.model]
 			nominal := p.TTFT
 			if p.PrefillTPS > 0 {
-				nominal += time.Duration(float64(prompt) / p.PrefillTPS * 1e9)
+				nominal += time.Duration(float64(prompt-c.cachedTokens) / p.PrefillTPS * 1e9)
 			}
 			c.first, c.firstTokens = c.slot.Add(nominal), 1
 			if c.last.Before(c.first) {

@@ -104,6 +104,11 @@ export async function render(ctx) {
   const stream = input('stream', { type: 'checkbox', checked: d.stream !== false });
   const cacheBust = input('cache_bust', { type: 'checkbox', checked: true });
   const cold = input('cold', { type: 'checkbox' });
+  // Prefix-cache control (docs/metrics.md §12): a shared prefix before
+  // every prompt, prefilled every time (cold) or primed and shared (warm:
+  // a cold and a warm stage side by side).
+  const prefixTokens = input('prefix_tokens', { type: 'number', min: 0, step: 1, placeholder: 'none' });
+  const prefixCache = h('select', { name: 'prefix_cache', id: 'f-prefix_cache' }, h('option', { value: 'cold' }, 'cold (prefilled every time)'), h('option', { value: 'warm' }, 'warm vs cold, side by side'));
   const slo = input('slo', { type: 'text', value: d.slo || '', placeholder: 'e.g. ttft=500ms,tpot=50ms' });
   const seed = input('seed', { type: 'number', step: 1, placeholder: 'random (recorded)' });
 
@@ -147,6 +152,8 @@ export async function render(ctx) {
       field('Temperature', temperature, 'empty: not sent; 0 is sent as 0'),
       field('SLOs (for goodput)', slo),
       field('Seed', seed),
+      field('Shared prefix (tokens)', prefixTokens, 'about N tokens before every prompt'),
+      field('Prefix cache', prefixCache, 'warm: a cold stage, then one that primes and shares the prefix'),
       h('label', { class: 'check' }, stream, ' streaming (needed for TTFT, TPOT, ITL)'),
       h('label', { class: 'check' }, cacheBust, ' defeat prefix caches (per-request nonce)'),
       h('label', { class: 'check' }, cold, ' cold start: reload each model first and report it apart'),
@@ -186,6 +193,13 @@ export async function render(ctx) {
     s.stream = stream.checked;
     s.cache_bust = cacheBust.checked;
     if (cold.checked) s.cold = true;
+    const pt = numberOrUndef(prefixTokens);
+    if (pt !== undefined && !Number.isNaN(pt) && pt !== 0) {
+      s.prefix_tokens = pt;
+      s.prefix_cache = prefixCache.value;
+    } else if (prefixCache.value === 'warm') {
+      s.prefix_cache = 'warm'; // refused without prefix_tokens, naming the field
+    }
     if (!nativeBox.classList.contains('hidden') && nativeBox.querySelector('input').checked) s.ollama_native = true;
     return s;
   };

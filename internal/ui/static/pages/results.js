@@ -21,6 +21,8 @@ import { runResources } from '../parts/run-resources.js';
 import { runEngineSeries } from '../parts/engine-series.js';
 import { runSamples } from '../parts/run-samples.js';
 import { detailTable } from '../parts/run-table.js';
+import { hasTurns, turnsTable } from '../parts/run-turns.js';
+import { hasPrefix, prefixTable } from '../parts/run-prefix.js';
 import { legacyBlock } from '../parts/legacy.js';
 
 function picker(ctx, listP, run) {
@@ -161,6 +163,16 @@ export async function render(ctx) {
           curve ? section('Throughput against latency (load sweep)', curve.el) : null,
           section('Distribution per model', dist.el),
           section('Per scenario', detailTable(run), note('* a p95 from fewer than 20 samples or a p99 from fewer than 100 is close to the maximum; hover for n.')),
+          hasPrefix(run)
+            ? section(
+                `Prefix cache (a shared prefix of ${run.config.prefix_tokens} tokens)`,
+                prefixTable(run),
+                note('Cold: the nonce before the prefix, every request prefills it; warm: the prefix primed and shared. – where the engine reported no cache hit.'),
+              )
+            : null,
+          hasTurns(run)
+            ? section('Per conversation turn', turnsTable(run), note('Cached: the input tokens the engine said its prefix cache served; 0 where it reports none.'))
+            : null,
         ]
       : run.legacy
         ? section('LEGACY figures of the original FLPerformance', legacyBlock(run.legacy))

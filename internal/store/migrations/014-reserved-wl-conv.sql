@@ -1,6 +1,0 @@
--- Schema 014 is assigned to branch wl-conv, merged in parallel with team-auth's
--- 015-users-audit.sql. This file only keeps team-auth's numbering
--- consecutive until that merge; the merge replaces it with wl-conv's own
--- 014-*.sql (left in beside it, TestParseMigrations fails naming both).
-
-SELECT 1;
