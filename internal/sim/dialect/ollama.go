@@ -32,8 +32,18 @@ type OllamaModel struct {
 	Quantization  string // details.quantization_level (default "Q4_K_M")
 	Size          int64  // bytes on disk, and in memory once loaded (default 807694464)
 	VRAM          int64  // bytes in GPU memory once loaded: Size = all on the GPU, 0 = CPU only, between = split
-	ContextLength int    // <arch>.context_length in /api/show, context_length in /api/ps (default 4096)
+	ContextLength int    // <arch>.context_length in /api/show: the trained context (default 4096)
+	// NumCtx is the context a load gets when its request sets no
+	// options.num_ctx (default DefaultOllamaNumCtx, as Ollama 0.6's
+	// default; capped at ContextLength, as Ollama caps it): /api/ps
+	// reports the loaded one as context_length, and a prompt longer than
+	// it is cut to its last NumCtx tokens without a word (docs/engines.md §2).
+	NumCtx int
 }
+
+// DefaultOllamaNumCtx is Ollama 0.6's default num_ctx: the context a model
+// is loaded with when neither the request's options nor the Modelfile set one.
+const DefaultOllamaNumCtx = 2048
 
 // withDefaults fills the zero fields of m, VRAM excepted (0 means CPU only).
 func (m OllamaModel) withDefaults() OllamaModel {
@@ -53,6 +63,10 @@ func (m OllamaModel) withDefaults() OllamaModel {
 	if m.ContextLength <= 0 {
 		m.ContextLength = 4096
 	}
+	if m.NumCtx <= 0 {
+		m.NumCtx = DefaultOllamaNumCtx
+	}
+	m.NumCtx = min(m.NumCtx, m.ContextLength)
 	return m
 }
 
@@ -109,6 +123,7 @@ type ollamaModel struct {
 	pulled   bool
 	modified time.Time
 	loaded   bool
+	numCtx   int       // the loaded context (num_ctx in force while loaded)
 	active   int       // requests using it now: it cannot expire
 	expires  time.Time // when it unloads once idle
 	forever  bool      // keep_alive < 0
@@ -369,7 +384,7 @@ func (o *Ollama) ps(w http.ResponseWriter, r *http.Request) {
 		}
 		list.Models = append(list.Models, entry{Name: n, Model: n, Size: m.info.Size, Digest: m.digest,
 			Details: ollamaDetailsOf(m.info), ExpiresAt: o.expiresLocked(m, now).UTC(), SizeVRAM: m.info.VRAM,
-			ContextLength: m.info.ContextLength})
+			ContextLength: m.numCtx})
 	}
 	o.mu.Unlock()
 	ollamaJSON(w, http.StatusOK, list)

@@ -211,7 +211,7 @@ func ollamaPS(t *testing.T, url string) map[string]map[string]any {
 
 func TestOllamaLoadKeepAlive(t *testing.T) {
 	o, url := newOllamaFake(t, ollamaProfile("a:1b"), ollamaProfile("b:1b"))
-	if err := o.SetModel("b:1b", OllamaModel{Size: 1000, VRAM: 0, Family: "qwen2", Quantization: "Q8_0", ContextLength: 8192}); err != nil {
+	if err := o.SetModel("b:1b", OllamaModel{Size: 1000, VRAM: 0, Family: "qwen2", Quantization: "Q8_0", ContextLength: 8192, NumCtx: 8192}); err != nil {
 		t.Fatal(err)
 	}
 	if ps := ollamaPS(t, url); len(ps) != 0 {
