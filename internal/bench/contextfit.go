@@ -51,19 +51,24 @@ var fitEngines = map[engine.Kind]fitEngine{
 // has one, reaches the window; or the estimate reaches estimateSkipFactor
 // times it); a stage that might not fit, or whose prompt plus max_tokens
 // goes beyond the window, or that an engine would silently cut, gets a
-// warning. Each finding is logged before any request. Engines whose
-// windows are not known (the built-in simulator, any other OpenAI server)
-// are not checked.
-func checkContextFit(ctx context.Context, logf Logf, info engine.Info, cfg *runner.Config, scs []suite.Scenario, hc *http.Client) []runner.ContextFit {
+// warning. A context sweep's stage is skipped whenever its length plus
+// max_tokens is beyond the window, whatever the engine (judgeSweep). With
+// cfg.Force a stage that would be skipped runs with a warning instead.
+// Each finding is logged before any request. It also returns each model's
+// window where the engine told it (model → tokens). Engines whose windows
+// are not known (the built-in simulator, any other OpenAI server) are not
+// checked.
+func checkContextFit(ctx context.Context, logf Logf, info engine.Info, cfg *runner.Config, scs []suite.Scenario, hc *http.Client) ([]runner.ContextFit, map[string]int) {
 	fe, ok := fitEngines[info.Kind]
 	if !ok {
 		if info.Kind != engine.Sim { // the built-in simulator has no window
 			logf.log("info", "%s does not report its models' context windows: prompts are not checked against them", info.Label())
 		}
-		return nil
+		return nil, nil
 	}
 	mgr := engine.NewManager(info, hc)
 	var fits []runner.ContextFit
+	windows := map[string]int{}
 	for _, model := range cfg.Models {
 		window, err := contextWindow(ctx, info, mgr, model)
 		if err != nil || window <= 0 {
@@ -74,6 +79,7 @@ func checkContextFit(ctx context.Context, logf Logf, info engine.Info, cfg *runn
 			logf.log("info", "model %s: context window unknown (%s): prompts are not checked against it", model, why)
 			continue
 		}
+		windows[model] = window
 		counter, _ := mgr.(engine.PromptCounter)
 		for i := range scs {
 			sc := &scs[i]
@@ -92,16 +98,47 @@ func checkContextFit(ctx context.Context, logf Logf, info engine.Info, cfg *runn
 			if cfg.MaxTokens > 0 {
 				maxTok = cfg.MaxTokens
 			}
-			f := judgeFit(fe, n, maxTok, window, method)
+			var f *runner.ContextFit
+			if l := runner.SweepLength(sc.Name); l > 0 && len(cfg.ContextSweep) > 0 {
+				f = judgeSweep(fe, n, maxTok, window, method)
+			} else {
+				f = judgeFit(fe, n, maxTok, window, method)
+			}
 			if f == nil {
 				continue
+			}
+			if f.Action == runner.FitSkipped && cfg.Force {
+				f.Action = runner.FitWarned
+				f.Message += "; sent anyway (--force)"
 			}
 			f.Model, f.Scenario = model, sc.Name
 			logf.log("warn", "%s", f.String())
 			fits = append(fits, *f)
 		}
 	}
-	return fits
+	if len(windows) == 0 {
+		windows = nil
+	}
+	return fits, windows
+}
+
+// judgeSweep decides what a context sweep's prompt of n tokens (counted by
+// method; a sweep's prompts are built to their length, so the estimate is
+// the length asked) does on a window of window tokens: skipped when n plus
+// maxTok is beyond it, since an engine would refuse it (llama.cpp, vLLM,
+// SGLang), stop before max_tokens, or cut the prompt (Ollama) and the
+// point would describe a shorter prompt; nil when it fits.
+func judgeSweep(fe fitEngine, n, maxTok, window int, method string) *runner.ContextFit {
+	if n+maxTok <= window {
+		return nil
+	}
+	what := fe.over
+	if !fe.refuses {
+		what = fe.truncate
+	}
+	return &runner.ContextFit{PromptTokens: n, MaxTokens: maxTok, ContextLength: window, Method: method, Action: runner.FitSkipped,
+		Message: fmt.Sprintf("context sweep: %d input tokens + max_tokens %d = %d, beyond the context window of %d tokens (%s): not sent (%s)",
+			n, maxTok, n+maxTok, window, fe.window, what)}
 }
 
 // judgeFit decides what a prompt of n tokens (counted by method), asking

@@ -86,7 +86,7 @@ func Prepare(ctx context.Context, r *Resolved, eng *Engine, logf Logf) (*runner.
 		prep, doer = chk.before, chk.watch(doer)
 	}
 	fixedOutput(logf, info, &cfg, r)
-	fits := checkContextFit(ctx, logf, info, &cfg, r.Scenarios, hc)
+	fits, windows := checkContextFit(ctx, logf, info, &cfg, r.Scenarios, hc)
 	if err := allSkipped(fits, &cfg, r.Scenarios); err != nil {
 		return nil, err
 	}
@@ -98,7 +98,7 @@ func Prepare(ctx context.Context, r *Resolved, eng *Engine, logf Logf) (*runner.
 	hw := telemetry.Fingerprint(ctx)
 	return &runner.Runner{Scrape: metricsScraper(ctx, logf, info, hc), Cold: cold, Client: doer, Engine: info,
 		Suite: r.Suite, Scenarios: r.Scenarios, Config: cfg, Prepare: prep,
-		Hardware: &hw, Resources: samplingFor(ctx, r.Sampling, eng, logf), ContextFit: fits,
+		Hardware: &hw, Resources: samplingFor(ctx, r.Sampling, eng, logf), ContextFit: fits, ContextWindows: windows, RequestedInput: requestedInput(&cfg),
 		EngineSeries: engineSeriesFor(info, r.Sampling, hc)}, nil
 }
 
@@ -335,8 +335,13 @@ func repeatCommand(cfg *runner.Config, s *Spec, builtin bool) []string {
 		if s.DatasetFilter != "" {
 			c = append(c, "--dataset-filter", s.DatasetFilter)
 		}
+	} else if s.ContextSweep != "" {
+		c = append(c, "--context-sweep", sweepList(cfg.ContextSweep))
 	} else {
 		c = append(c, "--suite", cfg.Suite)
+	}
+	if cfg.Force {
+		c = append(c, "--force")
 	}
 	if len(s.Scenarios) > 0 {
 		for _, sc := range cfg.Scenarios {

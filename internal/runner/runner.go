@@ -87,6 +87,15 @@ type Runner struct {
 	// the models' context windows (bench.Prepare): stages marked FitSkipped
 	// are not run, and every entry is kept in the result.
 	ContextFit []ContextFit
+	// ContextWindows is each model's context window as the engine told it
+	// before the run (model → tokens; bench.Prepare); kept in the result,
+	// and what the truncation check holds the engine's input counts
+	// against.
+	ContextWindows map[string]int
+	// RequestedInput maps a scenario to the input tokens its prompt was
+	// built to (a context sweep's lengths); the truncation check warns when
+	// the engine counted fewer.
+	RequestedInput map[string]int
 	// Backoff, when set, replaces DefaultBackoff for the retries of
 	// Config.Retries (tests shorten it).
 	Backoff *Backoff

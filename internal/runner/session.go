@@ -3,6 +3,7 @@ package runner
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -82,6 +83,7 @@ func (r *Runner) Begin(ctx context.Context) (*Session, error) {
 	}
 	res.Config.Levels = slices.Clone(r.Config.Levels)
 	res.Suite.ContextFit = slices.Clone(r.ContextFit)
+	res.Suite.ContextWindows, res.Suite.RequestedInput = maps.Clone(r.ContextWindows), maps.Clone(r.RequestedInput)
 	res.Hardware = r.Hardware
 	s := &Session{r: r, colds: map[string]*coldStart{}, noted: map[string]bool{}}
 	if r.Resources != nil {
@@ -204,6 +206,7 @@ func (s *Session) End() (*Result, error) {
 	}
 	res.Summary = st.agg.Summary(stats.Options{SLO: r.Config.SLO})
 	res.Engine.ConnectionReuse = connectionReuse(r.Client)
+	truncation(res)
 	res.Warnings = append(runWarnings(res), crossCheck(res)...)
 	if saveErr != nil {
 		res.Warnings = append([]string{fmt.Sprintf("results could no longer be saved (%v): the run stopped there; the database holds only what was saved before.", saveErr)}, res.Warnings...)

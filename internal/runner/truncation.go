@@ -1,0 +1,79 @@
+package runner
+
+import (
+	"fmt"
+	"math"
+
+	"flperf/internal/engine"
+)
+
+// TruncationTolerance is how much fewer input tokens than a prompt was
+// built to the engine may count before the truncation check warns (a real
+// engine's chat template and tokenizer count a text a little differently).
+const TruncationTolerance = 0.01
+
+// Truncation is one model × scenario (× stage) whose prompts the engine
+// cut, by its own input counts (docs/metrics.md §11).
+type Truncation struct {
+	Model    string `json:"model"`
+	Scenario string `json:"scenario"`
+	Stage    string `json:"stage,omitempty"`
+	// Requested is the input tokens the prompts were built to (0: not
+	// built to a length).
+	Requested int `json:"requested,omitempty"`
+	// Window is the model's context window as the engine told it (0:
+	// unknown).
+	Window int `json:"window,omitempty"`
+	// Counted is the fewest input tokens the engine counted for one ok
+	// request of the group; CountedMax the most.
+	Counted    int    `json:"counted"`
+	CountedMax int    `json:"counted_max"`
+	Message    string `json:"message"` // what happened and what to do, for people
+}
+
+// String is the truncation as one run warning.
+func (t *Truncation) String() string {
+	s := t.Model + " / " + t.Scenario
+	if t.Stage != "" {
+		s += " / " + t.Stage
+	}
+	return s + ": " + t.Message
+}
+
+// truncation finds the groups whose prompts the engine cut, and puts a
+// warning on each and on the run: an engine that counted fewer input
+// tokens than a prompt was built to (by more than TruncationTolerance), or
+// an engine that cuts overlong prompts without an error (Ollama; its
+// prompt_eval_count is then exactly the loaded num_ctx) that counted the
+// whole context window. The figures of such a group describe a shorter
+// prompt than the one sent. It guards every scenario, not only sweeps.
+func truncation(res *Result) {
+	silent := res.Engine.Kind == engine.Ollama
+	for i := range res.Groups {
+		g := &res.Groups[i]
+		if g.InputTokens.N == 0 {
+			continue
+		}
+		t := Truncation{Model: g.Model, Scenario: g.Scenario, Stage: g.Stage, Requested: res.Suite.RequestedInput[g.Scenario],
+			Window: res.Suite.ContextWindows[g.Model], Counted: int(math.Round(g.InputTokens.Min)), CountedMax: int(math.Round(g.InputTokens.Max))}
+		var msg string
+		switch {
+		case t.Requested > 0 && float64(t.Counted) < float64(t.Requested)*(1-TruncationTolerance):
+			msg = fmt.Sprintf("prompts cut: they were built to %d input tokens, but the engine counted as few as %d", t.Requested, t.Counted)
+			if t.Window > 0 {
+				msg += fmt.Sprintf(" (context window %d)", t.Window)
+			}
+		case silent && t.Window > 0 && t.CountedMax >= t.Window:
+			msg = fmt.Sprintf("prompts cut: the engine counted %d input tokens, its whole context window (num_ctx %d)", t.CountedMax, t.Window)
+		default:
+			continue
+		}
+		msg += ": the engine kept only part of the prompt without an error, so TTFT, prefill and every figure of this group describe a shorter prompt than the one sent."
+		if silent {
+			msg += " Ollama cuts a prompt longer than num_ctx: load the model with a larger num_ctx (OLLAMA_CONTEXT_LENGTH, or a Modelfile's PARAMETER num_ctx) or send shorter prompts."
+		}
+		t.Message = msg
+		g.Warnings = append(g.Warnings, msg)
+		res.Suite.Truncated = append(res.Suite.Truncated, t)
+	}
+}
