@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"flperf/internal/engine"
+	"flperf/internal/inputlen"
 	"flperf/internal/runner"
 	"flperf/internal/suite"
 	"flperf/internal/tokens"
@@ -54,7 +55,7 @@ var fitEngines = map[engine.Kind]fitEngine{
 // warning. Each finding is logged before any request. Engines whose
 // windows are not known (the built-in simulator, any other OpenAI server)
 // are not checked.
-func checkContextFit(ctx context.Context, logf Logf, info engine.Info, cfg *runner.Config, scs []suite.Scenario, hc *http.Client) []runner.ContextFit {
+func checkContextFit(ctx context.Context, logf Logf, info engine.Info, cfg *runner.Config, scs []suite.Scenario, hc *http.Client, inputs *inputlen.Set) []runner.ContextFit {
 	fe, ok := fitEngines[info.Kind]
 	if !ok {
 		if info.Kind != engine.Sim { // the built-in simulator has no window
@@ -78,14 +79,16 @@ func checkContextFit(ctx context.Context, logf Logf, info engine.Info, cfg *runn
 		for i := range scs {
 			sc := &scs[i]
 			n, method := 0, runner.FitExact
-			if counter != nil {
+			if in, how, ok := inputPrompt(inputs, model, sc); ok {
+				n, method = in, how // the longest input length asked for, as resolved
+			} else if counter != nil {
 				var err error
 				if n, err = counter.CountPrompt(ctx, model, promptOf(cfg, model, sc)); err != nil {
 					logf.log("info", "model %s: counting prompts with the engine's tokenizer failed (%v): they are estimated", model, err)
 					counter = nil
 				}
 			}
-			if counter == nil {
+			if counter == nil && sc.InputTokens == nil {
 				n, method = estimatePrompt(promptOf(cfg, model, sc)), runner.FitEstimate
 			}
 			maxTok := sc.MaxTokensOr(runner.DefaultMaxTokens)

@@ -117,6 +117,13 @@ type Spec struct {
 	// DatasetFilter keeps the entries of a length, in estimated tokens:
 	// "input=..512,output=16.." (dataset.ParseFilter).
 	DatasetFilter string `json:"dataset_filter,omitempty"`
+
+	// InputTokens asks for prompts of this length in the model's own
+	// tokens, chat template included: "N", "MEAN:STDDEV" or
+	// "uniform:A-B" (suite.ParseInputLength; README: Input lengths).
+	// Without a suite or scenarios it is one generated scenario; with
+	// them, it replaces each selected scenario's prompt (system kept).
+	InputTokens string `json:"input_tokens,omitempty"`
 }
 
 // FieldError is one problem with one field of a Spec.
@@ -227,6 +234,9 @@ func (s *Spec) Validate(c Check) (*Resolved, error) {
 		if r.Scenarios, err = st.Select(s.Scenarios); err != nil {
 			bad("scenarios", "%v", err)
 		}
+	}
+	if s.InputTokens != "" {
+		suiteName = r.inputTokens(bad, suiteName)
 	}
 	cfg := &r.Config
 	*cfg = runner.Config{

@@ -86,6 +86,14 @@ func (s *Set) Input(model, scenario string, index int) (msgs []suite.Message, re
 	return p.Messages, p.Requested, p.Method, true
 }
 
+// Count is how many prompts a model × scenario has (0: none).
+func (s *Set) Count(model, scenario string) int {
+	if s == nil {
+		return 0
+	}
+	return len(s.prompts[setKey{model, scenario}])
+}
+
 // Resolutions lists what was resolved, per model × scenario in order.
 func (s *Set) Resolutions() []Resolution {
 	if s == nil {

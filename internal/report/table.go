@@ -51,6 +51,7 @@ func Table(w io.Writer, r *runner.Result) error {
 		groupTable(ew, r.Models, notes, false)
 	}
 	languagesBlock(ew, r)
+	inputLengthBlock(ew, r)
 	failureClasses(ew, r)
 	if r.Legacy == nil || len(r.Groups) > 0 {
 		best(ew, r)

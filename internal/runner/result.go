@@ -184,6 +184,9 @@ type SuiteInfo struct {
 	// ContextFit lists the model × scenario stages a model's context window
 	// skipped, stopped or put a warning on (stored with the suite block).
 	ContextFit []ContextFit `json:"context_fit,omitempty"`
+	// InputLengths is how the prompts of input-length scenarios were
+	// resolved and what that cost (nil: no scenario asked for a length).
+	InputLengths *InputLengths `json:"input_lengths,omitempty"`
 	// OpenLoop lists the open-loop stages that dropped arrivals (on_full
 	// drop) or that the over-saturation detector stopped.
 	OpenLoop []OpenLoop `json:"open_loop,omitempty"`
@@ -267,6 +270,7 @@ func runWarnings(r *Result) []string {
 	for i := range r.Suite.ContextFit {
 		w = append(w, r.Suite.ContextFit[i].String())
 	}
+	w = append(w, r.Suite.InputLengths.warnings()...)
 	for i := range r.Suite.OpenLoop {
 		w = append(w, r.Suite.OpenLoop[i].String())
 	}
