@@ -127,6 +127,12 @@ type Spec struct {
 	// Force sends the stages that the context check would skip (a prompt
 	// that cannot fit the model's context window); they run with a warning.
 	Force bool `json:"force,omitempty"`
+	// InputTokens asks for prompts of this length in the model's own
+	// tokens, chat template included: "N", "MEAN:STDDEV" or
+	// "uniform:A-B" (suite.ParseInputLength; README: Input lengths).
+	// Without a suite or scenarios it is one generated scenario; with
+	// them, it replaces each selected scenario's prompt (system kept).
+	InputTokens string `json:"input_tokens,omitempty"`
 }
 
 // FieldError is one problem with one field of a Spec.
@@ -237,6 +243,9 @@ func (s *Spec) Validate(c Check) (*Resolved, error) {
 		if r.Scenarios, err = st.Select(s.Scenarios); err != nil {
 			bad("scenarios", "%v", err)
 		}
+	}
+	if s.InputTokens != "" {
+		suiteName = r.inputTokens(bad, suiteName)
 	}
 	cfg := &r.Config
 	*cfg = runner.Config{

@@ -161,7 +161,7 @@ func TestCommands(t *testing.T) {
 // runFlagSet is the documented, stable set of `flperf run` flags.
 var runFlagSet = []string{"endpoint", "engine", "api-key", "model", "suite", "scenario", "requests", "duration",
 	"concurrency", "rate", "arrival", "max-in-flight", "on-full", "oversaturation", "warmup", "timeout", "max-tokens", "temperature",
-	"no-stream", "slo", "seed", "no-cache-bust", "format", "out", "no-progress", "db", "no-save", "ollama-native", "fixed-output", "cold", "dataset", "dataset-sample", "dataset-filter", "sample-interval", "engine-pid", "sweep", "context-sweep", "force",
+	"no-stream", "slo", "seed", "no-cache-bust", "format", "out", "no-progress", "db", "no-save", "ollama-native", "fixed-output", "cold", "dataset", "dataset-sample", "dataset-filter", "sample-interval", "engine-pid", "sweep", "context-sweep", "force", "input-tokens",
 	"retries", "metrics-listen", "metrics-token"}
 
 // TestRunHelp checks that `flperf run -h` exits 0 and lists exactly the

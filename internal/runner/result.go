@@ -195,12 +195,12 @@ type SuiteInfo struct {
 	// engine told it before the run (llama.cpp: a slot's n_ctx; vLLM:
 	// max_model_len; Ollama: the loaded num_ctx); absent where unknown.
 	ContextWindows map[string]int `json:"context_windows,omitempty"`
-	// RequestedInput maps each scenario whose prompt was built to a length
-	// (a context sweep's) to that many input tokens.
-	RequestedInput map[string]int `json:"requested_input_tokens,omitempty"`
 	// Truncated lists the model × scenario (× stage) groups whose prompts
 	// the engine cut (docs/metrics.md §11).
 	Truncated []Truncation `json:"truncated,omitempty"`
+	// InputLengths is how the prompts of input-length scenarios were
+	// resolved and what that cost (nil: no scenario asked for a length).
+	InputLengths *InputLengths `json:"input_lengths,omitempty"`
 	// OpenLoop lists the open-loop stages that dropped arrivals (on_full
 	// drop) or that the over-saturation detector stopped.
 	OpenLoop []OpenLoop `json:"open_loop,omitempty"`
@@ -284,6 +284,7 @@ func runWarnings(r *Result) []string {
 	for i := range r.Suite.ContextFit {
 		w = append(w, r.Suite.ContextFit[i].String())
 	}
+	w = append(w, r.Suite.InputLengths.warnings()...)
 	for i := range r.Suite.OpenLoop {
 		w = append(w, r.Suite.OpenLoop[i].String())
 	}

@@ -18,8 +18,8 @@ type Truncation struct {
 	Model    string `json:"model"`
 	Scenario string `json:"scenario"`
 	Stage    string `json:"stage,omitempty"`
-	// Requested is the input tokens the prompts were built to (0: not
-	// built to a length).
+	// Requested is the mean input tokens the prompts asked for (a
+	// scenario's input_tokens, a context sweep's length; 0: none).
 	Requested int `json:"requested,omitempty"`
 	// Window is the model's context window as the engine told it (0:
 	// unknown).
@@ -42,7 +42,8 @@ func (t *Truncation) String() string {
 
 // truncation finds the groups whose prompts the engine cut, and puts a
 // warning on each and on the run: an engine that counted fewer input
-// tokens than a prompt was built to (by more than TruncationTolerance), or
+// tokens than the prompts asked for (input_tokens, by more than
+// TruncationTolerance on average), or
 // an engine that cuts overlong prompts without an error (Ollama; its
 // prompt_eval_count is then exactly the loaded num_ctx) that counted the
 // whole context window. The figures of such a group describe a shorter
@@ -54,12 +55,17 @@ func truncation(res *Result) {
 		if g.InputTokens.N == 0 {
 			continue
 		}
-		t := Truncation{Model: g.Model, Scenario: g.Scenario, Stage: g.Stage, Requested: res.Suite.RequestedInput[g.Scenario],
+		t := Truncation{Model: g.Model, Scenario: g.Scenario, Stage: g.Stage,
 			Window: res.Suite.ContextWindows[g.Model], Counted: int(math.Round(g.InputTokens.Min)), CountedMax: int(math.Round(g.InputTokens.Max))}
+		il := g.InputLength
+		fewer := il != nil && il.Diff != nil && *il.Diff < -TruncationTolerance
+		if il != nil && il.RequestedMean != nil {
+			t.Requested = int(math.Round(*il.RequestedMean))
+		}
 		var msg string
 		switch {
-		case t.Requested > 0 && float64(t.Counted) < float64(t.Requested)*(1-TruncationTolerance):
-			msg = fmt.Sprintf("prompts cut: they were built to %d input tokens, but the engine counted as few as %d", t.Requested, t.Counted)
+		case fewer:
+			msg = fmt.Sprintf("prompts cut: they asked for %d input tokens, but the engine counted %.0f on average, as few as %d", t.Requested, *il.MeasuredMean, t.Counted)
 			if t.Window > 0 {
 				msg += fmt.Sprintf(" (context window %d)", t.Window)
 			}

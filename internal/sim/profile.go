@@ -29,7 +29,12 @@ type Profile struct {
 	DefaultMaxTokens    int           // used when the request has no max_tokens (0 means 256)
 	Slots               int           // parallel generation slots (0: unlimited); extra requests queue FIFO, queue time adds to TTFT
 	Seed                int64         // seeds faults, jitter and words
-	Faults              Faults        // injected failures
+	// TemplateTokens is the chat template's overhead: tokens every chat
+	// request's prompt counts beyond its messages' text (the roles and
+	// markers a real template adds), in usage, Ollama's prompt_eval_count,
+	// the prefill time and the dialects' /tokenize of messages alike.
+	TemplateTokens int
+	Faults         Faults // injected failures
 }
 
 // Faults are failures injected with a given probability per request. Each

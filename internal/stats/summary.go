@@ -93,6 +93,9 @@ type Group struct {
 	// Chars are the tokens per character of the output and the prompt;
 	// nil when no record counted characters (runs stored before schema 12).
 	Chars *CharFigures `json:"chars,omitempty"`
+	// InputLength compares the input lengths asked for with the engine's
+	// counts; nil when no request asked for one (suite input_tokens).
+	InputLength *InputLengthFigures `json:"input_length,omitempty"`
 
 	TokenSource  string                     `json:"token_source"`  // usage, engine, estimate, chunks, mixed ("" without counts)
 	TokenSources map[record.TokenSource]int `json:"token_sources"` // ok records per output token source, zeros included
@@ -300,6 +303,11 @@ func (g Group) clone() Group {
 		c.TokensPerChar, c.InputTokensPerChar = clonePtr(c.TokensPerChar), clonePtr(c.InputTokensPerChar)
 		g.Chars = &c
 	}
+	if g.InputLength != nil {
+		f := *g.InputLength
+		f.RequestedMean, f.MeasuredMean, f.Diff = clonePtr(f.RequestedMean), clonePtr(f.MeasuredMean), clonePtr(f.Diff)
+		g.InputLength = &f
+	}
 	if g.Engine != nil {
 		e := *g.Engine
 		g.Engine = &e
@@ -346,6 +354,7 @@ func build(k groupKey, t *tally, d *dists, opts Options) Group {
 	g.InputTokens, g.OutputTokens = d[mIn], d[mOut]
 	g.CharsPerS = d[mChars]
 	g.Chars = t.chars.figures()
+	g.InputLength = t.inputLen.figures()
 	if t.engine > 0 {
 		g.Engine = &EngineFigures{N: t.engine, TTFT: d[mEngTTFT], DecodeTPS: d[mEngDecode], Overhead: d[mOverhead]}
 	}

@@ -31,13 +31,13 @@ type StatsScan struct {
 var allStats = StatsScan{Chunks: true, Server: true}
 
 // statsTail is the chunks, server, connection_retries, attempt, retried,
-// retry_wait_ns, text_chars and prompt_chars columns as cols reads them at
+// retry_wait_ns, text_chars, prompt_chars and requested_input_tokens columns as cols reads them at
 // schema version: NULL when not read, and the server column before
 // serverSchema; 0 retries before retrySchema, 0 for the user retries'
-// columns before userRetrySchema and for the character counts before
-// charsSchema.
+// columns before userRetrySchema, for the character counts before
+// charsSchema and for the requested input length before inputLenSchema.
 func statsTail(version int, cols StatsScan) string {
-	chunks, server, retries, user, chars := "NULL", "NULL", "0", "attempt, 0, 0", "0, 0"
+	chunks, server, retries, user, chars, inlen := "NULL", "NULL", "0", "attempt, 0, 0", "0, 0", "0"
 	if cols.Chunks {
 		chunks = "chunks"
 	}
@@ -53,7 +53,10 @@ func statsTail(version int, cols StatsScan) string {
 	if version >= charsSchema {
 		chars = "text_chars, prompt_chars"
 	}
-	return chunks + ", " + server + ", " + retries + ", " + user + ", " + chars
+	if version >= inputLenSchema {
+		inlen = "requested_input_tokens"
+	}
+	return chunks + ", " + server + ", " + retries + ", " + user + ", " + chars + ", " + inlen
 }
 
 // statsSQL reads the statistics' columns of a run's records, in seq order,
@@ -105,7 +108,7 @@ var (
 	statsTextColumns = [...]string{"model", "scenario", "stage", "input_source", "output_source", "finish_reason", "outcome", "phase"}
 	statsIntColumns  = [...]string{"warmup", "max_tokens", "scheduled", "sent", "first_byte_ns", "first_token_ns", "first_answer_ns",
 		"last_token_ns", "end_ns", "input_tokens", "output_tokens", "engine_output_tokens", "status", "connection_retries",
-		"attempt", "retried", "retry_wait_ns", "text_chars", "prompt_chars"}
+		"attempt", "retried", "retry_wait_ns", "text_chars", "prompt_chars", "requested_input_tokens"}
 )
 
 // The INTEGER columns' indices in statsScanner.ints.
@@ -129,6 +132,7 @@ const (
 	iRetryWait
 	iTextChars
 	iPromptChars
+	iRequestedIn
 )
 
 func newStatsScanner() *statsScanner {
@@ -137,7 +141,7 @@ func newStatsScanner() *statsScanner {
 	s.dest = []any{&t[0], &t[1], &t[2], &i[iWarmup], &i[iMaxTok], &i[iSched], &i[iSent],
 		&i[iFirstByte], &i[iFirstToken], &i[iFirstAnswer], &i[iLastToken], &i[iEnd],
 		&i[iInTok], &t[3], &i[iOutTok], &t[4], &i[iEngTok], &i[iStatus], &t[5], &t[6], &t[7], &s.blob, &s.srv, &i[iRetries],
-		&i[iAttempt], &i[iRetried], &i[iRetryWait], &i[iTextChars], &i[iPromptChars]}
+		&i[iAttempt], &i[iRetried], &i[iRetryWait], &i[iTextChars], &i[iPromptChars], &i[iRequestedIn]}
 	return s
 }
 
@@ -207,6 +211,7 @@ func (s *statsScanner) scan(rows *sql.Rows, b *recBatch, emit func(*recBatch) *r
 			Server: server, ConnRetries: int(v[iRetries]),
 			Attempt: int(v[iAttempt]), Retried: v[iRetried] != 0, RetryWait: time.Duration(v[iRetryWait]),
 			TextChars: int(v[iTextChars]), PromptChars: int(v[iPromptChars]),
+			RequestedInputTokens: int(v[iRequestedIn]),
 		})
 		n++
 		if len(b.recs) == batchLen {

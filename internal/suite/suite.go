@@ -97,6 +97,11 @@ type Scenario struct {
 	// empty: not said). Reports give per-language figures for scenarios
 	// that carry one (docs/metrics.md §5).
 	Language string `json:"language,omitempty"`
+	// InputTokens asks for a prompt of this length in the target model's
+	// own tokens, chat template and system prompt included: the prompt is
+	// a seeded filler text resolved per model before the run
+	// (internal/inputlen; extension). nil: the scenario's own prompt.
+	InputTokens *InputLength `json:"input_tokens,omitempty"`
 	// Entries, when set, are a dataset's requests (see At); never part of
 	// a suite file.
 	Entries []Entry `json:"-"`
@@ -152,6 +157,7 @@ func (sc *Scenario) clone() Scenario {
 	c := *sc
 	c.MaxTokens = clonePtr(sc.MaxTokens)
 	c.Temperature = clonePtr(sc.Temperature)
+	c.InputTokens = clonePtr(sc.InputTokens)
 	if sc.Messages != nil {
 		c.Messages = append([]Message(nil), sc.Messages...)
 	}

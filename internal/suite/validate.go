@@ -312,6 +312,12 @@ func (c *checker) validateMessages(a at, sc *Scenario) {
 			c.check(a, f+".content", "must not be blank")
 		}
 	}
+	if sc.InputTokens != nil || c.isBad(a, "input_tokens") {
+		if sc.Prompt != "" || len(sc.Messages) > 0 {
+			c.check(a, "input_tokens", "replaces the prompt with a generated text of that length: leave prompt and messages out (system is kept, and counted)")
+		}
+		return
+	}
 	if sc.Prompt != "" || c.isBad(a, "prompt") {
 		return
 	}

@@ -749,6 +749,7 @@ func (m *chatMeter) serve(w http.ResponseWriter, r *http.Request, body []byte, s
 		if !ok || mw.status != http.StatusOK {
 			return
 		}
+		prompt += m.profiles[c.model].TemplateTokens // the simulator's chat template
 		c.stream, c.promptTokens, c.finish = stream, prompt, mw.finish
 		c.timings = mw.timings
 		if c.first.IsZero() && !stream && c.tokens > 0 && !c.headers.IsZero() {

@@ -1,0 +1,96 @@
+package bench
+
+import (
+	"context"
+	"time"
+
+	"flperf/internal/engine"
+	"flperf/internal/inputlen"
+	"flperf/internal/runner"
+	"flperf/internal/suite"
+)
+
+// InputTokensSuite is the name of the suite --input-tokens generates when
+// no suite or scenario is given.
+const InputTokensSuite = "input-tokens"
+
+// inputTokens applies Spec.InputTokens and returns the run's suite name:
+// without a suite or scenarios, one generated scenario of that length
+// (suite InputTokensSuite); with them, the length replaces each selected
+// scenario's prompt and messages (its system prompt, max_tokens and
+// temperature kept).
+func (r *Resolved) inputTokens(bad func(field, format string, a ...any), suiteName string) string {
+	s, n := &r.Spec, r.check.name
+	l, err := suite.ParseInputLength(s.InputTokens)
+	switch {
+	case err != nil:
+		bad("input_tokens", "%v", err)
+		return suiteName
+	case s.Dataset != "":
+		bad("input_tokens", "replaces the prompts with generated ones: not used with %s", n("dataset"))
+		return suiteName
+	}
+	if s.Suite == "" && len(s.Scenarios) == 0 {
+		r.Suite = &suite.Suite{Name: InputTokensSuite, Source: "generated: input_tokens " + l.String(),
+			Description: "prompts of an exact length in the model's own tokens"}
+		r.Scenarios = []suite.Scenario{{Name: "Input tokens " + l.String(), InputTokens: &l, Category: "Input length"}}
+		return InputTokensSuite
+	}
+	for i := range r.Scenarios {
+		sc := &r.Scenarios[i]
+		v := l
+		sc.InputTokens, sc.Prompt, sc.Messages = &v, "", nil
+	}
+	return suiteName
+}
+
+// resolveInputs resolves the prompts of the run's input-length scenarios
+// for every model, before any request (internal/inputlen): the engine's
+// tokenizer endpoint where it has one, else calibration through sender
+// (the run's own client), else the estimate; the stages skip names (nil:
+// none) are left unresolved. nil, nil when no scenario asks for a length.
+func resolveInputs(ctx context.Context, logf Logf, mgr engine.Manager, sender inputlen.Sender, cfg *runner.Config, scs []suite.Scenario, skip func(model, scenario string) bool) (*inputlen.Set, *runner.InputLengths, error) {
+	asked := false
+	for i := range scs {
+		asked = asked || scs[i].InputTokens != nil
+	}
+	if !asked {
+		return nil, nil, nil
+	}
+	o := inputlen.Options{Sender: sender, Seed: cfg.Seed, CacheBust: cfg.CacheBust, Logf: logf, Skip: skip}
+	if c, ok := mgr.(engine.PromptCounter); ok {
+		o.Counter = c
+	}
+	start := time.Now()
+	res := inputlen.New(o)
+	set, err := res.Resolve(ctx, cfg.Models, scs, cfg.Requests)
+	if err != nil {
+		return nil, nil, Problems{{Field: "input_tokens", Problem: err.Error()}}
+	}
+	st := res.Stats()
+	il := &runner.InputLengths{CalibrationRequests: st.CalibrationRequests, CalibrationSeconds: st.CalibrationTime.Seconds(),
+		TokenizerCounts: st.CountCalls}
+	for _, p := range set.Resolutions() {
+		il.Prompts = append(il.Prompts, runner.InputLength(p))
+	}
+	logf.log("info", "input lengths resolved in %s: %d tokenizer counts, %d calibration requests (%.2f s; not recorded, in no figure)",
+		time.Since(start).Round(time.Millisecond), st.CountCalls, st.CalibrationRequests, st.CalibrationTime.Seconds())
+	return set, il, nil
+}
+
+// inputPrompt is what the context check counts for an input-length
+// scenario: its longest resolved length, exact unless it was estimated.
+func inputPrompt(set *inputlen.Set, model string, sc *suite.Scenario) (n int, method string, ok bool) {
+	if set == nil || sc.InputTokens == nil {
+		return 0, "", false
+	}
+	method = runner.FitExact
+	for i := range set.Count(model, sc.Name) {
+		_, req, how, _ := set.Input(model, sc.Name, i)
+		n = max(n, req)
+		if how == inputlen.MethodEstimate {
+			method = runner.FitEstimate
+		}
+	}
+	return n, method, n > 0
+}
