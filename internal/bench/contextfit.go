@@ -68,11 +68,29 @@ func contextWindows(ctx context.Context, logf Logf, info engine.Info, cfg *runne
 			continue
 		}
 		windows[model] = window
+		ollamaTrained(ctx, logf, mgr, model, window)
 	}
 	if len(windows) == 0 {
 		return nil
 	}
 	return windows
+}
+
+// ollamaTrained says when Ollama loaded model with a num_ctx (window, from
+// /api/ps) below the context it was trained for (/api/show's
+// <arch>.context_length): the prompts beyond num_ctx are cut, not refused,
+// and a larger num_ctx would take them.
+func ollamaTrained(ctx context.Context, logf Logf, mgr engine.Manager, model string, window int) {
+	o, ok := mgr.(*engine.OllamaManager)
+	if !ok {
+		return
+	}
+	m, err := o.Show(ctx, model)
+	if err != nil || m.ContextLength <= window {
+		return
+	}
+	logf.log("info", "model %s: Ollama loaded it with num_ctx %d of the %d tokens it was trained for: longer prompts are cut to %d without an error (a larger num_ctx, OLLAMA_CONTEXT_LENGTH or a Modelfile's PARAMETER num_ctx, takes them)",
+		model, window, m.ContextLength, window)
 }
 
 // sweepMaxTokens is the max_tokens of a scenario's requests.

@@ -252,9 +252,13 @@ func TestContextSweepOnOllama(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := Prepare(context.Background(), rs, eng, nil)
+	var logged []string
+	r, err := Prepare(context.Background(), rs, eng, func(level, msg string) { logged = append(logged, level+" "+msg) })
 	if err != nil {
 		t.Fatal(err)
+	}
+	if !slices.Contains(logged, "info model m: Ollama loaded it with num_ctx 2048 of the 8192 tokens it was trained for: longer prompts are cut to 2048 without an error (a larger num_ctx, OLLAMA_CONTEXT_LENGTH or a Modelfile's PARAMETER num_ctx, takes them)") {
+		t.Errorf("log %q lacks the num_ctx note", logged)
 	}
 	var skipped []string
 	for _, f := range r.ContextFit {
