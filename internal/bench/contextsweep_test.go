@@ -339,3 +339,30 @@ func TestOllamaTruncationOnAnyScenario(t *testing.T) {
 		t.Errorf("table lacks the warning:\n%s", table.String())
 	}
 }
+
+// FuzzParseContextSweep: any text is either refused or read as lengths
+// that are ascending, distinct, within bounds and at most MaxLevels, and
+// that read back the same from the repeat command's form.
+func FuzzParseContextSweep(f *testing.F) {
+	for _, s := range []string{"128,512,2k,8k,32k", "2K, 128,2k", "32", "1024k", "", ",", "1.5k", "-1", "k", "99999999999999999999k", "0x20", " 64 ,\t64"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		ls, err := ParseContextSweep(s)
+		if err != nil {
+			return
+		}
+		if len(ls) == 0 || len(ls) > MaxLevels {
+			t.Fatalf("%q: %d lengths", s, len(ls))
+		}
+		for i, l := range ls {
+			if l < MinSweepTokens || l > MaxSweepTokens || i > 0 && l <= ls[i-1] {
+				t.Fatalf("%q: lengths %v", s, ls)
+			}
+		}
+		again, err := ParseContextSweep(sweepList(ls))
+		if err != nil || !slices.Equal(again, ls) {
+			t.Fatalf("%q: %v reads back as %v, %v", s, ls, again, err)
+		}
+	})
+}

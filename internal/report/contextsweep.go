@@ -185,3 +185,40 @@ func contextSweepBlock(ew *errWriter, r *runner.Result) {
 	}
 	ew.printf("  (skipped: prompt + max_tokens beyond the context window, see Context window; cut: the engine counted fewer input tokens than sent)\n")
 }
+
+// mdContextSweep writes a context sweep's figures as a GitHub table, and
+// each model's fitted prefill rate (docs/metrics.md §11).
+func mdContextSweep(ew *errWriter, r *runner.Result) {
+	cs := RunContextSweep(r)
+	if cs == nil {
+		return
+	}
+	ew.printf("\n#### Context sweep\n\nPer input length; latencies in ms over ok requests, prefill = input tokens ÷ TTFT in tokens/s.\n\n")
+	t := mdTable{head: []string{"Model", "Length", "In tokens", "OK", "TTFT p50", "TTFT mean", "Prefill p50", "Prefill mean", "TPOT p50", "TPOT mean"},
+		right: []bool{false, true, true, true, true, true, true, true, true, true}}
+	for _, m := range cs.Models {
+		for _, p := range m.Points {
+			row := []string{mdText(ModelName(m.Model)), fmt.Sprint(p.Requested)}
+			if p.Skipped != "" {
+				t.rows = append(t.rows, append(row, "skipped"))
+				continue
+			}
+			in := numPtr(p.InputTokens)
+			if p.Truncated {
+				in += " (cut)"
+			}
+			t.rows = append(t.rows, append(row, in, fmt.Sprint(p.N), numPtr(p.TTFTP50), numPtr(p.TTFTMean),
+				numPtr(p.PrefillP50), numPtr(p.PrefillMean), numPtr(p.TPOTP50), numPtr(p.TPOTMean)))
+		}
+	}
+	t.write(ew)
+	ew.printf("\n")
+	for _, m := range cs.Models {
+		if f := m.Prefill; f != nil {
+			ew.printf("- %s: prefill %s tokens/s fitted over %d lengths (TTFT ≈ %s ms + input tokens ÷ %s/s)\n",
+				mdText(ModelName(m.Model)), num(f.TPS), f.Points, num(f.FixedMS), num(f.TPS))
+		} else {
+			ew.printf("- %s: no prefill rate fitted (fewer than two lengths ran with figures)\n", mdText(ModelName(m.Model)))
+		}
+	}
+}

@@ -94,3 +94,32 @@ func TestOllamaTruncateKeepsTheEnd(t *testing.T) {
 		}
 	}
 }
+
+// FuzzOllamaTruncate: any body and num_ctx: no panic; a body that was cut
+// is still a chat body, and its messages hold exactly num_ctx tokens.
+func FuzzOllamaTruncate(f *testing.F) {
+	f.Add(`{"model":"m","messages":[{"role":"system","content":"alpha beta gamma"},{"role":"user","content":"one two three four five"}]}`, 5)
+	f.Add(`{"messages":[{"role":"user","content":"a,b;c d\u00e9f  ghijklmnop"}]}`, 3)
+	f.Add(`{"messages":[{"role":"user","content":[{"type":"text","text":"x"}]}]}`, 1)
+	f.Add(`{"messages":"x"}`, 2)
+	f.Add(`not json`, 1)
+	f.Fuzz(func(t *testing.T, body string, numCtx int) {
+		out := ollamaTruncate([]byte(body), numCtx)
+		if string(out) == body {
+			return
+		}
+		var doc struct {
+			Messages []struct{ Content string } `json:"messages"`
+		}
+		if err := json.Unmarshal(out, &doc); err != nil || len(doc.Messages) == 0 {
+			t.Fatalf("%q (num_ctx %d) cut to %q: %v", body, numCtx, out, err)
+		}
+		n := 0
+		for _, m := range doc.Messages {
+			n += tokens.Estimate(m.Content)
+		}
+		if n != numCtx {
+			t.Fatalf("%q (num_ctx %d) cut to %d tokens: %q", body, numCtx, n, out)
+		}
+	})
+}
