@@ -87,7 +87,7 @@ func Prepare(ctx context.Context, r *Resolved, eng *Engine, logf Logf) (*runner.
 		prep, doer = chk.before, chk.watch(doer)
 	}
 	fixedOutput(logf, info, &cfg, r)
-	inputs, lengths, err := resolveInputs(ctx, logf, engine.NewManager(info, hc), sender, &cfg, r.Scenarios)
+	inputs, lengths, err := resolveInputs(ctx, logf, info, engine.NewManager(info, hc), sender, &cfg, r.Scenarios)
 	if err != nil {
 		return nil, err
 	}
