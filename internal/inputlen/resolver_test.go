@@ -201,3 +201,19 @@ func TestFiller(t *testing.T) {
 		t.Fatalf("want a full stop every %d words: %q", sentenceWords, Filler(9, 25))
 	}
 }
+
+// TestSearchHitsEveryLength: over many seeds and every length from the
+// shortest prompt up, the search hits exactly (counted by the estimate,
+// the simulator's tokenizer, with a nonce in place), sentence boundaries
+// and long words included, in a bounded number of counts.
+func TestSearchHitsEveryLength(t *testing.T) {
+	for seed := range int64(30) {
+		r := New(Options{Seed: seed, CacheBust: true})
+		for n := 8; n <= 300; n++ {
+			p, err := r.PromptSystem(context.Background(), "m", "Be terse.", n)
+			if err != nil || !p.Exact || p.Method != MethodEstimate {
+				t.Fatalf("seed %d, %d tokens: %+v %v", seed, n, p, err)
+			}
+		}
+	}
+}
