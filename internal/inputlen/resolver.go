@@ -84,6 +84,7 @@ type Resolver struct {
 	ggufs   map[string]TextCounter // model → its GGUF tokenizer
 	probes  map[string]int         // model → calibration probes sent (their nonces)
 	fits    map[fitKey][]point     // the probes of earlier searches, for the next first guess
+	fill    fillerText             // the filler, shared by every prompt
 	stats   Stats
 }
 

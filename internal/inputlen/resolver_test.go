@@ -217,3 +217,35 @@ func TestSearchHitsEveryLength(t *testing.T) {
 		}
 	}
 }
+
+// TestFillerShared: the resolver's filler is Filler's text, a slice of one
+// shared string.
+func TestFillerShared(t *testing.T) {
+	r := New(Options{Seed: 4})
+	for _, k := range []int{1, 5, 12, 13, 14, 40, 3, 100, 25, 300, 1} {
+		if got, want := r.filler(k), Filler(4, k); got != want {
+			t.Fatalf("filler(%d) = %q, want %q", k, got, want)
+		}
+	}
+}
+
+// TestDraws: a fixed length draws once; a distribution once per request,
+// at most MaxDraws, fewer when long.
+func TestDraws(t *testing.T) {
+	for _, c := range []struct {
+		spec     string
+		requests int
+		want     int
+	}{
+		{"512", 100, 1}, {"512:64", 10, 10}, {"512:64", 1000, MaxDraws}, {"uniform:1-1048576", 1000, 8},
+		{"1000000:100000", 50, 8}, {"1000:100", 50, 50}, {"uniform:5-5", 100, 1},
+	} {
+		l, err := suite.ParseInputLength(c.spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := Draws(l, c.requests); got != c.want {
+			t.Errorf("Draws(%s, %d) = %d, want %d", c.spec, c.requests, got, c.want)
+		}
+	}
+}

@@ -43,7 +43,7 @@ func (r *Resolver) search(ctx context.Context, fk fitKey, n int, count countFunc
 		if len(counts) >= maxProbes {
 			return 0, fmt.Errorf("input tokens: no filler of %d tokens found in %d counts", n, maxProbes)
 		}
-		c, err := probe(Filler(r.o.Seed, k))
+		c, err := probe(r.filler(k))
 		counts[k] = c
 		if err == nil {
 			r.fits[fk] = append(r.fits[fk], point{k, c})
@@ -62,7 +62,7 @@ func (r *Resolver) search(ctx context.Context, fk fitKey, n int, count countFunc
 			return Prompt{}, err
 		}
 		if c == n {
-			return done(Filler(r.o.Seed, k), c), nil
+			return done(r.filler(k), c), nil
 		}
 		if c < n {
 			lo, clo = k, c
@@ -91,7 +91,7 @@ func (r *Resolver) search(ctx context.Context, fk fitKey, n int, count countFunc
 	// c(lo) < n < c(lo+1): one more word costs two tokens or more (a
 	// sentence's full stop, a long word): tails of one token each are
 	// added until the count is n.
-	best, cbest := Filler(r.o.Seed, lo), clo
+	best, cbest := r.filler(lo), clo
 	for cbest < n && len(counts) < maxProbes {
 		base, grew := best, false
 		for _, t := range tails {
