@@ -2,10 +2,14 @@ package bench
 
 import (
 	"context"
+	"fmt"
+	"net"
+	"net/url"
 	"time"
 
 	"flperf/internal/engine"
 	"flperf/internal/inputlen"
+	"flperf/internal/inputlen/gguf"
 	"flperf/internal/runner"
 	"flperf/internal/suite"
 )
@@ -47,9 +51,10 @@ func (r *Resolved) inputTokens(bad func(field, format string, a ...any), suiteNa
 // resolveInputs resolves the prompts of the run's input-length scenarios
 // for every model, before any request (internal/inputlen): the engine's
 // tokenizer endpoint where it has one, else calibration through sender
-// (the run's own client), else the estimate; the stages skip names (nil:
-// none) are left unresolved. nil, nil when no scenario asks for a length.
-func resolveInputs(ctx context.Context, logf Logf, mgr engine.Manager, sender inputlen.Sender, cfg *runner.Config, scs []suite.Scenario, skip func(model, scenario string) bool) (*inputlen.Set, *runner.InputLengths, error) {
+// (the run's own client), else the model's local GGUF file, else the
+// estimate; the stages skip names (nil: none) are left unresolved. nil,
+// nil when no scenario asks for a length.
+func resolveInputs(ctx context.Context, logf Logf, info engine.Info, mgr engine.Manager, sender inputlen.Sender, cfg *runner.Config, scs []suite.Scenario, skip func(model, scenario string) bool) (*inputlen.Set, *runner.InputLengths, error) {
 	asked := false
 	for i := range scs {
 		asked = asked || scs[i].InputTokens != nil
@@ -60,6 +65,9 @@ func resolveInputs(ctx context.Context, logf Logf, mgr engine.Manager, sender in
 	o := inputlen.Options{Sender: sender, Seed: cfg.Seed, CacheBust: cfg.CacheBust, Logf: logf, Skip: skip}
 	if c, ok := mgr.(engine.PromptCounter); ok {
 		o.Counter = c
+	}
+	if src := ggufSource(logf, info, mgr); src != nil {
+		o.GGUF = src
 	}
 	start := time.Now()
 	res := inputlen.New(o)
@@ -93,4 +101,57 @@ func inputPrompt(set *inputlen.Set, model string, sc *suite.Scenario) (n int, me
 		}
 	}
 	return n, method, n > 0
+}
+
+// ggufSource opens a model's tokenizer from its local GGUF file, for the
+// gguf method: the file Ollama's Modelfile names, or llama-server's
+// model_path (/props); nil for engines that name none, or that are not on
+// this machine (their paths would be another machine's). The chat
+// template's own tokens are not in its counts (TemplateTokens 0), which
+// the log says.
+func ggufSource(logf Logf, info engine.Info, mgr engine.Manager) func(context.Context, string) (inputlen.TextCounter, error) {
+	if !loopback(info.Endpoint) {
+		return nil
+	}
+	var path func(context.Context, string) (string, error)
+	switch m := mgr.(type) {
+	case *engine.OllamaManager:
+		path = m.ModelFile
+	case *engine.LlamaCppManager:
+		path = func(ctx context.Context, _ string) (string, error) {
+			p, err := m.Props(ctx)
+			return p.ModelPath, err
+		}
+	default:
+		return nil
+	}
+	return func(ctx context.Context, model string) (inputlen.TextCounter, error) {
+		p, err := path(ctx, model)
+		if err != nil {
+			return nil, err
+		}
+		if p == "" {
+			return nil, fmt.Errorf("the engine names no model file")
+		}
+		tok, err := gguf.Open(p)
+		if err != nil {
+			return nil, err
+		}
+		logf.log("warn", "model %s: input lengths counted with the tokenizer of %s; the chat template's own tokens are not counted", model, p)
+		return tok, nil
+	}
+}
+
+// loopback reports whether the endpoint's host is this machine.
+func loopback(endpoint string) bool {
+	u, err := url.Parse(endpoint)
+	if err != nil {
+		return false
+	}
+	h := u.Hostname()
+	if h == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
 }

@@ -35,6 +35,7 @@ type simProfile struct {
 	OutputTokens        int     `json:"output_tokens"`
 	Slots               int     `json:"slots"`
 	Seed                int64   `json:"seed"`
+	TemplateTokens      *int    `json:"template_tokens"` // default sim.DefaultTemplateTokens
 	Faults              struct {
 		Status429 float64 `json:"status_429"`
 		Status500 float64 `json:"status_500"`
@@ -77,6 +78,10 @@ func loadSimProfiles(path string) ([]sim.Profile, error) {
 			TokensPerChunk: p.TokensPerChunk, RoleChunk: p.RoleChunk, Usage: p.Usage == nil || *p.Usage,
 			RejectStreamOptions: p.RejectStreamOptions, ContinuousUsage: p.ContinuousUsage, Timings: p.Timings, NoDone: p.NoDone,
 			Reasoning: p.Reasoning, OutputTokens: p.OutputTokens, Slots: p.Slots, Seed: p.Seed,
+			TemplateTokens: sim.DefaultTemplateTokens,
+		}
+		if p.TemplateTokens != nil {
+			sp.TemplateTokens = *p.TemplateTokens
 		}
 		f := p.Faults
 		sp.Faults = sim.Faults{Status429: f.Status429, Status500: f.Status500, Status503: f.Status503, Stall: f.Stall,

@@ -35,6 +35,9 @@ type storedRun struct {
 	// was sent once more on a new connection (Record.ConnRetries), and the
 	// engine block says the run opened a connection per request.
 	retryEvery int
+	// inputLen makes every record ask for an input length: its own count
+	// on the first scenario (hit exactly), 40 on the others (up to 6 off).
+	inputLen bool
 	// finish, when set, completes the result before it is saved (an
 	// engine series, say).
 	finish func(res *runner.Result, t0 time.Time)
@@ -53,6 +56,12 @@ func (s storedRun) record(t0 time.Time, seq int) record.Record {
 		Scheduled: sent, Sent: sent, Status: 200,
 		InputTokens: 40 + seq%7, InputSource: record.SourceUsage,
 		Warmup: seq%200 == 0,
+	}
+	if s.inputLen {
+		r.RequestedInputTokens, r.InputLengthMethod = 40, "calibration"
+		if r.Scenario == s.scenarios[0] {
+			r.RequestedInputTokens = r.InputTokens
+		}
 	}
 	fail := seq%50 == 49
 	if s.failEvery != nil {

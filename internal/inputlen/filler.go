@@ -52,3 +52,37 @@ func Filler(seed int64, words int) string {
 // two tokens and the length asked for lies between: a character or a
 // short word that most tokenizers count as one token.
 var tails = [...]string{".", ",", " a", " I", "!", " and", ";", " of"}
+
+// fillerText is the longest filler of one seed made so far, with the end
+// of each of its words: a shorter filler is a prefix of it, so every
+// prompt of a Resolver shares its memory.
+type fillerText struct {
+	text string
+	ends []int // ends[k-1]: the byte length of the filler of k words
+}
+
+// filler returns Filler(seed, k), a slice of the longest made so far.
+func (r *Resolver) filler(k int) string {
+	f := &r.fill
+	if k <= 0 {
+		return ""
+	}
+	if k > len(f.ends) {
+		n := max(k, 2*len(f.ends))
+		f.text = Filler(r.o.Seed, n)
+		f.ends = f.ends[:0]
+		// Word i ends before the separator of word i+1: " ", or ". ".
+		for i := 1; i < len(f.text); i++ {
+			if f.text[i] != ' ' {
+				continue
+			}
+			end := i
+			if f.text[i-1] == '.' {
+				end--
+			}
+			f.ends = append(f.ends, end)
+		}
+		f.ends = append(f.ends, len(f.text))
+	}
+	return f.text[:f.ends[k-1]]
+}

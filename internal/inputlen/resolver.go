@@ -88,8 +88,18 @@ type Resolver struct {
 	methods map[string]string      // model → the method that works for it
 	ggufs   map[string]TextCounter // model → its GGUF tokenizer
 	probes  map[string]int         // model → calibration probes sent (their nonces)
+	fits    map[fitKey][]point     // the probes of earlier searches, for the next first guess
+	fill    fillerText             // the filler, shared by every prompt
 	stats   Stats
 }
+
+// fitKey names the prompts that share a chat template and system prompt,
+// whose count grows alike with the filler: one model, one system prompt,
+// one method.
+type fitKey struct{ model, system, method string }
+
+// point is one probe: a filler of k words counted c tokens.
+type point struct{ k, c int }
 
 type cacheKey struct {
 	model, system string
@@ -99,7 +109,7 @@ type cacheKey struct {
 // New returns a Resolver with options o.
 func New(o Options) *Resolver {
 	return &Resolver{o: o, cache: map[cacheKey]Prompt{}, methods: map[string]string{},
-		ggufs: map[string]TextCounter{}, probes: map[string]int{}}
+		ggufs: map[string]TextCounter{}, probes: map[string]int{}, fits: map[fitKey][]point{}}
 }
 
 // Stats returns what resolving has cost so far.
@@ -133,7 +143,7 @@ func (r *Resolver) PromptSystem(ctx context.Context, model, system string, n int
 			r.logf("info", "model %s: input lengths by %s unavailable (%v)", model, m, err)
 			continue
 		}
-		p, err := r.search(ctx, model, system, n, count)
+		p, err := r.search(ctx, fitKey{model, system, m}, n, count)
 		if errors.Is(err, errUnavailable) {
 			r.logf("info", "model %s: input lengths by %s unavailable (%v)", model, m, err)
 			continue

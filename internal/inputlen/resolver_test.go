@@ -201,3 +201,51 @@ func TestFiller(t *testing.T) {
 		t.Fatalf("want a full stop every %d words: %q", sentenceWords, Filler(9, 25))
 	}
 }
+
+// TestSearchHitsEveryLength: over many seeds and every length from the
+// shortest prompt up, the search hits exactly (counted by the estimate,
+// the simulator's tokenizer, with a nonce in place), sentence boundaries
+// and long words included, in a bounded number of counts.
+func TestSearchHitsEveryLength(t *testing.T) {
+	for seed := range int64(30) {
+		r := New(Options{Seed: seed, CacheBust: true})
+		for n := 8; n <= 300; n++ {
+			p, err := r.PromptSystem(context.Background(), "m", "Be terse.", n)
+			if err != nil || !p.Exact || p.Method != MethodEstimate {
+				t.Fatalf("seed %d, %d tokens: %+v %v", seed, n, p, err)
+			}
+		}
+	}
+}
+
+// TestFillerShared: the resolver's filler is Filler's text, a slice of one
+// shared string.
+func TestFillerShared(t *testing.T) {
+	r := New(Options{Seed: 4})
+	for _, k := range []int{1, 5, 12, 13, 14, 40, 3, 100, 25, 300, 1} {
+		if got, want := r.filler(k), Filler(4, k); got != want {
+			t.Fatalf("filler(%d) = %q, want %q", k, got, want)
+		}
+	}
+}
+
+// TestDraws: a fixed length draws once; a distribution once per request,
+// at most MaxDraws, fewer when long.
+func TestDraws(t *testing.T) {
+	for _, c := range []struct {
+		spec     string
+		requests int
+		want     int
+	}{
+		{"512", 100, 1}, {"512:64", 10, 10}, {"512:64", 1000, MaxDraws}, {"uniform:1-1048576", 1000, 8},
+		{"1000000:100000", 50, 8}, {"1000:100", 50, 50}, {"uniform:5-5", 100, 1},
+	} {
+		l, err := suite.ParseInputLength(c.spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := Draws(l, c.requests); got != c.want {
+			t.Errorf("Draws(%s, %d) = %d, want %d", c.spec, c.requests, got, c.want)
+		}
+	}
+}

@@ -19,7 +19,8 @@ const maxProbes = 64
 // show (the chat template's overhead is constant, so one or two more
 // usually hit), and bisection of the bracket guarantees the end. When one
 // more word costs two tokens across n, short tails are tried.
-func (r *Resolver) search(ctx context.Context, model, system string, n int, count countFunc) (Prompt, error) {
+func (r *Resolver) search(ctx context.Context, fk fitKey, n int, count countFunc) (Prompt, error) {
+	model, system := fk.model, fk.system
 	probe := func(text string) (int, error) {
 		msgs := r.messages(system, text)
 		if r.o.CacheBust && len(msgs) > 0 {
@@ -42,8 +43,11 @@ func (r *Resolver) search(ctx context.Context, model, system string, n int, coun
 		if len(counts) >= maxProbes {
 			return 0, fmt.Errorf("input tokens: no filler of %d tokens found in %d counts", n, maxProbes)
 		}
-		c, err := probe(Filler(r.o.Seed, k))
+		c, err := probe(r.filler(k))
 		counts[k] = c
+		if err == nil {
+			r.fits[fk] = append(r.fits[fk], point{k, c})
+		}
 		return c, err
 	}
 	done := func(text string, c int) Prompt {
@@ -51,15 +55,14 @@ func (r *Resolver) search(ctx context.Context, model, system string, n int, coun
 	}
 	lo, clo := 0, 0 // largest k known to count ≤ n (0: none yet)
 	hi := n + 1     // smallest k known to count > n (n+1: not probed, ≥ n+1 since each word costs a token)
-	k := max(1, n*sentenceWords/(sentenceWords+1))
-	var prev, cprev int
+	k, prev, cprev := r.guess(fk, n)
 	for hi-lo > 1 {
 		c, err := at(k)
 		if err != nil {
 			return Prompt{}, err
 		}
 		if c == n {
-			return done(Filler(r.o.Seed, k), c), nil
+			return done(r.filler(k), c), nil
 		}
 		if c < n {
 			lo, clo = k, c
@@ -85,26 +88,85 @@ func (r *Resolver) search(ctx context.Context, model, system string, n int, coun
 		}
 		return Prompt{}, fmt.Errorf("input tokens: %d is below the shortest prompt model %s counts (%d tokens: the chat template, the system prompt, the nonce and one word)", n, model, c1)
 	}
-	// c(lo) < n < c(lo+1): one more word costs two tokens or more.
-	base := Filler(r.o.Seed, lo)
-	best, cbest := base, clo
-	for _, t := range tails {
-		if len(counts) >= maxProbes {
+	// c(lo) < n < c(lo+1): one more word costs two tokens or more (a
+	// sentence's full stop, a long word): tails of one token each are
+	// added until the count is n.
+	best, cbest := r.filler(lo), clo
+	for cbest < n && len(counts) < maxProbes {
+		base, grew := best, false
+		for _, t := range tails {
+			if len(counts) >= maxProbes {
+				break
+			}
+			c, err := probe(base + t)
+			counts[-len(counts)] = c
+			if err != nil {
+				return Prompt{}, err
+			}
+			if c == n {
+				return done(base+t, c), nil
+			}
+			if c < n && c > cbest {
+				best, cbest, grew = base+t, c, true
+				break
+			}
+		}
+		if !grew {
 			break
-		}
-		c, err := probe(base + t)
-		counts[-len(counts)] = c
-		if err != nil {
-			return Prompt{}, err
-		}
-		if c == n {
-			return done(base+t, c), nil
-		}
-		if c < n && c > cbest {
-			best, cbest = base+t, c
 		}
 	}
 	return done(best, cbest), nil
+}
+
+// guess is the first filler length to probe for n tokens, with a probe to
+// draw the first secant from (0: none, one word per token). Without earlier probes of the
+// same model, system prompt and method, it assumes one token per word and
+// one per sentence's full stop; with them, the line through the two
+// farthest apart (the template's overhead is constant, so it is usually
+// off by a token or two), anchored at the nearest.
+func (r *Resolver) guess(fk fitKey, n int) (k, prev, cprev int) {
+	ps := r.fits[fk]
+	if len(ps) < 2 {
+		return max(1, n*sentenceWords/(sentenceWords+1)), 0, 0
+	}
+	lo, hi := ps[0], ps[0]
+	for _, p := range ps {
+		if p.k < lo.k {
+			lo = p
+		}
+		if p.k > hi.k {
+			hi = p
+		}
+	}
+	if hi.k == lo.k || hi.c == lo.c {
+		return max(1, n*sentenceWords/(sentenceWords+1)), 0, 0
+	}
+	near := ps[0]
+	for _, p := range ps {
+		if abs(p.c-n) < abs(near.c-n) {
+			near = p
+		}
+	}
+	slope := float64(hi.k-lo.k) / float64(hi.c-lo.c) // words per token
+	k = near.k + int(float64(n-near.c)*slope+0.5*sign(n-near.c))
+	return max(1, min(k, n)), 0, 0
+}
+
+func abs(x int) int {
+	if x < 0 {
+		return -x
+	}
+	return x
+}
+
+func sign(x int) float64 {
+	switch {
+	case x < 0:
+		return -1
+	case x > 0:
+		return 1
+	}
+	return 0
 }
 
 // messages is the prompt of a filler text: the system prompt when there is

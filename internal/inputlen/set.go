@@ -29,16 +29,39 @@ type Resolution struct {
 	Missed   int    `json:"missed"`  // of which no filler length counts exactly
 }
 
+// Bounds on the lengths drawn from a distribution for one model ×
+// scenario: each distinct length costs counts (calibration: requests) and
+// memory, so at most MaxDraws are drawn, and fewer when long, so that
+// their tokens add up to at most maxDrawTokens; the requests take them in
+// turn.
+const (
+	MaxDraws      = 64
+	maxDrawTokens = 8 << 20
+)
+
+// Draws is how many lengths of l a scenario of requests requests draws.
+func Draws(l suite.InputLength, requests int) int {
+	if l.Fixed() {
+		return 1
+	}
+	longest := l.Max
+	if l.Kind == suite.InputNormal {
+		longest = min(l.N+4*l.StdDev, suite.MaxInputTokens)
+	}
+	return max(1, min(requests, MaxDraws, maxDrawTokens/max(longest, 1)))
+}
+
 // Resolve resolves every input-length scenario of scs for every model:
 // requests is how many requests each will send (a distribution is drawn
-// that many times with the resolver's seed; 0, a run of a duration: 64
-// draws, which its requests take in turn). Scenarios without InputTokens,
-// and the stages Options.Skip names, are left alone. A length that cannot be made (below the chat template's own
+// that many times with the resolver's seed, within Draws' bounds; 0, a run
+// of a duration: MaxDraws; the requests take the draws in turn). Scenarios
+// without InputTokens, and the stages Options.Skip names, are left alone.
+// A length that cannot be made (below the chat template's own
 // length) is an error naming the model and scenario.
 func (r *Resolver) Resolve(ctx context.Context, models []string, scs []suite.Scenario, requests int) (*Set, error) {
 	s := &Set{prompts: map[setKey][]Prompt{}}
 	if requests <= 0 {
-		requests = 64
+		requests = MaxDraws
 	}
 	for _, model := range models {
 		for i := range scs {
@@ -46,7 +69,7 @@ func (r *Resolver) Resolve(ctx context.Context, models []string, scs []suite.Sce
 			if sc.InputTokens == nil || r.o.Skip != nil && r.o.Skip(model, sc.Name) {
 				continue
 			}
-			lengths := sc.InputTokens.Lengths(r.o.Seed, sc.Name, requests)
+			lengths := sc.InputTokens.Lengths(r.o.Seed, sc.Name, Draws(*sc.InputTokens, requests))
 			ps := make([]Prompt, len(lengths))
 			res := Resolution{Model: model, Scenario: sc.Name, Spec: sc.InputTokens.String()}
 			seen := map[int]bool{}

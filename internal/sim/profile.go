@@ -55,6 +55,13 @@ const (
 	MaxBodyBytes = 16 << 20
 	// MaxOutputTokens is the largest max_tokens accepted (400 beyond).
 	MaxOutputTokens = 1 << 20
+	// MaxTemplateTokens is the largest chat-template overhead a profile
+	// may have.
+	MaxTemplateTokens = 4096
+	// DefaultTemplateTokens is the chat-template overhead of the default
+	// profiles (the OpenAI-generic simulator): small, but enough that a
+	// prompt length that forgets the template misses.
+	DefaultTemplateTokens = 3
 	// defaultMaxTokens applies when neither the request nor the profile sets a limit.
 	defaultMaxTokens = 256
 )
@@ -75,6 +82,7 @@ func DefaultProfiles() []Profile {
 			TokensPerChunk: 2,
 			Usage:          true,
 			Seed:           1,
+			TemplateTokens: DefaultTemplateTokens,
 		},
 		{
 			Name:           "sim-slow",
@@ -87,6 +95,7 @@ func DefaultProfiles() []Profile {
 			Usage:          true,
 			Slots:          4,
 			Seed:           2,
+			TemplateTokens: DefaultTemplateTokens,
 		},
 	}
 }
@@ -121,6 +130,9 @@ func (p *Profile) validate() error {
 	}
 	if !(p.Jitter >= 0 && p.Jitter < 1) {
 		bad("Jitter", "must be in [0,1) (got %v)", p.Jitter)
+	}
+	if p.TemplateTokens < 0 || p.TemplateTokens > MaxTemplateTokens {
+		bad("TemplateTokens", "must be in [0,%d] (got %d)", MaxTemplateTokens, p.TemplateTokens)
 	}
 	if p.TokensPerChunk < 0 {
 		bad("TokensPerChunk", "must be ≥ 1, or 0 for 1 (got %d)", p.TokensPerChunk)

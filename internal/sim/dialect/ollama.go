@@ -129,6 +129,12 @@ type ollamaModel struct {
 	forever  bool      // keep_alive < 0
 }
 
+// OllamaTemplateTokens is the simulated Ollama's chat-template overhead
+// when a profile sets none (sim.Profile.TemplateTokens): every prompt's
+// prompt_eval_count and usage count it, as a real model's template adds
+// its role markers.
+const OllamaTemplateTokens = 4
+
 // NewOllama returns a fake Ollama serving the given profiles, every one
 // pulled and none loaded, with default OllamaModel details. Profile names
 // are the Ollama model names; give them a tag ("sim-fast:latest") for
@@ -136,11 +142,15 @@ type ollamaModel struct {
 // name:latest). The embedded simulator always reports usage and ends its
 // streams with [DONE], as Ollama's /v1 does; the profiles' other wire
 // settings (Timings, NoDone, RejectStreamOptions, RoleChunk,
-// ContinuousUsage) are cleared.
+// ContinuousUsage) are cleared; a profile without a TemplateTokens gets
+// OllamaTemplateTokens.
 func NewOllama(profiles ...sim.Profile) (*Ollama, error) {
 	ps := make([]sim.Profile, len(profiles))
 	for i, p := range profiles {
 		p.Usage, p.NoDone, p.RejectStreamOptions, p.Timings, p.RoleChunk, p.ContinuousUsage = true, false, false, false, false, false
+		if p.TemplateTokens == 0 {
+			p.TemplateTokens = OllamaTemplateTokens
+		}
 		ps[i] = p
 	}
 	srv, err := sim.New(ps...)

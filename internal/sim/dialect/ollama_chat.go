@@ -69,7 +69,7 @@ func (o *Ollama) native(w http.ResponseWriter, r *http.Request, generate bool) {
 		return
 	}
 	defer o.release(m, ka)
-	body = ollamaTruncate(body, numCtx)
+	body = ollamaTruncate(body, numCtx, m.profile.TemplateTokens)
 
 	tr := &ollamaTranslator{
 		w: w, rc: http.NewResponseController(w), hdr: make(http.Header),
@@ -419,7 +419,7 @@ func (o *Ollama) openAIChat(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		defer o.release(m, ollamaKeepAlive{})
-		body = ollamaTruncate(body, numCtx)
+		body = ollamaTruncate(body, numCtx, m.profile.TemplateTokens)
 	}
 	r2 := r.Clone(r.Context())
 	r2.Body, r2.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))

@@ -13,12 +13,15 @@ import (
 // answer's prompt_eval_count (usage.prompt_tokens on /v1) is numCtx, not
 // what was sent. body is an OpenAI chat body; the messages' string
 // contents are cut from the front, the earliest messages first, counted as
-// the simulator counts tokens (tokens.Estimate). A body whose prompt fits,
-// or that cannot be read, is returned unchanged.
-func ollamaTruncate(body []byte, numCtx int) []byte {
+// the simulator counts tokens (tokens.Estimate), so that with the chat
+// template's template tokens, which the simulator adds to every prompt,
+// the prompt holds numCtx. A body whose prompt fits, or that cannot be
+// read, is returned unchanged.
+func ollamaTruncate(body []byte, numCtx, template int) []byte {
 	if numCtx <= 0 {
 		return body
 	}
+	numCtx = max(numCtx-template, 0)
 	var doc map[string]json.RawMessage
 	if json.Unmarshal(body, &doc) != nil {
 		return body

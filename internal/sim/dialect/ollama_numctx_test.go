@@ -39,8 +39,8 @@ func TestOllamaNumCtxTruncates(t *testing.T) {
 	if ps := ollamaPS(t, url); ollamaNum(ps["m:latest"], "context_length") != DefaultOllamaNumCtx {
 		t.Errorf("/api/ps after a default load: %v, want context_length %d", ps["m:latest"], DefaultOllamaNumCtx)
 	}
-	if got := native(words(100), ""); got != 102 {
-		t.Errorf("a prompt that fits: prompt_eval_count %d, want 102 (2 + 100)", got)
+	if got := native(words(100), ""); got != 102+OllamaTemplateTokens {
+		t.Errorf("a prompt that fits: prompt_eval_count %d, want %d (2 + 100 + the template's)", got, 102+OllamaTemplateTokens)
 	}
 	// /v1 has no options: the loaded context applies.
 	resp, body := ollamaDo(t, "POST", url+"/v1/chat/completions",
@@ -80,7 +80,7 @@ func TestOllamaTruncateKeepsTheEnd(t *testing.T) {
 		var doc struct {
 			Messages []struct{ Content string } `json:"messages"`
 		}
-		if err := json.Unmarshal(ollamaTruncate([]byte(body), c.numCtx), &doc); err != nil {
+		if err := json.Unmarshal(ollamaTruncate([]byte(body), c.numCtx+2, 2), &doc); err != nil {
 			t.Fatal(err)
 		}
 		var got []string
@@ -104,7 +104,7 @@ func FuzzOllamaTruncate(f *testing.F) {
 	f.Add(`{"messages":"x"}`, 2)
 	f.Add(`not json`, 1)
 	f.Fuzz(func(t *testing.T, body string, numCtx int) {
-		out := ollamaTruncate([]byte(body), numCtx)
+		out := ollamaTruncate([]byte(body), numCtx, 0)
 		if string(out) == body {
 			return
 		}
