@@ -3,6 +3,7 @@ package runner
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"flperf/internal/engine"
 )
@@ -79,7 +80,22 @@ func truncation(res *Result) {
 			msg += " Ollama cuts a prompt longer than num_ctx: load the model with a larger num_ctx (OLLAMA_CONTEXT_LENGTH, or a Modelfile's PARAMETER num_ctx) or send shorter prompts."
 		}
 		t.Message = msg
-		g.Warnings = append(g.Warnings, msg)
 		res.Suite.Truncated = append(res.Suite.Truncated, t)
+	}
+	MarkTruncated(res)
+}
+
+// MarkTruncated puts each of the run's truncations (Suite.Truncated, kept
+// with the run) on its group as a warning, once: the runner calls it after
+// the run, and the store whenever it summarises a stored run's records
+// again, so that the groups say it wherever they are shown.
+func MarkTruncated(res *Result) {
+	for _, t := range res.Suite.Truncated {
+		for i := range res.Groups {
+			g := &res.Groups[i]
+			if g.Model == t.Model && g.Scenario == t.Scenario && g.Stage == t.Stage && !slices.Contains(g.Warnings, t.Message) {
+				g.Warnings = append(g.Warnings, t.Message)
+			}
+		}
 	}
 }
