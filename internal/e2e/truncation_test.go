@@ -63,7 +63,9 @@ func TestTruncationShown(t *testing.T) {
 	b.open(t, a.url+"runs/"+runs[0].ID, "results")
 	b.waitFor(t, 30*time.Second, "results rendered", `typeof window.__flperfRendered === 'number'`)
 	warned := eval[[]string](t, b, `[...document.querySelectorAll('ul.warnings li')].map((li) => li.textContent)`)
-	if !slices.ContainsFunc(warned, func(w string) bool { return strings.HasSuffix(w, tr[0].Message) && slices.Contains(doc.Run.Warnings, w) }) {
+	if !slices.ContainsFunc(warned, func(w string) bool {
+		return strings.HasSuffix(w, tr[0].Message) && slices.Contains(doc.Run.Warnings, w)
+	}) {
 		t.Errorf("the page's run warnings %q lack %q", warned, tr[0].Message)
 	}
 	rows := eval[[]string](t, b, `[...document.querySelectorAll('#detail-table tbody td.warnings li')].map((li) => li.textContent)`)
