@@ -133,3 +133,50 @@ func TestContextSweepChart(t *testing.T) {
 	}
 	b.noErrors(t, "results "+runs[0].ID)
 }
+
+// TestBenchmarksPageContextSweep: the Benchmarks page starts a context
+// sweep in place of the scenarios; a bad list is refused with the field
+// marked, and the run it starts has one stage per length.
+func TestBenchmarksPageContextSweep(t *testing.T) {
+	b := newBrowser(t, 1280, 900)
+	a := startApp(t, filepath.Join(t.TempDir(), "e2e.db"))
+	b.open(t, a.url+"benchmarks", "benchmarks")
+	b.setField(t, "#f-engine", "sim")
+	b.waitFor(t, 20*time.Second, "models listed", `document.querySelector('input[name=model][value="sim-fast"]')`)
+	for _, m := range []string{"sim-fast", "sim-slow"} {
+		sel := sprintf(`input[name=model][value=%s]`, js(m))
+		if eval[bool](t, b, sprintf(`document.querySelector(%s).checked`, js(sel))) != (m == "sim-fast") {
+			b.click(t, sel)
+		}
+	}
+	b.setField(t, "#f-requests", "2")
+	b.setField(t, "#f-warmup", "0")
+	b.setField(t, "#f-max_tokens", "4")
+
+	b.setField(t, "#f-context_sweep", "64,12")
+	b.click(t, "#run-button")
+	b.waitFor(t, 20*time.Second, "the refusal", `document.querySelector('#form-out .error')`)
+	if !eval[bool](t, b, `document.querySelector('#f-context_sweep').classList.contains('invalid')`) {
+		t.Errorf("a bad list: the field is not marked; the page says %q", eval[string](t, b, `document.querySelector('#form-out').textContent`))
+	}
+
+	b.setField(t, "#f-context_sweep", "256, 64")
+	b.click(t, "#run-button")
+	b.waitFor(t, 30*time.Second, "the live panel", `document.querySelector('.live-panel') || document.querySelector('#form-out .error')`)
+	if msg := eval[string](t, b, `(document.querySelector('#form-out .error') || {}).textContent || ''`); msg != "" {
+		t.Fatalf("the sweep was not started: %s", msg)
+	}
+	id := eval[string](t, b, `document.querySelector('.live-panel').dataset.run`)
+	if st := a.waitStatus(t, id, 2*time.Minute, "completed", "interrupted", "canceled", "failed"); st != "completed" {
+		t.Fatalf("sweep run ended %s", st)
+	}
+	doc := a.run(t, id)
+	var scenarios []string
+	for _, g := range doc.Run.Groups {
+		scenarios = append(scenarios, g["scenario"].(string))
+	}
+	if len(scenarios) != 2 || scenarios[0] != "context-64" || scenarios[1] != "context-256" {
+		t.Fatalf("the run's rows are %v, want context-64 then context-256", scenarios)
+	}
+	b.noErrors(t, "benchmarks")
+}

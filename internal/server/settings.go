@@ -47,7 +47,7 @@ func (s *Server) defaults(ctx context.Context) (runDefaults, error) {
 // apply fills what spec leaves unset from d. Temperature null and
 // absent are alike: both take the default.
 func (d *runDefaults) apply(s *bench.Spec) {
-	if s.Suite == "" {
+	if s.Suite == "" && s.ContextSweep == "" { // a context sweep replaces the suite
 		s.Suite = d.Suite
 	}
 	if s.Requests == nil && s.Duration == "" {
