@@ -27,21 +27,18 @@ func ParseContextSweep(spec string) ([]int, error) {
 	var out []int
 	for item := range strings.SplitSeq(spec, ",") {
 		item = strings.TrimSpace(item)
-		mul := 1
-		if s, ok := strings.CutSuffix(strings.ToLower(item), "k"); ok {
-			item, mul = s, 1024
+		digits, mul := item, 1
+		if d, ok := strings.CutSuffix(strings.ToLower(item), "k"); ok {
+			digits, mul = d, 1024
 		}
-		n, err := strconv.Atoi(item)
-		if err != nil || item == "" || strings.HasPrefix(item, "+") {
+		n, err := strconv.Atoi(digits)
+		if err != nil || strings.HasPrefix(digits, "+") {
 			return nil, fmt.Errorf("want input lengths in tokens like 128,512,2k,8k (k = 1024), got %q", spec)
 		}
-		if n < 1 || n > MaxSweepTokens/mul {
-			return nil, fmt.Errorf("each length must be between %d and %d tokens, got %s", MinSweepTokens, MaxSweepTokens, strings.TrimSpace(item)+map[int]string{1: "", 1024: "k"}[mul])
+		if n < 1 || n > MaxSweepTokens/mul || n*mul < MinSweepTokens {
+			return nil, fmt.Errorf("each length must be between %d and %d tokens, got %s", MinSweepTokens, MaxSweepTokens, item)
 		}
 		n *= mul
-		if n < MinSweepTokens {
-			return nil, fmt.Errorf("each length must be between %d and %d tokens, got %d", MinSweepTokens, MaxSweepTokens, n)
-		}
 		out = append(out, n)
 	}
 	slices.Sort(out)
