@@ -47,7 +47,7 @@ func (s *Server) defaults(ctx context.Context) (runDefaults, error) {
 // apply fills what spec leaves unset from d. Temperature null and
 // absent are alike: both take the default.
 func (d *runDefaults) apply(s *bench.Spec) {
-	if s.Suite == "" {
+	if s.Suite == "" && (s.InputTokens == "" || len(s.Scenarios) > 0) { // input_tokens alone: its generated scenario
 		s.Suite = d.Suite
 	}
 	if s.Requests == nil && s.Duration == "" {
