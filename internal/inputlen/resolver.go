@@ -139,6 +139,10 @@ func (r *Resolver) PromptSystem(ctx context.Context, model, system string, n int
 			continue
 		}
 		p, err := r.search(ctx, fitKey{model, system, m}, n, count)
+		if _, cut := errors.AsType[*TruncatedError](err); cut {
+			r.methods[model] = m // the method works; the length is what cannot be
+			return Prompt{}, err
+		}
 		if errors.Is(err, errUnavailable) {
 			r.logf("info", "model %s: input lengths by %s unavailable (%v)", model, m, err)
 			continue

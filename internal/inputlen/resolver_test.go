@@ -2,6 +2,7 @@ package inputlen
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -247,5 +248,37 @@ func TestDraws(t *testing.T) {
 		if got := Draws(l, c.requests); got != c.want {
 			t.Errorf("Draws(%s, %d) = %d, want %d", c.spec, c.requests, got, c.want)
 		}
+	}
+}
+
+// cutting is a Sender whose engine cuts prompts to limit tokens, as
+// Ollama's num_ctx does, and reports the cut count.
+type cutting struct {
+	Sender
+	limit int
+}
+
+func (c cutting) Do(ctx context.Context, req backend.Request, rec *record.Record) {
+	c.Sender.Do(ctx, req, rec)
+	rec.InputTokens = min(rec.InputTokens, c.limit)
+}
+
+// TestTruncationDetected: on an engine that cuts prompts, a length beyond
+// its cut is an error saying so (with the count it stops at), not a
+// prompt of the wrong length; a length within it is still exact.
+func TestTruncationDetected(t *testing.T) {
+	v, err := dialect.NewVLLM(profile("m"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := backend.New(serve(t, v)+"/v1", backend.Options{})
+	r := New(Options{Sender: cutting{client, 300}, Seed: 2, CacheBust: true})
+	_, err = r.Prompt(context.Background(), "m", 500)
+	te, ok := errors.AsType[*TruncatedError](err)
+	if !ok || te.Counted != 300 || te.Requested != 500 || !strings.Contains(err.Error(), "num_ctx") {
+		t.Fatalf("err %v, want a TruncatedError at 300", err)
+	}
+	if p, err := r.Prompt(context.Background(), "m", 250); err != nil || !p.Exact || p.Method != MethodCalibration {
+		t.Fatalf("250 within the cut: %+v %v", p, err)
 	}
 }
