@@ -3,6 +3,8 @@ package bench
 import (
 	"context"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -153,5 +155,32 @@ func TestInputTokensSpec(t *testing.T) {
 	_, err = (&Spec{InputTokens: "100", Dataset: "d.jsonl"}).Validate(Check{})
 	if err == nil || !strings.Contains(err.Error(), "input_tokens: replaces the prompts with generated ones: not used with dataset") {
 		t.Errorf("with a dataset: %v", err)
+	}
+}
+
+// TestGGUFSource: the gguf method reads the file llama-server's /props
+// names, on this machine only.
+func TestGGUFSource(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "model.gguf")
+	if err := os.WriteFile(path, []byte("not a GGUF file"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	l, err := dialect.NewLlamaCpp(sim.Profile{Name: "m.gguf", TTFT: time.Millisecond, DecodeTPS: 1000, Seed: 1}, dialect.LlamaCppOptions{ModelPath: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := httptest.NewServer(l)
+	t.Cleanup(s.Close)
+	info := engine.Info{Kind: engine.LlamaCpp, Endpoint: s.URL + "/v1"}
+	src := ggufSource(nil, info, engine.NewManager(info, nil))
+	if src == nil {
+		t.Fatal("no gguf source for a local llama-server")
+	}
+	if _, err := src(context.Background(), "m.gguf"); err == nil || !strings.Contains(err.Error(), path) {
+		t.Errorf("a file that is not GGUF: %v, want an error naming %s", err, path)
+	}
+	far := engine.Info{Kind: engine.LlamaCpp, Endpoint: "http://192.0.2.1:8080/v1"}
+	if ggufSource(nil, far, engine.NewManager(far, nil)) != nil {
+		t.Error("a gguf source for another machine's engine")
 	}
 }
