@@ -282,3 +282,16 @@ func TestTruncationDetected(t *testing.T) {
 		t.Fatalf("250 within the cut: %+v %v", p, err)
 	}
 }
+
+// TestTokenizerLlamaCppOverhead: a llama.cpp whose template adds tokens
+// counts them alike in /apply-template + /tokenize and in usage.
+func TestTokenizerLlamaCppOverhead(t *testing.T) {
+	l, err := dialect.NewLlamaCpp(profile("tiny.gguf"), dialect.LlamaCppOptions{ContextLength: 8192})
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := serve(t, l)
+	mgr := engine.NewLlamaCpp(engine.Info{Kind: engine.LlamaCpp, Endpoint: url + "/v1"}, nil)
+	client := backend.New(url+"/v1", backend.Options{})
+	checkHits(t, New(Options{Counter: mgr, Seed: 6, CacheBust: true}), client, "tiny.gguf", "", MethodTokenizer, 6)
+}
