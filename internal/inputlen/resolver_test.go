@@ -43,7 +43,7 @@ func serve(t *testing.T, h http.Handler) string {
 func sendAs(t *testing.T, c Sender, model string, p Prompt, seed int64, index int) int {
 	t.Helper()
 	msgs := append([]suite.Message(nil), p.Messages...)
-	msgs[0].Content = "[" + suite.Nonce(seed, model, "scenario", index) + "] " + msgs[0].Content
+	msgs[0].Content = "[" + suite.DigitNonce(seed, model, "scenario", index) + "] " + msgs[0].Content
 	req := backend.Request{Model: model, MaxTokens: 2}
 	for _, m := range msgs {
 		req.Messages = append(req.Messages, backend.Message{Role: m.Role, Content: m.Content})

@@ -44,7 +44,7 @@ func (r *Resolver) search(ctx context.Context, fk fitKey, n int, count countFunc
 		if r.o.CacheBust && len(msgs) > 0 {
 			// A nonce of the runner's form; every probe gets its own, so
 			// that no probe reuses another's prompt cache.
-			nonce := suite.Nonce(r.o.Seed, model, "inputlen", r.probes[model])
+			nonce := suite.DigitNonce(r.o.Seed, model, "inputlen", r.probes[model])
 			r.probes[model]++
 			msgs[0].Content = "[" + nonce + "] " + msgs[0].Content
 		}
