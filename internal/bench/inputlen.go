@@ -63,6 +63,9 @@ func resolveInputs(ctx context.Context, logf Logf, info engine.Info, mgr engine.
 		return nil, nil, nil
 	}
 	o := inputlen.Options{Sender: sender, Seed: cfg.Seed, CacheBust: cfg.CacheBust, Logf: logf, Skip: skip}
+	if cfg.Force {
+		o.Force = func(string, string) bool { return true }
+	}
 	if c, ok := mgr.(engine.PromptCounter); ok {
 		o.Counter = c
 	}

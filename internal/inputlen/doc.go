@@ -19,6 +19,9 @@
 // The text is cached per model, system prompt and length, so a length asked
 // for again costs nothing. The run's cache-busting nonce (suite.Nonce,
 // prepended to the first message) is part of what is counted: the prompt
-// is searched with a nonce of the same form in place, so that the request
-// the runner sends, with its own nonce, is the length asked for.
+// is searched with a nonce of the same form in place (suite.DigitNonce,
+// which the runner uses for these scenarios: decimal digits cost the same
+// tokens whatever their values, where hexadecimal ones do not), so that
+// the request the runner sends, with its own nonce, is the length asked
+// for.
 package inputlen

@@ -56,6 +56,11 @@ type Options struct {
 	// context sweep's lengths beyond the model's window), whose prompts
 	// are never sent and must not be calibrated either.
 	Skip func(model, scenario string) bool
+	// Force, when set, names the stages sent although the context check
+	// would skip them (--force): a length such a stage's engine cuts
+	// (TruncatedError) gets a prompt of that length by the estimate
+	// instead of an error, so that it is sent, cut, and reported as cut.
+	Force func(model, scenario string) bool
 }
 
 // Prompt is a prompt of a requested length.
@@ -144,6 +149,10 @@ func (r *Resolver) PromptSystem(ctx context.Context, model, system string, n int
 			continue
 		}
 		p, err := r.search(ctx, fitKey{model, system, m}, n, count)
+		if _, cut := errors.AsType[*TruncatedError](err); cut {
+			r.methods[model] = m // the method works; the length is what cannot be
+			return Prompt{}, err
+		}
 		if errors.Is(err, errUnavailable) {
 			r.logf("info", "model %s: input lengths by %s unavailable (%v)", model, m, err)
 			continue
@@ -162,6 +171,21 @@ func (r *Resolver) PromptSystem(ctx context.Context, model, system string, n int
 		return p, nil
 	}
 	return Prompt{}, fmt.Errorf("input tokens: no way to count model %s's prompts", model)
+}
+
+// estimated is a prompt of n tokens by the estimate (MethodEstimate,
+// never exact): for a length that the engine cuts but that the run sends
+// anyway (Options.Force).
+func (r *Resolver) estimated(ctx context.Context, model, system string, n int) (Prompt, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	count, err := r.counter(ctx, model, MethodEstimate)
+	if err != nil {
+		return Prompt{}, err
+	}
+	p, err := r.search(ctx, fitKey{model, system, MethodEstimate}, n, count)
+	p.Method, p.Exact = MethodEstimate, false
+	return p, err
 }
 
 // errUnavailable marks a method that does not work on this engine or

@@ -2,6 +2,7 @@ package inputlen
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"flperf/internal/sim"
 	"flperf/internal/sim/dialect"
 	"flperf/internal/suite"
+	"flperf/internal/tokens"
 )
 
 // overhead is the simulated chat template's overhead in these tests
@@ -42,7 +44,7 @@ func serve(t *testing.T, h http.Handler) string {
 func sendAs(t *testing.T, c Sender, model string, p Prompt, seed int64, index int) int {
 	t.Helper()
 	msgs := append([]suite.Message(nil), p.Messages...)
-	msgs[0].Content = "[" + suite.Nonce(seed, model, "scenario", index) + "] " + msgs[0].Content
+	msgs[0].Content = "[" + suite.DigitNonce(seed, model, "scenario", index) + "] " + msgs[0].Content
 	req := backend.Request{Model: model, MaxTokens: 2}
 	for _, m := range msgs {
 		req.Messages = append(req.Messages, backend.Message{Role: m.Role, Content: m.Content})
@@ -247,5 +249,84 @@ func TestDraws(t *testing.T) {
 		if got := Draws(l, c.requests); got != c.want {
 			t.Errorf("Draws(%s, %d) = %d, want %d", c.spec, c.requests, got, c.want)
 		}
+	}
+}
+
+// cutting is a Sender whose engine cuts prompts to limit tokens, as
+// Ollama's num_ctx does, and reports the cut count.
+type cutting struct {
+	Sender
+	limit int
+}
+
+func (c cutting) Do(ctx context.Context, req backend.Request, rec *record.Record) {
+	c.Sender.Do(ctx, req, rec)
+	rec.InputTokens = min(rec.InputTokens, c.limit)
+}
+
+// TestTruncationDetected: on an engine that cuts prompts, a length beyond
+// its cut is an error saying so (with the count it stops at), not a
+// prompt of the wrong length; a length within it is still exact.
+func TestTruncationDetected(t *testing.T) {
+	v, err := dialect.NewVLLM(profile("m"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := backend.New(serve(t, v)+"/v1", backend.Options{})
+	r := New(Options{Sender: cutting{client, 300}, Seed: 2, CacheBust: true})
+	_, err = r.Prompt(context.Background(), "m", 500)
+	te, ok := errors.AsType[*TruncatedError](err)
+	if !ok || te.Counted != 300 || te.Requested != 500 || !strings.Contains(err.Error(), "num_ctx") {
+		t.Fatalf("err %v, want a TruncatedError at 300", err)
+	}
+	if p, err := r.Prompt(context.Background(), "m", 250); err != nil || !p.Exact || p.Method != MethodCalibration {
+		t.Fatalf("250 within the cut: %+v %v", p, err)
+	}
+}
+
+// TestTokenizerLlamaCppOverhead: a llama.cpp whose template adds tokens
+// counts them alike in /apply-template + /tokenize and in usage.
+func TestTokenizerLlamaCppOverhead(t *testing.T) {
+	l, err := dialect.NewLlamaCpp(profile("tiny.gguf"), dialect.LlamaCppOptions{ContextLength: 8192})
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := serve(t, l)
+	mgr := engine.NewLlamaCpp(engine.Info{Kind: engine.LlamaCpp, Endpoint: url + "/v1"}, nil)
+	client := backend.New(url+"/v1", backend.Options{})
+	checkHits(t, New(Options{Counter: mgr, Seed: 6, CacheBust: true}), client, "tiny.gguf", "", MethodTokenizer, 6)
+}
+
+// TestTruncationForced: with Options.Force, a length the engine cuts is
+// resolved by the estimate (not exact, method estimate) so that the run can
+// send it and report the cut; without it, Resolve fails naming the stage.
+func TestTruncationForced(t *testing.T) {
+	v, err := dialect.NewVLLM(profile("m"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := backend.New(serve(t, v)+"/v1", backend.Options{})
+	scs := []suite.Scenario{{Name: "long", InputTokens: &suite.InputLength{Kind: suite.InputFixed, N: 500}}}
+	if _, err := New(Options{Sender: cutting{client, 300}, Seed: 2}).Resolve(context.Background(), []string{"m"}, scs, 1); err == nil ||
+		!strings.Contains(err.Error(), `model m, scenario "long": input tokens: model m counts at most 300 tokens`) {
+		t.Fatalf("unforced: %v", err)
+	}
+	var logged []string
+	r := New(Options{Sender: cutting{client, 300}, Seed: 2, Force: func(string, string) bool { return true },
+		Logf: func(level, msg string) { logged = append(logged, level+" "+msg) }})
+	set, err := r.Resolve(context.Background(), []string{"m"}, scs, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs, requested, method, ok := set.Input("m", "long", 0)
+	n := 0
+	for _, m := range msgs {
+		n += tokens.Estimate(m.Content)
+	}
+	if !ok || requested != 500 || method != MethodEstimate || n != 500 || set.Resolutions()[0].Missed != 1 {
+		t.Fatalf("forced: %d estimated tokens, requested %d, method %q, %+v", n, requested, method, set.Resolutions())
+	}
+	if len(logged) == 0 || !strings.Contains(logged[len(logged)-1], "sent anyway (--force)") {
+		t.Errorf("log %q", logged)
 	}
 }

@@ -7,6 +7,24 @@ import (
 	"flperf/internal/suite"
 )
 
+// plateauWords is how many more words must leave a count unchanged for
+// the engine to be taken as cutting prompts.
+const plateauWords = 8
+
+// TruncatedError says that the engine counted no more than Counted tokens
+// of prompts long enough for Requested: it cuts them to its context window
+// (Ollama's num_ctx does, silently), so the length cannot be reached.
+type TruncatedError struct {
+	Model              string
+	Requested, Counted int
+}
+
+// Error names the model, the length and the count.
+func (e *TruncatedError) Error() string {
+	return fmt.Sprintf("input tokens: model %s counts at most %d tokens of a prompt, below the %d asked for: the engine cuts longer prompts to its context window (Ollama: num_ctx); ask for at most %d, or load the model with a larger context",
+		e.Model, e.Counted, e.Requested, e.Counted)
+}
+
 // maxProbes bounds the counts of one search: bisection over at most
 // MaxInputTokens words needs 21, the tails 8 more.
 const maxProbes = 64
@@ -26,7 +44,7 @@ func (r *Resolver) search(ctx context.Context, fk fitKey, n int, count countFunc
 		if r.o.CacheBust && len(msgs) > 0 {
 			// A nonce of the runner's form; every probe gets its own, so
 			// that no probe reuses another's prompt cache.
-			nonce := suite.Nonce(r.o.Seed, model, "inputlen", r.probes[model])
+			nonce := suite.DigitNonce(r.o.Seed, model, "inputlen", r.probes[model])
 			r.probes[model]++
 			msgs[0].Content = "[" + nonce + "] " + msgs[0].Content
 		}
@@ -44,11 +62,19 @@ func (r *Resolver) search(ctx context.Context, fk fitKey, n int, count countFunc
 			return 0, fmt.Errorf("input tokens: no filler of %d tokens found in %d counts", n, maxProbes)
 		}
 		c, err := probe(r.filler(k))
-		counts[k] = c
-		if err == nil {
-			r.fits[fk] = append(r.fits[fk], point{k, c})
+		if err != nil {
+			return c, err
 		}
-		return c, err
+		// A longer filler that counts no more, short of n: the engine
+		// cuts prompts (Ollama's num_ctx) and n cannot be reached.
+		for k1, c1 := range counts {
+			if k1 > 0 && k-k1 >= plateauWords && c1 == c && c < n {
+				return c, &TruncatedError{Model: model, Requested: n, Counted: c}
+			}
+		}
+		counts[k] = c
+		r.fits[fk] = append(r.fits[fk], point{k, c})
+		return c, nil
 	}
 	done := func(text string, c int) Prompt {
 		return Prompt{Messages: r.messages(system, text), Requested: n, Tokens: c, Exact: c == n}

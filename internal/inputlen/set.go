@@ -2,6 +2,7 @@ package inputlen
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"flperf/internal/suite"
@@ -75,6 +76,10 @@ func (r *Resolver) Resolve(ctx context.Context, models []string, scs []suite.Sce
 			seen := map[int]bool{}
 			for j, n := range lengths {
 				p, err := r.PromptSystem(ctx, model, sc.System, n)
+				if te, cut := errors.AsType[*TruncatedError](err); cut && r.o.Force != nil && r.o.Force(model, sc.Name) {
+					r.logf("warn", "%v; sent anyway (--force), its prompt sized by the estimate", te)
+					p, err = r.estimated(ctx, model, sc.System, n)
+				}
 				if err != nil {
 					return nil, fmt.Errorf("model %s, scenario %q: %w", model, sc.Name, err)
 				}

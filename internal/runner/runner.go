@@ -255,6 +255,9 @@ func (r *Runner) doFunc(model string, sc *suite.Scenario, stage string, emit fun
 				key = "warmup/" + key
 			}
 			nonce = suite.Nonce(cfg.Seed, model, key, job.Index)
+			if scenario.InputTokens != nil {
+				nonce = suite.DigitNonce(cfg.Seed, model, key, job.Index) // costs the same tokens every request
+			}
 		}
 		msgs := sc.BuildMessages(nonce)
 		requested, method := 0, ""
