@@ -44,11 +44,11 @@ func (t *Truncation) String() string {
 // truncation finds the groups whose prompts the engine cut, and puts a
 // warning on each and on the run: an engine that counted fewer input
 // tokens than the prompts asked for (input_tokens, by more than
-// TruncationTolerance on average), or
-// an engine that cuts overlong prompts without an error (Ollama; its
-// prompt_eval_count is then exactly the loaded num_ctx) that counted the
-// whole context window. The figures of such a group describe a shorter
-// prompt than the one sent. It guards every scenario, not only sweeps.
+// TruncationTolerance on average), or an engine that cuts overlong
+// prompts without an error (Ollama; its prompt_eval_count is then exactly
+// the loaded num_ctx) that counted the whole context window. The figures
+// of such a group describe a shorter prompt than the one sent. It guards
+// every scenario, not only sweeps.
 func truncation(res *Result) {
 	silent := res.Engine.Kind == engine.Ollama
 	for i := range res.Groups {
@@ -75,9 +75,11 @@ func truncation(res *Result) {
 		default:
 			continue
 		}
-		msg += ": the engine kept only part of the prompt without an error, so TTFT, prefill and every figure of this group describe a shorter prompt than the one sent."
 		if silent {
-			msg += " Ollama cuts a prompt longer than num_ctx: load the model with a larger num_ctx (OLLAMA_CONTEXT_LENGTH, or a Modelfile's PARAMETER num_ctx) or send shorter prompts."
+			msg += ": the engine kept only part of the prompt without an error, so TTFT, prefill and every figure of this group describe a shorter prompt than the one sent." +
+				" Ollama cuts a prompt longer than num_ctx: load the model with a larger num_ctx (OLLAMA_CONTEXT_LENGTH, or a Modelfile's PARAMETER num_ctx) or send shorter prompts."
+		} else {
+			msg += ": the engine kept only part of the prompt, or counts it otherwise than the method that sized it (input_length_method); either way the figures of this group describe a shorter prompt than the one asked for."
 		}
 		t.Message = msg
 		res.Suite.Truncated = append(res.Suite.Truncated, t)
