@@ -247,7 +247,7 @@ func TestOllamaNativeAgainstFake(t *testing.T) {
 	if !tm.Reported || tm.EvalCount != 20 || rec.OutputTokens != tm.EvalCount || rec.OutputSource != record.SourceEngine || rec.EngineOutTokens != 20 {
 		t.Errorf("output tokens %d (%s), engine %d, eval_count %d", rec.OutputTokens, rec.OutputSource, rec.EngineOutTokens, tm.EvalCount)
 	}
-	if rec.InputTokens != tokens.Estimate(req.Messages[0].Content) || rec.InputTokens != tm.PromptEvalCount || rec.InputSource != record.SourceEngine {
+	if rec.InputTokens != tokens.Estimate(req.Messages[0].Content)+dialect.OllamaTemplateTokens || rec.InputTokens != tm.PromptEvalCount || rec.InputSource != record.SourceEngine {
 		t.Errorf("input tokens %d (%s), prompt_eval_count %d", rec.InputTokens, rec.InputSource, tm.PromptEvalCount)
 	}
 	if rec.ChunkCount != 20 || rec.ReasonChunk != 0 || rec.EstOutTokens != 20 || len(strings.Fields(rec.Text)) != 20 || rec.TextBytes != len(rec.Text) {

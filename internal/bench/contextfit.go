@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"flperf/internal/engine"
+	"flperf/internal/inputlen"
 	"flperf/internal/runner"
 	"flperf/internal/suite"
 	"flperf/internal/tokens"
@@ -44,26 +45,18 @@ var fitEngines = map[engine.Kind]fitEngine{
 		truncate: "what Foundry Local does with an overlong prompt is not known"},
 }
 
-// checkContextFit compares each model × scenario prompt with the model's
-// context window before the run, and returns what it found: a stage whose
-// prompt cannot fit an engine that refuses such prompts is skipped (the
-// exact count, from the engine's own chat template and tokenizer where it
-// has one, reaches the window; or the estimate reaches estimateSkipFactor
-// times it); a stage that might not fit, or whose prompt plus max_tokens
-// goes beyond the window, or that an engine would silently cut, gets a
-// warning. Each finding is logged before any request. Engines whose
-// windows are not known (the built-in simulator, any other OpenAI server)
-// are not checked.
-func checkContextFit(ctx context.Context, logf Logf, info engine.Info, cfg *runner.Config, scs []suite.Scenario, hc *http.Client) []runner.ContextFit {
-	fe, ok := fitEngines[info.Kind]
-	if !ok {
+// contextWindows reads each model's context window before the run, where
+// the engine tells it (model → tokens; nil when none is known), and says
+// which it could not read.
+func contextWindows(ctx context.Context, logf Logf, info engine.Info, cfg *runner.Config, hc *http.Client) map[string]int {
+	if _, ok := fitEngines[info.Kind]; !ok {
 		if info.Kind != engine.Sim { // the built-in simulator has no window
 			logf.log("info", "%s does not report its models' context windows: prompts are not checked against them", info.Label())
 		}
 		return nil
 	}
 	mgr := engine.NewManager(info, hc)
-	var fits []runner.ContextFit
+	windows := map[string]int{}
 	for _, model := range cfg.Models {
 		window, err := contextWindow(ctx, info, mgr, model)
 		if err != nil || window <= 0 {
@@ -74,27 +67,114 @@ func checkContextFit(ctx context.Context, logf Logf, info engine.Info, cfg *runn
 			logf.log("info", "model %s: context window unknown (%s): prompts are not checked against it", model, why)
 			continue
 		}
+		windows[model] = window
+		ollamaTrained(ctx, logf, mgr, model, window)
+	}
+	if len(windows) == 0 {
+		return nil
+	}
+	return windows
+}
+
+// ollamaTrained says when Ollama loaded model with a num_ctx (window, from
+// /api/ps) below the context it was trained for (/api/show's
+// <arch>.context_length): the prompts beyond num_ctx are cut, not refused,
+// and a larger num_ctx would take them.
+func ollamaTrained(ctx context.Context, logf Logf, mgr engine.Manager, model string, window int) {
+	o, ok := mgr.(*engine.OllamaManager)
+	if !ok {
+		return
+	}
+	m, err := o.Show(ctx, model)
+	if err != nil || m.ContextLength <= window {
+		return
+	}
+	logf.log("info", "model %s: Ollama loaded it with num_ctx %d of the %d tokens it was trained for: longer prompts are cut to %d without an error (a larger num_ctx, OLLAMA_CONTEXT_LENGTH or a Modelfile's PARAMETER num_ctx, takes them)",
+		model, window, m.ContextLength, window)
+}
+
+// sweepMaxTokens is the max_tokens of a scenario's requests.
+func sweepMaxTokens(cfg *runner.Config, sc *suite.Scenario) int {
+	if cfg.MaxTokens > 0 {
+		return cfg.MaxTokens
+	}
+	return sc.MaxTokensOr(runner.DefaultMaxTokens)
+}
+
+// sweepSkip names the context sweep's stages that the context check will
+// skip (judgeSweep: the length plus max_tokens beyond the model's window),
+// so that their prompts are not resolved either: calibrating them would
+// send the very prompts the check keeps from the engine. nil without a
+// sweep, or with cfg.Force.
+func sweepSkip(info engine.Info, cfg *runner.Config, windows map[string]int) func(model, scenario string) bool {
+	fe, ok := fitEngines[info.Kind]
+	if !ok || len(cfg.ContextSweep) == 0 || cfg.Force || len(windows) == 0 {
+		return nil
+	}
+	maxTok := cfg.MaxTokens
+	if maxTok <= 0 {
+		maxTok = runner.DefaultMaxTokens // the sweep's scenarios all carry it (contextSweep)
+	}
+	return func(model, scenario string) bool {
+		l, w := runner.SweepLength(scenario), windows[model]
+		return l > 0 && w > 0 && judgeSweep(fe, l, maxTok, w, runner.FitExact) != nil
+	}
+}
+
+// checkContextFit compares each model × scenario prompt with the model's
+// context window (windows, as contextWindows read them) before the run,
+// and returns what it found: a stage whose prompt cannot fit an engine
+// that refuses such prompts is skipped (the exact count, from the engine's
+// own chat template and tokenizer where it has one, reaches the window; or
+// the estimate reaches estimateSkipFactor times it); a stage that might
+// not fit, or whose prompt plus max_tokens goes beyond the window, or that
+// an engine would silently cut, gets a warning. A context sweep's stage is
+// judged on its length (its prompt is resolved to exactly that many
+// tokens) and skipped whenever the length plus max_tokens is beyond the
+// window, whatever the engine (judgeSweep). With cfg.Force a stage that
+// would be skipped runs with a warning instead. Each finding is logged
+// before any request.
+func checkContextFit(ctx context.Context, logf Logf, info engine.Info, cfg *runner.Config, scs []suite.Scenario, hc *http.Client, inputs *inputlen.Set, windows map[string]int) []runner.ContextFit {
+	fe, ok := fitEngines[info.Kind]
+	if !ok {
+		return nil
+	}
+	mgr := engine.NewManager(info, hc)
+	var fits []runner.ContextFit
+	for _, model := range cfg.Models {
+		window := windows[model]
+		if window <= 0 {
+			continue
+		}
 		counter, _ := mgr.(engine.PromptCounter)
 		for i := range scs {
 			sc := &scs[i]
-			n, method := 0, runner.FitExact
-			if counter != nil {
-				var err error
-				if n, err = counter.CountPrompt(ctx, model, promptOf(cfg, model, sc)); err != nil {
-					logf.log("info", "model %s: counting prompts with the engine's tokenizer failed (%v): they are estimated", model, err)
-					counter = nil
+			maxTok := sweepMaxTokens(cfg, sc)
+			var f *runner.ContextFit
+			if l := runner.SweepLength(sc.Name); l > 0 && len(cfg.ContextSweep) > 0 {
+				f = judgeSweep(fe, l, maxTok, window, runner.FitExact)
+			} else {
+				n, method := 0, runner.FitExact
+				if in, how, ok := inputPrompt(inputs, model, sc); ok {
+					n, method = in, how // the longest input length asked for, as resolved
+				} else if counter != nil {
+					var err error
+					if n, err = counter.CountPrompt(ctx, model, promptOf(cfg, model, sc)); err != nil {
+						logf.log("info", "model %s: counting prompts with the engine's tokenizer failed (%v): they are estimated", model, err)
+						counter = nil
+					}
 				}
+				if counter == nil && sc.InputTokens == nil {
+					n, method = estimatePrompt(promptOf(cfg, model, sc)), runner.FitEstimate
+				}
+				f = judgeFit(fe, n, maxTok, window, method)
 			}
-			if counter == nil {
-				n, method = estimatePrompt(promptOf(cfg, model, sc)), runner.FitEstimate
-			}
-			maxTok := sc.MaxTokensOr(runner.DefaultMaxTokens)
-			if cfg.MaxTokens > 0 {
-				maxTok = cfg.MaxTokens
-			}
-			f := judgeFit(fe, n, maxTok, window, method)
 			if f == nil {
 				continue
+			}
+			if f.Action == runner.FitSkipped && cfg.Force {
+				f.Action = runner.FitWarned
+				f.Message += "; sent anyway (--force)"
 			}
 			f.Model, f.Scenario = model, sc.Name
 			logf.log("warn", "%s", f.String())
@@ -102,6 +182,25 @@ func checkContextFit(ctx context.Context, logf Logf, info engine.Info, cfg *runn
 		}
 	}
 	return fits
+}
+
+// judgeSweep decides what a context sweep's prompt of n tokens (counted by
+// method; a sweep's prompts are built to their length, so the estimate is
+// the length asked) does on a window of window tokens: skipped when n plus
+// maxTok is beyond it, since an engine would refuse it (llama.cpp, vLLM,
+// SGLang), stop before max_tokens, or cut the prompt (Ollama) and the
+// point would describe a shorter prompt; nil when it fits.
+func judgeSweep(fe fitEngine, n, maxTok, window int, method string) *runner.ContextFit {
+	if n+maxTok <= window {
+		return nil
+	}
+	what := fe.over
+	if !fe.refuses {
+		what = fe.truncate
+	}
+	return &runner.ContextFit{PromptTokens: n, MaxTokens: maxTok, ContextLength: window, Method: method, Action: runner.FitSkipped,
+		Message: fmt.Sprintf("context sweep: %d input tokens + max_tokens %d = %d, beyond the context window of %d tokens (%s): not sent (%s)",
+			n, maxTok, n+maxTok, window, fe.window, what)}
 }
 
 // judgeFit decides what a prompt of n tokens (counted by method), asking

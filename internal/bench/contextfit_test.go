@@ -271,6 +271,7 @@ func TestPrepareOnVLLM(t *testing.T) {
 	_, longSc := longPrompt(t)
 	body, _ := json.Marshal(map[string]any{"model": "org/m", "messages": promptOf(&r.Config, "org/m", longSc)})
 	want, _ := sim.PromptTokens(body)
+	want += dialect.VLLMTemplateTokens // the simulated vLLM's chat template
 	if long.Action != runner.FitSkipped || long.Method != runner.FitExact || long.PromptTokens != want || long.ContextLength != 1000 ||
 		short.Action != runner.FitWarned || short.Method != runner.FitExact || !strings.Contains(short.Message, "vLLM refuses such requests") {
 		t.Fatalf("context fit %+v, want the long prompt's %d tokens", r.ContextFit, want)

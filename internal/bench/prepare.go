@@ -64,6 +64,7 @@ func Prepare(ctx context.Context, r *Resolved, eng *Engine, logf Logf) (*runner.
 	if r.Spec.OllamaNative {
 		doer, info.API = backend.NewOllamaNative(eng.Endpoint, opts), "ollama-native"
 	}
+	sender := doer // calibrates input lengths (before any wrapping)
 	if len(cfg.Models) == 0 {
 		models, err := defaultModels(ctx, client, info, r.check.name("models"))
 		if err != nil {
@@ -86,7 +87,12 @@ func Prepare(ctx context.Context, r *Resolved, eng *Engine, logf Logf) (*runner.
 		prep, doer = chk.before, chk.watch(doer)
 	}
 	fixedOutput(logf, info, &cfg, r)
-	fits := checkContextFit(ctx, logf, info, &cfg, r.Scenarios, hc)
+	windows := contextWindows(ctx, logf, info, &cfg, hc)
+	inputs, lengths, err := resolveInputs(ctx, logf, info, engine.NewManager(info, hc), sender, &cfg, r.Scenarios, sweepSkip(info, &cfg, windows))
+	if err != nil {
+		return nil, err
+	}
+	fits := checkContextFit(ctx, logf, info, &cfg, r.Scenarios, hc, inputs, windows)
 	if err := allSkipped(fits, &cfg, r.Scenarios); err != nil {
 		return nil, err
 	}
@@ -96,10 +102,14 @@ func Prepare(ctx context.Context, r *Resolved, eng *Engine, logf Logf) (*runner.
 		cold = coldStart(info, &cfg, hc)
 	}
 	hw := telemetry.Fingerprint(ctx)
-	return &runner.Runner{Scrape: metricsScraper(ctx, logf, info, hc), Cold: cold, Client: doer, Engine: info,
+	run := &runner.Runner{Scrape: metricsScraper(ctx, logf, info, hc), Cold: cold, Client: doer, Engine: info,
 		Suite: r.Suite, Scenarios: r.Scenarios, Config: cfg, Prepare: prep,
-		Hardware: &hw, Resources: samplingFor(ctx, r.Sampling, eng, logf), ContextFit: fits,
-		EngineSeries: engineSeriesFor(info, r.Sampling, hc)}, nil
+		Hardware: &hw, Resources: samplingFor(ctx, r.Sampling, eng, logf), ContextFit: fits, ContextWindows: windows,
+		EngineSeries: engineSeriesFor(info, r.Sampling, hc)}
+	if inputs != nil {
+		run.Inputs, run.InputLengths = inputs, lengths
+	}
+	return run, nil
 }
 
 // fixedOutput records in cfg how the engine is asked for a fixed output
@@ -335,8 +345,16 @@ func repeatCommand(cfg *runner.Config, s *Spec, builtin bool) []string {
 		if s.DatasetFilter != "" {
 			c = append(c, "--dataset-filter", s.DatasetFilter)
 		}
-	} else {
+	} else if s.ContextSweep != "" {
+		c = append(c, "--context-sweep", sweepList(cfg.ContextSweep))
+	} else if s.InputTokens == "" || s.Suite != "" || len(s.Scenarios) > 0 {
 		c = append(c, "--suite", cfg.Suite)
+	}
+	if s.InputTokens != "" {
+		c = append(c, "--input-tokens", s.InputTokens)
+	}
+	if cfg.Force {
+		c = append(c, "--force")
 	}
 	if len(s.Scenarios) > 0 {
 		for _, sc := range cfg.Scenarios {

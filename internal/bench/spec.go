@@ -122,6 +122,22 @@ type Spec struct {
 	// DatasetFilter keeps the entries of a length, in estimated tokens:
 	// "input=..512,output=16.." (dataset.ParseFilter).
 	DatasetFilter string `json:"dataset_filter,omitempty"`
+
+	// ContextSweep is a context sweep, "128,512,2k,8k,32k" (k = 1024;
+	// ParseContextSweep): it replaces the suite with one scenario per
+	// input length, each a prompt of that many tokens with the same
+	// max_tokens, and lengths that cannot fit a model's context window
+	// are skipped before any request (docs/metrics.md §13).
+	ContextSweep string `json:"context_sweep,omitempty"`
+	// Force sends the stages that the context check would skip (a prompt
+	// that cannot fit the model's context window); they run with a warning.
+	Force bool `json:"force,omitempty"`
+	// InputTokens asks for prompts of this length in the model's own
+	// tokens, chat template included: "N", "MEAN:STDDEV" or
+	// "uniform:A-B" (suite.ParseInputLength; README: Input lengths).
+	// Without a suite or scenarios it is one generated scenario; with
+	// them, it replaces each selected scenario's prompt (system kept).
+	InputTokens string `json:"input_tokens,omitempty"`
 }
 
 // FieldError is one problem with one field of a Spec.
@@ -232,6 +248,9 @@ func (s *Spec) Validate(c Check) (*Resolved, error) {
 		if r.Scenarios, err = st.Select(s.Scenarios); err != nil {
 			bad("scenarios", "%v", err)
 		}
+	}
+	if s.InputTokens != "" {
+		suiteName = r.inputTokens(bad, suiteName)
 	}
 	cfg := &r.Config
 	*cfg = runner.Config{
@@ -354,6 +373,10 @@ func (s *Spec) Validate(c Check) (*Resolved, error) {
 	}
 	if s.Dataset != "" {
 		r.dataset(bad, requestsGiven)
+	}
+	cfg.Force = s.Force
+	if s.ContextSweep != "" {
+		r.contextSweep(bad)
 	}
 	for _, sc := range r.Scenarios {
 		cfg.Scenarios = append(cfg.Scenarios, sc.Name)

@@ -46,8 +46,11 @@ type runFlags struct {
 	enginePID                       int
 	metricsListen, metricsToken     string
 	dataset, datasetFilter          string
+	inputTokens                     string
 	datasetSample                   int
 	profile                         string
+	contextSweep                    string
+	force                           bool
 }
 
 // runEnv lists the flags that an FLPERF_* variable may set.
@@ -89,8 +92,11 @@ func newRunFlagSet(f *runFlags) *flag.FlagSet {
 	fs.StringVar(&f.db, "db", "", "save the run in this SQLite database `file` (default: the user's data directory)")
 	fs.BoolVar(&f.noSave, "no-save", false, "do not save the run in the database")
 	fs.StringVar(&f.dataset, "dataset", "", "benchmark the prompts of a JSONL or ShareGPT JSON dataset `file` instead of a suite: one scenario whose requests take successive entries (README: Datasets)")
+	fs.StringVar(&f.inputTokens, "input-tokens", "", "prompts of an exact length in the model's own tokens, chat template included: `N`, MEAN:STDDEV (normal, seeded) or uniform:A-B; alone, one generated scenario; with --suite or --scenario, it replaces their prompts (README: Input lengths)")
 	fs.IntVar(&f.datasetSample, "dataset-sample", 0, "draw `N` dataset entries without replacement with the run's seed (0: every entry, in file order)")
 	fs.StringVar(&f.datasetFilter, "dataset-filter", "", "keep dataset entries of a length in estimated tokens, e.g. input=..512,output=16..")
+	fs.StringVar(&f.contextSweep, "context-sweep", "", "context scaling: one stage per input `length` in tokens, e.g. 128,512,2k,8k,32k (k = 1024), in place of the suite; lengths beyond a model's context window are skipped (README: Context sweep)")
+	fs.BoolVar(&f.force, "force", false, "send the scenarios (and sweep lengths) that the context check would skip because they cannot fit the model's context window")
 	fs.BoolVar(&f.cold, "cold", false, "cold start: unload and reload each model before its first request, and report the load time and that first request apart from the warm figures")
 	fs.BoolVar(&f.fixedOutput, "fixed-output", false, "ask the engine for exactly max_tokens output tokens (ignore_eos on llama.cpp, with min_tokens on vLLM/SGLang), so decode rates compare at equal lengths; warned as unsupported on Ollama, Foundry Local, LM Studio and generic servers")
 	fs.BoolVar(&f.ollamaNative, "ollama-native", false, "on Ollama, measure its native /api/chat (exact eval_count) instead of the OpenAI route")
@@ -332,10 +338,12 @@ func buildSpec(f *runFlags, src flagSources) (bench.Spec, []error) {
 	stream, cacheBust, warmup := !f.noStream, !f.noCacheBust, f.warmup
 	s := bench.Spec{Models: f.models, Suite: f.suite, Scenarios: f.scenarios, MaxTokens: f.maxTok, SLO: f.slo,
 		Stream: &stream, CacheBust: &cacheBust, Warmup: &warmup, Cold: f.cold, OllamaNative: f.ollamaNative,
-		FixedOutput: f.fixedOutput, PrefixTokens: f.prefixTokens, PrefixCache: f.prefixCache, Dataset: f.dataset, DatasetSample: f.datasetSample, DatasetFilter: f.datasetFilter}
-	if f.dataset != "" && !set("suite") {
-		s.Suite = "" // the dataset replaces the default suite
+		FixedOutput: f.fixedOutput, PrefixTokens: f.prefixTokens, PrefixCache: f.prefixCache, Dataset: f.dataset, DatasetSample: f.datasetSample, DatasetFilter: f.datasetFilter,
+		InputTokens: f.inputTokens}
+	if (f.dataset != "" || f.inputTokens != "" || f.contextSweep != "") && !set("suite") {
+		s.Suite = "" // the dataset, the generated input-length scenario or the context sweep replaces the default suite
 	}
+	s.ContextSweep, s.Force = f.contextSweep, f.force
 	if set("sample-interval") {
 		s.SampleInterval = f.sampleInterval
 	}

@@ -36,6 +36,7 @@ type simProfile struct {
 	Slots               int     `json:"slots"`
 	PrefixCache         int     `json:"prefix_cache"` // prompt prefixes the model's prefix cache keeps (0: none)
 	Seed                int64   `json:"seed"`
+	TemplateTokens      *int    `json:"template_tokens"` // default sim.DefaultTemplateTokens
 	Faults              struct {
 		Status429 float64 `json:"status_429"`
 		Status500 float64 `json:"status_500"`
@@ -78,7 +79,10 @@ func loadSimProfiles(path string) ([]sim.Profile, error) {
 			TokensPerChunk: p.TokensPerChunk, RoleChunk: p.RoleChunk, Usage: p.Usage == nil || *p.Usage,
 			RejectStreamOptions: p.RejectStreamOptions, ContinuousUsage: p.ContinuousUsage, Timings: p.Timings, NoDone: p.NoDone,
 			Reasoning: p.Reasoning, OutputTokens: p.OutputTokens, Slots: p.Slots, Seed: p.Seed,
-			PrefixCache: p.PrefixCache,
+			PrefixCache: p.PrefixCache, TemplateTokens: sim.DefaultTemplateTokens,
+		}
+		if p.TemplateTokens != nil {
+			sp.TemplateTokens = *p.TemplateTokens
 		}
 		f := p.Faults
 		sp.Faults = sim.Faults{Status429: f.Status429, Status500: f.Status500, Status503: f.Status503, Stall: f.Stall,

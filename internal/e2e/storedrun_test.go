@@ -44,6 +44,9 @@ type storedRun struct {
 	// warm" stage, whose records have all but 5 of their input tokens
 	// cached.
 	prefix bool
+	// inputLen makes every record ask for an input length: its own count
+	// on the first scenario (hit exactly), 40 on the others (up to 6 off).
+	inputLen bool
 	// finish, when set, completes the result before it is saved (an
 	// engine series, say).
 	finish func(res *runner.Result, t0 time.Time)
@@ -72,6 +75,12 @@ func (s storedRun) record(t0 time.Time, seq int) record.Record {
 		r.Stage = runner.StagePrefixCold
 		if (seq/2)%2 == 1 {
 			r.Stage, r.CachedTokens = runner.StagePrefixWarm, r.InputTokens-5
+		}
+	}
+	if s.inputLen {
+		r.RequestedInputTokens, r.InputLengthMethod = 40, "calibration"
+		if r.Scenario == s.scenarios[0] {
+			r.RequestedInputTokens = r.InputTokens
 		}
 	}
 	fail := seq%50 == 49

@@ -88,7 +88,7 @@ func ollamaList(t *testing.T, mgr *OllamaManager, set ModelSet) map[string]Model
 
 func TestOllamaModels(t *testing.T) {
 	o, _, mgr := ollamaFake(t, "gpu:1b", "split:7b", "cpu:3b", "idle:1b")
-	o.SetModel("split:7b", dialect.OllamaModel{Family: "qwen2", ParameterSize: "7.6B", Quantization: "Q8_0", Size: 1000, VRAM: 400, ContextLength: 8192})
+	o.SetModel("split:7b", dialect.OllamaModel{Family: "qwen2", ParameterSize: "7.6B", Quantization: "Q8_0", Size: 1000, VRAM: 400, ContextLength: 8192, NumCtx: 8192})
 	o.SetModel("cpu:3b", dialect.OllamaModel{Size: 3000, VRAM: 0})
 	ctx := t.Context()
 	if c := mgr.Capabilities(); c.Catalog || c.Metrics || !c.Downloaded || !c.Loaded || !c.Download || !c.Load || !c.Unload || !c.ServerTimings {
@@ -125,7 +125,7 @@ func TestOllamaModels(t *testing.T) {
 		t.Fatalf("loaded %v", loaded)
 	}
 	g, sp, c := loaded["gpu:1b"], loaded["split:7b"], loaded["cpu:3b"]
-	if g.Device != "GPU" || g.VRAMBytes != down["gpu:1b"].SizeBytes || g.Loaded == nil || !*g.Loaded || g.ContextLength != 4096 {
+	if g.Device != "GPU" || g.VRAMBytes != down["gpu:1b"].SizeBytes || g.Loaded == nil || !*g.Loaded || g.ContextLength != dialect.DefaultOllamaNumCtx { // /api/ps: the loaded num_ctx
 		t.Errorf("gpu:1b = %+v", g)
 	}
 	if sp.Device != "CPU+GPU" || sp.VRAMBytes != 400 || sp.ContextLength != 8192 || sp.Family != "qwen2" {

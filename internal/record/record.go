@@ -147,6 +147,13 @@ type Record struct {
 	// records stored before schema 12, which did not count them.
 	TextChars   int `json:"text_chars,omitempty"`
 	PromptChars int `json:"prompt_chars,omitempty"`
+	// RequestedInputTokens is the input length the scenario asked for, in
+	// the model's own tokens with its chat template (suite input_tokens;
+	// 0: none asked for), and InputLengthMethod how the prompt was made
+	// that long: "tokenizer", "calibration", "gguf" or "estimate"
+	// (internal/inputlen). InputTokens stays the engine's own count.
+	RequestedInputTokens int    `json:"requested_input_tokens,omitempty"`
+	InputLengthMethod    string `json:"input_length_method,omitempty"`
 
 	// Server is the engine's own account of this response, when it sent
 	// one (llama.cpp "timings", Ollama's native durations, LM Studio's

@@ -61,6 +61,7 @@ func Markdown(w io.Writer, r *runner.Result) error {
 		mdBest(ew, r)
 	}
 	mdKnees(ew, r)
+	mdContextSweep(ew, r)
 	mdCapacity(ew, r)
 	mdContextFit(ew, r)
 	mdOpenLoop(ew, r)

@@ -24,15 +24,17 @@ var Formats = []string{"table", "json", "csv", "jsonl", "markdown"}
 
 // JSON writes the result as one indented JSON document, with the
 // per-language rows (stats.LanguageRows) under "languages" when its
-// scenarios carry a language.
+// scenarios carry a language, and a context sweep's figures
+// (RunContextSweep) under "context_sweep".
 func JSON(w io.Writer, r *runner.Result) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
 	return enc.Encode(struct {
 		*runner.Result
-		Languages []stats.LanguageRow `json:"languages,omitempty"`
-	}{r, stats.LanguageRows(r.Groups, r.Suite.Languages)})
+		Languages    []stats.LanguageRow `json:"languages,omitempty"`
+		ContextSweep *ContextSweep       `json:"context_sweep,omitempty"`
+	}{r, stats.LanguageRows(r.Groups, r.Suite.Languages), RunContextSweep(r)})
 }
 
 // metric is one column family of the reports.

@@ -53,6 +53,8 @@ func Table(w io.Writer, r *runner.Result) error {
 	languagesBlock(ew, r)
 	turnsBlock(ew, r)
 	prefixBlock(ew, r)
+	contextSweepBlock(ew, r)
+	inputLengthBlock(ew, r)
 	failureClasses(ew, r)
 	if r.Legacy == nil || len(r.Groups) > 0 {
 		best(ew, r)

@@ -80,6 +80,13 @@ type Config struct {
 	// Dataset is the dataset file the run's one scenario was drawn from;
 	// nil when the run used a suite.
 	Dataset *DatasetInfo `json:"dataset,omitempty"`
+	// ContextSweep is a context sweep's input lengths in tokens, ascending
+	// (--context-sweep): the run's scenarios are one prompt of each length
+	// (docs/metrics.md §13); empty for every other run.
+	ContextSweep []int `json:"context_sweep,omitempty"`
+	// Force sent the stages that the context check would have skipped
+	// (--force).
+	Force bool `json:"force,omitempty"`
 }
 
 // DatasetInfo records the dataset a run read (`flperf run --dataset`).
@@ -194,6 +201,16 @@ type SuiteInfo struct {
 	// ContextFit lists the model × scenario stages a model's context window
 	// skipped, stopped or put a warning on (stored with the suite block).
 	ContextFit []ContextFit `json:"context_fit,omitempty"`
+	// ContextWindows is each model's context window in tokens as the
+	// engine told it before the run (llama.cpp: a slot's n_ctx; vLLM:
+	// max_model_len; Ollama: the loaded num_ctx); absent where unknown.
+	ContextWindows map[string]int `json:"context_windows,omitempty"`
+	// Truncated lists the model × scenario (× stage) groups whose prompts
+	// the engine cut (docs/metrics.md §13).
+	Truncated []Truncation `json:"truncated,omitempty"`
+	// InputLengths is how the prompts of input-length scenarios were
+	// resolved and what that cost (nil: no scenario asked for a length).
+	InputLengths *InputLengths `json:"input_lengths,omitempty"`
 	// OpenLoop lists the open-loop stages that dropped arrivals (on_full
 	// drop) or that the over-saturation detector stopped.
 	OpenLoop []OpenLoop `json:"open_loop,omitempty"`
@@ -277,8 +294,12 @@ func runWarnings(r *Result) []string {
 	for i := range r.Suite.ContextFit {
 		w = append(w, r.Suite.ContextFit[i].String())
 	}
+	w = append(w, r.Suite.InputLengths.warnings()...)
 	for i := range r.Suite.OpenLoop {
 		w = append(w, r.Suite.OpenLoop[i].String())
+	}
+	for _, t := range r.Suite.Truncated {
+		w = append(w, t.String())
 	}
 	for _, g := range r.Models {
 		if g.Requests > 0 && g.OK == 0 {

@@ -47,6 +47,14 @@ type Doer interface {
 	Do(ctx context.Context, req backend.Request, rec *record.Record)
 }
 
+// Inputs gives the prompt of request index (0-based, warm-ups counted
+// apart) of a model × scenario that asks for an input length: its messages
+// (the nonce not yet prepended), the length requested and how it was made
+// exact (record.InputLengthMethod); ok is false when it has none.
+type Inputs interface {
+	Input(model, scenario string, index int) (msgs []suite.Message, requested int, method string, ok bool)
+}
+
 // Runner holds everything one run needs. Build it, then call Run once.
 type Runner struct {
 	ID        string // run id; empty: NewID at start (set it to register the run elsewhere first)
@@ -87,6 +95,18 @@ type Runner struct {
 	// the models' context windows (bench.Prepare): stages marked FitSkipped
 	// are not run, and every entry is kept in the result.
 	ContextFit []ContextFit
+	// ContextWindows is each model's context window as the engine told it
+	// before the run (model → tokens; bench.Prepare); kept in the result,
+	// and what the truncation check holds the engine's input counts
+	// against.
+	ContextWindows map[string]int
+	// Inputs gives the prompts of the scenarios that ask for an input
+	// length (suite.Scenario.InputTokens), resolved per model before the
+	// run (inputlen.Set); a run with such scenarios needs it.
+	Inputs Inputs
+	// InputLengths is what resolving them found and cost; kept in the
+	// result (SuiteInfo.InputLengths).
+	InputLengths *InputLengths
 	// Backoff, when set, replaces DefaultBackoff for the retries of
 	// Config.Retries (tests shorten it).
 	Backoff *Backoff
@@ -247,11 +267,23 @@ func (r *Runner) doFunc(model string, sc *suite.Scenario, stage string, emit fun
 				key = "warmup/" + key
 			}
 			nonce = suite.Nonce(cfg.Seed, model, key, index)
+			if scenario.InputTokens != nil {
+				nonce = suite.DigitNonce(cfg.Seed, model, key, index) // costs the same tokens every request
+			}
 		}
 		var msgs []suite.Message
-		if conv != nil {
+		requested, method := 0, ""
+		switch {
+		case conv != nil:
 			msgs = sc.BuildTurn("", conv.history, turn)
-		} else {
+		case scenario.InputTokens != nil && r.Inputs != nil:
+			if m, n, how, ok := r.Inputs.Input(model, scenario.Name, job.Index); ok {
+				msgs = (&suite.Scenario{Messages: m}).BuildMessages("")
+				requested, method = n, how
+			} else {
+				msgs = sc.BuildMessages("")
+			}
+		default:
 			msgs = sc.BuildMessages("")
 		}
 		msgs = cfg.prefixed(msgs, nonce, stage)
@@ -280,6 +312,7 @@ func (r *Runner) doFunc(model string, sc *suite.Scenario, stage string, emit fun
 		}
 		send := func(rec *record.Record) {
 			rec.Model, rec.Scenario, rec.PromptChars = model, sc.Name, promptChars
+			rec.RequestedInputTokens, rec.InputLengthMethod = requested, method
 			if r.Prepare != nil {
 				if err := r.Prepare(ctx, model); err != nil {
 					r.log("warn", fmt.Sprintf("before request %d of model %s: %v", job.Seq, model, err))

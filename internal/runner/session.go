@@ -3,6 +3,7 @@ package runner
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -66,6 +67,11 @@ func (r *Runner) Begin(ctx context.Context) (*Session, error) {
 	if r.Client == nil || r.Suite == nil || len(r.Scenarios) == 0 || len(r.Config.Models) == 0 {
 		return nil, fmt.Errorf("runner: client, suite, scenarios and models are required")
 	}
+	for i := range r.Scenarios {
+		if sc := &r.Scenarios[i]; sc.InputTokens != nil && r.Inputs == nil {
+			return nil, fmt.Errorf("runner: scenario %q asks for input_tokens %s, but its prompts were not resolved (bench.Prepare resolves them)", sc.Name, sc.InputTokens)
+		}
+	}
 	now := r.now()
 	id := r.ID
 	if id == "" {
@@ -82,6 +88,12 @@ func (r *Runner) Begin(ctx context.Context) (*Session, error) {
 	}
 	res.Config.Levels = slices.Clone(r.Config.Levels)
 	res.Suite.ContextFit = slices.Clone(r.ContextFit)
+	res.Suite.ContextWindows = maps.Clone(r.ContextWindows)
+	if r.InputLengths != nil {
+		il := *r.InputLengths
+		il.Prompts = slices.Clone(il.Prompts)
+		res.Suite.InputLengths = &il
+	}
 	res.Hardware = r.Hardware
 	s := &Session{r: r, colds: map[string]*coldStart{}, noted: map[string]bool{}}
 	if r.Resources != nil {
@@ -210,6 +222,7 @@ func (s *Session) End() (*Result, error) {
 	}
 	res.Summary = st.agg.Summary(stats.Options{SLO: r.Config.SLO})
 	res.Engine.ConnectionReuse = connectionReuse(r.Client)
+	truncation(res)
 	res.Warnings = append(runWarnings(res), crossCheck(res)...)
 	if saveErr != nil {
 		res.Warnings = append([]string{fmt.Sprintf("results could no longer be saved (%v): the run stopped there; the database holds only what was saved before.", saveErr)}, res.Warnings...)

@@ -132,7 +132,7 @@ func (s *Server) handleRun(w http.ResponseWriter, r *http.Request) error {
 	// best: the "best model for…" cards, ranked here by the same rule as
 	// the terminal report, so the page only draws them; curve: a sweep's
 	// throughput–latency curve with its knee (null for one level), alike.
-	return writeData(w, http.StatusOK, map[string]any{"run": res, "best": report.Best(res), "curve": report.RunCurve(res), "live": live, "log": log})
+	return writeData(w, http.StatusOK, map[string]any{"run": res, "best": report.Best(res), "curve": report.RunCurve(res), "context_sweep": report.RunContextSweep(res), "live": live, "log": log})
 }
 
 // handleStartRun answers POST /runs.

@@ -47,7 +47,9 @@ func (s *Server) defaults(ctx context.Context) (runDefaults, error) {
 // apply fills what spec leaves unset from d. Temperature null and
 // absent are alike: both take the default.
 func (d *runDefaults) apply(s *bench.Spec) {
-	if s.Suite == "" {
+	// input_tokens alone runs its generated scenario, and a context sweep
+	// replaces the suite: neither takes the default suite.
+	if s.Suite == "" && s.ContextSweep == "" && (s.InputTokens == "" || len(s.Scenarios) > 0) {
 		s.Suite = d.Suite
 	}
 	if s.Requests == nil && s.Duration == "" {

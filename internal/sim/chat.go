@@ -32,6 +32,7 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := &m.p
+	par.promptTokens += p.TemplateTokens
 	if p.RejectStreamOptions && par.streamOptions {
 		writeError(w, *badRequest("stream_options", "Unrecognized request argument supplied: stream_options"))
 		return

@@ -219,8 +219,8 @@ func TestDefaultProfiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []Profile{
-		{Name: "sim-fast", TTFT: 25 * time.Millisecond, PrefillTPS: 8000, DecodeTPS: 900, Jitter: 0.05, TokensPerChunk: 2, Usage: true, PrefixCache: 1024},
-		{Name: "sim-slow", TTFT: 60 * time.Millisecond, PrefillTPS: 2000, DecodeTPS: 350, Jitter: 0.08, TokensPerChunk: 1, RoleChunk: true, Usage: true, Slots: 4, PrefixCache: 1024},
+		{Name: "sim-fast", TTFT: 25 * time.Millisecond, PrefillTPS: 8000, DecodeTPS: 900, Jitter: 0.05, TokensPerChunk: 2, Usage: true, PrefixCache: 1024, TemplateTokens: DefaultTemplateTokens},
+		{Name: "sim-slow", TTFT: 60 * time.Millisecond, PrefillTPS: 2000, DecodeTPS: 350, Jitter: 0.08, TokensPerChunk: 1, RoleChunk: true, Usage: true, Slots: 4, PrefixCache: 1024, TemplateTokens: DefaultTemplateTokens},
 	}
 	if len(ps) != len(want) {
 		t.Fatalf("%d profiles", len(ps))

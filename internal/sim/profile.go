@@ -40,7 +40,12 @@ type Profile struct {
 	// prompt_tokens counts only the prompt tokens prefilled (its
 	// prompt_eval_count), with no prompt_tokens_details.
 	CacheAsEvaluated bool
-	Faults           Faults // injected failures
+	// TemplateTokens is the chat template's overhead: tokens every chat
+	// request's prompt counts beyond its messages' text (the roles and
+	// markers a real template adds), in usage, Ollama's prompt_eval_count,
+	// the prefill time and the dialects' /tokenize of messages alike.
+	TemplateTokens int
+	Faults         Faults // injected failures
 }
 
 // Faults are failures injected with a given probability per request. Each
@@ -63,6 +68,13 @@ const (
 	MaxOutputTokens = 1 << 20
 	// MaxPrefixCache is the largest Profile.PrefixCache accepted.
 	MaxPrefixCache = 1 << 20
+	// MaxTemplateTokens is the largest chat-template overhead a profile
+	// may have.
+	MaxTemplateTokens = 4096
+	// DefaultTemplateTokens is the chat-template overhead of the default
+	// profiles (the OpenAI-generic simulator): small, but enough that a
+	// prompt length that forgets the template misses.
+	DefaultTemplateTokens = 3
 	// defaultMaxTokens applies when neither the request nor the profile sets a limit.
 	defaultMaxTokens = 256
 )
@@ -85,6 +97,7 @@ func DefaultProfiles() []Profile {
 			Usage:          true,
 			PrefixCache:    1024,
 			Seed:           1,
+			TemplateTokens: DefaultTemplateTokens,
 		},
 		{
 			Name:           "sim-slow",
@@ -98,6 +111,7 @@ func DefaultProfiles() []Profile {
 			Slots:          4,
 			PrefixCache:    1024,
 			Seed:           2,
+			TemplateTokens: DefaultTemplateTokens,
 		},
 	}
 }
@@ -132,6 +146,9 @@ func (p *Profile) validate() error {
 	}
 	if !(p.Jitter >= 0 && p.Jitter < 1) {
 		bad("Jitter", "must be in [0,1) (got %v)", p.Jitter)
+	}
+	if p.TemplateTokens < 0 || p.TemplateTokens > MaxTemplateTokens {
+		bad("TemplateTokens", "must be in [0,%d] (got %d)", MaxTemplateTokens, p.TemplateTokens)
 	}
 	if p.TokensPerChunk < 0 {
 		bad("TokensPerChunk", "must be ≥ 1, or 0 for 1 (got %d)", p.TokensPerChunk)

@@ -181,6 +181,7 @@ func (a *Aggregator) addOK(g *acc, r *record.Record) {
 	}
 	t.sumOut += int64(w.out)
 	w.charRate = t.chars.add(r, w.out, w.outKnown && reported(src))
+	t.inputLen.add(r)
 
 	if i := sourceIndex(src); i >= 0 {
 		t.sources[i]++

@@ -93,6 +93,9 @@ type Group struct {
 	// Chars are the tokens per character of the output and the prompt;
 	// nil when no record counted characters (runs stored before schema 12).
 	Chars *CharFigures `json:"chars,omitempty"`
+	// InputLength compares the input lengths asked for with the engine's
+	// counts; nil when no request asked for one (suite input_tokens).
+	InputLength *InputLengthFigures `json:"input_length,omitempty"`
 
 	// CachedTokens is Σ cached prompt tokens the engine reported over the
 	// ok records (record.CachedTokens), and CachedShare that over Σ their
@@ -315,6 +318,11 @@ func (g Group) clone() Group {
 		c.TokensPerChar, c.InputTokensPerChar = clonePtr(c.TokensPerChar), clonePtr(c.InputTokensPerChar)
 		g.Chars = &c
 	}
+	if g.InputLength != nil {
+		f := *g.InputLength
+		f.RequestedMean, f.MeasuredMean, f.Diff = clonePtr(f.RequestedMean), clonePtr(f.MeasuredMean), clonePtr(f.Diff)
+		g.InputLength = &f
+	}
 	if g.Engine != nil {
 		e := *g.Engine
 		g.Engine = &e
@@ -361,6 +369,7 @@ func build(k groupKey, t *tally, d *dists, opts Options) Group {
 	g.InputTokens, g.OutputTokens = d[mIn], d[mOut]
 	g.CharsPerS = d[mChars]
 	g.Chars = t.chars.figures()
+	g.InputLength = t.inputLen.figures()
 	if t.engine > 0 {
 		g.Engine = &EngineFigures{N: t.engine, TTFT: d[mEngTTFT], DecodeTPS: d[mEngDecode], Overhead: d[mOverhead]}
 	}

@@ -18,15 +18,16 @@ type tally struct {
 	oneEvent                       int    // ok records with ≥ 2 tokens all in one event (no TPOT)
 	checked, disagree              int    // ok records with usage and engine counts; of which > 2 % apart
 	worst                          disagreement
-	impossible                     int        // ok records whose server count cannot be true (Record.Output)
-	worstClaim                     impossible // the largest such count
-	sumIn, sumOut                  int64      // token sums of ok records
-	cacheIn, cached                int64      // of ok records with a known input count: Σ input tokens, Σ cached tokens
-	chars                          charTally  // characters and their tokens (tokens per character)
-	engine                         int        // ok records carrying the engine's own timings
-	connRetries                    int        // sendings repeated on a new connection (Record.ConnRetries)
-	classes                        [3]int     // final failures by record.Classes
-	retry                          retryTally // user retries (Record.Attempt, Retried)
+	impossible                     int           // ok records whose server count cannot be true (Record.Output)
+	worstClaim                     impossible    // the largest such count
+	sumIn, sumOut                  int64         // token sums of ok records
+	cacheIn, cached                int64         // of ok records with a known input count: Σ input tokens, Σ cached tokens
+	chars                          charTally     // characters and their tokens (tokens per character)
+	inputLen                       inputLenTally // requested vs measured input lengths
+	engine                         int           // ok records carrying the engine's own timings
+	connRetries                    int           // sendings repeated on a new connection (Record.ConnRetries)
+	classes                        [3]int        // final failures by record.Classes
+	retry                          retryTally    // user retries (Record.Attempt, Retried)
 	start, end                     time.Time
 
 	// Set by Summary from the options.
@@ -172,6 +173,7 @@ func (t *tally) add(o tally) {
 	t.chars.outTokens += o.chars.outTokens
 	t.chars.promptChars += o.chars.promptChars
 	t.chars.inTokens += o.chars.inTokens
+	t.inputLen.merge(o.inputLen)
 	t.engine += o.engine
 	t.connRetries += o.connRetries
 	for i := range t.classes {

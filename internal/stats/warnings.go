@@ -37,6 +37,9 @@ func warnings(t *tally, g *Group, opts Options) []string {
 	if s := retryWarning(t, g); s != "" {
 		add("%s", s)
 	}
+	if s := inputLengthWarning(g.InputLength); s != "" {
+		add("%s", s)
+	}
 	if t.canceled > 0 {
 		add("%s canceled when the run was stopped; canceled requests are left out of the error rate and of every figure", plural(t.canceled, "request")+wasWere(t.canceled))
 	}

@@ -67,6 +67,7 @@ func (db *DB) Export(ctx context.Context, id string) (*Archive, error) {
 		return nil, explain(db.path, "reading records of run "+id, err)
 	}
 	r.Summary = agg.Summary(stats.Options{SLO: r.Config.SLO})
+	runner.MarkTruncated(r)
 	r.Records = len(a.Records)
 	a.Result = *r
 	return a, nil

@@ -67,6 +67,7 @@ func (db *DB) run(ctx context.Context, id string, recompute bool, fn func(*recor
 		}
 		if ok {
 			r.Summary = sum // r.Records, the stored count, is what they cover
+			runner.MarkTruncated(r)
 			return r, false, nil
 		}
 	}
@@ -75,6 +76,7 @@ func (db *DB) run(ctx context.Context, id string, recompute bool, fn func(*recor
 		return nil, false, err
 	}
 	r.Summary, r.Records = sum, n
+	runner.MarkTruncated(r) // the groups' warnings about prompts the engine cut (suite.truncated)
 	return r, true, nil
 }
 

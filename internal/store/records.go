@@ -24,7 +24,7 @@ var (
 		"chunk_count", "reason_chunks", "input_tokens", "input_source", "output_tokens", "output_source",
 		"engine_output_tokens", "estimated_output_tokens", "cached_tokens", "status", "finish_reason", "outcome", "phase",
 		"text_bytes", "chunks", "server", "connection_retries", "retry_of", "retried", "retry_wait_ns",
-		"text_chars", "prompt_chars", "turn",
+		"text_chars", "prompt_chars", "requested_input_tokens", "input_length_method", "turn",
 	}
 	textColumns = []string{"run_id", "seq", "error", "text"}
 )
@@ -32,24 +32,30 @@ var (
 // textSchema is the schema version that moved error and text to
 // record_text; retrySchema the one that added connection_retries;
 // userRetrySchema the one that added retry_of, retried and retry_wait_ns;
-// charsSchema the one that added text_chars and prompt_chars.
+// charsSchema the one that added text_chars and prompt_chars;
+// inputLenSchema the one that added requested_input_tokens and
+// input_length_method.
 const (
 	textSchema      = 4
 	retrySchema     = 8
 	userRetrySchema = 10
 	charsSchema     = 12
+	inputLenSchema  = 13
 	// turnSchema is the one that added turn (a conversation's turn).
 	turnSchema = 14
 )
 
 // columnsAt returns the records table's columns at schema version: without
-// the character counts before charsSchema, the user retries' columns before userRetrySchema, connection_retries
+// the input length's before inputLenSchema, the character counts before charsSchema, the user retries' columns before userRetrySchema, connection_retries
 // before retrySchema and server before serverSchema, with error and text
 // last before textSchema.
 func columnsAt(version int) []string {
 	cols := recordColumns
 	if version < turnSchema {
 		cols = cols[:len(cols)-1]
+	}
+	if version < inputLenSchema {
+		cols = cols[:len(cols)-2]
 	}
 	if version < charsSchema {
 		cols = cols[:len(cols)-2]
@@ -181,6 +187,9 @@ func (p *pending) appendArgs(dst []any, runID string, version int) []any {
 	if version >= charsSchema {
 		dst = append(dst, int64(r.TextChars), int64(r.PromptChars))
 	}
+	if version >= inputLenSchema {
+		dst = append(dst, int64(r.RequestedInputTokens), r.InputLengthMethod)
+	}
 	if version >= turnSchema {
 		dst = append(dst, int64(r.Turn))
 	}
@@ -211,7 +220,7 @@ func insertSQL(table string, columns []string, n int) string {
 // a run's records in seq order, at schema version (NULL for a column the
 // schema lacks); with one, of the record with seq ? only.
 func selectRecordsSQL(version int, one bool) string {
-	cols := recordColumns[1 : len(recordColumns)-8]
+	cols := recordColumns[1 : len(recordColumns)-10]
 	server, retries, user := "r.server", "r.connection_retries", ", coalesce(r.retry_of, 0), r.retried, r.retry_wait_ns"
 	from, p := " FROM records r LEFT JOIN record_text t ON t.run_id = r.run_id AND t.seq = r.seq", "r."
 	text := ", coalesce(t.error, ''), coalesce(t.text, '')"
@@ -221,6 +230,10 @@ func selectRecordsSQL(version int, one bool) string {
 		chars = ", 0, 0, 0"
 	case version < turnSchema:
 		chars = ", r.text_chars, r.prompt_chars, 0"
+	}
+	inlen := ", r.requested_input_tokens, r.input_length_method"
+	if version < inputLenSchema {
+		inlen = ", 0, ''"
 	}
 	if version < serverSchema {
 		server = "NULL"
@@ -232,13 +245,13 @@ func selectRecordsSQL(version int, one bool) string {
 		user = ", 0, 0, 0"
 	}
 	if version < textSchema {
-		from, p, text, chars = " FROM records", "", ", error, text", ", 0, 0, 0"
+		from, p, text, chars, inlen = " FROM records", "", ", error, text", ", 0, 0, 0", ", 0, ''"
 	}
 	tail := " ORDER BY " + p + "seq"
 	if one {
 		tail = " AND " + p + "seq = ?"
 	}
-	return "SELECT " + p + strings.Join(cols, ", "+p) + ", " + server + ", " + retries + user + chars + text + from + " WHERE " + p + "run_id = ?" + tail
+	return "SELECT " + p + strings.Join(cols, ", "+p) + ", " + server + ", " + retries + user + chars + inlen + text + from + " WHERE " + p + "run_id = ?" + tail
 }
 
 // recordScanner scans full records; each record is fresh (callers may keep it).
@@ -248,7 +261,8 @@ type recordScanner struct {
 	fb, ft, fa, lt, end                                   int64Col // NULL: 0, "did not happen"
 	chunkCount, reason, in, out, eng, est, cached, status int64Col
 	textBytes, retries, retryOf, retried, retryWait       int64Col
-	textChars, promptChars, turn                          int64Col
+	textChars, promptChars, turn, requestedIn             int64Col
+	inLenMethod                                           string
 	model, scenario, stage, endpoint, inSrc, outSrc       string
 	finish, outcome, phase, errText, text                 string
 	blob, server                                          sql.RawBytes
@@ -261,7 +275,7 @@ func newRecordScanner() *recordScanner {
 		&s.sched, &s.sent, &s.fb, &s.ft, &s.fa, &s.lt, &s.end,
 		&s.chunkCount, &s.reason, &s.in, &s.inSrc, &s.out, &s.outSrc,
 		&s.eng, &s.est, &s.cached, &s.status, &s.finish, &s.outcome, &s.phase,
-		&s.textBytes, &s.blob, &s.server, &s.retries, &s.retryOf, &s.retried, &s.retryWait, &s.textChars, &s.promptChars, &s.turn, &s.errText, &s.text}
+		&s.textBytes, &s.blob, &s.server, &s.retries, &s.retryOf, &s.retried, &s.retryWait, &s.textChars, &s.promptChars, &s.turn, &s.requestedIn, &s.inLenMethod, &s.errText, &s.text}
 	return s
 }
 
@@ -292,6 +306,7 @@ func (s *recordScanner) scan(rows *sql.Rows) (*record.Record, error) {
 		Error: s.errText, Text: s.text, TextBytes: int(s.textBytes), Server: server, ConnRetries: int(s.retries),
 		RetryOf: int64(s.retryOf), Retried: s.retried != 0, RetryWait: time.Duration(s.retryWait),
 		TextChars: int(s.textChars), PromptChars: int(s.promptChars), Turn: int(s.turn),
+		RequestedInputTokens: int(s.requestedIn), InputLengthMethod: s.inLenMethod,
 	}, nil
 }
 

@@ -31,14 +31,15 @@ type StatsScan struct {
 var allStats = StatsScan{Chunks: true, Server: true}
 
 // statsTail is the chunks, server, connection_retries, attempt, retried,
-// retry_wait_ns, text_chars, prompt_chars, cached_tokens and turn columns
-// as cols reads them at
+// retry_wait_ns, text_chars, prompt_chars, cached_tokens, turn and
+// requested_input_tokens columns as cols reads them at
 // schema version: NULL when not read, and the server column before
 // serverSchema; 0 retries before retrySchema, 0 for the user retries'
 // columns before userRetrySchema and for the character counts before
-// charsSchema, and 0 turns before turnSchema.
+// charsSchema, 0 for the requested input length before inputLenSchema
+// and 0 turns before turnSchema.
 func statsTail(version int, cols StatsScan) string {
-	chunks, server, retries, user, chars, turn := "NULL", "NULL", "0", "attempt, 0, 0", "0, 0", "0"
+	chunks, server, retries, user, chars, turn, inlen := "NULL", "NULL", "0", "attempt, 0, 0", "0, 0", "0", "0"
 	if cols.Chunks {
 		chunks = "chunks"
 	}
@@ -57,7 +58,10 @@ func statsTail(version int, cols StatsScan) string {
 	if version >= turnSchema {
 		turn = "turn"
 	}
-	return chunks + ", " + server + ", " + retries + ", " + user + ", " + chars + ", cached_tokens, " + turn
+	if version >= inputLenSchema {
+		inlen = "requested_input_tokens"
+	}
+	return chunks + ", " + server + ", " + retries + ", " + user + ", " + chars + ", cached_tokens, " + turn + ", " + inlen
 }
 
 // statsSQL reads the statistics' columns of a run's records, in seq order,
@@ -109,7 +113,7 @@ var (
 	statsTextColumns = [...]string{"model", "scenario", "stage", "input_source", "output_source", "finish_reason", "outcome", "phase"}
 	statsIntColumns  = [...]string{"warmup", "max_tokens", "scheduled", "sent", "first_byte_ns", "first_token_ns", "first_answer_ns",
 		"last_token_ns", "end_ns", "input_tokens", "output_tokens", "engine_output_tokens", "status", "connection_retries",
-		"attempt", "retried", "retry_wait_ns", "text_chars", "prompt_chars", "cached_tokens", "turn"}
+		"attempt", "retried", "retry_wait_ns", "text_chars", "prompt_chars", "cached_tokens", "turn", "requested_input_tokens"}
 )
 
 // The INTEGER columns' indices in statsScanner.ints.
@@ -135,6 +139,7 @@ const (
 	iPromptChars
 	iCached
 	iTurn
+	iRequestedIn
 )
 
 func newStatsScanner() *statsScanner {
@@ -143,7 +148,7 @@ func newStatsScanner() *statsScanner {
 	s.dest = []any{&t[0], &t[1], &t[2], &i[iWarmup], &i[iMaxTok], &i[iSched], &i[iSent],
 		&i[iFirstByte], &i[iFirstToken], &i[iFirstAnswer], &i[iLastToken], &i[iEnd],
 		&i[iInTok], &t[3], &i[iOutTok], &t[4], &i[iEngTok], &i[iStatus], &t[5], &t[6], &t[7], &s.blob, &s.srv, &i[iRetries],
-		&i[iAttempt], &i[iRetried], &i[iRetryWait], &i[iTextChars], &i[iPromptChars], &i[iCached], &i[iTurn]}
+		&i[iAttempt], &i[iRetried], &i[iRetryWait], &i[iTextChars], &i[iPromptChars], &i[iCached], &i[iTurn], &i[iRequestedIn]}
 	return s
 }
 
@@ -214,6 +219,7 @@ func (s *statsScanner) scan(rows *sql.Rows, b *recBatch, emit func(*recBatch) *r
 			Attempt: int(v[iAttempt]), Retried: v[iRetried] != 0, RetryWait: time.Duration(v[iRetryWait]),
 			TextChars: int(v[iTextChars]), PromptChars: int(v[iPromptChars]),
 			CachedTokens: int(v[iCached]), Turn: int(v[iTurn]),
+			RequestedInputTokens: int(v[iRequestedIn]),
 		})
 		n++
 		if len(b.recs) == batchLen {

@@ -95,12 +95,18 @@ func checkRecord(prefix string, r *record.Record, bad func(field, format string,
 		{"engine_output_tokens", int64(r.EngineOutTokens)}, {"estimated_output_tokens", int64(r.EstOutTokens)},
 		{"cached_tokens", int64(r.CachedTokens)}, {"text_bytes", int64(r.TextBytes)},
 		{"text_chars", int64(r.TextChars)}, {"prompt_chars", int64(r.PromptChars)}, {"turn", int64(r.Turn)},
+		{"requested_input_tokens", int64(r.RequestedInputTokens)},
 		{"retry_of", r.RetryOf}, {"retry_wait_ns", int64(r.RetryWait)},
 	} {
 		nonNeg(prefix+f.name, f.n)
 	}
 	if r.Attempt > 0 && r.RetryOf >= r.Seq {
 		bad(prefix+"retry_of", "%d does not come before the retry's own seq %d", r.RetryOf, r.Seq)
+	}
+	switch r.InputLengthMethod {
+	case "", "tokenizer", "calibration", "gguf", "estimate": // internal/inputlen's methods
+	default:
+		bad(prefix+"input_length_method", "%q is not one of tokenizer, calibration, gguf, estimate", shortText(r.InputLengthMethod))
 	}
 	if r.Status < 0 || r.Status > 999 {
 		bad(prefix+"status", "%d is not an HTTP status (0: no response)", r.Status)
@@ -144,4 +150,12 @@ func joinAll[S ~string](xs []S) string {
 		ss[i] = string(x)
 	}
 	return strings.Join(ss, ", ")
+}
+
+// shortText is s cut to 40 bytes, for messages.
+func shortText(s string) string {
+	if len(s) > 40 {
+		return s[:40] + "…"
+	}
+	return s
 }

@@ -16,7 +16,7 @@ var (
 	suiteFields    = []string{"name", "description", "version", "scenarios", "default_config"}
 	scenarioFields = []string{"name", "description", "prompt", "system", "messages", "max_tokens",
 		"expected_output_length", "temperature", "stop", "ignore_eos", "min_tokens", "fixed_output", "category", "language",
-		"turns", "conversation"}
+		"turns", "conversation", "input_tokens"}
 	configFields  = []string{"iterations", "concurrency", "timeout", "temperature", "streaming"}
 	messageFields = []string{"role", "content"}
 )
@@ -381,6 +381,8 @@ func (c *checker) decodeScenario(idx int, raw json.RawMessage, sc *Scenario) {
 			sc.Turns = c.decodeTurns(a, m.val)
 		case "conversation":
 			sc.Conversation = c.decodeConversation(a, m.val)
+		case "input_tokens":
+			sc.InputTokens = c.inputLength(a, m.val)
 		default:
 			c.unknown(a, "", m.key, scenarioFields)
 		}
@@ -438,4 +440,28 @@ func (c *checker) decodeStop(a at, raw json.RawMessage) []string {
 		c.str(a, f, e, &stop[i])
 	}
 	return stop
+}
+
+// inputLength decodes input_tokens: a number of tokens, or a string spec
+// (ParseInputLength); nil for null or a bad value (reported).
+func (c *checker) inputLength(a at, raw json.RawMessage) *InputLength {
+	var spec string
+	switch jsonKind(raw) {
+	case "null":
+		return nil
+	case "number":
+		spec = string(bytes.TrimSpace(raw))
+	case "string":
+		_ = json.Unmarshal(raw, &spec)
+	default:
+		c.typeErr(a, "input_tokens", `a number or a string like "512:64" or "uniform:256-2048"`, raw)
+		return nil
+	}
+	l, err := ParseInputLength(spec)
+	if err != nil {
+		c.markBad(a, "input_tokens")
+		c.add(a, "input_tokens", "%v", err)
+		return nil
+	}
+	return &l
 }

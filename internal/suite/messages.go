@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"fmt"
 
 	"flperf/internal/tokens"
 )
@@ -56,4 +57,14 @@ func Nonce(seed int64, model, scenario string, index int) string {
 	h.Write([]byte(scenario))
 	put(uint64(int64(index)))
 	return hex.EncodeToString(h.Sum(nil)[:4])
+}
+
+// DigitNonce is Nonce in 8 decimal digits, for prompts of an exact length
+// (Scenario.InputTokens): real tokenizers split runs of digits alike
+// whatever the digits (one per digit, or groups of three), so every
+// request's nonce costs the same tokens, where hexadecimal letters merge
+// differently from one nonce to the next.
+func DigitNonce(seed int64, model, scenario string, index int) string {
+	b, _ := hex.DecodeString(Nonce(seed, model, scenario, index))
+	return fmt.Sprintf("%08d", binary.BigEndian.Uint32(b)%100_000_000)
 }

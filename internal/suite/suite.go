@@ -103,6 +103,11 @@ type Scenario struct {
 	// Conversation makes the scenario a conversation of generated user
 	// turns (extension); at most one of Turns and Conversation is set.
 	Conversation *Conversation `json:"conversation,omitempty"`
+	// InputTokens asks for a prompt of this length in the target model's
+	// own tokens, chat template and system prompt included: the prompt is
+	// a seeded filler text resolved per model before the run
+	// (internal/inputlen; extension). nil: the scenario's own prompt.
+	InputTokens *InputLength `json:"input_tokens,omitempty"`
 	// Entries, when set, are a dataset's requests (see At); never part of
 	// a suite file.
 	Entries []Entry `json:"-"`
@@ -158,6 +163,7 @@ func (sc *Scenario) clone() Scenario {
 	c := *sc
 	c.MaxTokens = clonePtr(sc.MaxTokens)
 	c.Temperature = clonePtr(sc.Temperature)
+	c.InputTokens = clonePtr(sc.InputTokens)
 	if sc.Messages != nil {
 		c.Messages = append([]Message(nil), sc.Messages...)
 	}

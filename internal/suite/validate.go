@@ -313,6 +313,15 @@ func (c *checker) validateMessages(a at, sc *Scenario) {
 			c.check(a, f+".content", "must not be blank")
 		}
 	}
+	if sc.InputTokens != nil || c.isBad(a, "input_tokens") {
+		if sc.Prompt != "" || len(sc.Messages) > 0 {
+			c.check(a, "input_tokens", "replaces the prompt with a generated text of that length: leave prompt and messages out (system is kept, and counted)")
+		}
+		if sc.IsConversation() {
+			c.check(a, "input_tokens", "cannot be combined with turns or conversation (a conversation's turns have their own lengths)")
+		}
+		return
+	}
 	if sc.Prompt != "" || c.isBad(a, "prompt") || sc.IsConversation() || c.isBad(a, "turns") || c.isBad(a, "conversation") {
 		return
 	}

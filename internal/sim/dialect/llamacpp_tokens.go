@@ -25,6 +25,7 @@ const llamaCppMaxBody = sim.MaxBodyBytes
 // prompt count (sim.PromptTokens).
 func (l *LlamaCpp) tooLong(w http.ResponseWriter, body []byte) bool {
 	n, ok := sim.PromptTokens(body)
+	n += l.profile.TemplateTokens // the chat template's own tokens
 	nctx := l.opts.ContextLength
 	if !ok || n < nctx {
 		return false
@@ -38,9 +39,13 @@ func (l *LlamaCpp) tooLong(w http.ResponseWriter, body []byte) bool {
 	return true
 }
 
+// templateMarker stands for one token of the chat template's own in
+// /apply-template's text: a non-ASCII rune, one token for the simulator.
+const templateMarker = "\u25c1"
+
 // applyTemplate serves POST /apply-template: the messages rendered with
 // the fake's chat template (/props chat_template: each message's text and
-// a newline), so that /tokenize of the result counts exactly what a chat
+// a newline, after the profile's TemplateTokens markers), so that /tokenize of the result counts exactly what a chat
 // request with these messages costs (whitespace is free in the
 // simulator's count).
 func (l *LlamaCpp) applyTemplate(w http.ResponseWriter, r *http.Request) {
@@ -58,6 +63,9 @@ func (l *LlamaCpp) applyTemplate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var b strings.Builder
+	// The template's own tokens (sim.Profile.TemplateTokens; none by
+	// default): one marker rune each, one token each for the simulator.
+	b.WriteString(strings.Repeat(templateMarker, l.profile.TemplateTokens))
 	for _, m := range req.Messages {
 		text, ok := messageText(m.Content)
 		if !ok {

@@ -32,8 +32,18 @@ type OllamaModel struct {
 	Quantization  string // details.quantization_level (default "Q4_K_M")
 	Size          int64  // bytes on disk, and in memory once loaded (default 807694464)
 	VRAM          int64  // bytes in GPU memory once loaded: Size = all on the GPU, 0 = CPU only, between = split
-	ContextLength int    // <arch>.context_length in /api/show, context_length in /api/ps (default 4096)
+	ContextLength int    // <arch>.context_length in /api/show: the trained context (default 4096)
+	// NumCtx is the context a load gets when its request sets no
+	// options.num_ctx (default DefaultOllamaNumCtx, as Ollama 0.6's
+	// default; capped at ContextLength, as Ollama caps it): /api/ps
+	// reports the loaded one as context_length, and a prompt longer than
+	// it is cut to its last NumCtx tokens without a word (docs/engines.md §2).
+	NumCtx int
 }
+
+// DefaultOllamaNumCtx is Ollama 0.6's default num_ctx: the context a model
+// is loaded with when neither the request's options nor the Modelfile set one.
+const DefaultOllamaNumCtx = 2048
 
 // withDefaults fills the zero fields of m, VRAM excepted (0 means CPU only).
 func (m OllamaModel) withDefaults() OllamaModel {
@@ -53,6 +63,10 @@ func (m OllamaModel) withDefaults() OllamaModel {
 	if m.ContextLength <= 0 {
 		m.ContextLength = 4096
 	}
+	if m.NumCtx <= 0 {
+		m.NumCtx = DefaultOllamaNumCtx
+	}
+	m.NumCtx = min(m.NumCtx, m.ContextLength)
 	return m
 }
 
@@ -109,10 +123,17 @@ type ollamaModel struct {
 	pulled   bool
 	modified time.Time
 	loaded   bool
+	numCtx   int       // the loaded context (num_ctx in force while loaded)
 	active   int       // requests using it now: it cannot expire
 	expires  time.Time // when it unloads once idle
 	forever  bool      // keep_alive < 0
 }
+
+// OllamaTemplateTokens is the simulated Ollama's chat-template overhead
+// when a profile sets none (sim.Profile.TemplateTokens): every prompt's
+// prompt_eval_count and usage count it, as a real model's template adds
+// its role markers.
+const OllamaTemplateTokens = 4
 
 // NewOllama returns a fake Ollama serving the given profiles, every one
 // pulled and none loaded, with default OllamaModel details. Profile names
@@ -121,12 +142,16 @@ type ollamaModel struct {
 // name:latest). The embedded simulator always reports usage and ends its
 // streams with [DONE], as Ollama's /v1 does; the profiles' other wire
 // settings (Timings, NoDone, RejectStreamOptions, RoleChunk,
-// ContinuousUsage) are cleared.
+// ContinuousUsage) are cleared; a profile without a TemplateTokens gets
+// OllamaTemplateTokens.
 func NewOllama(profiles ...sim.Profile) (*Ollama, error) {
 	ps := make([]sim.Profile, len(profiles))
 	for i, p := range profiles {
 		p.Usage, p.NoDone, p.RejectStreamOptions, p.Timings, p.RoleChunk, p.ContinuousUsage = true, false, false, false, false, false
 		p.CacheAsEvaluated = true // a cache hit shows as fewer prompt tokens, on /api/chat and /v1 alike
+		if p.TemplateTokens == 0 {
+			p.TemplateTokens = OllamaTemplateTokens
+		}
 		ps[i] = p
 	}
 	srv, err := sim.New(ps...)
@@ -370,7 +395,7 @@ func (o *Ollama) ps(w http.ResponseWriter, r *http.Request) {
 		}
 		list.Models = append(list.Models, entry{Name: n, Model: n, Size: m.info.Size, Digest: m.digest,
 			Details: ollamaDetailsOf(m.info), ExpiresAt: o.expiresLocked(m, now).UTC(), SizeVRAM: m.info.VRAM,
-			ContextLength: m.info.ContextLength})
+			ContextLength: m.numCtx})
 	}
 	o.mu.Unlock()
 	ollamaJSON(w, http.StatusOK, list)

@@ -22,6 +22,7 @@ type ollamaNativeRequest struct {
 	KeepAlive json.RawMessage `json:"keep_alive"`
 	Options   struct {
 		NumPredict *int `json:"num_predict"` // max output tokens; ≤ 0: no limit
+		NumCtx     int  `json:"num_ctx"`     // the context to load the model with; ≤ 0: the loaded one, else the model's NumCtx
 	} `json:"options"`
 }
 
@@ -52,7 +53,7 @@ func (o *Ollama) native(w http.ResponseWriter, r *http.Request, generate bool) {
 		return
 	}
 	if generate && req.Prompt == "" || !generate && len(req.Messages) == 0 {
-		o.loadOnly(w, r, m, req.Model, ka, generate)
+		o.loadOnly(w, r, m, req.Model, ka, generate, req.Options.NumCtx)
 		return
 	}
 	body, err := ollamaSimBody(m.name, &req, generate)
@@ -60,7 +61,7 @@ func (o *Ollama) native(w http.ResponseWriter, r *http.Request, generate bool) {
 		ollamaErr(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	loadDur, err := o.acquire(r.Context(), m)
+	loadDur, numCtx, err := o.acquire(r.Context(), m, req.Options.NumCtx)
 	if err != nil {
 		if r.Context().Err() == nil {
 			ollamaErr(w, http.StatusInternalServerError, err.Error())
@@ -68,6 +69,7 @@ func (o *Ollama) native(w http.ResponseWriter, r *http.Request, generate bool) {
 		return
 	}
 	defer o.release(m, ka)
+	body = ollamaTruncate(body, numCtx, m.profile.TemplateTokens)
 
 	tr := &ollamaTranslator{
 		w: w, rc: http.NewResponseController(w), hdr: make(http.Header),
@@ -411,13 +413,15 @@ func (o *Ollama) openAIChat(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		body = ollamaOpenAIBody(body, m.name, req.Model)
-		if _, err := o.acquire(r.Context(), m); err != nil {
+		_, numCtx, err := o.acquire(r.Context(), m, 0) // /v1 has no options: the loaded context, else the default
+		if err != nil {
 			if r.Context().Err() == nil {
 				ollamaOpenAIError(w, http.StatusInternalServerError, err.Error())
 			}
 			return
 		}
 		defer o.release(m, ollamaKeepAlive{})
+		body = ollamaTruncate(body, numCtx, m.profile.TemplateTokens)
 	}
 	r2 := r.Clone(r.Context())
 	r2.Body, r2.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))

@@ -80,33 +80,41 @@ func (o *Ollama) expiresLocked(m *ollamaModel, now time.Time) time.Time {
 	return m.expires
 }
 
-// acquire makes m resident, loading it (LoadTime) if it is not, and counts
-// one more request using it. It returns how long that took: Ollama's
-// load_duration, large only when this request loaded the model.
-func (o *Ollama) acquire(ctx context.Context, m *ollamaModel) (time.Duration, error) {
+// acquire makes m resident with the context numCtx (a request's
+// options.num_ctx; 0: the model's NumCtx), loading it (LoadTime) if it is
+// not, or reloading it when it is loaded with another context, as Ollama
+// does, and counts one more request using it. It returns how long that
+// took (Ollama's load_duration, large only when this request loaded the
+// model) and the context in force for the request.
+func (o *Ollama) acquire(ctx context.Context, m *ollamaModel, numCtx int) (time.Duration, int, error) {
 	start := time.Now()
 	m.loadMu.Lock()
 	defer m.loadMu.Unlock()
 	o.mu.Lock()
-	resident := m.residentLocked(time.Now())
+	want := m.info.NumCtx
+	if numCtx > 0 {
+		want = min(numCtx, m.info.ContextLength) // Ollama caps num_ctx at the trained context
+	}
+	resident := m.residentLocked(time.Now()) && (numCtx <= 0 || m.numCtx == want)
 	if resident {
 		m.active++
+		want = m.numCtx
 	}
 	o.mu.Unlock()
 	if !resident {
 		if err := ollamaSleep(ctx, o.LoadTime); err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 		o.mu.Lock()
 		if !m.pulled {
 			o.mu.Unlock()
-			return 0, fmt.Errorf("model %q was deleted while loading", m.name)
+			return 0, 0, fmt.Errorf("model %q was deleted while loading", m.name)
 		}
-		m.loaded, m.forever = true, false
+		m.loaded, m.forever, m.numCtx = true, false, want
 		m.active++
 		o.mu.Unlock()
 	}
-	return max(time.Since(start), 1), nil
+	return max(time.Since(start), 1), want, nil
 }
 
 // release ends a request's use of m and starts its keep-alive.
@@ -137,14 +145,15 @@ func (o *Ollama) unload(m *ollamaModel) {
 
 // loadOnly answers a chat without messages or a generate without a prompt:
 // Ollama loads the model (keep_alive 0: unloads it) and answers at once,
-// with done_reason "load" or "unload" and no timings.
-func (o *Ollama) loadOnly(w http.ResponseWriter, r *http.Request, m *ollamaModel, name string, ka ollamaKeepAlive, generate bool) {
+// with done_reason "load" or "unload" and no timings. A load with
+// options.num_ctx (numCtx > 0) loads the model with that context.
+func (o *Ollama) loadOnly(w http.ResponseWriter, r *http.Request, m *ollamaModel, name string, ka ollamaKeepAlive, generate bool, numCtx int) {
 	reason := "load"
 	if ka.set && !ka.forever && ka.d == 0 {
 		reason = "unload"
 		o.unload(m)
 	} else {
-		if _, err := o.acquire(r.Context(), m); err != nil {
+		if _, _, err := o.acquire(r.Context(), m, numCtx); err != nil {
 			if r.Context().Err() == nil {
 				ollamaErr(w, http.StatusInternalServerError, err.Error())
 			}

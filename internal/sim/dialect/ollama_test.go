@@ -125,8 +125,8 @@ func TestOllamaChatStream(t *testing.T) {
 	if int(ollamaNum(last, "eval_count")) != words || words != 40 || tokens.Estimate(text.String()) != 40 {
 		t.Errorf("eval_count %v, %d words in %q, want 40", last["eval_count"], words, text.String())
 	}
-	if int(ollamaNum(last, "prompt_eval_count")) != tokens.Estimate(prompt) {
-		t.Errorf("prompt_eval_count %v, want %d", last["prompt_eval_count"], tokens.Estimate(prompt))
+	if int(ollamaNum(last, "prompt_eval_count")) != tokens.Estimate(prompt)+OllamaTemplateTokens { // the chat template's tokens too
+		t.Errorf("prompt_eval_count %v, want %d", last["prompt_eval_count"], tokens.Estimate(prompt)+OllamaTemplateTokens)
 	}
 	total, load, pe, ev := ollamaNum(last, "total_duration"), ollamaNum(last, "load_duration"), ollamaNum(last, "prompt_eval_duration"), ollamaNum(last, "eval_duration")
 	if load < float64(o.LoadTime) {
@@ -211,7 +211,7 @@ func ollamaPS(t *testing.T, url string) map[string]map[string]any {
 
 func TestOllamaLoadKeepAlive(t *testing.T) {
 	o, url := newOllamaFake(t, ollamaProfile("a:1b"), ollamaProfile("b:1b"))
-	if err := o.SetModel("b:1b", OllamaModel{Size: 1000, VRAM: 0, Family: "qwen2", Quantization: "Q8_0", ContextLength: 8192}); err != nil {
+	if err := o.SetModel("b:1b", OllamaModel{Size: 1000, VRAM: 0, Family: "qwen2", Quantization: "Q8_0", ContextLength: 8192, NumCtx: 8192}); err != nil {
 		t.Fatal(err)
 	}
 	if ps := ollamaPS(t, url); len(ps) != 0 {

@@ -93,7 +93,8 @@ type batchMetrics struct {
 // serves one model; several are allowed here). The embedded simulator
 // reports usage (streams: with include_usage, every chunk with
 // continuous_usage_stats) and ends streams with [DONE]; the profiles' other
-// wire settings (Timings, NoDone, RejectStreamOptions) are cleared.
+// wire settings (Timings, NoDone, RejectStreamOptions) are cleared; a
+// profile without a TemplateTokens gets VLLMTemplateTokens.
 func NewVLLM(profiles ...sim.Profile) (*VLLM, error) {
 	return newBatchServer(false, profiles)
 }
@@ -104,10 +105,18 @@ func NewSGLang(profiles ...sim.Profile) (*VLLM, error) {
 	return newBatchServer(true, profiles)
 }
 
+// VLLMTemplateTokens is the simulated vLLM's and SGLang's chat-template
+// overhead when a profile sets none (sim.Profile.TemplateTokens): their
+// usage, prefill and /tokenize of messages count it.
+const VLLMTemplateTokens = 5
+
 func newBatchServer(sglang bool, profiles []sim.Profile) (*VLLM, error) {
 	ps := make([]sim.Profile, len(profiles))
 	for i, p := range profiles {
 		p.Usage, p.ContinuousUsage, p.Timings, p.NoDone, p.RejectStreamOptions = true, true, false, false, false
+		if p.TemplateTokens == 0 {
+			p.TemplateTokens = VLLMTemplateTokens
+		}
 		ps[i] = p
 	}
 	srv, err := sim.New(ps...)
@@ -761,6 +770,7 @@ func (m *chatMeter) serve(w http.ResponseWriter, r *http.Request, body []byte, s
 		if !ok || mw.status != http.StatusOK {
 			return
 		}
+		prompt += m.profiles[c.model].TemplateTokens // the simulator's chat template
 		c.stream, c.promptTokens, c.finish = stream, prompt, mw.finish
 		c.timings = mw.timings
 		if c.first.IsZero() && !stream && c.tokens > 0 && !c.headers.IsZero() {

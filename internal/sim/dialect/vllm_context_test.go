@@ -36,7 +36,7 @@ func TestVLLMContextRefusal(t *testing.T) {
 		{60, 5, 400, "'max_tokens' or 'max_completion_tokens' is too large: 5. This model's maximum context length is 64 tokens and your request has 60 input tokens (5 > 64 - 60)."},
 		{60, 4, 200, ""},
 	} {
-		msgs := fmt.Sprintf(`[{"role":"user","content":%q}]`, words(c.prompt))
+		msgs := fmt.Sprintf(`[{"role":"user","content":%q}]`, words(c.prompt-VLLMTemplateTokens)) // the chat template adds the rest
 		resp, data := ollamaDo(t, "POST", s.URL+"/tokenize", `{"model":"org/m","messages":`+msgs+`}`)
 		var tok struct {
 			Count       int   `json:"count"`

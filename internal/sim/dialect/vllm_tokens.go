@@ -20,10 +20,12 @@ func (v *VLLM) tooLong(w http.ResponseWriter, body []byte) bool {
 		return false
 	}
 	var req struct {
-		MaxTokens           *int `json:"max_tokens"`
-		MaxCompletionTokens *int `json:"max_completion_tokens"`
+		Model               string `json:"model"`
+		MaxTokens           *int   `json:"max_tokens"`
+		MaxCompletionTokens *int   `json:"max_completion_tokens"`
 	}
 	_ = json.Unmarshal(body, &req) // PromptTokens read it already
+	n += v.meter.profiles[req.Model].TemplateTokens
 	limit := v.maxModelLen()
 	maxTok := req.MaxTokens
 	if req.MaxCompletionTokens != nil {
@@ -48,13 +50,15 @@ func (v *VLLM) tooLong(w http.ResponseWriter, body []byte) bool {
 // tokenize serves vLLM's POST /tokenize: {"model", "messages"} (the chat
 // template applied) or {"model", "prompt"} → {"count", "max_model_len",
 // "tokens", "token_strs"}, counted as the simulator counts a chat's prompt
-// (tokens.Pieces of each message's text: its chat template adds nothing).
+// (tokens.Pieces of each message's text, and with messages the chat
+// template's sim.Profile.TemplateTokens).
 func (v *VLLM) tokenize(w http.ResponseWriter, r *http.Request) {
 	body, ok := readChatBody(w, r)
 	if !ok {
 		return
 	}
 	var req struct {
+		Model    string  `json:"model"`
 		Prompt   *string `json:"prompt"`
 		Messages []struct {
 			Content json.RawMessage `json:"content"`
@@ -88,6 +92,12 @@ func (v *VLLM) tokenize(w http.ResponseWriter, r *http.Request) {
 			h.Write([]byte(p))
 			ids = append(ids, int(h.Sum32()%llamaCppVocab))
 			strs = append(strs, p)
+		}
+	}
+	if req.Messages != nil { // the chat template's own tokens
+		for range v.meter.profiles[req.Model].TemplateTokens {
+			ids = append(ids, 1)
+			strs = append(strs, "<|t|>")
 		}
 	}
 	out := map[string]any{"count": len(ids), "max_model_len": v.maxModelLen(), "tokens": ids, "token_strs": nil}

@@ -200,8 +200,11 @@ export function barChart(canvas, { labels, series, unit, yTitle, xTitle }) {
   });
 }
 
-// lineChart draws series of {x, y} points on two linear axes.
-export function lineChart(canvas, { series, xTitle, yTitle, xUnit, yUnit, stepped, yMax, points, xInteger }) {
+// lineChart draws series of {x, y} points on two linear axes (xLog: a
+// numeric logarithmic x axis, for figures against sizes that grow by
+// factors, such as a context sweep's input tokens). A series with dashed
+// set is dashed.
+export function lineChart(canvas, { series, xTitle, yTitle, xUnit, yUnit, stepped, yMax, points, xInteger, xLog }) {
   return make(canvas, {
     type: 'line',
     data: {
@@ -211,6 +214,7 @@ export function lineChart(canvas, { series, xTitle, yTitle, xUnit, yUnit, steppe
         borderColor: color(s.colorIndex ?? i),
         backgroundColor: color(s.colorIndex ?? i, 0.2),
         borderWidth: 1.5,
+        borderDash: s.dashed ? [6, 3] : undefined,
         pointRadius: points ? 2 : 0,
         stepped: stepped ? 'after' : false,
         showLine: s.showLine !== false,
@@ -220,7 +224,7 @@ export function lineChart(canvas, { series, xTitle, yTitle, xUnit, yUnit, steppe
       parsing: false,
       normalized: true,
       scales: {
-        x: { type: 'linear', title: axisTitle(xTitle), ticks: xInteger ? { precision: 0 } : {} },
+        x: { type: xLog ? 'logarithmic' : 'linear', title: axisTitle(xTitle), ticks: xInteger ? { precision: 0 } : {} },
         y: { type: 'linear', beginAtZero: true, max: yMax, title: axisTitle(yTitle) },
       },
       plugins: {

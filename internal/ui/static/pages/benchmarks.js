@@ -111,6 +111,10 @@ export async function render(ctx) {
   const prefixCache = h('select', { name: 'prefix_cache', id: 'f-prefix_cache' }, h('option', { value: 'cold' }, 'cold (prefilled every time)'), h('option', { value: 'warm' }, 'warm vs cold, side by side'));
   const slo = input('slo', { type: 'text', value: d.slo || '', placeholder: 'e.g. ttft=500ms,tpot=50ms' });
   const seed = input('seed', { type: 'number', step: 1, placeholder: 'random (recorded)' });
+  // Context sweep (docs/metrics.md §13): one stage per input length in
+  // place of the suite's scenarios; --force's twin.
+  const contextSweep = input('context_sweep', { type: 'text', placeholder: 'e.g. 128,512,2k,8k (k = 1024)' });
+  const force = input('force', { type: 'checkbox' });
 
   // Capacity search (POST /capacity, docs/metrics.md §10): the highest
   // load one model sustains on one scenario within objectives on percentiles.
@@ -138,7 +142,15 @@ export async function render(ctx) {
     'form',
     { id: 'bench-form', novalidate: true },
     h('fieldset', null, h('legend', null, 'Engine and models'), field('Engine', engineSel), models.el, nativeBox),
-    h('fieldset', null, h('legend', null, 'Suite and scenarios'), field('Suite', suiteSel), scenarios.el),
+    h(
+      'fieldset',
+      null,
+      h('legend', null, 'Suite and scenarios'),
+      field('Suite', suiteSel),
+      scenarios.el,
+      field('Context sweep (input lengths in tokens)', contextSweep, 'instead of the scenarios: one stage per length, prompts of exactly that many tokens as the engine counts them; lengths beyond the context window are skipped'),
+      h('label', { class: 'check' }, force, ' send what cannot fit the context window anyway'),
+    ),
     h('fieldset', null, h('legend', null, 'Load'), h('div', { class: 'radios' }, modeRadios), concBox, rateBox),
     h(
       'fieldset',
@@ -201,6 +213,12 @@ export async function render(ctx) {
       s.prefix_cache = 'warm'; // refused without prefix_tokens, naming the field
     }
     if (!nativeBox.classList.contains('hidden') && nativeBox.querySelector('input').checked) s.ollama_native = true;
+    if (contextSweep.value.trim()) {
+      s.context_sweep = contextSweep.value.trim();
+      delete s.suite;
+      delete s.scenarios;
+    }
+    if (force.checked) s.force = true;
     return s;
   };
 
@@ -231,7 +249,7 @@ export async function render(ctx) {
     const s = spec();
     const problems = [];
     if (!s.models.length) problems.push('choose at least one model');
-    if (!s.scenarios.length) problems.push('choose at least one scenario');
+    if (!s.context_sweep && !s.scenarios.length) problems.push('choose at least one scenario');
     if (problems.length) {
       replace(out, errorBox(new Error(problems.join('; ')), 'Not started'));
       return;

@@ -13,6 +13,7 @@ import { legacyBadge, simBadge, smallMark, statusBadge } from '../parts/badges.j
 import { bestCards } from '../parts/best.js';
 import { modelLabel, smallN, stat } from '../parts/groups.js';
 import { runCharts } from '../parts/run-charts.js';
+import { runContextSweep } from '../parts/run-context.js';
 import { runCurve } from '../parts/run-curve.js';
 import { fetchDist, runDist } from '../parts/run-dist.js';
 import { profileView } from '../parts/profile-view.js';
@@ -138,6 +139,7 @@ export async function render(ctx) {
   const hasData = (run.groups || []).length > 0;
   const charts = runCharts(run);
   const curve = hasData ? runCurve(doc.curve) : null; // a load sweep's throughput–latency curve
+  const sweep = hasData ? runContextSweep(doc.context_sweep) : null; // a context sweep's figures against input tokens
   const dist = runDist(run.id, signal);
   const samplesBox = h('div', null, note('Loading texts…'));
   const resources = runResources(run, signal);
@@ -161,6 +163,7 @@ export async function render(ctx) {
           section('Best model for…', bestCards(run, doc.best)),
           section('Comparison', charts.el),
           curve ? section('Throughput against latency (load sweep)', curve.el) : null,
+          sweep ? section('Against input length (context sweep)', sweep.el) : null,
           section('Distribution per model', dist.el),
           section('Per scenario', detailTable(run), note('* a p95 from fewer than 20 samples or a p99 from fewer than 100 is close to the maximum; hover for n.')),
           hasPrefix(run)
@@ -192,6 +195,7 @@ export async function render(ctx) {
     const distDone = dist.ready(distP);
     await charts.ready();
     if (curve) await curve.ready();
+    if (sweep) await sweep.ready();
     if (!signal.aborted) window.__flperfSummaryRendered = performance.now(); // summary charts and table
     await distDone;
   }

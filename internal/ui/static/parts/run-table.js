@@ -96,6 +96,21 @@ function engineCells(g) {
   ];
 }
 
+// inputCells shows group g's input lengths (suite input_tokens): the mean
+// length asked for, the engine's own mean count beside it (the difference
+// as its title), and how the prompts were made that long (methods: model ×
+// scenario → input_length_method).
+function inputCells(g, methods, pooled) {
+  const f = g.input_length || null;
+  const one = (v) => (v == null ? NA : v.toFixed(1));
+  const diff = f && f.difference != null ? `${(100 * f.difference).toFixed(2)} % from the length asked for; ${f.off} of ${f.n} requests more than 1 % off` : 'no engine count';
+  return [
+    plainCell('input_length.requested_mean', f ? one(f.requested_mean) : NA, 'input tokens asked for, mean over ok requests'),
+    plainCell('input_length.measured_mean', f ? one(f.measured_mean) : NA, f ? diff : 'no input length asked for'),
+    h('td', null, pooled || !f ? NA : methods.get(`${g.model}\u0000${g.scenario}`) || NA),
+  ];
+}
+
 // resourceCells shows the resource window of group g: CPU and GPU
 // utilisation mean / peak, and energy per token.
 function resourceCells(rs, g, pooled) {
@@ -121,6 +136,7 @@ function row(g, pooled, opts) {
     plainCell('goodput', g.goodput ? pct(g.goodput.fraction) : NA, g.goodput ? `SLO ${g.goodput.slo}: ${g.goodput.good} good requests${g.goodput.first_attempt_fraction != null ? `; ${pct(g.goodput.first_attempt_fraction)} at the first attempt` : ''}` : 'no SLO set'),
     plainCell('short_responses', count(g.short_responses)),
     opts.engine ? engineCells(g) : null,
+    opts.input ? inputCells(g, opts.inputMethods, pooled) : null,
     opts.resources ? resourceCells(opts.resources, g, pooled) : null,
     h('td', null, g.token_source || NA),
     h('td', { class: 'warnings' }, warnings.length ? h('ul', null, warnings.map((w) => h('li', null, w))) : NA),
@@ -135,6 +151,8 @@ export function detailTable(run) {
     engine: [...(run.groups || []), ...(run.models || [])].some((g) => g.engine && g.engine.n > 0),
     resources: run.resources || null,
     openLoop: openLoopOf(run),
+    input: [...(run.groups || [])].some((g) => g.input_length),
+    inputMethods: new Map(((run.suite && run.suite.input_lengths && run.suite.input_lengths.prompts) || []).map((p) => [`${p.model}\u0000${p.scenario}`, p.method])),
   };
   const th = (t, title) => h('th', { title }, t);
   const head = h(
@@ -145,6 +163,7 @@ export function detailTable(run) {
     COLS.map(([t]) => th(t)),
     ['Output', 'Requests', 'Goodput', 'Short'].map((t) => th(t)),
     opts.engine ? [ENGINE_COLS.map(([t, , , title]) => th(t, title)), th('Engine n', "responses that carried the engine's own timings")] : null,
+    opts.input ? [th('Input asked', 'input tokens asked for (input_tokens), mean'), th('Input counted', "the engine's own count of the input tokens, mean"), th('Length by', 'how the prompts were made that long: tokenizer, calibration, gguf or estimate')] : null,
     opts.resources ? [th('CPU % mean / peak'), th('GPU util mean / peak'), th('Energy per token')] : null,
     ['Tokens from', 'Warnings'].map((t) => th(t)),
   );
