@@ -114,3 +114,26 @@ func TestInputTokensField(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseInputLength: any spec is a length within bounds that reads
+// back from its String, or an error; never a panic.
+func FuzzParseInputLength(f *testing.F) {
+	for _, s := range []string{"512", "512:64", "uniform:256-2048", "uniform:-", ":", "9999999999999999999", "1:1:1", "uniform:3-2"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		l, err := ParseInputLength(s)
+		if err != nil {
+			return
+		}
+		back, err := ParseInputLength(l.String())
+		if err != nil || back != l {
+			t.Fatalf("%q → %+v → %q → %+v %v", s, l, l.String(), back, err)
+		}
+		for _, n := range l.Lengths(1, "s", 20) {
+			if n < 1 || n > MaxInputTokens {
+				t.Fatalf("%q drew %d", s, n)
+			}
+		}
+	})
+}

@@ -1,7 +1,6 @@
 package gguf
 
 import (
-	"container/heap"
 	"strings"
 	"unicode/utf8"
 )
@@ -31,21 +30,21 @@ func (t *Tokenizer) countSPM(text string) int {
 		i += n
 	}
 	syms[len(syms)-1].next = -1
-	q := &bigrams{}
+	q := &bigrams{make([]bigram, 0, len(syms))}
 	try := func(l int) {
 		if l < 0 || syms[l].next < 0 {
 			return
 		}
 		r := syms[l].next
 		if id, ok := t.vocab[text[syms[l].start:syms[r].end]]; ok {
-			heap.Push(q, bigram{left: l, right: r, score: t.scores[id], size: syms[r].end - syms[l].start})
+			q.push(bigram{left: l, right: r, score: t.scores[id], size: syms[r].end - syms[l].start})
 		}
 	}
 	for i := range syms {
 		try(i)
 	}
-	for q.Len() > 0 {
-		b := heap.Pop(q).(bigram)
+	for len(q.h) > 0 {
+		b := q.pop()
 		l, r := &syms[b.left], &syms[b.right]
 		if l.end == l.start || r.end == r.start || l.next != b.right || r.end-l.start != b.size {
 			continue // outdated: a side was merged since
@@ -84,21 +83,48 @@ type bigram struct {
 	size        int
 }
 
-// bigrams is a max-heap by score, then leftmost first.
-type bigrams []bigram
+// bigrams is a max-heap by score, then leftmost first (a binary heap on
+// a slice: no boxing, one allocation per count).
+type bigrams struct{ h []bigram }
 
-func (q bigrams) Len() int { return len(q) }
-func (q bigrams) Less(i, j int) bool {
-	if q[i].score != q[j].score {
-		return q[i].score > q[j].score
+// before reports whether a pops before b.
+func before(a, b bigram) bool {
+	if a.score != b.score {
+		return a.score > b.score
 	}
-	return q[i].left < q[j].left
+	return a.left < b.left
 }
-func (q bigrams) Swap(i, j int) { q[i], q[j] = q[j], q[i] }
-func (q *bigrams) Push(x any)   { *q = append(*q, x.(bigram)) }
-func (q *bigrams) Pop() any {
-	old := *q
-	x := old[len(old)-1]
-	*q = old[:len(old)-1]
-	return x
+
+func (q *bigrams) push(x bigram) {
+	q.h = append(q.h, x)
+	for i := len(q.h) - 1; i > 0; {
+		p := (i - 1) / 2
+		if !before(q.h[i], q.h[p]) {
+			break
+		}
+		q.h[i], q.h[p] = q.h[p], q.h[i]
+		i = p
+	}
+}
+
+func (q *bigrams) pop() bigram {
+	top := q.h[0]
+	last := len(q.h) - 1
+	q.h[0] = q.h[last]
+	q.h = q.h[:last]
+	for i := 0; ; {
+		l, r, m := 2*i+1, 2*i+2, i
+		if l < last && before(q.h[l], q.h[m]) {
+			m = l
+		}
+		if r < last && before(q.h[r], q.h[m]) {
+			m = r
+		}
+		if m == i {
+			break
+		}
+		q.h[i], q.h[m] = q.h[m], q.h[i]
+		i = m
+	}
+	return top
 }
