@@ -19,6 +19,24 @@ func cacheTestProfile(name string) sim.Profile {
 	return p
 }
 
+// templateOverhead is the chat-template tokens the dialect counts with
+// every prompt under cacheTestProfile: the profile's own, else the
+// dialect's default. A cache hit covers the earlier turn's prompt with its
+// overhead, so the new tokens of turn 2 are its message's alone.
+func templateOverhead(dialect string) int {
+	n := cacheTestProfile("m").TemplateTokens
+	if n != 0 {
+		return n
+	}
+	switch dialect {
+	case "ollama":
+		return OllamaTemplateTokens
+	case "vllm", "sglang":
+		return VLLMTemplateTokens
+	}
+	return 0
+}
+
 // openAIAnswer is what the cache regression tests read of an OpenAI answer.
 type openAIAnswer struct {
 	Choices []struct {
@@ -83,6 +101,7 @@ func TestPrefixCacheOpenAIDialects(t *testing.T) {
 			return a.Choices[0].Message.Content, body
 		}
 		b1, b2, prompt1, answer1 := twoTurns(t, post)
+		prompt1 += templateOverhead(name) // the dialect's chat template, counted with the prompt
 		var a1, a2 openAIAnswer
 		json.Unmarshal(b1, &a1)
 		json.Unmarshal(b2, &a2)
@@ -135,6 +154,7 @@ func TestPrefixCacheOllamaNative(t *testing.T) {
 		return ollamaMsg(one, "content"), body
 	}
 	b1, b2, prompt1, _ := twoTurns(t, post)
+	prompt1 += templateOverhead("ollama")
 	var one, two map[string]any
 	json.Unmarshal(b1, &one)
 	json.Unmarshal(b2, &two)
@@ -163,6 +183,7 @@ func TestPrefixCacheOllamaOpenAI(t *testing.T) {
 		return a.Choices[0].Message.Content, body
 	}
 	b1, b2, prompt1, _ := twoTurns(t, post)
+	prompt1 += templateOverhead("ollama")
 	var a1, a2 openAIAnswer
 	json.Unmarshal(b1, &a1)
 	json.Unmarshal(b2, &a2)
