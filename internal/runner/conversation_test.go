@@ -252,9 +252,10 @@ func TestConversationTTFTFollowsPrefill(t *testing.T) {
 		ttft, _ := rec.TTFT()
 		want := 5*time.Millisecond + time.Duration(float64(rec.InputTokens-rec.CachedTokens)/10000*float64(time.Second))
 		// Never below the schedule; above it by the client's and the
-		// shared machine's delays, bounded well below the 300 ms a cache
-		// miss would add to turn 2.
-		slack := 30*time.Millisecond + want/10
+		// shared machine's delays (a loaded 2-core machine adds tens of
+		// milliseconds), bounded well below the 300 ms a cache miss would
+		// add to turn 2.
+		slack := 100*time.Millisecond + want/4
 		if rec.Outcome != record.OK || ttft < want || ttft > want+slack {
 			t.Errorf("turn %d (%d input, %d cached): TTFT %v, want %v to %v", rec.Turn, rec.InputTokens, rec.CachedTokens, ttft, want, want+slack)
 		}
