@@ -125,7 +125,7 @@ func (s *Server) routes() *http.ServeMux {
 	a("POST /api/v1/engines", s.handleAddEngine)
 	a("DELETE /api/v1/engines/{id}", s.handleDeleteEngine)
 	a("GET /api/v1/engines/{id}/models", s.handleModels)
-	a("POST /api/v1/engines/{id}/pull", s.handlePull)
+	a("POST /api/v1/engines/{id}/pull", s.handlePullRun)
 	a("POST /api/v1/engines/{id}/load", s.handleLoad)
 	a("POST /api/v1/engines/{id}/unload", s.handleUnload)
 	a("POST /api/v1/engines/{id}/test", s.handleTest)
@@ -150,6 +150,14 @@ func (s *Server) routes() *http.ServeMux {
 	a("GET /api/v1/runs/{id}/resources", s.handleResources)
 	a("GET /api/v1/runs/{id}/engine-series", s.handleEngineSeries)
 	a("GET /api/v1/runs/{id}/events", s.handleRunEvents)
+	a("GET /api/v1/runs/{id}/pull", s.handlePullRun)
+	a("GET /api/v1/runs/{id}/origin", s.handleRunOrigin)
+	// Runs pushed from other machines (push.go).
+	a("POST /api/v1/pushes", s.handleBeginPush)
+	a("GET /api/v1/pushes/{id}", s.handlePushStatus)
+	a("PUT /api/v1/pushes/{id}/records", s.handlePushRecords)
+	a("POST /api/v1/pushes/{id}/commit", s.handleCommitPush)
+	a("DELETE /api/v1/pushes/{id}", s.handleDropPush)
 	a("GET /api/v1/compare", s.handleCompare)
 	a("GET /api/v1/compare/report.html", s.handleCompareReport)
 	// Settings.

@@ -79,9 +79,10 @@ func TestOpenCreatesWithPragmas(t *testing.T) {
 		t.Error(err)
 	}
 	// runs, records, summaries, events (schema 2), record_text (4),
-	// settings and run_samples (5), run_engine_series (9).
-	if n := count(t, db2, "SELECT count(*) FROM sqlite_master WHERE type = 'table'"); n != 8 {
-		t.Errorf("%d tables after reopening, want 8", n)
+	// settings and run_samples (5), run_engine_series (9), push_sessions,
+	// push_chunks and run_origins (16).
+	if n := count(t, db2, "SELECT count(*) FROM sqlite_master WHERE type = 'table'"); n != 11 {
+		t.Errorf("%d tables after reopening, want 11", n)
 	}
 }
 
