@@ -7,7 +7,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime"
 	"time"
+
+	"flperf/internal/record"
 )
 
 // Push limits: a server holds at most MaxPushSessions unfinished pushes,
@@ -347,62 +350,107 @@ func (db *DB) CommitPush(ctx context.Context, id string) (*PushState, error) {
 	return st, nil
 }
 
-// insertChunks inserts the pushed records of run id in order, a page of
-// chunks at a time, adding each line to d.
+// insertChunks inserts the pushed records of run id in order, adding
+// each line to d. Chunks are read a page at a time and decoded by up to
+// GOMAXPROCS goroutines while the records of earlier chunks are written,
+// so that at most a few chunks are in memory at once.
 func (db *DB) insertChunks(ctx context.Context, tx *sql.Tx, id string, d *Digest, ins *inserter, refused func(*pending, error) error) error {
-	next := int64(0)
+	type decoded struct {
+		lines [][]byte
+		batch []*pending
+		err   error
+	}
+	workers := min(max(runtime.GOMAXPROCS(0), 1), 8)
+	var queue []chan decoded
+	defer func() { // let the decoders still running finish before the tx ends
+		for _, q := range queue {
+			<-q
+		}
+	}()
+	next, read := int64(0), int64(0) // the next record to insert; to read
+	done := false
 	for {
-		type chunk struct {
-			first int64
-			body  []byte
-		}
-		var page []chunk
-		rows, err := tx.QueryContext(ctx, "SELECT first_index, body FROM push_chunks WHERE run_id = ? AND first_index >= ? ORDER BY first_index LIMIT ?", id, next, chunkPage)
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			var c chunk
-			if err := rows.Scan(&c.first, &c.body); err != nil {
-				rows.Close()
-				return err
-			}
-			page = append(page, c)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		if len(page) == 0 {
-			return nil
-		}
-		for _, c := range page {
-			if c.first != next {
-				return fmt.Errorf("store: push of run %s: chunk at record %d where %d was expected", id, c.first, next)
-			}
-			lines, err := SplitLines(c.body)
+		for !done && len(queue) < 2*workers {
+			page, err := readChunks(ctx, tx, id, read)
 			if err != nil {
 				return err
 			}
-			batch := make([]*pending, 0, len(lines))
-			for i, l := range lines {
-				d.Add(l)
-				r, err := DecodePushRecord(l, next+int64(i))
-				if err != nil {
-					return err
-				}
-				p, err := newPending(r)
-				if err != nil {
-					return pushErrorf(PushInvalid, nil, "run %s: %v", id, err)
-				}
-				batch = append(batch, p)
+			if len(page) == 0 {
+				done = true
+				break
 			}
-			if _, err := ins.insert(ctx, id, batch, refused); err != nil {
-				return err
+			for _, c := range page {
+				if c.first != read {
+					return fmt.Errorf("store: push of run %s: chunk at record %d where %d was expected", id, c.first, read)
+				}
+				q := make(chan decoded, 1)
+				queue = append(queue, q)
+				go func(first int64, body []byte) {
+					var out decoded
+					out.lines, out.err = SplitLines(body)
+					for i, l := range out.lines {
+						if out.err != nil {
+							break
+						}
+						// Each line was checked (DecodePushRecord) as it
+						// arrived: plain decoding suffices here.
+						var r record.Record
+						if err := json.Unmarshal(l, &r); err != nil {
+							out.err = pushErrorf(PushInvalid, nil, "record %d: %v", first+int64(i), err)
+							break
+						}
+						p, err := newPending(&r)
+						if err != nil {
+							out.err = pushErrorf(PushInvalid, nil, "run %s: %v", id, err)
+							break
+						}
+						out.batch = append(out.batch, p)
+					}
+					q <- out
+				}(c.first, c.body)
+				read = c.first + c.n
 			}
-			next += int64(len(lines))
 		}
+		if len(queue) == 0 {
+			return nil
+		}
+		out := <-queue[0]
+		queue = queue[1:]
+		if out.err != nil {
+			return out.err
+		}
+		for _, l := range out.lines {
+			d.Add(l)
+		}
+		if _, err := ins.insert(ctx, id, out.batch, refused); err != nil {
+			return err
+		}
+		next += int64(len(out.batch))
 	}
+}
+
+// stagedChunk is one chunk of a push as stored.
+type stagedChunk struct {
+	first, n int64
+	body     []byte
+}
+
+// readChunks reads the next page of run id's chunks, from record from.
+func readChunks(ctx context.Context, tx *sql.Tx, id string, from int64) ([]stagedChunk, error) {
+	rows, err := tx.QueryContext(ctx, "SELECT first_index, n, body FROM push_chunks WHERE run_id = ? AND first_index >= ? ORDER BY first_index LIMIT ?", id, from, chunkPage)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var page []stagedChunk
+	for rows.Next() {
+		var c stagedChunk
+		if err := rows.Scan(&c.first, &c.n, &c.body); err != nil {
+			return nil, err
+		}
+		page = append(page, c)
+	}
+	return page, rows.Err()
 }
 
 // isStoreFailure reports whether err comes from the database itself (disk
