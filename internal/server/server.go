@@ -125,7 +125,7 @@ func (s *Server) routes() *http.ServeMux {
 	a("POST /api/v1/engines", s.handleAddEngine)
 	a("DELETE /api/v1/engines/{id}", s.handleDeleteEngine)
 	a("GET /api/v1/engines/{id}/models", s.handleModels)
-	a("POST /api/v1/engines/{id}/pull", s.handlePullRun)
+	a("POST /api/v1/engines/{id}/pull", s.handlePull)
 	a("POST /api/v1/engines/{id}/load", s.handleLoad)
 	a("POST /api/v1/engines/{id}/unload", s.handleUnload)
 	a("POST /api/v1/engines/{id}/test", s.handleTest)
