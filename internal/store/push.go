@@ -14,12 +14,14 @@ import (
 )
 
 // Push limits: a server holds at most MaxPushSessions unfinished pushes,
-// a pushed run has at most MaxPushRecords records, and a session with no
-// chunk for PushIdle may be replaced by a push of other content.
+// a pushed run has at most MaxPushRecords records, a session with no
+// chunk for PushIdle may be replaced by a push of other content, and one
+// with no chunk for PushExpiry is dropped when another push begins.
 const (
 	MaxPushSessions = 64
 	MaxPushRecords  = 50_000_000
 	PushIdle        = time.Hour
+	PushExpiry      = 7 * 24 * time.Hour
 )
 
 // PushOrigin says where a pushed or pulled run came from.
@@ -137,6 +139,11 @@ func (db *DB) BeginPush(ctx context.Context, b PushBegin) (*PushState, error) {
 		return nil, explain(db.path, "opening the push of run "+a.ID, err)
 	}
 	st.Total, st.Received = b.Total, 0
+	// Sessions abandoned for PushExpiry go, so that they never hold the
+	// places of live ones.
+	if _, err := tx.ExecContext(ctx, "DELETE FROM push_sessions WHERE updated < ?", now.Add(-PushExpiry).UnixNano()); err != nil {
+		return nil, explain(db.path, "dropping abandoned pushes", err)
+	}
 	var open int
 	if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM push_sessions").Scan(&open); err != nil {
 		return nil, explain(db.path, "opening the push of run "+a.ID, err)

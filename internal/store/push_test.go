@@ -270,3 +270,74 @@ func TestPushRefusals(t *testing.T) {
 		t.Fatalf("idle session not replaced: %+v %v", st, err)
 	}
 }
+
+// TestPushExpiry: a session abandoned for PushExpiry is dropped when
+// another push begins, chunks and all.
+func TestPushExpiry(t *testing.T) {
+	ctx := context.Background()
+	src, dst := openTest(t), openTest(t)
+	a := fullRun(t, src, "old-1", 10)
+	b := fullRun(t, src, "new-1", 10)
+	h, lines := pushLines(t, a)
+	d, _ := ArchiveDigest(a)
+	if _, err := dst.BeginPush(ctx, PushBegin{Header: h, Total: 10, Digest: d}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dst.PushRecords(ctx, a.ID, 0, lines[:4]); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dst.sql.Exec("UPDATE push_sessions SET updated = ?", time.Now().Add(-PushExpiry-time.Minute).UnixNano()); err != nil {
+		t.Fatal(err)
+	}
+	hb, _ := pushLines(t, b)
+	db, _ := ArchiveDigest(b)
+	if _, err := dst.BeginPush(ctx, PushBegin{Header: hb, Total: 10, Digest: db}); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(t, dst, "SELECT count(*) FROM push_sessions WHERE run_id = 'old-1'"); n != 0 {
+		t.Error("the abandoned session was kept")
+	}
+	if n := count(t, dst, "SELECT count(*) FROM push_chunks"); n != 0 {
+		t.Errorf("%d chunks of the abandoned session were kept", n)
+	}
+}
+
+// FuzzPushChunk feeds arbitrary chunk bodies to the record decoder: it
+// never panics, and a line it takes encodes back to a line it takes
+// again as the same record.
+func FuzzPushChunk(f *testing.F) {
+	for _, r := range oddRecords()[:12] {
+		l, err := EncodeJSON(&r)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(l)
+	}
+	f.Add([]byte("{}\n{}\n"))
+	f.Add([]byte(`{"seq":-1}`))
+	f.Add([]byte(`{"seq":1,"chunks":[{"at":1,"tokens":-3}]}`))
+	f.Add([]byte("\n\n"))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		lines, err := SplitLines(body)
+		if err != nil {
+			return
+		}
+		for i, l := range lines {
+			r, err := DecodePushRecord(l, int64(i))
+			if err != nil {
+				continue
+			}
+			again, err := EncodeJSON(r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r2, err := DecodePushRecord(again, int64(i))
+			if err != nil {
+				t.Fatalf("a record taken once is refused re-encoded: %v\n%s", err, again)
+			}
+			if third, _ := EncodeJSON(r2); !bytes.Equal(third, again) {
+				t.Fatalf("re-encoding is not stable:\n%s\n%s", again, third)
+			}
+		}
+	})
+}
