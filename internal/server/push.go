@@ -24,7 +24,25 @@ const (
 	maxPushChunk    = 16 << 20 // one chunk of record lines
 	maxChunkRecords = 20_000   // record lines in one chunk
 	maxOriginText   = 255      // host and tool names a pusher gives
+	// pushSlots is how many chunks and commits are handled at once; more
+	// wait, so that the server's memory for pushes stays bounded (each
+	// slot: a chunk of up to maxPushChunk and its decoded records) however
+	// many machines push together.
+	pushSlots = 4
 )
+
+// pushSlot waits for a free push slot and returns its release, or an
+// error when the request ends first.
+func (s *Server) pushSlot(r *http.Request) (func(), error) {
+	select {
+	case s.pushing <- struct{}{}:
+		return func() { <-s.pushing }, nil
+	case <-r.Context().Done():
+		return nil, unavailable("the server is busy with other pushes: try again")
+	case <-s.closing:
+		return nil, unavailable("the server is shutting down: push again once it is back")
+	}
+}
 
 // transferAccess is what a push or pull route needs of its caller.
 type transferAccess int
@@ -123,6 +141,11 @@ func (s *Server) handlePushRecords(w http.ResponseWriter, r *http.Request) error
 	if err != nil || off < 0 {
 		return badRequest("offset", "offset must be the index of the chunk's first record (0 or more), got %s", quote(r.URL.Query().Get("offset")))
 	}
+	release, err := s.pushSlot(r)
+	if err != nil {
+		return err
+	}
+	defer release()
 	if err := gunzipBody(w, r, maxPushChunk); err != nil {
 		return err
 	}
@@ -158,6 +181,11 @@ func (s *Server) handleCommitPush(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
+	release, err := s.pushSlot(r)
+	if err != nil {
+		return err
+	}
+	defer release()
 	deadline(w, 30*time.Minute)
 	st, err := s.db.CommitPush(r.Context(), id)
 	if err != nil {

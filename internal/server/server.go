@@ -71,6 +71,7 @@ type Server struct {
 	cache   *lru
 	samples *sampleSets
 	metrics *selfmetrics.Metrics // GET /metrics: the runs' live figures
+	pushing chan struct{}        // a slot per push chunk or commit being handled (push.go)
 
 	base       context.Context    // parent of every run and task
 	stopAll    context.CancelFunc // first stage: no new requests
@@ -108,6 +109,7 @@ func New(o Options) (*Server, error) {
 	s.cache = newLRU(64)
 	s.samples = newSampleSets()
 	s.metrics = selfmetrics.New()
+	s.pushing = make(chan struct{}, pushSlots)
 	s.handler = s.secure(s.routes())
 	return s, nil
 }

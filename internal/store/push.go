@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"sync"
 	"time"
 
 	"flperf/internal/record"
@@ -244,10 +245,8 @@ func (db *DB) PushRecords(ctx context.Context, id string, offset int64, lines []
 	if offset < 0 {
 		return nil, pushErrorf(PushInvalid, nil, "offset: must be 0 or more, got %d", offset)
 	}
-	for i, l := range lines {
-		if _, err := DecodePushRecord(l, offset+int64(i)); err != nil {
-			return nil, err
-		}
+	if err := checkLines(lines, offset); err != nil {
+		return nil, err
 	}
 	tx, err := db.sql.BeginTx(ctx, nil)
 	if err != nil {
@@ -286,6 +285,33 @@ func (db *DB) PushRecords(ctx context.Context, id string, offset int64, lines []
 		return nil, explain(db.path, "storing records of the push of run "+id, err)
 	}
 	return st, explain(db.path, "storing records of the push of run "+id, tx.Commit())
+}
+
+// checkLines checks every record line of a chunk (DecodePushRecord), the
+// first being record offset, on up to four goroutines; the error is the
+// first line's that fails.
+func checkLines(lines [][]byte, offset int64) error {
+	parts := min(max(runtime.GOMAXPROCS(0), 1), 4, max(len(lines)/256, 1))
+	errs := make([]error, parts)
+	var wg sync.WaitGroup
+	for p := range parts {
+		lo, hi := p*len(lines)/parts, (p+1)*len(lines)/parts
+		wg.Go(func() {
+			for i := lo; i < hi; i++ {
+				if _, err := DecodePushRecord(lines[i], offset+int64(i)); err != nil {
+					errs[p] = err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for _, err := range errs { // the parts in order: the first failing line's
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // chunkPage is how many chunks CommitPush reads at a time.
@@ -359,15 +385,15 @@ func (db *DB) CommitPush(ctx context.Context, id string) (*PushState, error) {
 
 // insertChunks inserts the pushed records of run id in order, adding
 // each line to d. Chunks are read a page at a time and decoded by up to
-// GOMAXPROCS goroutines while the records of earlier chunks are written,
-// so that at most a few chunks are in memory at once.
+// four goroutines while the records of earlier chunks are written, so
+// that at most a few chunks are in memory at once.
 func (db *DB) insertChunks(ctx context.Context, tx *sql.Tx, id string, d *Digest, ins *inserter, refused func(*pending, error) error) error {
 	type decoded struct {
 		lines [][]byte
 		batch []*pending
 		err   error
 	}
-	workers := min(max(runtime.GOMAXPROCS(0), 1), 8)
+	workers := min(max(runtime.GOMAXPROCS(0), 1), 4)
 	var queue []chan decoded
 	defer func() { // let the decoders still running finish before the tx ends
 		for _, q := range queue {
@@ -377,7 +403,8 @@ func (db *DB) insertChunks(ctx context.Context, tx *sql.Tx, id string, d *Digest
 	next, read := int64(0), int64(0) // the next record to insert; to read
 	done := false
 	for {
-		for !done && len(queue) < 2*workers {
+		for !done && len(queue) <= workers { // at most workers+chunkPage chunks in memory
+
 			page, err := readChunks(ctx, tx, id, read)
 			if err != nil {
 				return err
