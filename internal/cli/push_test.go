@@ -6,7 +6,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"flperf/internal/load"
 	"flperf/internal/server"
 	"flperf/internal/store"
 )
@@ -127,5 +129,47 @@ func TestPushRefusalsAndFailures(t *testing.T) {
 	wantCode(t, o, ExitFailure)
 	if !strings.Contains(o.stderr, "404") {
 		t.Errorf("pull of an unknown run: %q", o.stderr)
+	}
+}
+
+// TestRunPushInterrupted: an interrupted run is pushed too, as it was
+// saved (status interrupted, every record), and the exit code still says
+// it was interrupted.
+func TestRunPushInterrupted(t *testing.T) {
+	s := startTestSim(t, slowProfile())
+	url, teamDB := startTeamServer(t)
+	db := newDB(t)
+	ctx, stop := load.WithStop(context.Background())
+	defer stop()
+	suitePath := writeFile(t, "one.json", oneSuite)
+	done := make(chan outcome, 1)
+	ended := make(chan struct{})
+	go func() {
+		defer close(ended)
+		done <- cli(t, ctx, map[string]string{"FLPERF_TOKEN": teamToken}, "run", "--endpoint", s.base, "--model", "slow", "--suite", suitePath,
+			"--requests", "1000", "--concurrency", "4", "--warmup", "0", "--format", "json", "--db", db, "--push", url)
+	}()
+	t.Cleanup(func() { stop(); <-ended })
+	waitFor(t, 30*time.Second, "8 requests to reach the engine", func() bool { return s.Stats().Requests >= 8 })
+	stop()
+	var o outcome
+	select {
+	case o = <-done:
+	case <-time.After(60 * time.Second):
+		t.Fatal("the run did not end after scheduling was stopped")
+	}
+	wantCode(t, o, ExitInterrupted)
+	id := str(t, decodeJSON(t, o.stdout), "id")
+	if !strings.Contains(o.stderr, "pushed run "+id) {
+		t.Fatalf("stderr %q", o.stderr)
+	}
+	local, remote := storedRuns(t, db), storedRuns(t, teamDB)
+	if len(remote) != 1 || str(t, remote[0], "status") != "interrupted" || num(t, remote[0], "records") != num(t, local[0], "records") {
+		t.Fatalf("the team server holds %v, the local database %v", remote, local)
+	}
+	a := run(t, "export", id, "--format", "json", "--db", db)
+	b := run(t, "export", id, "--format", "json", "--db", teamDB)
+	if a.stdout != b.stdout {
+		t.Error("the pushed interrupted run differs from the local one")
 	}
 }
