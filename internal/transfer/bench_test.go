@@ -43,3 +43,40 @@ func BenchmarkPush100k(b *testing.B) {
 		b.ReportMetric(cpu.Seconds()/float64(b.N), "cpu-s/op")
 	}
 }
+
+// BenchmarkPull100k pulls a stored 100,000-request run from a team
+// server over loopback into a fresh local database.
+//
+//	go test -run '^$' -bench Pull100k -benchtime 1x ./internal/transfer/
+func BenchmarkPull100k(b *testing.B) {
+	ctx := context.Background()
+	src, a := localRun(b, "20260301-120000-fedcba9876543210", 100_000)
+	ts := startServer(b, nil)
+	c := ts.client(b)
+	if _, err := c.Push(ctx, src, a.ID); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	var cpu time.Duration
+	for range b.N {
+		b.StopTimer()
+		dst := openDB(b)
+		c0, _ := processCPU()
+		b.StartTimer()
+		res, err := c.Pull(ctx, dst, a.ID)
+		b.StopTimer()
+		if c1, ok := processCPU(); ok {
+			cpu += c1 - c0
+		}
+		b.StartTimer()
+		if err != nil {
+			b.Fatal(err)
+		}
+		if res.State.Total != 100_000 {
+			b.Fatalf("pulled %d records", res.State.Total)
+		}
+	}
+	if cpu > 0 {
+		b.ReportMetric(cpu.Seconds()/float64(b.N), "cpu-s/op")
+	}
+}
