@@ -12,6 +12,8 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -106,14 +108,29 @@ func (e *ServerError) Error() string {
 }
 
 // transient reports whether err may go away when the step is tried again:
-// a network failure, a 5xx or a 429.
+// a network failure, a 5xx or a 429; not a refused certificate, nor an
+// answer that is not the API's.
 func transient(err error) bool {
 	var se *ServerError
 	if errors.As(err, &se) {
 		return se.Status >= 500 || se.Status == http.StatusTooManyRequests
 	}
-	return err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded)
+	var cve *tls.CertificateVerificationError
+	var rhe tls.RecordHeaderError
+	var uae x509.UnknownAuthorityError
+	var hne x509.HostnameError
+	var cie x509.CertificateInvalidError
+	switch {
+	case err == nil, errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded),
+		errors.As(err, &cve), errors.As(err, &rhe), errors.As(err, &uae), errors.As(err, &hne), errors.As(err, &cie),
+		errors.Is(err, errAnswer):
+		return false
+	}
+	return true
 }
+
+// errAnswer marks an answer that is not the API's envelope.
+var errAnswer = errors.New("not an flperf API answer")
 
 func (c *Client) httpClient() *http.Client {
 	if c.HTTP != nil {
@@ -227,6 +244,9 @@ func (c *Client) call(ctx context.Context, method, path string, body []byte, con
 // readAnswer reads an envelope answer of at most maxAnswer bytes.
 func readAnswer(resp *http.Response, out any) error {
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer+1))
+	if err != nil && resp.StatusCode >= 400 && resp.StatusCode < 500 { // a refusal, however cut
+		return &ServerError{Status: resp.StatusCode, Message: fmt.Sprintf("%s with no API answer (%v): is the URL right (https:// or http://, host and port of flperf serve)?", http.StatusText(resp.StatusCode), err)}
+	}
 	if err != nil {
 		return fmt.Errorf("reading the server's answer: %w", err)
 	}
@@ -257,7 +277,7 @@ func readAnswer(resp *http.Response, out any) error {
 		return nil
 	}
 	if err := json.Unmarshal(env.Data, out); err != nil {
-		return fmt.Errorf("the server's answer: %v", err)
+		return fmt.Errorf("%w: %v", errAnswer, err)
 	}
 	return nil
 }

@@ -78,9 +78,16 @@ func TestPushOverHTTPS(t *testing.T) {
 	}
 	// An untrusted certificate is refused.
 	c2, _ := NewClient(ts.URL, testToken, false)
-	c2.Retries = -1
-	if _, err := c2.Push(ctx, src, a.ID); err == nil || !strings.Contains(err.Error(), "certificate") {
-		t.Fatalf("untrusted certificate: %v", err)
+	var retried int
+	c2.Log = func(string) { retried++ }
+	if _, err := c2.Push(ctx, src, a.ID); err == nil || !strings.Contains(err.Error(), "certificate") || retried != 0 {
+		t.Fatalf("untrusted certificate: %v (retried %d times)", err, retried)
+	}
+	// Plain http to the https port: refused at once too.
+	c3, _ := NewClient("http"+strings.TrimPrefix(ts.URL, "https"), testToken, false)
+	c3.Log = func(string) { retried++ }
+	if _, err := c3.Push(ctx, src, a.ID); err == nil || retried != 0 {
+		t.Fatalf("http to an https server: %v (retried %d times)", err, retried)
 	}
 }
 
