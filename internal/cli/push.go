@@ -25,7 +25,7 @@ type teamFlags struct {
 
 func addTeamFlags(fs *flag.FlagSet) teamFlags {
 	return teamFlags{
-		token:      fs.String("token", "", "the team server's access `token` (sent as Authorization: Bearer; [env FLPERF_TOKEN])"),
+		token:      fs.String("token", "", "the team server's access `token` (sent as Authorization: Bearer)"),
 		insecure:   fs.Bool("insecure", false, "send the token over plain http to a host beyond loopback (anyone on the way can read it)"),
 		noProgress: fs.Bool("no-progress", false, "no progress bar"),
 	}
