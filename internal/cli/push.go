@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"flperf/internal/runner"
@@ -40,7 +41,7 @@ func teamClient(env *Env, rawURL, token string, insecure bool) (*transfer.Client
 	c.Host, _ = os.Hostname()
 	c.Tool = runner.CurrentTool().Version
 	c.Log = func(msg string) { fmt.Fprintf(env.Stderr, "flperf: %s\n", msg) }
-	if insecure && token != "" && c.URL()[:5] == "http:" {
+	if insecure && token != "" && strings.HasPrefix(c.URL(), "http:") {
 		fmt.Fprintf(env.Stderr, "flperf: --insecure: the access token goes to %s over plain http, readable by anyone on the way\n", c.URL())
 	}
 	return c, nil

@@ -173,3 +173,20 @@ func TestRunPushInterrupted(t *testing.T) {
 		t.Error("the pushed interrupted run differs from the local one")
 	}
 }
+
+// TestInsecureSaysSo: --insecure lets the token go over plain http beyond
+// loopback, and says so on standard error.
+func TestInsecureSaysSo(t *testing.T) {
+	var errb syncBuffer
+	env := &Env{Stdout: &syncBuffer{}, Stderr: &errb, Getenv: func(string) string { return "" }}
+	if _, err := teamClient(env, "http://192.0.2.7:8765", teamToken, true); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(errb.String(), "--insecure: the access token goes to http://192.0.2.7:8765 over plain http") {
+		t.Errorf("stderr %q", errb.String())
+	}
+	errb = syncBuffer{}
+	if _, err := teamClient(env, "https://192.0.2.7:8765", teamToken, true); err != nil || errb.String() != "" {
+		t.Errorf("https with --insecure: %v, stderr %q", err, errb.String())
+	}
+}
