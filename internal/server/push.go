@@ -237,8 +237,9 @@ func (s *Server) handleRunOrigin(w http.ResponseWriter, r *http.Request) error {
 // handlePullRun answers GET /runs/{id}/pull: the run in the push format, its
 // header on the first line and a record per line after it (NDJSON), with
 // its id, record count and digest in X-Flperf-Run, X-Flperf-Records and
-// X-Flperf-Digest. A failure after the first byte aborts the connection,
-// so that a cut run is never taken for a whole one.
+// X-Flperf-Digest. The run is read as it is sent, a record at a time. A
+// failure after the first byte aborts the connection, so that a cut run
+// is never taken for a whole one.
 func (s *Server) handlePullRun(w http.ResponseWriter, r *http.Request) error {
 	if _, err := s.authorizeTransfer(r, accessPull); err != nil {
 		return err
@@ -251,43 +252,38 @@ func (s *Server) handlePullRun(w http.ResponseWriter, r *http.Request) error {
 		return conflict("run %s is still running here: pull it once it has ended", id)
 	}
 	s.reap(r.Context())
-	a, err := s.db.Export(r.Context(), id)
+	src, err := s.db.ReadPushSource(r.Context(), id)
 	if err != nil {
 		return err
 	}
-	if a.Status == store.Running {
+	if src.Status == string(store.Running) {
 		return conflict("run %s is still running: pull it once it has ended", id)
-	}
-	header, err := store.PushHeader(a)
-	if err != nil {
-		return err
-	}
-	d := store.NewDigest(header)
-	lines := make([][]byte, len(a.Records))
-	for i := range a.Records {
-		if lines[i], err = store.EncodeJSON(&a.Records[i]); err != nil {
-			return err
-		}
-		d.Add(lines[i])
 	}
 	deadline(w, 30*time.Minute)
 	h := w.Header()
 	h.Set("Content-Type", "application/x-ndjson")
 	h.Set("X-Flperf-Run", id)
-	h.Set("X-Flperf-Records", strconv.Itoa(len(lines)))
-	h.Set("X-Flperf-Digest", d.Sum())
+	h.Set("X-Flperf-Records", strconv.FormatInt(src.Records, 10))
+	h.Set("X-Flperf-Digest", src.Digest)
 	w.WriteHeader(http.StatusOK)
 	bw := bufio.NewWriterSize(w, 64<<10)
-	bw.Write(header)
+	bw.Write(src.Header)
 	bw.WriteByte('\n')
-	for _, l := range lines {
-		bw.Write(l)
-		if err := bw.WriteByte('\n'); err != nil {
-			panic(http.ErrAbortHandler) // the client went away
-		}
+	var n int64
+	err = s.db.PushLines(r.Context(), id, 0, func(_ int64, line []byte) error {
+		bw.Write(line)
+		n++
+		return bw.WriteByte('\n')
+	})
+	if err == nil && n != src.Records {
+		err = fmt.Errorf("run %s changed while being read: %d records, then %d", id, src.Records, n)
 	}
-	if err := bw.Flush(); err != nil {
-		panic(http.ErrAbortHandler)
+	if err == nil {
+		err = bw.Flush()
+	}
+	if err != nil {
+		s.logf("warn", "pulling run %s: %v", id, err)
+		panic(http.ErrAbortHandler) // a cut answer, never a short run
 	}
 	return nil
 }

@@ -180,7 +180,7 @@ func (db *DB) storedPush(ctx context.Context, id, digest string) (*PushState, er
 
 // RunDigest returns a stored run's push state (PushStored, with its record
 // count and content digest) and its origin (nil when the run was neither
-// pushed nor pulled).
+// pushed nor pulled: its digest is then computed, ReadPushSource).
 func (db *DB) RunDigest(ctx context.Context, id string) (*PushState, *PushOrigin, error) {
 	var digest, origin string
 	var records int64
@@ -195,16 +195,11 @@ func (db *DB) RunDigest(ctx context.Context, id string) (*PushState, *PushOrigin
 	if !errors.Is(err, sql.ErrNoRows) {
 		return nil, nil, explain(db.path, "reading the origin of run "+id, err)
 	}
-	a, err := db.Export(ctx, id)
+	src, err := db.ReadPushSource(ctx, id)
 	if err != nil {
 		return nil, nil, err
 	}
-	d, err := ArchiveDigest(a)
-	if err != nil {
-		return nil, nil, err
-	}
-	n := int64(len(a.Records))
-	return &PushState{ID: id, State: PushStored, Received: n, Total: n, Digest: d}, nil, nil
+	return &PushState{ID: id, State: PushStored, Received: src.Records, Total: src.Records, Digest: src.Digest}, nil, nil
 }
 
 // PushStatus returns where the push of run id stands: receiving, or

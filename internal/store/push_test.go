@@ -341,3 +341,36 @@ func FuzzPushChunk(f *testing.F) {
 		}
 	})
 }
+
+// TestPushSource: the streamed header, digest and lines are exactly those
+// of the run's export, from any record on.
+func TestPushSource(t *testing.T) {
+	ctx := context.Background()
+	db := openTest(t)
+	a := fullRun(t, db, "source-1", 75)
+	src, err := db.ReadPushSource(ctx, a.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, lines := pushLines(t, a)
+	d, _ := ArchiveDigest(a)
+	if !bytes.Equal(src.Header, h) || src.Digest != d || src.Records != 75 || src.Status != "completed" {
+		t.Fatalf("source %+v, want digest %s", src, d)
+	}
+	var got [][]byte
+	if err := db.PushLines(ctx, a.ID, 40, func(i int64, l []byte) error {
+		if i != int64(40+len(got)) {
+			t.Fatalf("line index %d after %d lines", i, len(got))
+		}
+		got = append(got, bytes.Clone(l))
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 35 || !bytes.Equal(bytes.Join(got, nil), bytes.Join(lines[40:], nil)) {
+		t.Fatalf("%d lines from 40 differ from the export's", len(got))
+	}
+	if _, err := db.ReadPushSource(ctx, "nosuch"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("unknown run: %v", err)
+	}
+}

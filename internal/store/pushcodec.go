@@ -42,25 +42,42 @@ func PushHeader(a *Archive) ([]byte, error) {
 	return EncodeJSON(&h)
 }
 
-// Digest computes a pushed run's content digest: SHA-256 over the header
-// and each record line, each followed by a newline.
-type Digest struct{ h hash.Hash }
+// Digest computes a pushed run's content digest: SHA-256 over the
+// SHA-256 of its header and the SHA-256 of its record lines, each line
+// followed by a newline. The lines' hash does not depend on the header,
+// so a run read once can be hashed before its header (whose summary needs
+// every record) is known.
+type Digest struct {
+	header [sha256.Size]byte
+	lines  hash.Hash
+}
 
 // NewDigest starts the digest of a run with header.
 func NewDigest(header []byte) *Digest {
-	d := &Digest{h: sha256.New()}
-	d.Add(header)
+	d := newLinesDigest()
+	d.setHeader(header)
 	return d
 }
 
+// newLinesDigest starts a digest whose header is set later.
+func newLinesDigest() *Digest { return &Digest{lines: sha256.New()} }
+
+// setHeader sets the run's header.
+func (d *Digest) setHeader(header []byte) { d.header = sha256.Sum256(header) }
+
 // Add adds the next record line.
 func (d *Digest) Add(line []byte) {
-	d.h.Write(line)
-	d.h.Write([]byte{'\n'})
+	d.lines.Write(line)
+	d.lines.Write([]byte{'\n'})
 }
 
 // Sum returns the digest, "sha256:" and 64 hex digits.
-func (d *Digest) Sum() string { return DigestPrefix + hex.EncodeToString(d.h.Sum(nil)) }
+func (d *Digest) Sum() string {
+	h := sha256.New()
+	h.Write(d.header[:])
+	h.Write(d.lines.Sum(nil))
+	return DigestPrefix + hex.EncodeToString(h.Sum(nil))
+}
 
 // ArchiveDigest returns the content digest of a whole archive.
 func ArchiveDigest(a *Archive) (string, error) {
