@@ -4,11 +4,15 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
+	"flperf/internal/server"
 	"flperf/internal/store"
 )
 
@@ -235,5 +239,55 @@ func TestConcurrentPushers(t *testing.T) {
 		if got := exportJSON(t, ts.db, ids[i]); got != exportJSON(t, dbs[i], ids[i]) {
 			t.Errorf("run %s differs on the server", ids[i])
 		}
+	}
+}
+
+// TestPushResumesAcrossServerRestart: a push session lives in the
+// server's database, so a push cut by the server's restart resumes on the
+// restarted server from the records it acknowledged before.
+func TestPushResumesAcrossServerRestart(t *testing.T) {
+	ctx := context.Background()
+	src, a := localRun(t, "20260301-120000-5e5e5e5e5e5e5e5e", 600)
+	dbPath := filepath.Join(t.TempDir(), "team.db")
+	serve := func(wrap func(http.Handler) http.Handler) (*store.DB, string, func()) {
+		db, err := store.Open(ctx, dbPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hs := httptest.NewUnstartedServer(nil)
+		s, err := server.New(server.Options{DB: db, Listen: hs.Listener.Addr().String(), Token: testToken})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var h http.Handler = s.Handler()
+		if wrap != nil {
+			h = wrap(h)
+		}
+		hs.Config.Handler = h
+		hs.Start()
+		return db, hs.URL, func() { hs.Close(); s.Close(); db.Close() }
+	}
+	cut := &cutter{keep: 2, cuts: -1}
+	_, url1, stop1 := serve(cut.wrap)
+	c, _ := NewClient(url1, testToken, false)
+	c.ChunkRecords, c.Retries, c.Backoff = 100, 1, func(int) time.Duration { return time.Millisecond }
+	if _, err := c.Push(ctx, src, a.ID); err == nil {
+		t.Fatal("a push through a dead connection succeeded")
+	}
+	stop1() // the server goes down with 200 records received
+
+	db2, url2, stop2 := serve(nil)
+	defer stop2()
+	c2, _ := NewClient(url2, testToken, false)
+	c2.ChunkRecords = 100
+	res, err := c2.Push(ctx, src, a.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Resumed != 200 || res.Sent != 400 {
+		t.Fatalf("after the restart: %+v", res)
+	}
+	if exportJSON(t, db2, a.ID) != exportJSON(t, src, a.ID) {
+		t.Fatal("the run differs after a push resumed on a restarted server")
 	}
 }
