@@ -65,6 +65,10 @@ func dispatch(ctx context.Context, env *Env, args []string) int {
 		return exportCmd(ctx, env, args[1:])
 	case "import":
 		return importCmd(ctx, env, args[1:])
+	case "push":
+		return pushCmd(ctx, env, args[1:])
+	case "pull":
+		return pullCmd(ctx, env, args[1:])
 	case "compare":
 		return compareCmd(ctx, env, args[1:])
 	case "report":
@@ -113,6 +117,7 @@ Usage:
   flperf compare A B     compare two runs, or RUN@MODEL against RUN@MODEL (benchstat style)
   flperf report RUN [RUN] --html FILE   one self-contained HTML file of a run (two: with their comparison)
   flperf export RUN      json (lossless), csv, jsonl or benchstat; flperf import FILE takes json back
+  flperf push RUN... --to URL   send runs to a team server (flperf serve); flperf pull URL RUN brings one back
   flperf delete RUN...   flperf prune --older-than 30d | --keep N    flperf db backup FILE | db path
   flperf sim [flags]     serve the built-in SIMULATED engine on 127.0.0.1 (for trying flperf out)
   flperf engines         list the engines running on this machine, identified by their own endpoints

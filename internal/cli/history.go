@@ -64,14 +64,15 @@ type simpleCmd struct {
 	fs                *flag.FlagSet
 	db                *string
 	env               *Env
+	envOK             map[string]bool // the flags an FLPERF_* variable may set (dbEnv)
 }
 
 func newSimpleCmd(env *Env, name, args, about string) *simpleCmd {
-	c := &simpleCmd{name: name, args: args, about: about, fs: flag.NewFlagSet(name, flag.ContinueOnError), env: env}
+	c := &simpleCmd{name: name, args: args, about: about, fs: flag.NewFlagSet(name, flag.ContinueOnError), env: env, envOK: dbEnv}
 	c.db = dbFlag(c.fs)
 	c.fs.Usage = func() {
 		fmt.Fprintf(env.Stdout, "Usage: flperf %s %s\n\n%s\n\nFlags:\n", name, args, about)
-		printDefaults(env.Stdout, c.fs, dbEnv)
+		printDefaults(env.Stdout, c.fs, c.envOK)
 	}
 	return c
 }
@@ -82,7 +83,7 @@ func (c *simpleCmd) parse(args []string, minPos, maxPos int) ([]string, int, boo
 	var pos []string
 	rest := args
 	for {
-		if _, err := parseFlagsAllowArgs(c.fs, c.env, rest, dbEnv); err != nil {
+		if _, err := parseFlagsAllowArgs(c.fs, c.env, rest, c.envOK); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
 				return nil, ExitOK, false
 			}

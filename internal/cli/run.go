@@ -18,6 +18,7 @@ import (
 	"flperf/internal/report"
 	"flperf/internal/runner"
 	"flperf/internal/store"
+	"flperf/internal/transfer"
 )
 
 // runFlags are the flags of `flperf run`, a documented stable set.
@@ -51,6 +52,8 @@ type runFlags struct {
 	profile                         string
 	contextSweep                    string
 	force                           bool
+	push, pushToken                 string // flperf run only: the team server to push to (push.go)
+	pushInsecure                    bool
 }
 
 // runEnv lists the flags that an FLPERF_* variable may set.
@@ -111,6 +114,9 @@ func runCmd(ctx context.Context, env *Env, args []string) int {
 	var f runFlags
 	fs := newRunFlagSet(&f)
 	fs.StringVar(&f.profile, "profile", "", "run a fixed, versioned `workload` whose figures compare across machines and score against a reference: standard (or standard@sustain=10m); it takes no workload flag (README: For teams)")
+	fs.StringVar(&f.push, "push", "", "when the run has ended (finished or interrupted), push it to the team server at `URL` (as flperf push does); the local copy stays")
+	fs.StringVar(&f.pushToken, "push-token", "", "the team server's access `token` for --push (default: FLPERF_TOKEN)")
+	fs.BoolVar(&f.pushInsecure, "push-insecure", false, "--push may send the token over plain http to a host beyond loopback (anyone on the way can read it)")
 	fs.Usage = func() {
 		fmt.Fprint(env.Stdout, "Usage: flperf run [flags]\n\nBenchmarks each --model over the suite's scenarios, one model after another.\n\nFlags:\n")
 		printDefaults(env.Stdout, fs, runEnv)
@@ -142,6 +148,21 @@ func runCmd(ctx context.Context, env *Env, args []string) int {
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "flperf run: %v\n", err)
 		return ExitUsage
+	}
+	var pushTo *transfer.Client // checked before anything is sent
+	if f.push != "" {
+		if f.noSave {
+			fmt.Fprintf(env.Stderr, "flperf run: --push sends the saved run: drop --no-save\n")
+			return ExitUsage
+		}
+		token := f.pushToken
+		if token == "" {
+			token = env.Getenv("FLPERF_TOKEN")
+		}
+		if pushTo, err = teamClient(env, f.push, token, f.pushInsecure); err != nil {
+			fmt.Fprintf(env.Stderr, "flperf run: --push: %v\n", err)
+			return ExitUsage
+		}
 	}
 
 	// The database and the output are opened before anything is sent: a
@@ -280,8 +301,16 @@ func runCmd(ctx context.Context, env *Env, args []string) int {
 	case "markdown":
 		werr = report.Markdown(out, res)
 	}
-	if err := errors.Join(runErr, serr, werr, out.commit()); err != nil {
+	cerr := out.commit()
+	var perr error
+	if pushTo != nil && db != nil { // a failed push says how to retry; the run stays saved
+		perr = pushRun(ctx, env, env.Stderr, pushTo, db, res.ID, !f.noProgress) // stdout holds the report
+	}
+	if err := errors.Join(runErr, serr, werr, cerr); err != nil {
 		fmt.Fprintf(env.Stderr, "flperf run: writing results: %v\n", err)
+		return ExitFailure
+	}
+	if perr != nil {
 		return ExitFailure
 	}
 	if f.out != "" {

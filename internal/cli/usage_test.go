@@ -162,7 +162,8 @@ func TestCommands(t *testing.T) {
 var runFlagSet = []string{"endpoint", "engine", "api-key", "model", "suite", "scenario", "requests", "duration",
 	"concurrency", "rate", "arrival", "max-in-flight", "on-full", "oversaturation", "warmup", "timeout", "max-tokens", "temperature",
 	"no-stream", "slo", "seed", "no-cache-bust", "format", "out", "no-progress", "db", "no-save", "ollama-native", "fixed-output", "cold", "dataset", "dataset-sample", "dataset-filter", "sample-interval", "engine-pid", "sweep",
-	"retries", "metrics-listen", "metrics-token", "prefix-tokens", "prefix-cache", "input-tokens", "context-sweep", "force"}
+	"retries", "metrics-listen", "metrics-token", "prefix-tokens", "prefix-cache", "input-tokens", "context-sweep", "force",
+	"push", "push-token", "push-insecure"}
 
 // TestRunHelp checks that `flperf run -h` exits 0 and lists exactly the
 // documented flags, with the FLPERF_* variable of each one that has one.

@@ -123,9 +123,13 @@ const (
 	Canceled    Status = "canceled"    // the user cancelled in-flight requests too
 )
 
-// NewID returns a new run id: sortable by time, unique.
+// NewID returns a new run id: sortable by time, and unique across
+// machines (runs pushed from many to one team server keep their ids): the
+// UTC second and 8 random bytes, 20060102-150405-0123456789abcdef. Runs
+// stored before had 3 random bytes; every id of letters, digits and '-'
+// stays valid (store.ValidID).
 func NewID(now time.Time) string {
-	var b [3]byte
+	var b [8]byte
 	_, _ = rand.Read(b[:])
 	return now.UTC().Format("20060102-150405") + "-" + hex.EncodeToString(b[:])
 }

@@ -174,3 +174,24 @@ func TestEngineDisappearsMidRun(t *testing.T) {
 		t.Fatalf("summary: ok %d, failures %v, TTFT n %d", g.OK, g.Failures, g.TTFT.N)
 	}
 }
+
+// TestNewIDWide: a new run id carries 8 random bytes after the UTC
+// second, so that ids from many machines do not collide, and sorts by
+// time.
+func TestNewIDWide(t *testing.T) {
+	now := time.Date(2026, 12, 7, 3, 4, 5, 0, time.FixedZone("CET", 3600))
+	seen := map[string]bool{}
+	for range 1000 {
+		id := NewID(now)
+		if len(id) != len("20261207-020405-0123456789abcdef") || !strings.HasPrefix(id, "20261207-020405-") {
+			t.Fatalf("id %q", id)
+		}
+		if seen[id] {
+			t.Fatalf("id %s drawn twice", id)
+		}
+		seen[id] = true
+	}
+	if a, b := NewID(now), NewID(now.Add(time.Second)); a >= b {
+		t.Errorf("%s does not sort before %s", a, b)
+	}
+}

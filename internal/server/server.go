@@ -86,6 +86,7 @@ type Server struct {
 	cache   *lru
 	samples *sampleSets
 	metrics *selfmetrics.Metrics // GET /metrics: the runs' live figures
+	pushing chan struct{}        // a slot per push chunk or commit being handled (push.go)
 
 	base       context.Context    // parent of every run and task
 	stopAll    context.CancelFunc // first stage: no new requests
@@ -131,6 +132,7 @@ func New(o Options) (*Server, error) {
 		burst = DefaultRateBurst
 	}
 	s.limiter = newLimiter(rate, burst, nil)
+	s.pushing = make(chan struct{}, pushSlots)
 	s.handler = s.secure(s.routes())
 	return s, nil
 }
@@ -190,6 +192,14 @@ func (s *Server) routeTable() []route {
 		a("GET /api/v1/runs/{id}/resources", v, s.handleResources),
 		a("GET /api/v1/runs/{id}/engine-series", v, s.handleEngineSeries),
 		a("GET /api/v1/runs/{id}/events", v, s.handleRunEvents),
+		a("GET /api/v1/runs/{id}/pull", v, s.handlePullRun),
+		a("GET /api/v1/runs/{id}/origin", v, s.handleRunOrigin),
+		// Runs pushed from other machines (push.go): pushing is for runners.
+		a("POST /api/v1/pushes", rn, s.handleBeginPush),
+		a("GET /api/v1/pushes/{id}", rn, s.handlePushStatus),
+		a("PUT /api/v1/pushes/{id}/records", rn, s.handlePushRecords),
+		a("POST /api/v1/pushes/{id}/commit", rn, s.handleCommitPush),
+		a("DELETE /api/v1/pushes/{id}", rn, s.handleDropPush),
 		a("GET /api/v1/compare", v, s.handleCompare),
 		a("GET /api/v1/compare/report.html", v, s.handleCompareReport),
 		// The cross-hardware leaderboard and the trend view (stored summaries).

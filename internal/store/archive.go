@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
@@ -84,6 +86,36 @@ func (db *DB) Import(ctx context.Context, doc *Archive) error {
 	if err := checkArchive(doc); err != nil {
 		return fmt.Errorf("store: import: %w", err)
 	}
+	batch := make([]*pending, 0, len(doc.Records))
+	for i := range doc.Records {
+		if err := doc.Records[i].CheckCounts(); err != nil {
+			return fmt.Errorf("store: import: run %s: record seq %d: %w", doc.ID, doc.Records[i].Seq, err)
+		}
+		p, err := newPending(&doc.Records[i])
+		if err != nil {
+			return fmt.Errorf("store: import: run %s: %w", doc.ID, err)
+		}
+		batch = append(batch, p)
+	}
+	tx, err := db.sql.BeginTx(ctx, nil) // BEGIN IMMEDIATE
+	if err != nil {
+		return explain(db.path, "importing run "+doc.ID, err)
+	}
+	defer tx.Rollback()
+	if err := db.importTx(ctx, tx, doc, len(batch), func(ins *inserter, refused func(*pending, error) error) error {
+		_, err := ins.insert(ctx, doc.ID, batch, refused)
+		return err
+	}); err != nil {
+		return err
+	}
+	return explain(db.path, "importing run "+doc.ID, tx.Commit())
+}
+
+// importTx writes an archived run of nrec records inside tx: the run's
+// row, its series, the records that insertRecords writes with ins (a
+// duplicate seq goes to refused, which stops it), the events and the
+// summaries recomputed from the records as stored. doc.Records is not read.
+func (db *DB) importTx(ctx context.Context, tx *sql.Tx, doc *Archive, nrec int, insertRecords func(ins *inserter, refused func(*pending, error) error) error) error {
 	status := doc.Status
 	switch status {
 	case "":
@@ -110,31 +142,14 @@ func (db *DB) Import(ctx context.Context, doc *Archive) error {
 	if err != nil {
 		return err
 	}
-	batch := make([]*pending, 0, len(doc.Records))
-	for i := range doc.Records {
-		if err := doc.Records[i].CheckCounts(); err != nil {
-			return fmt.Errorf("store: import: run %s: record seq %d: %w", doc.ID, doc.Records[i].Seq, err)
-		}
-		p, err := newPending(&doc.Records[i])
-		if err != nil {
-			return fmt.Errorf("store: import: run %s: %w", doc.ID, err)
-		}
-		batch = append(batch, p)
-	}
 	slo, _ := stats.ParseSLO(doc.Config.SLOSpec) // an unreadable SLO: no goodput, as Run does
-
-	tx, err := db.sql.BeginTx(ctx, nil) // BEGIN IMMEDIATE
-	if err != nil {
-		return explain(db.path, "importing run "+doc.ID, err)
-	}
-	defer tx.Rollback()
 	if err := runExists(ctx, tx, doc.ID); err == nil {
 		return fmt.Errorf("store: import: run %s already exists in %s; delete it first (flperf delete %s) to replace it", doc.ID, db.path, doc.ID)
 	}
 	beat := time.Now().UnixNano()
 	_, err = tx.ExecContext(ctx, `INSERT INTO runs (id, started, ended, status, tool, engine, config, suite, server, hardware, resources, warnings, owner_pid, owner_host, heartbeat, records)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, '', ?, ?)`,
-		doc.ID, started, ended, string(status), j.tool, j.engine, j.config, j.suite, j.server, j.hardware, j.resources, wj, beat, len(batch))
+		doc.ID, started, ended, string(status), j.tool, j.engine, j.config, j.suite, j.server, j.hardware, j.resources, wj, beat, nrec)
 	if err != nil {
 		return explain(db.path, "importing run "+doc.ID, err)
 	}
@@ -162,12 +177,16 @@ func (db *DB) Import(ctx context.Context, doc *Archive) error {
 	}
 	defer ins.close()
 	var dup error
-	if _, err := ins.insert(ctx, doc.ID, batch, func(p *pending, err error) error {
+	if err := insertRecords(&ins, func(p *pending, err error) error {
 		dup = fmt.Errorf("store: import: run %s: record seq %d appears twice", doc.ID, p.rec.Seq)
 		return dup
 	}); err != nil {
 		if dup != nil {
 			return dup
+		}
+		var perr *PushError
+		if errors.As(err, &perr) {
+			return err
 		}
 		return explain(db.path, "importing run "+doc.ID, err)
 	}
@@ -190,5 +209,5 @@ func (db *DB) Import(ctx context.Context, doc *Archive) error {
 	if err := db.saveBoard(ctx, tx, &res, &sum.sum); err != nil {
 		return explain(db.path, "importing run "+doc.ID, err)
 	}
-	return explain(db.path, "importing run "+doc.ID, tx.Commit())
+	return nil
 }

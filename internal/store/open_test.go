@@ -80,9 +80,10 @@ func TestOpenCreatesWithPragmas(t *testing.T) {
 	}
 	// runs, records, summaries, events (schema 2), record_text (4),
 	// settings and run_samples (5), run_engine_series (9), users and
-	// audit_log (15), board (17).
-	if n := count(t, db2, "SELECT count(*) FROM sqlite_master WHERE type = 'table'"); n != 11 {
-		t.Errorf("%d tables after reopening, want 11", n)
+	// audit_log (15), push_sessions, push_chunks and run_origins (16),
+	// board (17).
+	if n := count(t, db2, "SELECT count(*) FROM sqlite_master WHERE type = 'table'"); n != 14 {
+		t.Errorf("%d tables after reopening, want 14", n)
 	}
 }
 

@@ -1,0 +1,116 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+
+	"flperf/internal/record"
+	"flperf/internal/stats"
+)
+
+// PushSource is a stored run as a push sends it, read without holding its
+// records: its header (PushHeader's bytes), record count, content digest
+// and status.
+type PushSource struct {
+	ID      string
+	Header  []byte
+	Records int64
+	Digest  string
+	Status  string
+}
+
+// ReadPushSource reads run id's header and digest from one snapshot, in
+// one pass over its records (the summary and the lines' hash), holding one
+// record at a time. The header is Export's, so the digest is
+// ArchiveDigest(Export(id)).
+func (db *DB) ReadPushSource(ctx context.Context, id string) (*PushSource, error) {
+	tx, err := db.readTx(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	r, err := db.readRun(ctx, tx, id)
+	if err != nil {
+		return nil, err
+	}
+	a := &Archive{}
+	if a.Events, err = readEvents(ctx, tx, db.path, id); err != nil {
+		return nil, err
+	}
+	if a.Series, err = readSeries(ctx, tx, id); err != nil {
+		return nil, explain(db.path, "reading the resource samples of run "+id, err)
+	}
+	if a.EngineSeries, err = db.readEngineSeries(ctx, tx, id); err != nil {
+		return nil, explain(db.path, "reading the engine series of run "+id, err)
+	}
+	var agg stats.Aggregator
+	d := newLinesDigest()
+	n := 0
+	if err := db.scanRecords(ctx, tx, id, 0, func(_ int64, rec *record.Record) error {
+		line, err := EncodeJSON(rec)
+		if err != nil {
+			return err
+		}
+		d.Add(line)
+		agg.Add(rec)
+		n++
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	r.Summary = agg.Summary(stats.Options{SLO: r.Config.SLO})
+	r.Records = n
+	a.Result = *r
+	src := &PushSource{ID: id, Records: int64(n), Status: string(r.Status)}
+	if src.Header, err = PushHeader(a); err != nil {
+		return nil, err
+	}
+	d.setHeader(src.Header)
+	src.Digest = d.Sum()
+	return src, nil
+}
+
+// PushLines calls fn with each record line of run id (EncodeJSON's bytes)
+// from record from on, in order, with its index, holding one at a time.
+// An error of fn stops the scan and is returned.
+func (db *DB) PushLines(ctx context.Context, id string, from int64, fn func(i int64, line []byte) error) error {
+	tx, err := db.readTx(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := runExists(ctx, tx, id); err != nil {
+		return err
+	}
+	return db.scanRecords(ctx, tx, id, from, func(i int64, rec *record.Record) error {
+		line, err := EncodeJSON(rec)
+		if err != nil {
+			return err
+		}
+		return fn(i, line)
+	})
+}
+
+// scanRecords calls fn with run id's records in Export's order, from the
+// from-th on (the ones before are read and skipped).
+func (db *DB) scanRecords(ctx context.Context, tx *sql.Tx, id string, from int64, fn func(i int64, rec *record.Record) error) error {
+	rows, err := tx.QueryContext(ctx, selectRecordsSQL(db.version, false), id)
+	if err != nil {
+		return explain(db.path, "reading records of run "+id, err)
+	}
+	defer rows.Close()
+	s := newRecordScanner()
+	for i := int64(0); rows.Next(); i++ {
+		if i < from {
+			continue
+		}
+		rec, err := s.scan(rows)
+		if err != nil {
+			return explain(db.path, "reading records of run "+id, err)
+		}
+		if err := fn(i, rec); err != nil {
+			return err
+		}
+	}
+	return explain(db.path, "reading records of run "+id, rows.Err())
+}
