@@ -83,10 +83,14 @@ func TestPushOverHTTPS(t *testing.T) {
 	if _, err := c2.Push(ctx, src, a.ID); err == nil || !strings.Contains(err.Error(), "certificate") || retried != 0 {
 		t.Fatalf("untrusted certificate: %v (retried %d times)", err, retried)
 	}
-	// Plain http to the https port: refused at once too.
+	// Plain http to the https port: refused at its 400, without the
+	// backoff's five tries. The TLS server writes its 400 and closes at
+	// once, so on a busy machine the first try may see the connection
+	// reset before the answer (a network failure, retried) and the second
+	// the 400: at most one retry.
 	c3, _ := NewClient("http"+strings.TrimPrefix(ts.URL, "https"), testToken, false)
 	c3.Log = func(string) { retried++ }
-	if _, err := c3.Push(ctx, src, a.ID); err == nil || retried != 0 {
+	if _, err := c3.Push(ctx, src, a.ID); err == nil || retried > 1 {
 		t.Fatalf("http to an https server: %v (retried %d times)", err, retried)
 	}
 }
