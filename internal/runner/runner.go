@@ -8,8 +8,6 @@ package runner
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"slices"
 	"time"
@@ -93,23 +91,6 @@ type Runner struct {
 	Now     func() time.Time
 }
 
-// Status says how a run ended.
-type Status string
-
-// Run statuses.
-const (
-	Completed   Status = "completed"   // every planned request was attempted
-	Interrupted Status = "interrupted" // the user stopped scheduling; in-flight requests finished
-	Canceled    Status = "canceled"    // the user cancelled in-flight requests too
-)
-
-// NewID returns a new run id: sortable by time, unique.
-func NewID(now time.Time) string {
-	var b [3]byte
-	_, _ = rand.Read(b[:])
-	return now.UTC().Format("20060102-150405") + "-" + hex.EncodeToString(b[:])
-}
-
 // Run executes the run: for each model, each scenario, each load level
 // ascending (docs/metrics.md §7). It returns an error only for set-up
 // problems; every request's failure is data in the records and the summary.
@@ -118,7 +99,7 @@ func (r *Runner) Run(ctx context.Context) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	plans := r.Config.stagePlans()
+	plans := stagePlans(&r.Config)
 models:
 	for _, model := range r.Config.Models {
 		if r.runnable(model) == 0 {

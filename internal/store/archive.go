@@ -7,7 +7,7 @@ import (
 
 	"flperf/internal/engineseries"
 	"flperf/internal/record"
-	"flperf/internal/runner"
+	"flperf/internal/result"
 	"flperf/internal/stats"
 	"flperf/internal/telemetry"
 )
@@ -17,7 +17,7 @@ import (
 // event log, and every request record. Export → JSON → Import elsewhere →
 // Export → JSON gives the same bytes.
 type Archive struct {
-	runner.Result
+	result.Result
 	Events []Event           `json:"events,omitempty"`
 	Series *telemetry.Series `json:"series,omitempty"` // the resource samples, when the run was sampled
 	// EngineSeries is the engine's own queue and cache over the run, when
@@ -88,7 +88,7 @@ func (db *DB) Import(ctx context.Context, doc *Archive) error {
 	case "":
 		return fmt.Errorf("store: import: run %s has no status", doc.ID)
 	case Running:
-		status = runner.Interrupted
+		status = result.Interrupted
 	}
 	if doc.Started.IsZero() {
 		return fmt.Errorf("store: import: run %s has no start time", doc.ID)

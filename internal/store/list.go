@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"flperf/internal/engine"
-	"flperf/internal/runner"
+	"flperf/internal/result"
 )
 
 // Filter selects runs; zero fields select everything.
@@ -27,7 +27,7 @@ type RunInfo struct {
 	ID               string        `json:"id"`
 	Started          time.Time     `json:"started"`
 	Ended            *time.Time    `json:"ended"`
-	Status           runner.Status `json:"status"`
+	Status           result.Status `json:"status"`
 	Engine           engine.Info   `json:"engine"`
 	Models           []string      `json:"models"`
 	Suite            string        `json:"suite"`
@@ -82,7 +82,7 @@ func (db *DB) Runs(ctx context.Context, f Filter) ([]RunInfo, error) {
 			t := timeOf(ended)
 			ri.Ended = &t
 		}
-		ri.Status = runner.Status(status)
+		ri.Status = result.Status(status)
 		var c struct {
 			Models []string `json:"models"`
 		}

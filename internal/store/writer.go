@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"flperf/internal/record"
-	"flperf/internal/runner"
 )
 
 // Writer defaults.
@@ -54,9 +53,6 @@ func (o WriterOptions) normalized() WriterOptions {
 	}
 	return o
 }
-
-// A RecordWriter is a runner.Failer.
-var _ runner.Failer = (*RecordWriter)(nil)
 
 // errWriterClosed is returned by Add after Close.
 var errWriterClosed = errors.New("store: record writer is closed")
