@@ -155,7 +155,7 @@ func (db *DB) Import(ctx context.Context, doc *Archive) error {
 	if err := db.saveEngineSeries(ctx, tx, doc.ID, doc.EngineSeries); err != nil {
 		return explain(db.path, "importing run "+doc.ID, err)
 	}
-	ins, err := newInserter(ctx, tx, db.version)
+	ins, err := newInserter(ctx, tx, db.version, db.pg != nil)
 	if err != nil {
 		return explain(db.path, "importing run "+doc.ID, err)
 	}

@@ -50,6 +50,7 @@ type DB struct {
 	version int
 	host    string
 	pid     int
+	pg      *pgState // nil: SQLite
 }
 
 // openOptions are Open's internal knobs, for tests.
@@ -58,7 +59,9 @@ type openOptions struct {
 	pragmas []string // extra per-connection pragmas, e.g. "max_page_count(40)"
 }
 
-// Open opens (creating if needed) the database at path. It creates the
+// Open opens (creating if needed) the database at path, an SQLite file,
+// or, when path is a postgres:// URL, flperf's schema in that PostgreSQL
+// database (openPostgres). It creates the
 // directory (0700) and the file (0600) when missing; refuses, without
 // writing to it, a file that is not an SQLite database, is damaged (PRAGMA
 // quick_check), belongs to another program or was written by a newer flperf;
@@ -71,6 +74,9 @@ func Open(ctx context.Context, path string) (*DB, error) {
 func open(ctx context.Context, path string, o openOptions) (*DB, error) {
 	if path == "" {
 		return nil, errors.New("store: no database path")
+	}
+	if IsPostgres(path) {
+		return openPostgres(ctx, path, o)
 	}
 	abs, err := filepath.Abs(path)
 	if err != nil {
@@ -283,11 +289,26 @@ func dsn(path string, readOnly bool, extra []string) string {
 	return u.String() + "?" + q.Encode()
 }
 
-// Close closes the database. Close every RecordWriter first.
-func (db *DB) Close() error { return db.sql.Close() }
+// Close closes the database. Close every RecordWriter first. On
+// PostgreSQL the locks of runs begun and not finished are freed: such a
+// run is then found interrupted.
+func (db *DB) Close() error {
+	if db.pg != nil {
+		db.pg.leases.Range(func(id, _ any) bool {
+			db.dropLease(id.(string))
+			return true
+		})
+	}
+	return db.sql.Close()
+}
 
-// Path returns the database file's absolute path.
+// Path returns the database file's absolute path; for PostgreSQL, its URL
+// without the password.
 func (db *DB) Path() string { return db.path }
+
+// Local reports whether the database is a file on this machine (SQLite),
+// not a PostgreSQL server: only then is Path a file path.
+func (db *DB) Local() bool { return db.pg == nil }
 
 // SchemaVersion returns the schema version the database is at.
 func (db *DB) SchemaVersion() int { return db.version }

@@ -116,6 +116,19 @@ func (db *DB) BeginRun(ctx context.Context, r *result.Result) error {
 			writing.Delete(key)
 		}
 	}
+	if db.pg != nil {
+		// The lock before the row: no other process may see the row
+		// without it and judge its writer dead.
+		if err := db.takeLease(ctx, r.ID); err != nil {
+			unregister()
+			return err
+		}
+		prev := unregister
+		unregister = func() {
+			db.dropLease(r.ID)
+			prev()
+		}
+	}
 	res, err := db.sql.ExecContext(ctx, `INSERT INTO runs (id, started, ended, status, tool, engine, config, suite, hardware, warnings, owner_pid, owner_host, heartbeat, records)
 		SELECT ?, ?, NULL, ?, ?, ?, ?, ?, ?, '[]', ?, ?, ?, 0 WHERE NOT EXISTS (SELECT 1 FROM runs WHERE id = ?)`,
 		r.ID, st, string(Running), j.tool, j.engine, j.config, j.suite, j.hardware, db.pid, db.host, time.Now().UnixNano(), r.ID)
@@ -238,6 +251,7 @@ func (db *DB) FinishRun(ctx context.Context, r *result.Result) error {
 	// This process writes the run no more, saved or not: when the save
 	// fails, the run is found dead (MarkStale) and shown interrupted.
 	defer writing.Delete(db.writingKey(r.ID))
+	defer db.dropLease(r.ID)
 	ended := r.Ended
 	if ended.IsZero() {
 		ended = time.Now()

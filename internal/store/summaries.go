@@ -211,7 +211,7 @@ func insertSummaries(ctx context.Context, tx *sql.Tx, id string, s *stats.Summar
 		}
 		_, err = st.ExecContext(ctx, id, kind, g.Model, g.Scenario, g.Stage, ord, g.Requests, g.OK, finiteOr0(g.ErrorRate),
 			p50(g.TTFT), p50(g.DecodeTPS), finiteOr0(g.OutputTokensPerS), string(b))
-		if err != nil && sqliteCode(err) == codeConstraint {
+		if err != nil && isConstraint(err) {
 			return fmt.Errorf("two %s summaries for model %q scenario %q stage %q: %w", kind, g.Model, g.Scenario, g.Stage, err)
 		}
 		return err
