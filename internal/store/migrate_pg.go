@@ -167,4 +167,3 @@ func migratePostgres(ctx context.Context, conn *sql.Conn, dbPath string, target 
 	}
 	return target, nil
 }
-
