@@ -102,7 +102,7 @@ func New(o Options) (*Server, error) {
 		}
 	}
 	s.engines = &engines{db: o.DB, detect: detect, logf: s.logf}
-	s.suites = &suites{dir: filepath.Join(filepath.Dir(o.DB.Path()), "suites")}
+	s.suites = &suites{dir: filepath.Join(o.DB.DataDir(), "suites")}
 	s.jobs = newJobs()
 	s.tasks = newTasks()
 	s.cache = newLRU(64)
@@ -285,7 +285,7 @@ type systemView struct {
 
 // handleSystem answers GET /system.
 func (s *Server) handleSystem(w http.ResponseWriter, r *http.Request) error {
-	v := systemView{Version: runner.CurrentTool(), DataPath: filepath.Dir(s.db.Path()), DBPath: s.db.Path(), Listen: s.opts.Listen,
+	v := systemView{Version: runner.CurrentTool(), DataPath: s.db.DataDir(), DBPath: s.db.Path(), Listen: s.opts.Listen,
 		Started: s.started, SimulatedEngine: s.engines.simInfo()}
 	if s.opts.Hardware != nil {
 		v.Hardware = s.opts.Hardware()

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"path"
 	"regexp"
+	"strings"
 	"sync"
 )
 
@@ -68,6 +69,9 @@ func pgMigrations(ms []migration, fsys fs.FS, dir string) ([]migration, error) {
 	over := map[string]string{}
 	if entries, err := fs.ReadDir(fsys, dir); err == nil {
 		for _, e := range entries {
+			if !strings.HasSuffix(e.Name(), ".sql") {
+				continue // README.md
+			}
 			b, err := fs.ReadFile(fsys, path.Join(dir, e.Name()))
 			if err != nil {
 				return nil, err

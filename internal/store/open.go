@@ -310,5 +310,20 @@ func (db *DB) Path() string { return db.path }
 // not a PostgreSQL server: only then is Path a file path.
 func (db *DB) Local() bool { return db.pg == nil }
 
+// DataDir is the local directory that goes with the database, for the
+// files flperf keeps beside it (the app's suites): the SQLite file's
+// directory, or, for PostgreSQL, the user's data directory (that of
+// DefaultPath; "" when there is none).
+func (db *DB) DataDir() string {
+	if db.pg == nil {
+		return filepath.Dir(db.path)
+	}
+	p, err := DefaultPath()
+	if err != nil {
+		return ""
+	}
+	return filepath.Dir(p)
+}
+
 // SchemaVersion returns the schema version the database is at.
 func (db *DB) SchemaVersion() int { return db.version }
