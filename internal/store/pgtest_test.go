@@ -38,8 +38,10 @@ func runPostgresPass() int {
 	if onPostgres || os.Getenv(pgTestEnv) == "" || os.Getenv(childEnv) != "" {
 		return 0
 	}
-	if f := flag.Lookup("test.bench"); f != nil && f.Value.String() != "" {
-		return 0 // benchmarks name their database kinds themselves
+	for _, name := range []string{"test.bench", "test.fuzz"} {
+		if f := flag.Lookup(name); f != nil && f.Value.String() != "" {
+			return 0 // benchmarks name their database kinds themselves; fuzzing is of code
+		}
 	}
 	fmt.Println("== the store's tests again, on PostgreSQL (" + RedactURL(os.Getenv(pgTestEnv)) + ")")
 	cmd := exec.Command(os.Args[0], os.Args[1:]...)
