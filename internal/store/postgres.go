@@ -409,11 +409,11 @@ func checkPostgres(ctx context.Context, dbURL string) Integrity {
 		in.Problems = append(in.Problems, redactErr(err, dbURL))
 		return in
 	}
-	in.Exists = true
 	if !has {
-		in.OK = true // flperf creates its schema on first use
+		in.OK = true // flperf creates its tables on first use
 		return in
 	}
+	in.Exists = true
 	var appID int64
 	var version int
 	if err := sdb.QueryRowContext(ctx, "SELECT application, version FROM "+pgSchemaTable).Scan(&appID, &version); err != nil {

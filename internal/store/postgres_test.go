@@ -259,7 +259,7 @@ func TestPostgresCheck(t *testing.T) {
 	ctx := context.Background()
 	u := pgSchemaURL(t)
 	in, err := Check(ctx, u)
-	if err != nil || !in.OK || in.SchemaVersion != nil || in.Check != "schema" {
+	if err != nil || !in.OK || in.Exists || in.SchemaVersion != nil || in.Check != "schema" {
 		t.Fatalf("empty schema: %+v %v", in, err)
 	}
 	db := openAt(t, u)
