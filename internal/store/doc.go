@@ -43,7 +43,9 @@
 // COPY (pgcopy.go). A run's writer is known alive by a session advisory
 // lock it holds from BeginRun to FinishRun (takeLease): a killed process's
 // session ends, the lock is free, and MarkStale marks the run interrupted
-// from any host.
+// from any host. A new query is written in that same portable SQL, or
+// through those methods: the PostgreSQL pass of the tests (README, "For
+// teams") runs every store test on both.
 //
 // # Migrations
 //
