@@ -55,6 +55,8 @@ var _ = stdlib.GetDefaultDriver // registers the "pgx" database/sql driver
 // same database lists it.
 func TestPostgresEndToEnd(t *testing.T) {
 	db := postgresDB(t)
+	// On PostgreSQL the app keeps its suites in the user's data directory.
+	t.Setenv("XDG_DATA_HOME", t.TempDir())
 	s := startTestSim(t, fastProfile("tiny"))
 	suitePath := writeFile(t, "one.json", oneSuite)
 	o := run(t, "run", "--db", db, "--endpoint", s.base, "--model", "tiny", "--suite", suitePath,
