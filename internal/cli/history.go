@@ -355,7 +355,7 @@ func dbCmd(ctx context.Context, env *Env, args []string) int {
 				return c.fail(err)
 			}
 		}
-		fmt.Fprintln(env.Stdout, p)
+		fmt.Fprintln(env.Stdout, store.RedactURL(p)) // a PostgreSQL URL without its password
 		return ExitOK
 	}
 	c := newSimpleCmd(env, "db backup", "FILE [flags]", "Writes a consistent copy of the database (safe while runs are being written). FILE must not exist.")

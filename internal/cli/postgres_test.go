@@ -94,6 +94,24 @@ func TestPostgresEndToEnd(t *testing.T) {
 		t.Errorf("flperf show:\n%s", o.stdout)
 	}
 
+	// db path names the database without a password; db backup says to
+	// use PostgreSQL's own tools.
+	pu, err := url.Parse(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pu.User = url.UserPassword(pu.User.Username(), "s3cret")
+	withPW := pu.String()
+	o = run(t, "db", "path", "--db", withPW)
+	wantCode(t, o, ExitOK)
+	if strings.Contains(o.stdout, "s3cret") || !strings.Contains(o.stdout, "xxxxx") {
+		t.Errorf("flperf db path: %q", o.stdout)
+	}
+	o = run(t, "db", "backup", "--db", db, t.TempDir()+"/copy.db")
+	if o.code == ExitOK || !strings.Contains(o.stderr, "pg_dump") {
+		t.Errorf("flperf db backup: %d %s", o.code, o.stderr)
+	}
+
 	// The app on the same database lists the run.
 	app, stop := serveApp(t, nil, "serve", "--listen", "127.0.0.1:0", "--db", db)
 	res, err := http.Get(app + "api/v1/runs")
