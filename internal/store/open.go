@@ -111,8 +111,23 @@ func (db *DB) init(ctx context.Context, target int) error {
 	}
 	defer conn.Close()
 	var mode string
-	if err := conn.QueryRowContext(ctx, "PRAGMA journal_mode = WAL").Scan(&mode); err != nil {
-		return explain(db.path, "switching to WAL mode", err)
+	// Switching a new file to WAL needs it alone, and SQLite answers busy
+	// at once, without its busy timeout, while another process opens it
+	// too: try again until the busy timeout has passed.
+	deadline := time.Now().Add(busyTimeout)
+	for {
+		err := conn.QueryRowContext(ctx, "PRAGMA journal_mode = WAL").Scan(&mode)
+		if err == nil {
+			break
+		}
+		if c := sqliteCode(err); (c != codeBusy && c != codeLocked) || time.Now().After(deadline) {
+			return explain(db.path, "switching to WAL mode", err)
+		}
+		select {
+		case <-ctx.Done():
+			return explain(db.path, "switching to WAL mode", ctx.Err())
+		case <-time.After(20 * time.Millisecond):
+		}
 	}
 	if !strings.EqualFold(mode, "wal") {
 		return fmt.Errorf("database %s: this file system does not support SQLite's WAL mode (journal mode stays %q); put the database on a local disk with --db", db.path, mode)
@@ -250,7 +265,17 @@ func probe(ctx context.Context, path string) error {
 		return err
 	}
 	if version == 0 {
-		return checkEmpty(ctx, p, path)
+		err := checkEmpty(ctx, p, path)
+		if err == nil {
+			return nil
+		}
+		// Another process may have created the schema between the two
+		// reads: its tables with their version are flperf's.
+		if p.QueryRowContext(ctx, "PRAGMA application_id").Scan(&appID) == nil &&
+			p.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version) == nil && version > 0 {
+			return checkIdentity(path, appID, version, LatestSchema())
+		}
+		return err
 	}
 	return nil
 }
