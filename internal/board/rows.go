@@ -10,7 +10,7 @@ import (
 
 	"flperf/internal/load"
 	"flperf/internal/profile"
-	"flperf/internal/runner"
+	"flperf/internal/result"
 	"flperf/internal/stats"
 )
 
@@ -70,7 +70,7 @@ func (c Config) Key() string {
 // LoadOf describes the load of a run's stage: the mode and level (the
 // stage's own in a sweep), max_tokens ("scenario": each scenario's own),
 // streaming and fixed output. Equal strings are equal loads.
-func LoadOf(c *runner.Config, stage string) string {
+func LoadOf(c *result.Config, stage string) string {
 	level := stage
 	if level == "" {
 		switch c.Mode {
@@ -106,15 +106,15 @@ func LoadOf(c *runner.Config, stage string) string {
 
 // Indexed reports whether a run belongs on the board: completed, not
 // imported from the original FLPerformance, not a capacity search.
-func Indexed(res *runner.Result) bool {
-	return res.Status == runner.Completed && res.Legacy == nil && res.Config.Capacity == nil
+func Indexed(res *result.Result) bool {
+	return res.Status == result.Completed && res.Legacy == nil && res.Config.Capacity == nil
 }
 
 // RowsOf is the board's rows of a completed run whose summary is sum (the
 // stored one): one per model × load level, or one per model of a profiled
 // run, its figures from the profile's stages. Nil when the run does not
 // belong on the board (Indexed).
-func RowsOf(res *runner.Result, sum *stats.Summary) []Row {
+func RowsOf(res *result.Result, sum *stats.Summary) []Row {
 	if !Indexed(res) {
 		return nil
 	}
@@ -194,7 +194,7 @@ func findGroup(gs []stats.Group, model, scenario, stage string) *stats.Group {
 
 // joules is the J/token of a model's resource window: a stage's (byStage:
 // scenario × stage) or the model's at a load level.
-func joules(res *runner.Result, model, scenario, stage string, byStage bool) *float64 {
+func joules(res *result.Result, model, scenario, stage string, byStage bool) *float64 {
 	if res.Resources == nil {
 		return nil
 	}

@@ -20,7 +20,7 @@ import (
 
 // dbFlag adds --db to fs; the FLPERF_DB variable sets it too.
 func dbFlag(fs *flag.FlagSet) *string {
-	return fs.String("db", "", "SQLite database `file` (default: the user's data directory; [env FLPERF_DB])")
+	return fs.String("db", "", "SQLite database `file`, or a PostgreSQL URL postgres://user@host/db (default: a file in the user's data directory; [env FLPERF_DB])")
 }
 
 // dbEnv lets FLPERF_DB set --db on every command that has it.
@@ -46,9 +46,10 @@ func openDB(ctx context.Context, path string) (*store.DB, error) {
 // dbPath (the default one when ""), where the app's suite editor saves
 // them: `flperf run --suite NAME` finds them there. It has no directory
 // when the data directory cannot be found (built-in suites and files
-// still resolve).
+// still resolve). With a PostgreSQL --db they are the local data
+// directory's, as the app's (store.DB.DataDir).
 func savedSuites(dbPath string) *suite.Library {
-	if dbPath == "" {
+	if dbPath == "" || store.IsPostgres(dbPath) { // a PostgreSQL store: the local data directory's
 		p, err := store.DefaultPath()
 		if err != nil {
 			return &suite.Library{}
@@ -373,7 +374,7 @@ func dbCmd(ctx context.Context, env *Env, args []string) int {
 				return c.fail(err)
 			}
 		}
-		fmt.Fprintln(env.Stdout, p)
+		fmt.Fprintln(env.Stdout, store.RedactURL(p)) // a PostgreSQL URL without its password
 		return ExitOK
 	}
 	c := newSimpleCmd(env, "db backup", "FILE [flags]", "Writes a consistent copy of the database (safe while runs are being written). FILE must not exist.")

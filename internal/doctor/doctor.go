@@ -312,6 +312,12 @@ func (o Options) data(ctx context.Context) Data {
 	}
 	in, err := store.Check(ctx, path)
 	d := Data{Dir: filepath.Dir(in.Path), DB: in}
+	if store.IsPostgres(path) { // the local data directory, not the URL's
+		d.Dir = ""
+		if p, err := store.DefaultPath(); err == nil {
+			d.Dir = filepath.Dir(p)
+		}
+	}
 	if err != nil {
 		d.Error = err.Error()
 	}

@@ -138,6 +138,8 @@ func (r *Report) WriteText(w io.Writer) error {
 	case d.Error != "":
 	case !db.Exists:
 		st = "not created yet"
+	case db.OK && db.Check == "schema": // PostgreSQL (store.Check)
+		st = "ok (PostgreSQL: flperf's schema version and runs read)"
 	case db.OK:
 		st = fmt.Sprintf("%s, integrity ok (PRAGMA %s)", sizeText(db.SizeBytes), orDash(db.Check))
 	default:

@@ -134,7 +134,7 @@ func TestStageStopsAtContextRefusal(t *testing.T) {
 		if sent < 1 || sent > conc || (conc == 1 && sent != 1) || cc.count("brief") != 12 {
 			t.Errorf("c=%d: the engine got %d requests of the long stage (want 1 to %d), %d of the short one", conc, sent, conc, cc.count("brief"))
 		}
-		long, short := res.group("m.gguf", "long"), res.group("m.gguf", "short")
+		long, short := group(res, "m.gguf", "long"), group(res, "m.gguf", "short")
 		if long == nil || short == nil || long.Requests != sent || long.OK != 0 || short.OK != 12 {
 			t.Fatalf("c=%d: groups %+v", conc, res.Groups)
 		}
@@ -190,7 +190,7 @@ func TestSkippedStagesAreNotRun(t *testing.T) {
 	if cc.count("prolix") != 0 || cc.count("brief") != 4 || len(sink.recs) != 4 || !sink.recs[0].Warmup || sink.recs[0].Scenario != "short" {
 		t.Fatalf("the engine got %d long and %d short requests; records %d", cc.count("prolix"), cc.count("brief"), len(sink.recs))
 	}
-	if res.group("m.gguf", "long") != nil || len(totals) == 0 || totals[0] != 4 {
+	if group(res, "m.gguf", "long") != nil || len(totals) == 0 || totals[0] != 4 {
 		t.Errorf("groups %+v, progress totals %v", res.Groups, totals)
 	}
 	if !reflect.DeepEqual(res.Suite.ContextFit, []ContextFit{skip, warn}) || !contains(res.Warnings, skip.String()) || !contains(res.Warnings, warn.String()) {

@@ -18,7 +18,7 @@ func crossCheck(r *Result) []string {
 	var w []string
 	sequential := r.Config.Connections() == 1
 	for _, st := range r.Server {
-		g := r.stageGroup(st.Model, st.Scenario, st.Stage)
+		g := stageGroup(r, st.Model, st.Scenario, st.Stage)
 		if g == nil {
 			continue
 		}

@@ -8,8 +8,6 @@ package runner
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"slices"
 	"time"
@@ -113,27 +111,6 @@ type Runner struct {
 	Now     func() time.Time
 }
 
-// Status says how a run ended.
-type Status string
-
-// Run statuses.
-const (
-	Completed   Status = "completed"   // every planned request was attempted
-	Interrupted Status = "interrupted" // the user stopped scheduling; in-flight requests finished
-	Canceled    Status = "canceled"    // the user cancelled in-flight requests too
-)
-
-// NewID returns a new run id: sortable by time, and unique across
-// machines (runs pushed from many to one team server keep their ids): the
-// UTC second and 8 random bytes, 20060102-150405-0123456789abcdef. Runs
-// stored before had 3 random bytes; every id of letters, digits and '-'
-// stays valid (store.ValidID).
-func NewID(now time.Time) string {
-	var b [8]byte
-	_, _ = rand.Read(b[:])
-	return now.UTC().Format("20060102-150405") + "-" + hex.EncodeToString(b[:])
-}
-
 // Run executes the run: for each model, each scenario, each load level
 // ascending (docs/metrics.md §7). It returns an error only for set-up
 // problems; every request's failure is data in the records and the summary.
@@ -142,7 +119,7 @@ func (r *Runner) Run(ctx context.Context) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	plans := r.Config.stagePlans()
+	plans := stagePlans(&r.Config)
 models:
 	for _, model := range r.Config.Models {
 		if r.runnable(model) == 0 {
@@ -290,7 +267,7 @@ func (r *Runner) doFunc(model string, sc *suite.Scenario, stage string, emit fun
 		default:
 			msgs = sc.BuildMessages("")
 		}
-		msgs = cfg.prefixed(msgs, nonce, stage)
+		msgs = prefixed(cfg, msgs, nonce, stage)
 		promptChars := 0
 		for _, m := range msgs {
 			promptChars += utf8.RuneCountInString(m.Content)

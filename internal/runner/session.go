@@ -111,7 +111,7 @@ func (r *Runner) Begin(ctx context.Context) (*Session, error) {
 			return nil, fmt.Errorf("runner: engine series: %w", err)
 		}
 	}
-	plans := r.Config.stagePlans()
+	plans := stagePlans(&r.Config)
 	st := &runState{res: res, plan: r.Config.Plan(), stages: len(r.Config.Models) * len(r.Scenarios) * len(plans)}
 	s.ctx, st.save = r.guardSaving(ctx)
 	if st.plan.Requests > 0 && st.plan.Duration == 0 {

@@ -32,6 +32,9 @@ func TestMain(m *testing.M) {
 	if big100k.dir != "" {
 		os.RemoveAll(big100k.dir)
 	}
+	if pg := postgresPass(); code == 0 {
+		code = pg
+	}
 	os.Exit(code)
 }
 

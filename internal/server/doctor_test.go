@@ -16,6 +16,7 @@ import (
 // database (checked, not damaged), and ?format=text its text form, equal
 // to the JSON report written as text; a bad format is a 400 naming it.
 func TestDoctor(t *testing.T) {
+	sqliteOnly(t, "the report names the SQLite file")
 	a := newApp(t, Options{Doctor: doctor.Options{
 		Ports:     []engine.Port{},
 		Processes: func(context.Context) ([]string, error) { return []string{"init"}, nil },

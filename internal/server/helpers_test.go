@@ -52,7 +52,7 @@ func newApp(t testing.TB, o Options) *testApp {
 // openDB opens a database closed at cleanup.
 func openDB(t testing.TB, path string) *store.DB {
 	t.Helper()
-	db, err := store.Open(context.Background(), path)
+	db, err := store.Open(context.Background(), dbLocation(t, path))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -359,7 +359,7 @@ func TestStartRunValidation(t *testing.T) {
 // again, has it canceled with its records.
 func TestShutdownSavesRuns(t *testing.T) {
 	path := t.TempDir() + "/flperf.db"
-	db, err := store.Open(context.Background(), path)
+	db, err := store.Open(context.Background(), dbLocation(t, path))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,12 +14,16 @@ import (
 // read, as for a run whose summaries another flperf build stored.
 func invalidateSummaries(t *testing.T, a *testApp, id string) {
 	t.Helper()
-	db, err := sql.Open("sqlite", a.db.Path())
+	driver, q := "sqlite", "UPDATE runs SET summary_build = 'flperf v0 go1' WHERE id = ?"
+	if onPostgres {
+		driver, q = "pgx", "UPDATE runs SET summary_build = 'flperf v0 go1' WHERE id = $1"
+	}
+	db, err := sql.Open(driver, a.db.Path())
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	if _, err := db.Exec("UPDATE runs SET summary_build = 'flperf v0 go1' WHERE id = ?", id); err != nil {
+	if _, err := db.Exec(q, id); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -118,7 +118,7 @@ func New(o Options) (*Server, error) {
 		}
 	}
 	s.engines = &engines{db: o.DB, detect: detect, logf: s.logf}
-	s.suites = &suites{lib: &suite.Library{Dir: suite.LibraryDir(o.DB.Path())}}
+	s.suites = &suites{lib: &suite.Library{Dir: filepath.Join(o.DB.DataDir(), "suites")}}
 	s.jobs = newJobs()
 	s.tasks = newTasks()
 	s.cache = newLRU(64)
@@ -358,7 +358,7 @@ type systemView struct {
 
 // handleSystem answers GET /system.
 func (s *Server) handleSystem(w http.ResponseWriter, r *http.Request) error {
-	v := systemView{Version: runner.CurrentTool(), DataPath: filepath.Dir(s.db.Path()), DBPath: s.db.Path(), Listen: s.opts.Listen,
+	v := systemView{Version: runner.CurrentTool(), DataPath: s.db.DataDir(), DBPath: s.db.Path(), Listen: s.opts.Listen,
 		Started: s.started, SimulatedEngine: s.engines.simInfo()}
 	if s.opts.Hardware != nil {
 		v.Hardware = s.opts.Hardware()

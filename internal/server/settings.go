@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"path/filepath"
 
 	"flperf/internal/bench"
 )
@@ -105,7 +104,7 @@ func (s *Server) settings(ctx context.Context) (*settingsView, error) {
 	if err != nil {
 		return nil, err
 	}
-	v := &settingsView{DataPath: filepath.Dir(s.db.Path()), DBPath: s.db.Path(), Defaults: d, Engines: []Engine{}}
+	v := &settingsView{DataPath: s.db.DataDir(), DBPath: s.db.Path(), Defaults: d, Engines: []Engine{}}
 	for _, e := range list {
 		if e.Configured {
 			v.Engines = append(v.Engines, e)

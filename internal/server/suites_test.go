@@ -22,6 +22,7 @@ const mySuite = `{"name":"mine","version":"2.0","description":"two prompts","sce
 // TestSuites checks listing, viewing, uploading, running and deleting a
 // custom suite.
 func TestSuites(t *testing.T) {
+	sqliteOnly(t, "the app's suites live beside the SQLite file (on PostgreSQL, in the user's data directory)")
 	a := newApp(t, Options{})
 	var list []suiteSummary
 	a.data(http.MethodGet, "/api/v1/suites", nil, http.StatusOK, &list)
@@ -70,6 +71,7 @@ func TestSuites(t *testing.T) {
 // clashes, invalid documents and oversized uploads, and that nothing is
 // ever written outside the suites directory.
 func TestSuiteUploadRefusals(t *testing.T) {
+	sqliteOnly(t, "the app's suites live beside the SQLite file (on PostgreSQL, in the user's data directory)")
 	a := newApp(t, Options{})
 	dir := filepath.Dir(a.db.Path())
 	doc := func(name string) string { return strings.Replace(mySuite, `"name":"mine"`, `"name":"`+name+`"`, 1) }

@@ -9,7 +9,7 @@ import (
 
 	"flperf/internal/engineseries"
 	"flperf/internal/record"
-	"flperf/internal/runner"
+	"flperf/internal/result"
 	"flperf/internal/stats"
 	"flperf/internal/telemetry"
 )
@@ -19,7 +19,7 @@ import (
 // event log, and every request record. Export → JSON → Import elsewhere →
 // Export → JSON gives the same bytes.
 type Archive struct {
-	runner.Result
+	result.Result
 	Events []Event           `json:"events,omitempty"`
 	Series *telemetry.Series `json:"series,omitempty"` // the resource samples, when the run was sampled
 	// EngineSeries is the engine's own queue and cache over the run, when
@@ -69,7 +69,7 @@ func (db *DB) Export(ctx context.Context, id string) (*Archive, error) {
 		return nil, explain(db.path, "reading records of run "+id, err)
 	}
 	r.Summary = agg.Summary(stats.Options{SLO: r.Config.SLO})
-	runner.MarkTruncated(r)
+	result.MarkTruncated(r)
 	r.Records = len(a.Records)
 	a.Result = *r
 	return a, nil
@@ -121,7 +121,7 @@ func (db *DB) importTx(ctx context.Context, tx *sql.Tx, doc *Archive, nrec int, 
 	case "":
 		return fmt.Errorf("store: import: run %s has no status", doc.ID)
 	case Running:
-		status = runner.Interrupted
+		status = result.Interrupted
 	}
 	if doc.Started.IsZero() {
 		return fmt.Errorf("store: import: run %s has no start time", doc.ID)
@@ -171,7 +171,7 @@ func (db *DB) importTx(ctx context.Context, tx *sql.Tx, doc *Archive, nrec int, 
 	if err := db.saveEngineSeries(ctx, tx, doc.ID, doc.EngineSeries); err != nil {
 		return explain(db.path, "importing run "+doc.ID, err)
 	}
-	ins, err := newInserter(ctx, tx, db.version)
+	ins, err := newInserter(ctx, tx, db.version, db.pg != nil)
 	if err != nil {
 		return explain(db.path, "importing run "+doc.ID, err)
 	}

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -25,11 +26,23 @@ func benchRecords(n, chunks int) []record.Record {
 }
 
 // BenchmarkInsert measures the write path: records through a RecordWriter
-// into a file database, committed.
+// into a database, committed: an SQLite file, and PostgreSQL (COPY) when
+// FLPERF_TEST_POSTGRES names a server.
 func BenchmarkInsert(b *testing.B) {
+	b.Run("sqlite", func(b *testing.B) { benchInsert(b, filepath.Join(b.TempDir(), "flperf.db")) })
+	b.Run("postgres", func(b *testing.B) {
+		if os.Getenv(pgTestEnv) == "" {
+			b.Skipf("set %s to a PostgreSQL server URL", pgTestEnv)
+		}
+		benchInsert(b, pgSchemaURL(b))
+	})
+}
+
+// benchInsert is BenchmarkInsert on the database at path.
+func benchInsert(b *testing.B, path string) {
 	const perRun = 10_000
 	recs := benchRecords(perRun, 100)
-	db, err := Open(context.Background(), filepath.Join(b.TempDir(), "flperf.db"))
+	db, err := Open(context.Background(), path)
 	if err != nil {
 		b.Fatal(err)
 	}

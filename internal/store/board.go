@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"flperf/internal/board"
-	"flperf/internal/runner"
+	"flperf/internal/result"
 	"flperf/internal/stats"
 )
 
@@ -20,7 +20,7 @@ const boardSchema = 17
 
 // saveBoard replaces run res's board rows with those of its stored
 // summary sum, and marks the run indexed (from schema 17 on).
-func (db *DB) saveBoard(ctx context.Context, tx *sql.Tx, res *runner.Result, sum *stats.Summary) error {
+func (db *DB) saveBoard(ctx context.Context, tx *sql.Tx, res *result.Result, sum *stats.Summary) error {
 	if db.version < boardSchema {
 		return nil
 	}
@@ -89,7 +89,7 @@ func (db *DB) indexBoard(ctx context.Context) error {
 
 // unindexed lists up to n completed runs not yet on the board.
 func (db *DB) unindexed(ctx context.Context, n int) ([]string, error) {
-	rows, err := db.sql.QueryContext(ctx, "SELECT id FROM runs WHERE board = 0 AND status = ? LIMIT ?", string(runner.Completed), n)
+	rows, err := db.sql.QueryContext(ctx, "SELECT id FROM runs WHERE board = 0 AND status = ? LIMIT ?", string(result.Completed), n)
 	if err != nil {
 		return nil, explain(db.path, "reading the runs to index", err)
 	}

@@ -73,7 +73,7 @@ func TestCharsStoredAndRecomputed(t *testing.T) {
 func TestMigrateChars(t *testing.T) {
 	ctx := context.Background()
 	path := t.TempDir() + "/flperf.db"
-	old, err := open(ctx, path, openOptions{target: charsSchema - 1})
+	old, err := open(ctx, loc(t, path), openOptions{target: charsSchema - 1})
 	if err != nil {
 		t.Fatal(err)
 	}

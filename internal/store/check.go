@@ -45,6 +45,9 @@ const maxProblems = 20
 // only for a check that could not run at all (a path that is not
 // absolute-able). ctx bounds the check (a large file takes time).
 func Check(ctx context.Context, path string) (Integrity, error) {
+	if IsPostgres(path) {
+		return checkPostgres(ctx, path), nil
+	}
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return Integrity{Path: path}, fmt.Errorf("database %s: %w", path, err)

@@ -12,6 +12,7 @@ import (
 // OK with its schema and runs, and damage found by integrity_check,
 // without changing the damaged file.
 func TestCheck(t *testing.T) {
+	sqliteOnly(t, "Check reads the SQLite file itself (a PostgreSQL URL: TestPostgresCheck)")
 	ctx := context.Background()
 	dir := t.TempDir()
 

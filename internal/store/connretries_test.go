@@ -63,7 +63,7 @@ func TestConnRetriesStoredAndRecomputed(t *testing.T) {
 func TestMigrateConnRetries(t *testing.T) {
 	ctx := context.Background()
 	path := t.TempDir() + "/flperf.db"
-	old, err := open(ctx, path, openOptions{target: retrySchema - 1})
+	old, err := open(ctx, loc(t, path), openOptions{target: retrySchema - 1})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,7 +23,7 @@ func (db *DB) saveEngineSeries(ctx context.Context, q querier, id string, s *eng
 	if err != nil {
 		return fmt.Errorf("encoding the engine series: %w", err)
 	}
-	_, err = q.ExecContext(ctx, "INSERT OR REPLACE INTO run_engine_series (run_id, series) VALUES (?, ?)", id, string(b))
+	_, err = q.ExecContext(ctx, "INSERT INTO run_engine_series (run_id, series) VALUES (?, ?) ON CONFLICT (run_id) DO UPDATE SET series = excluded.series", id, string(b))
 	return err
 }
 

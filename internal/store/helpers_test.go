@@ -30,7 +30,11 @@ func TestMain(m *testing.M) {
 	if path := os.Getenv(childEnv); path != "" {
 		os.Exit(childMain(path, os.Getenv(childRun), os.Getenv(childCount)))
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	if pg := runPostgresPass(); code == 0 {
+		code = pg
+	}
+	os.Exit(code)
 }
 
 // childMain writes a run: it prints each record's seq once Add returned.
@@ -159,7 +163,7 @@ func openTest(t testing.TB) *DB {
 // openAt opens the database at path, closed at cleanup.
 func openAt(t testing.TB, path string) *DB {
 	t.Helper()
-	db, err := Open(context.Background(), path)
+	db, err := Open(context.Background(), loc(t, path))
 	if err != nil {
 		t.Fatal(err)
 	}

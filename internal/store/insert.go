@@ -9,6 +9,9 @@ import (
 // multiRows is how many records one multi-row INSERT carries.
 const multiRows = 32
 
+// textUpsert replaces a record_text row of the same run and seq.
+const textUpsert = " ON CONFLICT (run_id, seq) DO UPDATE SET error = excluded.error, text = excluded.text"
+
 // inserter writes records with statements prepared once on one connection
 // (or transaction) and reused for every batch: a record's row into records
 // and, when it has an error or a text, one into record_text.
@@ -18,16 +21,26 @@ type inserter struct {
 	legacy            bool      // before schema 4: error and text in records
 	version           int       // the database's schema version
 	args              []any
+	// sp, on PostgreSQL, runs the savepoint statements that let a
+	// transaction go on after a refused row (PostgreSQL aborts the whole
+	// transaction at an error); nil on SQLite, which only undoes the
+	// statement.
+	sp preparer
 }
 
-// preparer is what *sql.Conn and *sql.Tx share for preparing.
+// preparer is what *sql.Conn and *sql.Tx share for preparing and running.
 type preparer interface {
 	PrepareContext(context.Context, string) (*sql.Stmt, error)
+	ExecContext(context.Context, string, ...any) (sql.Result, error)
 }
 
-// newInserter prepares the statements for a database at schema version.
-func newInserter(ctx context.Context, p preparer, version int) (in inserter, err error) {
+// newInserter prepares the statements for a database at schema version;
+// pg says whether it is PostgreSQL.
+func newInserter(ctx context.Context, p preparer, version int, pg bool) (in inserter, err error) {
 	in.legacy, in.version = version < textSchema, version
+	if pg {
+		in.sp = p
+	}
 	cols := columnsAt(version)
 	var stmts []*sql.Stmt
 	defer func() {
@@ -50,10 +63,10 @@ func newInserter(ctx context.Context, p preparer, version int) (in inserter, err
 	in.one = prep(insertSQL("INSERT INTO records", cols, 1))
 	in.many = prep(insertSQL("INSERT INTO records", cols, multiRows))
 	if !in.legacy {
-		// OR REPLACE: a stray row of a seq that records lacks (a damaged
-		// database) gives way rather than failing the write.
-		in.textOne = prep(insertSQL("INSERT OR REPLACE INTO record_text", textColumns, 1))
-		in.textMany = prep(insertSQL("INSERT OR REPLACE INTO record_text", textColumns, multiRows))
+		// ON CONFLICT … DO UPDATE: a stray row of a seq that records lacks
+		// (a damaged database) gives way rather than failing the write.
+		in.textOne = prep(insertSQL("INSERT INTO record_text", textColumns, 1) + textUpsert)
+		in.textMany = prep(insertSQL("INSERT INTO record_text", textColumns, multiRows) + textUpsert)
 	}
 	if err != nil {
 		return inserter{}, err
@@ -83,14 +96,17 @@ func (in *inserter) insert(ctx context.Context, runID string, batch []*pending, 
 		for _, p := range batch[:multiRows] {
 			in.args = p.appendArgs(in.args, runID, in.version)
 		}
-		_, err := in.many.ExecContext(ctx, in.args...)
+		err := in.guard(ctx, func() error {
+			_, err := in.many.ExecContext(ctx, in.args...)
+			return err
+		})
 		switch {
 		case err == nil:
 			if err := in.insertTexts(ctx, runID, batch[:multiRows]); err != nil {
 				return n, err
 			}
 			n += multiRows
-		case sqliteCode(err) == codeConstraint:
+		case isConstraint(err):
 			k, err := in.insertEach(ctx, runID, batch[:multiRows], refused) // find the culprit
 			n += k
 			if err != nil {
@@ -105,19 +121,42 @@ func (in *inserter) insert(ctx context.Context, runID string, batch []*pending, 
 	return n + k, err
 }
 
+// guard runs exec; on PostgreSQL inside a savepoint, rolled back to when
+// exec fails, so that the transaction can go on (SQLite undoes a failed
+// statement by itself).
+func (in *inserter) guard(ctx context.Context, exec func() error) error {
+	if in.sp == nil {
+		return exec()
+	}
+	if _, err := in.sp.ExecContext(ctx, "SAVEPOINT flperf_insert"); err != nil {
+		return err
+	}
+	if err := exec(); err != nil {
+		if _, rerr := in.sp.ExecContext(ctx, "ROLLBACK TO SAVEPOINT flperf_insert"); rerr != nil {
+			return errors.Join(err, rerr)
+		}
+		return err
+	}
+	_, err := in.sp.ExecContext(ctx, "RELEASE SAVEPOINT flperf_insert")
+	return err
+}
+
 // insertEach writes records one statement each.
 func (in *inserter) insertEach(ctx context.Context, runID string, batch []*pending, refused func(*pending, error) error) (int, error) {
 	n := 0
 	for i, p := range batch {
 		in.args = p.appendArgs(in.args[:0], runID, in.version)
-		_, err := in.one.ExecContext(ctx, in.args...)
+		err := in.guard(ctx, func() error {
+			_, err := in.one.ExecContext(ctx, in.args...)
+			return err
+		})
 		switch {
 		case err == nil:
 			if err := in.insertTexts(ctx, runID, batch[i:i+1]); err != nil {
 				return n, err
 			}
 			n++
-		case sqliteCode(err) == codeConstraint:
+		case isConstraint(err):
 			if err := refused(p, err); err != nil {
 				return n, err
 			}

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"time"
 
-	"flperf/internal/runner"
+	"flperf/internal/result"
 )
 
 // legacySchema added runs.legacy: the figures of runs imported from the
@@ -26,12 +26,12 @@ type LegacyImport struct {
 // stored is left as it is, so importing the same file twice adds nothing
 // (the ids are derived from the original's). Legacy runs get no stored
 // summaries: they have no records for flperf to summarize.
-func (db *DB) ImportLegacy(ctx context.Context, runs []*runner.Result) (*LegacyImport, error) {
+func (db *DB) ImportLegacy(ctx context.Context, runs []*result.Result) (*LegacyImport, error) {
 	if db.version < legacySchema {
 		return nil, fmt.Errorf("store: database %s is at schema %d, and legacy runs need schema %d: open it once with this flperf (read-write) to migrate it", db.path, db.version, legacySchema)
 	}
 	type row struct {
-		r       *runner.Result
+		r       *result.Result
 		j       runJSON
 		warn    string
 		legacy  string

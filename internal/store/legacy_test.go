@@ -26,8 +26,15 @@ func TestImportLegacyAllOrNothing(t *testing.T) {
 	}
 	db := openAt(t, filepath.Join(t.TempDir(), "flperf.db"))
 	// The second run's insert fails inside the transaction.
-	if _, err := db.sql.ExecContext(ctx, `CREATE TRIGGER refuse BEFORE INSERT ON runs WHEN NEW.id = 'legacy-`+legacytest.RunUnstreamed+`'
-		BEGIN SELECT RAISE(ABORT, 'refused by the test'); END`); err != nil {
+	trigger := `CREATE TRIGGER refuse BEFORE INSERT ON runs WHEN NEW.id = 'legacy-` + legacytest.RunUnstreamed + `'
+		BEGIN SELECT RAISE(ABORT, 'refused by the test'); END`
+	drop := `DROP TRIGGER refuse`
+	if onPostgres {
+		trigger = `CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$;
+			CREATE TRIGGER refuse BEFORE INSERT ON runs FOR EACH ROW WHEN (NEW.id = 'legacy-` + legacytest.RunUnstreamed + `') EXECUTE FUNCTION refuse()`
+		drop = `DROP TRIGGER refuse ON runs`
+	}
+	if _, err := db.sql.ExecContext(ctx, trigger); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := db.ImportLegacy(ctx, f.Runs); err == nil {
@@ -36,7 +43,7 @@ func TestImportLegacyAllOrNothing(t *testing.T) {
 	if runs, err := db.Runs(ctx, Filter{}); err != nil || len(runs) != 0 {
 		t.Fatalf("after a failed import: %d runs (%v), want none", len(runs), err)
 	}
-	if _, err := db.sql.ExecContext(ctx, `DROP TRIGGER refuse`); err != nil {
+	if _, err := db.sql.ExecContext(ctx, drop); err != nil {
 		t.Fatal(err)
 	}
 	res, err := db.ImportLegacy(ctx, f.Runs)

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"flperf/internal/engine"
-	"flperf/internal/runner"
+	"flperf/internal/result"
 )
 
 // Filter selects runs; zero fields select everything.
@@ -27,7 +27,7 @@ type RunInfo struct {
 	ID               string        `json:"id"`
 	Started          time.Time     `json:"started"`
 	Ended            *time.Time    `json:"ended"`
-	Status           runner.Status `json:"status"`
+	Status           result.Status `json:"status"`
 	Engine           engine.Info   `json:"engine"`
 	Models           []string      `json:"models"`
 	Suite            string        `json:"suite"`
@@ -45,9 +45,12 @@ type RunInfo struct {
 
 // Runs lists stored runs, newest first.
 func (db *DB) Runs(ctx context.Context, f Filter) ([]RunInfo, error) {
-	limit := f.Limit
-	if limit <= 0 {
+	var limit any = f.Limit
+	if f.Limit <= 0 {
 		limit = -1 // SQLite: no limit
+		if db.pg != nil {
+			limit = nil // PostgreSQL: no limit
+		}
 	}
 	legacyCol := "r.legacy IS NOT NULL"
 	if db.version < legacySchema {
@@ -57,9 +60,9 @@ func (db *DB) Runs(ctx context.Context, f Filter) ([]RunInfo, error) {
 			s.requests, s.ok, s.error_rate, s.ttft_p50_ms, s.decode_p50_tps, s.output_tokens_per_s
 		FROM runs r LEFT JOIN summaries s ON s.run_id = r.id AND s.kind = 'total'
 		WHERE (?1 = '' OR r.status = ?1)
-		  AND (?2 = '' OR json_extract(r.engine, '$.kind') = ?2)
-		  AND (?3 = '' OR json_extract(r.suite, '$.name') = ?3)
-		  AND (?4 = '' OR EXISTS (SELECT 1 FROM json_each(r.config, '$.models') WHERE value = ?4))
+		  AND (?2 = '' OR `+db.jsonField("r.engine", "kind")+` = ?2)
+		  AND (?3 = '' OR `+db.jsonField("r.suite", "name")+` = ?3)
+		  AND (?4 = '' OR EXISTS (SELECT 1 FROM `+db.jsonArray("r.config", "models")+` WHERE value = ?4))
 		ORDER BY r.started DESC, r.id DESC LIMIT ?5`,
 		f.Status, f.Engine, f.Suite, f.Model, limit)
 	if err != nil {
@@ -82,7 +85,7 @@ func (db *DB) Runs(ctx context.Context, f Filter) ([]RunInfo, error) {
 			t := timeOf(ended)
 			ri.Ended = &t
 		}
-		ri.Status = runner.Status(status)
+		ri.Status = result.Status(status)
 		var c struct {
 			Models []string `json:"models"`
 		}
@@ -137,7 +140,7 @@ func (db *DB) Resolve(ctx context.Context, prefix string) (string, error) {
 		return "", fmt.Errorf("store: empty run id")
 	}
 	rows, err := db.sql.QueryContext(ctx, `SELECT id FROM runs WHERE id = ?1
-		UNION ALL SELECT * FROM (SELECT id FROM runs WHERE substr(id, 1, length(?1)) = ?1 AND id <> ?1 ORDER BY id LIMIT ?2)`, prefix, maxCandidates+1)
+		UNION ALL SELECT * FROM (SELECT id FROM runs WHERE substr(id, 1, length(?1)) = ?1 AND id <> ?1 ORDER BY id LIMIT ?2) AS c`, prefix, maxCandidates+1)
 	if err != nil {
 		return "", explain(db.path, "finding run "+prefix, err)
 	}

@@ -29,7 +29,7 @@ func (db *DB) Delete(ctx context.Context, id string) error {
 		return explain(db.path, "deleting run "+id, err)
 	}
 	o.heartbeat = time.Unix(0, beat)
-	if db.isLive(id, status, o) {
+	if db.isLive(ctx, id, status, o) {
 		return fmt.Errorf("store: run %s is still being written (pid %d on %s); stop that run first", id, o.pid, o.host)
 	}
 	if _, err := tx.ExecContext(ctx, "DELETE FROM runs WHERE id = ?", id); err != nil {
@@ -75,7 +75,7 @@ func (db *DB) Prune(ctx context.Context, olderThan time.Duration, keep int) (int
 		o.heartbeat = time.Unix(0, beat)
 		old := olderThan >= 0 && started <= cutoff
 		extra := keep > 0 && i >= keep
-		if (old || extra) && !db.isLive(id, status, o) {
+		if (old || extra) && !db.isLive(ctx, id, status, o) {
 			doomed = append(doomed, id)
 		}
 	}
@@ -100,6 +100,9 @@ func (db *DB) Prune(ctx context.Context, olderThan time.Duration, keep int) (int
 func (db *DB) Backup(ctx context.Context, dest string) error {
 	if dest == "" {
 		return errors.New("store: backup: no destination file")
+	}
+	if db.pg != nil {
+		return fmt.Errorf("store: backup: %s is a PostgreSQL database: back it up with PostgreSQL's own tools (pg_dump); flperf backup copies SQLite files", db.path)
 	}
 	abs, err := filepath.Abs(dest)
 	if err != nil {

@@ -119,6 +119,7 @@ func TestPrune(t *testing.T) {
 }
 
 func TestBackup(t *testing.T) {
+	sqliteOnly(t, "VACUUM INTO copies an SQLite file (PostgreSQL: pg_dump; TestPostgresBackupRefused)")
 	ctx := context.Background()
 	dir := t.TempDir()
 	db := openAt(t, filepath.Join(dir, "flperf.db"))
@@ -167,6 +168,7 @@ func TestBackup(t *testing.T) {
 }
 
 func TestStaleRunsMarkedAtOpen(t *testing.T) {
+	sqliteOnly(t, "fabricates running rows with no writer session; PostgreSQL judges the writer by its lock (TestPostgresStaleByLock)")
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "flperf.db")
 	db := openAt(t, path)

@@ -16,7 +16,7 @@ import (
 // from 001 without gaps. A migration is never edited once released; a change
 // is a new file.
 //
-//go:embed migrations/*.sql
+//go:embed migrations/*.sql migrations/postgres
 var migrationFiles embed.FS
 
 // migration is one numbered schema step.
@@ -40,6 +40,9 @@ func parseMigrations(fsys fs.FS, dir string) ([]migration, error) {
 	}
 	var ms []migration
 	for _, e := range entries { // ReadDir sorts by name
+		if e.IsDir() {
+			continue // postgres/: PostgreSQL versions (migrate_pg.go)
+		}
 		name := e.Name()
 		num, _, ok := strings.Cut(name, "-")
 		v, err := strconv.Atoi(num)

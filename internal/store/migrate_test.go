@@ -29,7 +29,7 @@ const v1Records = 40
 func writeV1Fixture(t *testing.T) {
 	ctx := context.Background()
 	tmp := filepath.Join(t.TempDir(), "v1.db")
-	db, err := open(ctx, tmp, openOptions{target: 1})
+	db, err := open(ctx, loc(t, tmp), openOptions{target: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,6 +62,7 @@ func headerVersion(t *testing.T, path string) int {
 }
 
 func TestMigrateFromV1Fixture(t *testing.T) {
+	sqliteOnly(t, "the fixture is an SQLite file")
 	if *update {
 		writeV1Fixture(t)
 	}
@@ -117,7 +118,7 @@ func TestMigrateFromV1Fixture(t *testing.T) {
 func TestMigrateStepwise(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "flperf.db")
-	old, err := open(ctx, path, openOptions{target: 1})
+	old, err := open(ctx, loc(t, path), openOptions{target: 1})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -50,6 +50,7 @@ type DB struct {
 	version int
 	host    string
 	pid     int
+	pg      *pgState // nil: SQLite
 }
 
 // openOptions are Open's internal knobs, for tests.
@@ -58,7 +59,9 @@ type openOptions struct {
 	pragmas []string // extra per-connection pragmas, e.g. "max_page_count(40)"
 }
 
-// Open opens (creating if needed) the database at path. It creates the
+// Open opens (creating if needed) the database at path, an SQLite file,
+// or, when path is a postgres:// URL, flperf's schema in that PostgreSQL
+// database (openPostgres). It creates the
 // directory (0700) and the file (0600) when missing; refuses, without
 // writing to it, a file that is not an SQLite database, is damaged (PRAGMA
 // quick_check), belongs to another program or was written by a newer flperf;
@@ -71,6 +74,9 @@ func Open(ctx context.Context, path string) (*DB, error) {
 func open(ctx context.Context, path string, o openOptions) (*DB, error) {
 	if path == "" {
 		return nil, errors.New("store: no database path")
+	}
+	if IsPostgres(path) {
+		return openPostgres(ctx, path, o)
 	}
 	abs, err := filepath.Abs(path)
 	if err != nil {
@@ -105,8 +111,23 @@ func (db *DB) init(ctx context.Context, target int) error {
 	}
 	defer conn.Close()
 	var mode string
-	if err := conn.QueryRowContext(ctx, "PRAGMA journal_mode = WAL").Scan(&mode); err != nil {
-		return explain(db.path, "switching to WAL mode", err)
+	// Switching a new file to WAL needs it alone, and SQLite answers busy
+	// at once, without its busy timeout, while another process opens it
+	// too: try again until the busy timeout has passed.
+	deadline := time.Now().Add(busyTimeout)
+	for {
+		err := conn.QueryRowContext(ctx, "PRAGMA journal_mode = WAL").Scan(&mode)
+		if err == nil {
+			break
+		}
+		if c := sqliteCode(err); (c != codeBusy && c != codeLocked) || time.Now().After(deadline) {
+			return explain(db.path, "switching to WAL mode", err)
+		}
+		select {
+		case <-ctx.Done():
+			return explain(db.path, "switching to WAL mode", ctx.Err())
+		case <-time.After(20 * time.Millisecond):
+		}
 	}
 	if !strings.EqualFold(mode, "wal") {
 		return fmt.Errorf("database %s: this file system does not support SQLite's WAL mode (journal mode stays %q); put the database on a local disk with --db", db.path, mode)
@@ -244,7 +265,17 @@ func probe(ctx context.Context, path string) error {
 		return err
 	}
 	if version == 0 {
-		return checkEmpty(ctx, p, path)
+		err := checkEmpty(ctx, p, path)
+		if err == nil {
+			return nil
+		}
+		// Another process may have created the schema between the two
+		// reads: its tables with their version are flperf's.
+		if p.QueryRowContext(ctx, "PRAGMA application_id").Scan(&appID) == nil &&
+			p.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version) == nil && version > 0 {
+			return checkIdentity(path, appID, version, LatestSchema())
+		}
+		return err
 	}
 	return nil
 }
@@ -283,11 +314,41 @@ func dsn(path string, readOnly bool, extra []string) string {
 	return u.String() + "?" + q.Encode()
 }
 
-// Close closes the database. Close every RecordWriter first.
-func (db *DB) Close() error { return db.sql.Close() }
+// Close closes the database. Close every RecordWriter first. On
+// PostgreSQL the locks of runs begun and not finished are freed: such a
+// run is then found interrupted.
+func (db *DB) Close() error {
+	if db.pg != nil {
+		db.pg.leases.Range(func(id, _ any) bool {
+			db.dropLease(id.(string))
+			return true
+		})
+	}
+	return db.sql.Close()
+}
 
-// Path returns the database file's absolute path.
+// Path returns the database file's absolute path; for PostgreSQL, its URL
+// without the password.
 func (db *DB) Path() string { return db.path }
+
+// Local reports whether the database is a file on this machine (SQLite),
+// not a PostgreSQL server: only then is Path a file path.
+func (db *DB) Local() bool { return db.pg == nil }
+
+// DataDir is the local directory that goes with the database, for the
+// files flperf keeps beside it (the app's suites): the SQLite file's
+// directory, or, for PostgreSQL, the user's data directory (that of
+// DefaultPath; "" when there is none).
+func (db *DB) DataDir() string {
+	if db.pg == nil {
+		return filepath.Dir(db.path)
+	}
+	p, err := DefaultPath()
+	if err != nil {
+		return ""
+	}
+	return filepath.Dir(p)
+}
 
 // SchemaVersion returns the schema version the database is at.
 func (db *DB) SchemaVersion() int { return db.version }

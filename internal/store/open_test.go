@@ -14,6 +14,7 @@ import (
 )
 
 func TestOpenCreatesWithPragmas(t *testing.T) {
+	sqliteOnly(t, "SQLite pragmas and file modes")
 	dir := filepath.Join(t.TempDir(), "new", "data")
 	path := filepath.Join(dir, "flperf.db")
 	db := openAt(t, path)
@@ -90,7 +91,7 @@ func TestOpenCreatesWithPragmas(t *testing.T) {
 // makeDB writes a closed database with one run at path.
 func makeDB(t *testing.T, path string, records int) {
 	t.Helper()
-	db, err := Open(context.Background(), path)
+	db, err := Open(context.Background(), loc(t, path))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,6 +125,7 @@ func setUserVersion(t *testing.T, path string, v int, keepOpen bool) {
 }
 
 func TestOpenRefusesNewerSchema(t *testing.T) {
+	sqliteOnly(t, "writes PRAGMA user_version (PostgreSQL: TestPostgresRefusesNewerSchema)")
 	for _, inWAL := range []bool{false, true} {
 		t.Run(fmt.Sprintf("inWAL=%v", inWAL), func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "flperf.db")
@@ -131,7 +133,7 @@ func TestOpenRefusesNewerSchema(t *testing.T) {
 			newer := LatestSchema() + 1
 			setUserVersion(t, path, newer, inWAL)
 			before := fileHash(t, path)
-			_, err := Open(context.Background(), path)
+			_, err := Open(context.Background(), loc(t, path))
 			var se *SchemaError
 			if !errors.As(err, &se) || se.Found != newer || se.Known != LatestSchema() {
 				t.Fatalf("Open: %v, want a SchemaError", err)
@@ -148,6 +150,7 @@ func TestOpenRefusesNewerSchema(t *testing.T) {
 }
 
 func TestOpenRefusesWhatIsNotItsDatabase(t *testing.T) {
+	sqliteOnly(t, "damaged and foreign SQLite files (PostgreSQL: TestPostgresRefusesAnotherProgramsSchema)")
 	rng := rand.New(rand.NewPCG(1, 2))
 	random := make([]byte, 4096)
 	for i := range random {
@@ -207,7 +210,7 @@ func TestOpenRefusesWhatIsNotItsDatabase(t *testing.T) {
 				t.Fatal(err)
 			}
 			before := fileHash(t, path)
-			db, err := Open(context.Background(), path)
+			db, err := Open(context.Background(), loc(t, path))
 			if err == nil {
 				db.Close()
 				t.Fatal("Open succeeded")
@@ -227,6 +230,7 @@ func TestOpenRefusesWhatIsNotItsDatabase(t *testing.T) {
 }
 
 func TestOpenUnwritableLocations(t *testing.T) {
+	sqliteOnly(t, "file system locations")
 	dir := t.TempDir()
 	file := filepath.Join(dir, "regular")
 	if err := os.WriteFile(file, []byte("x"), 0o600); err != nil {
@@ -244,7 +248,7 @@ func TestOpenUnwritableLocations(t *testing.T) {
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
-			_, err := Open(context.Background(), c.path)
+			_, err := Open(context.Background(), loc(t, c.path))
 			if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), c.path) {
 				t.Errorf("Open(%s): %v; want an error naming the path and saying %q", c.path, err, c.want)
 			}
@@ -269,7 +273,7 @@ func TestOpenReadOnlyDirectory(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.Chmod(dir, 0o700) })
-	_, err := Open(context.Background(), path)
+	_, err := Open(context.Background(), loc(t, path))
 	if err == nil || !strings.Contains(err.Error(), path) {
 		t.Errorf("Open in a read-only directory: %v", err)
 	}
@@ -279,12 +283,13 @@ func TestOpenReadOnlyDirectory(t *testing.T) {
 }
 
 func TestOpenOddPaths(t *testing.T) {
+	sqliteOnly(t, "file paths")
 	for _, name := range []string{"with space.db", "what?.db", "hash#tag.db", "100%.db", "ünï.db"} {
 		if runtime.GOOS == "windows" && strings.ContainsAny(name, "?") {
 			continue
 		}
 		path := filepath.Join(t.TempDir(), name)
-		db, err := Open(context.Background(), path)
+		db, err := Open(context.Background(), loc(t, path))
 		if err != nil {
 			t.Errorf("%q: %v", name, err)
 			continue

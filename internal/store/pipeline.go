@@ -142,6 +142,11 @@ func (db *DB) feed(ctx context.Context, q querier, id string, cols StatsScan, bl
 	defer cancel()
 	readers := make([]*reader, workers)
 	verdicts := make(chan bool, workers) // from the readers not on q: same snapshot?
+	// The reader on q starts once every other reader's snapshot is known
+	// to be q's: a query canceled on q (a verdict against) could cost the
+	// caller its transaction (PostgreSQL drops a connection whose query
+	// was canceled).
+	start := make(chan struct{})
 	var wg sync.WaitGroup
 	for w := range readers {
 		r := newReader()
@@ -149,6 +154,14 @@ func (db *DB) feed(ctx context.Context, q querier, id string, cols StatsScan, bl
 		wg.Go(func() {
 			defer close(r.full)
 			rq := q
+			if w == 0 {
+				select {
+				case <-start:
+				case <-ctx.Done():
+					r.err = ctx.Err()
+					return
+				}
+			}
 			if w > 0 {
 				tx, err := db.readTx(ctx)
 				if err != nil {
@@ -176,6 +189,7 @@ func (db *DB) feed(ctx context.Context, q querier, id string, cols StatsScan, bl
 			return 0, false, nil
 		}
 	}
+	close(start)
 
 	// The blocks arrive in turn from each reader; a reader that stops
 	// early has failed (or its context was canceled).

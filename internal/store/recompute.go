@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"flperf/internal/record"
-	"flperf/internal/runner"
+	"flperf/internal/result"
 	"flperf/internal/stats"
 )
 
@@ -21,7 +21,7 @@ import (
 // returned as they are. Every other run (running, marked interrupted
 // because its process died, written by another build, or changed since)
 // is recomputed; RecomputeRun always recomputes.
-func (db *DB) Run(ctx context.Context, id string) (*runner.Result, error) {
+func (db *DB) Run(ctx context.Context, id string) (*result.Result, error) {
 	r, _, err := db.run(ctx, id, false, nil)
 	return r, err
 }
@@ -29,7 +29,7 @@ func (db *DB) Run(ctx context.Context, id string) (*runner.Result, error) {
 // RecomputeRun is Run with the summary always recomputed from the stored
 // records, stored summaries or not (for `flperf show --recompute`, and to
 // check them). It stores nothing.
-func (db *DB) RecomputeRun(ctx context.Context, id string) (*runner.Result, error) {
+func (db *DB) RecomputeRun(ctx context.Context, id string) (*result.Result, error) {
 	r, _, err := db.run(ctx, id, true, nil)
 	return r, err
 }
@@ -40,14 +40,14 @@ func (db *DB) RecomputeRun(ctx context.Context, id string) (*runner.Result, erro
 // order; fn must not keep the record): a caller that needs both reads the
 // records once. recomputed is false when the stored summaries were used and
 // fn was not called.
-func (db *DB) RunWithRecords(ctx context.Context, id string, fn func(*record.Record)) (r *runner.Result, recomputed bool, err error) {
+func (db *DB) RunWithRecords(ctx context.Context, id string, fn func(*record.Record)) (r *result.Result, recomputed bool, err error) {
 	return db.run(ctx, id, false, fn)
 }
 
 // run reads run id, with its stored summaries unless recompute is set or
 // they cannot be used; a recomputation also feeds each record to fn
 // (unless nil).
-func (db *DB) run(ctx context.Context, id string, recompute bool, fn func(*record.Record)) (*runner.Result, bool, error) {
+func (db *DB) run(ctx context.Context, id string, recompute bool, fn func(*record.Record)) (*result.Result, bool, error) {
 	tx, err := db.readTx(ctx)
 	if err != nil {
 		return nil, false, err
@@ -67,7 +67,7 @@ func (db *DB) run(ctx context.Context, id string, recompute bool, fn func(*recor
 		}
 		if ok {
 			r.Summary = sum // r.Records, the stored count, is what they cover
-			runner.MarkTruncated(r)
+			result.MarkTruncated(r)
 			return r, false, nil
 		}
 	}
@@ -76,18 +76,18 @@ func (db *DB) run(ctx context.Context, id string, recompute bool, fn func(*recor
 		return nil, false, err
 	}
 	r.Summary, r.Records = sum, n
-	runner.MarkTruncated(r) // the groups' warnings about prompts the engine cut (suite.truncated)
+	result.MarkTruncated(r) // the groups' warnings about prompts the engine cut (suite.truncated)
 	return r, true, nil
 }
 
 // readRun reads a run's row (no summary); an unreadable stored SLO is
 // the zero SLO.
-func (db *DB) readRun(ctx context.Context, q querier, id string) (*runner.Result, error) {
+func (db *DB) readRun(ctx context.Context, q querier, id string) (*result.Result, error) {
 	var started int64
 	var ended sql.NullInt64
 	var status, tool, eng, cfg, suite, warnings, server string
 	var hardware, resources, legacyJSON sql.NullString
-	r := &runner.Result{}
+	r := &result.Result{}
 	resCol, legacyCol := "resources", "legacy"
 	if db.version < telemetrySchema {
 		resCol = "NULL"
@@ -103,7 +103,7 @@ func (db *DB) readRun(ctx context.Context, q querier, id string) (*runner.Result
 	if err != nil {
 		return nil, explain(db.path, "reading run "+id, err)
 	}
-	r.Started, r.Ended, r.Status = time.Unix(0, started).UTC(), timeOf(ended), runner.Status(status)
+	r.Started, r.Ended, r.Status = time.Unix(0, started).UTC(), timeOf(ended), result.Status(status)
 	if err := firstErr(json.Unmarshal([]byte(tool), &r.Tool), json.Unmarshal([]byte(eng), &r.Engine),
 		json.Unmarshal([]byte(cfg), &r.Config), json.Unmarshal([]byte(suite), &r.Suite), json.Unmarshal([]byte(warnings), &r.Warnings), json.Unmarshal([]byte(server), &r.Server)); err != nil {
 		return nil, fmt.Errorf("database %s: run %s: stored metadata: %w", db.path, id, err)

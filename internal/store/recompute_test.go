@@ -173,7 +173,7 @@ func TestRunReadErrors(t *testing.T) {
 	db := openTest(t)
 	recs := makeRecords(4*blockSeqs, 5)
 	writeRun(t, db, "bad", recs)
-	if _, err := db.sql.Exec("UPDATE records SET chunks = x'0201' WHERE run_id = 'bad' AND seq = ?", 3*blockSeqs+7); err != nil {
+	if _, err := db.sql.Exec("UPDATE records SET chunks = ? WHERE run_id = 'bad' AND seq = ?", []byte{2, 1}, 3*blockSeqs+7); err != nil {
 		t.Fatal(err)
 	}
 	for _, procs := range []int{1, 4} {
@@ -261,9 +261,10 @@ func TestChunkBlobLayouts(t *testing.T) {
 // keeps them through the move to record_text, where only records that have
 // one get a row.
 func TestMigrateTextToItsTable(t *testing.T) {
+	sqliteOnly(t, "reads pragma_table_info")
 	ctx := context.Background()
 	path := t.TempDir() + "/flperf.db"
-	old, err := open(ctx, path, openOptions{target: textSchema - 1})
+	old, err := open(ctx, loc(t, path), openOptions{target: textSchema - 1})
 	if err != nil {
 		t.Fatal(err)
 	}

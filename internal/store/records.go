@@ -341,9 +341,14 @@ func (db *DB) Records(ctx context.Context, id string, fn func(*record.Record) er
 }
 
 // readTx starts a read transaction: one consistent snapshot that never
-// blocks a writer (WAL).
+// blocks a writer (SQLite's WAL; PostgreSQL's REPEATABLE READ, whose
+// snapshot is taken at the first statement).
 func (db *DB) readTx(ctx context.Context) (*sql.Tx, error) {
-	tx, err := db.sql.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	opts := &sql.TxOptions{ReadOnly: true}
+	if db.pg != nil {
+		opts.Isolation = sql.LevelRepeatableRead
+	}
+	tx, err := db.sql.BeginTx(ctx, opts)
 	if err != nil {
 		return nil, explain(db.path, "starting to read", err)
 	}

@@ -4,7 +4,7 @@ import (
 	"slices"
 
 	"flperf/internal/engine"
-	"flperf/internal/runner"
+	"flperf/internal/result"
 )
 
 // The store never keeps the user:password@ of a URL (an endpoint given as
@@ -16,7 +16,7 @@ import (
 
 // redactRun returns r with the user:password@ of its URLs removed; r
 // itself is not changed.
-func redactRun(r *runner.Result) *runner.Result {
+func redactRun(r *result.Result) *result.Result {
 	c := *r
 	c.Engine.Endpoint = engine.RedactUserinfo(c.Engine.Endpoint)
 	c.Engine.DetectedBy = engine.RedactUserinfo(c.Engine.DetectedBy)

@@ -82,7 +82,7 @@ func TestUserRetriesStoredAndRecomputed(t *testing.T) {
 func TestMigrateUserRetries(t *testing.T) {
 	ctx := context.Background()
 	path := t.TempDir() + "/flperf.db"
-	old, err := open(ctx, path, openOptions{target: userRetrySchema - 1})
+	old, err := open(ctx, loc(t, path), openOptions{target: userRetrySchema - 1})
 	if err != nil {
 		t.Fatal(err)
 	}

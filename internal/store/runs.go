@@ -10,12 +10,12 @@ import (
 	"time"
 
 	"flperf/internal/engine"
-	"flperf/internal/runner"
+	"flperf/internal/result"
 	"flperf/internal/stats"
 )
 
 // Running is the status of a run being written (BeginRun until FinishRun).
-const Running runner.Status = "running"
+const Running result.Status = "running"
 
 // maxIDLen bounds a run id.
 const maxIDLen = 128
@@ -46,7 +46,7 @@ type runJSON struct {
 	hardware, resources                 any
 }
 
-func encodeRunJSON(r *runner.Result) (runJSON, error) {
+func encodeRunJSON(r *result.Result) (runJSON, error) {
 	r = redactRun(r)
 	var j runJSON
 	var err error
@@ -72,9 +72,9 @@ func encodeRunJSON(r *runner.Result) (runJSON, error) {
 }
 
 // serverOrEmpty makes a run without server-side figures encode as [].
-func serverOrEmpty(s []runner.StageServer) []runner.StageServer {
+func serverOrEmpty(s []result.StageServer) []result.StageServer {
 	if s == nil {
-		return []runner.StageServer{}
+		return []result.StageServer{}
 	}
 	return s
 }
@@ -91,7 +91,7 @@ func warningsJSON(ws []string) (string, error) {
 // BeginRun inserts run r (ID, Tool, Started, Engine, Config and Suite set)
 // with status "running", owned by this process. A run with the same id must
 // not exist.
-func (db *DB) BeginRun(ctx context.Context, r *runner.Result) error {
+func (db *DB) BeginRun(ctx context.Context, r *result.Result) error {
 	if err := checkID(r.ID); err != nil {
 		return fmt.Errorf("store: %w", err)
 	}
@@ -114,6 +114,19 @@ func (db *DB) BeginRun(ctx context.Context, r *runner.Result) error {
 	unregister := func() {
 		if !had {
 			writing.Delete(key)
+		}
+	}
+	if db.pg != nil {
+		// The lock before the row: no other process may see the row
+		// without it and judge its writer dead.
+		if err := db.takeLease(ctx, r.ID); err != nil {
+			unregister()
+			return err
+		}
+		prev := unregister
+		unregister = func() {
+			db.dropLease(r.ID)
+			prev()
 		}
 	}
 	res, err := db.sql.ExecContext(ctx, `INSERT INTO runs (id, started, ended, status, tool, engine, config, suite, hardware, warnings, owner_pid, owner_host, heartbeat, records)
@@ -231,13 +244,14 @@ func readEvents(ctx context.Context, q querier, path, id string) ([]Event, error
 // are (see Run) and they are always what a recomputation shows. They are
 // computed before the write lock is taken, and again under it only if a
 // record was stored meanwhile.
-func (db *DB) FinishRun(ctx context.Context, r *runner.Result) error {
+func (db *DB) FinishRun(ctx context.Context, r *result.Result) error {
 	if r.Status == "" || r.Status == Running {
 		return fmt.Errorf("store: run %s: FinishRun needs a final status, got %q", r.ID, r.Status)
 	}
 	// This process writes the run no more, saved or not: when the save
 	// fails, the run is found dead (MarkStale) and shown interrupted.
 	defer writing.Delete(db.writingKey(r.ID))
+	defer db.dropLease(r.ID)
 	ended := r.Ended
 	if ended.IsZero() {
 		ended = time.Now()

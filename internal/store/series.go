@@ -24,7 +24,7 @@ func saveSeries(ctx context.Context, q querier, id string, s *telemetry.Series) 
 	if err != nil {
 		return fmt.Errorf("encoding the resource samples: %w", err)
 	}
-	_, err = q.ExecContext(ctx, "INSERT OR REPLACE INTO run_samples (run_id, series) VALUES (?, ?)", id, string(b))
+	_, err = q.ExecContext(ctx, "INSERT INTO run_samples (run_id, series) VALUES (?, ?) ON CONFLICT (run_id) DO UPDATE SET series = excluded.series", id, string(b))
 	return err
 }
 

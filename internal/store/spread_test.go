@@ -40,7 +40,7 @@ func TestStatsRecords(t *testing.T) {
 		}
 	}
 	writeRun(t, db, "r", variedRecords(seqs))
-	if _, err := db.sql.Exec("UPDATE records SET server = x'00' WHERE run_id = 'r' AND seq % 7 = 1"); err != nil {
+	if _, err := db.sql.Exec("UPDATE records SET server = ? WHERE run_id = 'r' AND seq % 7 = 1", []byte{0}); err != nil {
 		t.Fatal(err) // some records with (empty) server timings
 	}
 	var whole []record.Record
@@ -104,7 +104,7 @@ func spreadOf(t *testing.T, db *DB, id string, sp Spread) []record.Record {
 func TestSpreadRecords(t *testing.T) {
 	ctx := context.Background()
 	db := openTest(t)
-	old, err := open(ctx, t.TempDir()+"/old.db", openOptions{target: textSchema - 1})
+	old, err := open(ctx, loc(t, t.TempDir()+"/old.db"), openOptions{target: textSchema - 1})
 	if err != nil {
 		t.Fatal(err)
 	}

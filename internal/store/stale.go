@@ -35,8 +35,10 @@ func (db *DB) writingKey(id string) string { return db.path + "\x00" + id }
 // deadReason says why the owner of running run id is gone, or "" when it
 // may still be alive. On the same host a process that no longer exists is
 // dead at once, and so is a run of this very process that it no longer
-// writes; anywhere, a heartbeat older than StaleAfter is.
-func (db *DB) deadReason(id string, o owner, now time.Time) string {
+// writes; anywhere, a heartbeat older than StaleAfter is. On PostgreSQL a
+// run whose advisory lock no session holds is dead at once, from any host:
+// its writer's session ended (takeLease).
+func (db *DB) deadReason(ctx context.Context, id string, o owner, now time.Time) string {
 	if o.host != "" && o.host == db.host {
 		if o.pid == db.pid {
 			if _, ok := writing.Load(db.writingKey(id)); !ok {
@@ -45,6 +47,9 @@ func (db *DB) deadReason(id string, o owner, now time.Time) string {
 		} else if processGone(o.pid) {
 			return fmt.Sprintf("its process (pid %d on %s) no longer exists", o.pid, o.host)
 		}
+	}
+	if db.pg != nil && db.lockFree(ctx, id) {
+		return fmt.Sprintf("no session holds its lock in the database: the flperf process writing it (pid %d on %s) lost its connection (killed, crashed, or its machine went down)", o.pid, o.host)
 	}
 	if age := now.Sub(o.heartbeat); age > StaleAfter {
 		return fmt.Sprintf("no sign of life from its process (pid %d on %s) for %s", o.pid, o.host, age.Round(time.Second))
@@ -82,7 +87,7 @@ func (db *DB) markStale(ctx context.Context, q querier) error {
 			return explain(db.path, "looking for interrupted runs", err)
 		}
 		o.heartbeat = time.Unix(0, s.beat)
-		if s.reason = db.deadReason(s.id, o, now); s.reason != "" {
+		if s.reason = db.deadReason(ctx, s.id, o, now); s.reason != "" {
 			found = append(found, s)
 		}
 	}
@@ -105,7 +110,7 @@ func (db *DB) markInterrupted(ctx context.Context, id string, beat int64, reason
 		return explain(db.path, "marking run "+id+" interrupted", err)
 	}
 	defer tx.Rollback()
-	res, err := tx.ExecContext(ctx, `UPDATE runs SET status = ?, ended = coalesce(ended, heartbeat), warnings = json_insert(warnings, '$[#]', ?)
+	res, err := tx.ExecContext(ctx, `UPDATE runs SET status = ?, ended = coalesce(ended, heartbeat), warnings = `+db.jsonAppend("warnings", "?")+`
 		WHERE id = ? AND status = ? AND heartbeat = ?`, "interrupted", crashWarning, id, string(Running), beat)
 	if err != nil {
 		return explain(db.path, "marking run "+id+" interrupted", err)
@@ -120,6 +125,6 @@ func (db *DB) markInterrupted(ctx context.Context, id string, beat int64, reason
 }
 
 // isLive reports whether run id is running and its writer may be alive.
-func (db *DB) isLive(id, status string, o owner) bool {
-	return status == string(Running) && db.deadReason(id, o, time.Now()) == ""
+func (db *DB) isLive(ctx context.Context, id, status string, o owner) bool {
+	return status == string(Running) && db.deadReason(ctx, id, o, time.Now()) == ""
 }

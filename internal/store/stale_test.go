@@ -32,7 +32,12 @@ func TestFinishRunFailureLeavesRunDead(t *testing.T) {
 	if err := db.MarkStale(ctx); err != nil || status() != "running" {
 		t.Fatalf("a run being written: %v, %s; want it left running", err, status())
 	}
-	if _, err := db.sql.Exec(`CREATE TRIGGER full BEFORE INSERT ON summaries BEGIN SELECT RAISE(ABORT, 'disk full (test)'); END`); err != nil {
+	trigger := `CREATE TRIGGER full BEFORE INSERT ON summaries BEGIN SELECT RAISE(ABORT, 'disk full (test)'); END`
+	if onPostgres {
+		trigger = `CREATE FUNCTION disk_full() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'disk full (test)'; END $$;
+			CREATE TRIGGER full_disk BEFORE INSERT ON summaries FOR EACH ROW EXECUTE FUNCTION disk_full()`
+	}
+	if _, err := db.sql.Exec(trigger); err != nil {
 		t.Fatal(err)
 	}
 	res.Status = runner.Interrupted

@@ -14,7 +14,7 @@ import (
 	"strings"
 	"sync"
 
-	"flperf/internal/runner"
+	"flperf/internal/result"
 	"flperf/internal/stats"
 )
 
@@ -30,7 +30,7 @@ const summarySchema = 7
 // value of this process alone (stored summaries are then recomputed by every
 // later process).
 var buildID = sync.OnceValue(func() string {
-	t := runner.CurrentTool()
+	t := result.CurrentTool()
 	id := t.Name + " " + t.Version + " " + t.Go
 	if strings.HasPrefix(t.Version, "devel") {
 		id += " " + executableHash()
@@ -131,7 +131,7 @@ func (db *DB) saveSummaries(ctx context.Context, tx *sql.Tx, id string, c comput
 // records it has now (same record count, and no heartbeat since: no
 // record written after) by this build, and every row is there and
 // readable. ok is false otherwise: recompute.
-func (db *DB) storedSummary(ctx context.Context, q querier, r *runner.Result) (sum stats.Summary, ok bool, err error) {
+func (db *DB) storedSummary(ctx context.Context, q querier, r *result.Result) (sum stats.Summary, ok bool, err error) {
 	if db.version < summarySchema || r.Status == Running {
 		return sum, false, nil
 	}
@@ -211,7 +211,7 @@ func insertSummaries(ctx context.Context, tx *sql.Tx, id string, s *stats.Summar
 		}
 		_, err = st.ExecContext(ctx, id, kind, g.Model, g.Scenario, g.Stage, ord, g.Requests, g.OK, finiteOr0(g.ErrorRate),
 			p50(g.TTFT), p50(g.DecodeTPS), finiteOr0(g.OutputTokensPerS), string(b))
-		if err != nil && sqliteCode(err) == codeConstraint {
+		if err != nil && isConstraint(err) {
 			return fmt.Errorf("two %s summaries for model %q scenario %q stage %q: %w", kind, g.Model, g.Scenario, g.Stage, err)
 		}
 		return err

@@ -184,7 +184,7 @@ func TestStoredSummaryIsTheRecomputation(t *testing.T) {
 func TestRunRecomputesWhenTheStoredSummariesCannotBeUsed(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "flperf.db")
-	db, err := Open(ctx, path)
+	db, err := Open(ctx, loc(t, path))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -287,7 +287,7 @@ func TestImportAndOldSchemasStoreTheRecomputation(t *testing.T) {
 	}
 
 	path := filepath.Join(t.TempDir(), "old.db")
-	old, err := open(ctx, path, openOptions{target: summarySchema - 1})
+	old, err := open(ctx, loc(t, path), openOptions{target: summarySchema - 1})
 	if err != nil {
 		t.Fatal(err)
 	}

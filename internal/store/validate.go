@@ -9,17 +9,17 @@ import (
 
 	"flperf/internal/engineseries"
 	"flperf/internal/record"
-	"flperf/internal/runner"
+	"flperf/internal/result"
 )
 
 // Failed is the status of a run that could not start (no model could be
 // prepared, the engine went away): the app stores it with the reason.
-const Failed runner.Status = "failed"
+const Failed result.Status = "failed"
 
 // Statuses are the statuses a stored run may have.
-var Statuses = []runner.Status{runner.Completed, runner.Interrupted, runner.Canceled, Failed, Running}
+var Statuses = []result.Status{result.Completed, result.Interrupted, result.Canceled, Failed, Running}
 
-// runIDRe is what a run id may be: runner.NewID's ids
+// runIDRe is what a run id may be: result.NewID's ids
 // (20060102-150405-abcdef) and any other of letters, digits and '-'.
 var runIDRe = regexp.MustCompile(fmt.Sprintf(`^[0-9A-Za-z-]{1,%d}$`, maxIDLen))
 

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"flperf/internal/record"
-	"flperf/internal/runner"
 )
 
 // Writer defaults.
@@ -54,9 +53,6 @@ func (o WriterOptions) normalized() WriterOptions {
 	}
 	return o
 }
-
-// A RecordWriter is a runner.Failer.
-var _ runner.Failer = (*RecordWriter)(nil)
 
 // errWriterClosed is returned by Add after Close.
 var errWriterClosed = errors.New("store: record writer is closed")
@@ -305,7 +301,7 @@ func (w *RecordWriter) start(ctx context.Context) error {
 	if err := runExists(ctx, conn, w.runID); err != nil {
 		return fmt.Errorf("store: writing records: %w (BeginRun first)", err)
 	}
-	ins, err := newInserter(ctx, conn, w.db.version)
+	ins, err := newInserter(ctx, conn, w.db.version, w.db.pg != nil)
 	if err == nil {
 		w.ins = ins
 		w.closer = append(w.closer, ins.close)
@@ -328,7 +324,7 @@ func (w *RecordWriter) commit(ctx context.Context, batch []*pending) error {
 	}
 	var err error
 	for range 3 { // a lock held past the busy timeout: try again, twice
-		if _, err = w.conn.ExecContext(ctx, "BEGIN IMMEDIATE"); sqliteCode(err) != codeBusy {
+		if _, err = w.conn.ExecContext(ctx, w.db.beginWrite()); sqliteCode(err) != codeBusy {
 			break
 		}
 	}
@@ -339,10 +335,15 @@ func (w *RecordWriter) commit(ctx context.Context, batch []*pending) error {
 	err = w.update(ctx, len(batch))
 	if err == nil {
 		var n int
-		n, err = w.ins.insert(ctx, w.runID, batch, func(p *pending, err error) error {
+		refuse := func(p *pending, err error) error {
 			refused = append(refused, fmt.Errorf("store: run %s: record seq %d not saved: %v (duplicate seq?)", w.runID, p.rec.Seq, err))
 			return nil
-		})
+		}
+		if w.db.pg != nil {
+			n, err = w.copyRecords(ctx, batch, refuse)
+		} else {
+			n, err = w.ins.insert(ctx, w.runID, batch, refuse)
+		}
 		if err == nil && n < len(batch) {
 			err = w.update(ctx, n-len(batch))
 		}

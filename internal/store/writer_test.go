@@ -222,6 +222,7 @@ func TestReaderNeverSeesAPartialBatch(t *testing.T) {
 }
 
 func TestWriterFullDisk(t *testing.T) {
+	sqliteOnly(t, "fills the SQLite file (PRAGMA max_page_count)")
 	path := filepath.Join(t.TempDir(), "flperf.db")
 	ctx := context.Background()
 	db := openAt(t, path)
@@ -235,7 +236,7 @@ func TestWriterFullDisk(t *testing.T) {
 	db.Close()
 	// The same file, with every connection limited to a few more pages:
 	// SQLite then reports SQLITE_FULL as on a full disk.
-	small, err := open(ctx, path, openOptions{pragmas: []string{fmt.Sprintf("max_page_count(%d)", pages+30)}})
+	small, err := open(ctx, loc(t, path), openOptions{pragmas: []string{fmt.Sprintf("max_page_count(%d)", pages+30)}})
 	if err != nil {
 		t.Fatal(err)
 	}

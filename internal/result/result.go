@@ -1,4 +1,4 @@
-package runner
+package result
 
 import (
 	"encoding/json"
@@ -14,7 +14,6 @@ import (
 	"flperf/internal/load"
 	"flperf/internal/profile"
 	"flperf/internal/stats"
-	"flperf/internal/suite"
 	"flperf/internal/telemetry"
 )
 
@@ -216,21 +215,6 @@ type SuiteInfo struct {
 	OpenLoop []OpenLoop `json:"open_loop,omitempty"`
 }
 
-// NewSuiteInfo describes suite s run with scenarios scs.
-func NewSuiteInfo(s *suite.Suite, scs []suite.Scenario) SuiteInfo {
-	si := SuiteInfo{Name: s.Name, Version: s.Version, Source: s.Source}
-	for _, sc := range scs {
-		si.Scenarios = append(si.Scenarios, sc.Name)
-		if sc.Language != "" {
-			if si.Languages == nil {
-				si.Languages = map[string]string{}
-			}
-			si.Languages[sc.Name] = sc.Language
-		}
-	}
-	return si
-}
-
 // Result is one run: what was asked, what answered, and the summaries. Its
 // JSON form is the document `flperf run --format json` prints; the per-group
 // keys are a stable interface for scripts.
@@ -269,72 +253,4 @@ type StageServer struct {
 	ClientRequests int                `json:"client_requests"` // records flperf produced in the stage, warm-ups included
 	ClientWarmups  int                `json:"client_warmups"`
 	Stats          engine.ServerStats `json:"stats"`
-}
-
-// runWarnings lists what a reader of the run must know before trusting it.
-func runWarnings(r *Result) []string {
-	w := []string{}
-	if r.Engine.Simulated {
-		w = append(w, "SIMULATED engine: these figures come from flperf's built-in simulator, not from a real model. Pass --endpoint (or start Foundry Local, Ollama, llama.cpp or LM Studio) to measure a real engine.")
-	}
-	switch r.Status {
-	case Interrupted:
-		w = append(w, "interrupted: scheduling was stopped early; figures cover only the requests that ran.")
-	case Canceled:
-		w = append(w, "canceled: requests in flight were cancelled; figures cover only the requests that finished.")
-	}
-	if n := r.Total.ConnRetries; n > 0 {
-		what := fmt.Sprintf("%d requests", n)
-		if n == 1 {
-			what = "1 request"
-		}
-		w = append(w, fmt.Sprintf("connection retries: %s went once more on a new connection because the engine had closed the reused one before any response byte; they never reached it, are not counted as failures, and their TTFT and E2E count from the sending that got through.%s",
-			what, reuseNote(r.Engine.ConnectionReuse)))
-	}
-	for i := range r.Suite.ContextFit {
-		w = append(w, r.Suite.ContextFit[i].String())
-	}
-	w = append(w, r.Suite.InputLengths.warnings()...)
-	for i := range r.Suite.OpenLoop {
-		w = append(w, r.Suite.OpenLoop[i].String())
-	}
-	for _, t := range r.Suite.Truncated {
-		w = append(w, t.String())
-	}
-	for _, g := range r.Models {
-		if g.Requests > 0 && g.OK == 0 {
-			w = append(w, fmt.Sprintf("model %s: all %d requests failed; it has no latency or throughput figures and is ranked last.", g.Model, g.Requests))
-		}
-	}
-	return w
-}
-
-// reuseNote is the connection note of a run's warning.
-func reuseNote(s string) string {
-	if s == "" {
-		return ""
-	}
-	return " Connections: " + s + "."
-}
-
-// connectionReuse is what the client learned about the engine's
-// connections (backend.Client.ConnectionReuse), when it says.
-func connectionReuse(d Doer) string {
-	if c, ok := d.(interface{ ConnectionReuse() string }); ok {
-		return c.ConnectionReuse()
-	}
-	return ""
-}
-
-// group finds the summary of one model × scenario (of a run of one level).
-func (r *Result) group(model, scenario string) *stats.Group { return r.stageGroup(model, scenario, "") }
-
-// stageGroup finds the summary of one model × scenario × stage.
-func (r *Result) stageGroup(model, scenario, stage string) *stats.Group {
-	for i := range r.Groups {
-		if r.Groups[i].Model == model && r.Groups[i].Scenario == scenario && r.Groups[i].Stage == stage {
-			return &r.Groups[i]
-		}
-	}
-	return nil
 }

@@ -1,4 +1,4 @@
-package runner
+package result
 
 import "fmt"
 
@@ -27,9 +27,9 @@ type InputLength struct {
 	Missed   int    `json:"missed"`  // of which no prompt counts exactly
 }
 
-// warnings are what a reader must know about the resolution: lengths that
+// Warnings are what a reader must know about the resolution: lengths that
 // were only estimated, or that no prompt hits exactly.
-func (l *InputLengths) warnings() []string {
+func (l *InputLengths) Warnings() []string {
 	if l == nil {
 		return nil
 	}

@@ -1,4 +1,4 @@
-package runner
+package result
 
 import (
 	"fmt"
@@ -96,28 +96,4 @@ func (c *Config) Sweep() []Level {
 		}
 	}
 	return out
-}
-
-// stagePlans is every (plan, label) a model × scenario runs, in order:
-// one unlabelled plan, or one per level of the sweep, ascending.
-func (c *Config) stagePlans() []StagePlan {
-	base := c.Plan()
-	if c.PrefixCache == PrefixWarm {
-		return []StagePlan{{Plan: base, Stage: StagePrefixCold}, {Plan: base, Stage: StagePrefixWarm}}
-	}
-	levels := c.Sweep()
-	if levels == nil {
-		return []StagePlan{{Plan: base}}
-	}
-	out := make([]StagePlan, len(levels))
-	for i, l := range levels {
-		out[i] = StagePlan{Plan: l.Apply(base), Stage: l.Label()}
-	}
-	return out
-}
-
-// StagePlan is the load of one stage and the label its records carry.
-type StagePlan struct {
-	Plan  load.Plan
-	Stage string // Level.Label(); "" in a run of one level
 }
