@@ -94,6 +94,7 @@ func TestSuiteValidate(t *testing.T) {
 // delete, and that a saved suite is the file `flperf run --suite NAME`
 // reads.
 func TestSuiteEdit(t *testing.T) {
+	sqliteOnly(t, "saved suites are files beside the SQLite file (on PostgreSQL, in the user's data directory, which the pass's tests share)")
 	a := newApp(t, Options{})
 	dir := suite.LibraryDir(a.db.Path())
 	r := a.do(http.MethodPost, "/api/v1/suites", mySuite)
@@ -199,6 +200,7 @@ func TestSuiteEdit(t *testing.T) {
 // TestSuiteDocumentDamaged checks that a saved file that does not parse
 // is listed with its error and opens in the editor, so it can be fixed.
 func TestSuiteDocumentDamaged(t *testing.T) {
+	sqliteOnly(t, "saved suites are files beside the SQLite file (on PostgreSQL, in the user's data directory, which the pass's tests share)")
 	a := newApp(t, Options{})
 	dir := suite.LibraryDir(a.db.Path())
 	if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -261,6 +263,7 @@ func compactJSON(t *testing.T, b []byte) string {
 // TestSuiteEditCrossSite checks that another site's page can neither
 // create, replace, duplicate nor delete a suite.
 func TestSuiteEditCrossSite(t *testing.T) {
+	sqliteOnly(t, "saved suites are files beside the SQLite file (on PostgreSQL, in the user's data directory, which the pass's tests share)")
 	a := newApp(t, Options{})
 	a.data(http.MethodPost, "/api/v1/suites", mySuite, http.StatusCreated, nil)
 	for _, h := range [][]string{{"Sec-Fetch-Site", "cross-site"}, {"Origin", "http://evil.example"}} {
