@@ -421,3 +421,39 @@ func TestProfileLlamaCppExactAndSkipped(t *testing.T) {
 		t.Errorf("score %v complete %v missing %v, want a partial score without the 32k figure", m.Score, m.Complete, m.Missing)
 	}
 }
+
+// TestProfileOllamaSkipsWhatItWouldCut runs standard/2 on a simulated
+// Ollama loaded with num_ctx 8192: Ollama cuts an overlong prompt without
+// a word, so the 32k stage is skipped before any request, and before its
+// prompt is resolved (no calibration request of 32k tokens is sent); the
+// 4k stage's prompts are made exact by calibration and counted so.
+func TestProfileOllamaSkipsWhatItWouldCut(t *testing.T) {
+	eng := startOllamaFake(t, 8192)
+	def := profile.StandardDefinition(profile.DefaultSustain)
+	shortSustain(def)
+	res, recs := runProfile(t, eng, def, "m:latest")
+	if seen := longRecords(t, recs, inputlen.MethodCalibration); seen[profile.ScenarioPrompt4k] != 3 || seen[profile.ScenarioPrompt32] != 0 {
+		t.Errorf("long-stage records %v, want 3 of prompt-4k and none of prompt-32k", seen)
+	}
+	il := res.Suite.InputLengths
+	if il == nil || len(il.Prompts) != 1 || il.Prompts[0].Scenario != profile.ScenarioPrompt4k || il.CalibrationRequests == 0 {
+		t.Fatalf("input lengths %+v, want the 4k prompt only, by calibration", il)
+	}
+	var fit *runner.ContextFit
+	for i, cf := range res.Suite.ContextFit {
+		if cf.Scenario == profile.ScenarioPrompt32 {
+			fit = &res.Suite.ContextFit[i]
+		}
+	}
+	if fit == nil || fit.Action != runner.FitSkipped || fit.ContextLength != 8192 || !strings.HasPrefix(fit.Message, "profile standard/2@sustain=0s: 32768 input tokens") ||
+		!strings.Contains(fit.Message, "cuts it to num_ctx") {
+		t.Fatalf("32k context check %+v", fit)
+	}
+	m := res.Config.Profile.Models[0]
+	if v := m.Values[2]; v.Value != nil || !strings.Contains(v.Note, "cuts it to num_ctx") {
+		t.Errorf("32k figure %+v, want none, with the reason", v)
+	}
+	if v := m.Values[1]; v.Value == nil {
+		t.Errorf("4k figure %+v, want a value", v)
+	}
+}
