@@ -162,6 +162,18 @@ models:
 	return res, err
 }
 
+// ProfileCommand is the command line that repeats a profiled run of the
+// profile id on eng (what RunProfile records), known before Prepare: the
+// app stores it with the run as the run starts, so that a run stopped
+// while its long prompts are being resolved still says how to repeat it.
+func ProfileCommand(eng *Engine, id string, cfg *runner.Config) []string {
+	cmd := []string{"flperf", "run", "--engine", "sim"}
+	if !eng.Builtin {
+		cmd = []string{"flperf", "run", "--endpoint", eng.Endpoint}
+	}
+	return profileCommand(cmd, id, cfg)
+}
+
 // profileCommand is the command line that repeats a profiled run: the
 // profile, the engine as Prepare's repeat command names it (cmd, "flperf
 // run --engine sim …" or "flperf run --endpoint URL …"), the models and

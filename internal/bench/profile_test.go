@@ -103,6 +103,39 @@ func TestProfileFiguresAndScore(t *testing.T) {
 	}
 }
 
+// TestProfileFigureNotesInexactInput: a long stage whose prompts were only
+// estimated, or not hit exactly, keeps its figure with a note saying so
+// (a context-check warning, where there is one, comes first).
+func TestProfileFigureNotesInexactInput(t *testing.T) {
+	res := profiledResult()
+	res.Suite.ContextFit = nil
+	res.Groups = append(res.Groups, stats.Group{Model: "m", Scenario: profile.ScenarioPrompt32, Stage: profile.StageC1, Requests: 3, OK: 3,
+		TTFT: stats.Dist{N: 3, P50: 30000}})
+	res.Suite.InputLengths = &runner.InputLengths{Prompts: []runner.InputLength{
+		{Model: "m", Scenario: profile.ScenarioPrompt4k, Spec: "4096", Method: inputlen.MethodEstimate, Lengths: 1, Missed: 1},
+		{Model: "m", Scenario: profile.ScenarioPrompt32, Spec: "32768", Method: inputlen.MethodCalibration, Lengths: 1, Missed: 1},
+		{Model: "other", Scenario: profile.ScenarioChat, Spec: "10", Method: inputlen.MethodEstimate, Lengths: 1},
+	}}
+	m := ProfileFigures(res, "m")
+	want := map[string]string{
+		profile.TTFT4k:  "the prompt's 4096 tokens are estimated (the engine could not count them): approximate",
+		profile.TTFT32k: "no prompt counts exactly 32768 tokens by calibration: the nearest shorter one was sent",
+	}
+	for _, v := range m.Values {
+		if w, ok := want[v.Key]; ok && (v.Value == nil || v.Note != w) {
+			t.Errorf("%s: value %v note %q, want a value with %q", v.Key, v.Value, v.Note, w)
+		}
+		if v.Key == profile.ChatTTFT && v.Note != "" {
+			t.Errorf("chat note %q: another model's resolution leaked", v.Note)
+		}
+	}
+	// 300/150, 4000/2000, 40000/30000, 40/20, 4/2 and 0.9/0.9.
+	wantScore := 100 * math.Pow(2*2*(4.0/3)*2*2, 1.0/6)
+	if m.Score == nil || !m.Complete || math.Abs(*m.Score-wantScore) > 1e-9 {
+		t.Errorf("score %v complete %v, want %v complete: a doubted figure still counts", m.Score, m.Complete, wantScore)
+	}
+}
+
 func TestProfileScoreOfTheReferenceIs100(t *testing.T) {
 	var vs []profile.Value
 	for _, f := range profile.Figures {

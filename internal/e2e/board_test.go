@@ -242,9 +242,9 @@ func TestProfileFromTheBenchmarksPage(t *testing.T) {
 	}
 	id := eval[string](t, b, `document.querySelector('.live-panel').dataset.run`)
 	// Five minutes of sustained generation is more than a test waits for:
-	// cancel it once its stages began (after the long prompts were
-	// resolved to their exact lengths, which takes the engine's counts).
-	b.waitFor(t, time.Minute, "the first stage", `document.querySelector('#live-stage').textContent.includes('stage 1 of')`)
+	// cancel it at once (most often while its long prompts are still
+	// being resolved: the stored run names its repeat command all the
+	// same).
 	res, err := http.Post(a.url+"api/v1/runs/"+id+"/cancel?now=1", "application/json", nil)
 	if err != nil {
 		t.Fatal(err)
