@@ -85,8 +85,8 @@ type Definition struct {
 	Reference Reference
 }
 
-// ID names the definition's workload: "standard/1", or
-// "standard/1@sustain=10m" for a variant with another sustained duration.
+// ID names the definition's workload: "standard/2", or
+// "standard/2@sustain=10m" for a variant with another sustained duration.
 // Runs are ranked together only when their IDs are equal.
 func (d *Definition) ID() string {
 	id := fmt.Sprintf("%s/%d", d.Name, d.Version)
