@@ -101,24 +101,48 @@ func sweepMaxTokens(cfg *runner.Config, sc *suite.Scenario) int {
 	return sc.MaxTokensOr(runner.DefaultMaxTokens)
 }
 
-// sweepSkip names the context sweep's stages that the context check will
+// sweepSkip names the stages built to a length (builtLength: a context
+// sweep's points, a profile's long prompts) that the context check will
 // skip (judgeSweep: the length plus max_tokens beyond the model's window),
 // so that their prompts are not resolved either: calibrating them would
-// send the very prompts the check keeps from the engine. nil without a
-// sweep, or with cfg.Force.
-func sweepSkip(info engine.Info, cfg *runner.Config, windows map[string]int) func(model, scenario string) bool {
+// send the very prompts the check keeps from the engine. nil without such
+// stages, or with cfg.Force.
+func sweepSkip(info engine.Info, cfg *runner.Config, scs []suite.Scenario, windows map[string]int) func(model, scenario string) bool {
 	fe, ok := fitEngines[info.Kind]
-	if !ok || len(cfg.ContextSweep) == 0 || cfg.Force || len(windows) == 0 {
+	if !ok || cfg.Force || len(windows) == 0 {
 		return nil
 	}
-	maxTok := cfg.MaxTokens
-	if maxTok <= 0 {
-		maxTok = runner.DefaultMaxTokens // the sweep's scenarios all carry it (contextSweep)
+	type built struct{ n, maxTok int }
+	lengths := map[string]built{}
+	for i := range scs {
+		if n, _ := builtLength(cfg, &scs[i]); n > 0 {
+			lengths[scs[i].Name] = built{n, sweepMaxTokens(cfg, &scs[i])}
+		}
+	}
+	if len(lengths) == 0 {
+		return nil
 	}
 	return func(model, scenario string) bool {
-		l, w := runner.SweepLength(scenario), windows[model]
-		return l > 0 && w > 0 && judgeSweep(fe, l, maxTok, w, runner.FitExact) != nil
+		l, ok := lengths[scenario]
+		w := windows[model]
+		return ok && w > 0 && judgeSweep(fe, l.n, l.maxTok, w, runner.FitExact, "") != nil
 	}
+}
+
+// builtLength is the length a scenario's prompt is built to, where the
+// context check judges it by that length alone (judgeSweep), and what to
+// call it in messages: a context sweep's point, or a profiled run's fixed
+// input length (standard/2's long prompts: a profile takes no --force, and
+// a prompt an engine would cut would make its figure describe a shorter
+// one). 0 for any other scenario.
+func builtLength(cfg *runner.Config, sc *suite.Scenario) (n int, label string) {
+	if l := runner.SweepLength(sc.Name); l > 0 && len(cfg.ContextSweep) > 0 {
+		return l, "context sweep"
+	}
+	if cfg.Profile != nil && sc.InputTokens != nil && sc.InputTokens.Kind == suite.InputFixed {
+		return sc.InputTokens.N, "profile " + cfg.Profile.ID
+	}
+	return 0, ""
 }
 
 // checkContextFit compares each model × scenario prompt with the model's
@@ -128,10 +152,11 @@ func sweepSkip(info engine.Info, cfg *runner.Config, windows map[string]int) fun
 // own chat template and tokenizer where it has one, reaches the window; or
 // the estimate reaches estimateSkipFactor times it); a stage that might
 // not fit, or whose prompt plus max_tokens goes beyond the window, or that
-// an engine would silently cut, gets a warning. A context sweep's stage is
-// judged on its length (its prompt is resolved to exactly that many
-// tokens) and skipped whenever the length plus max_tokens is beyond the
-// window, whatever the engine (judgeSweep). With cfg.Force a stage that
+// an engine would silently cut, gets a warning. A context sweep's stage,
+// and a profile's long prompt, is judged on its length (its prompt is
+// resolved to exactly that many tokens; builtLength) and skipped whenever
+// the length plus max_tokens is beyond the window, whatever the engine
+// (judgeSweep). With cfg.Force a stage that
 // would be skipped runs with a warning instead. Each finding is logged
 // before any request.
 func checkContextFit(ctx context.Context, logf Logf, info engine.Info, cfg *runner.Config, scs []suite.Scenario, hc *http.Client, inputs *inputlen.Set, windows map[string]int) []runner.ContextFit {
@@ -151,8 +176,8 @@ func checkContextFit(ctx context.Context, logf Logf, info engine.Info, cfg *runn
 			sc := &scs[i]
 			maxTok := sweepMaxTokens(cfg, sc)
 			var f *runner.ContextFit
-			if l := runner.SweepLength(sc.Name); l > 0 && len(cfg.ContextSweep) > 0 {
-				f = judgeSweep(fe, l, maxTok, window, runner.FitExact)
+			if l, label := builtLength(cfg, sc); l > 0 {
+				f = judgeSweep(fe, l, maxTok, window, runner.FitExact, label)
 			} else {
 				n, method := 0, runner.FitExact
 				if in, how, ok := inputPrompt(inputs, model, sc); ok {
@@ -184,13 +209,14 @@ func checkContextFit(ctx context.Context, logf Logf, info engine.Info, cfg *runn
 	return fits
 }
 
-// judgeSweep decides what a context sweep's prompt of n tokens (counted by
-// method; a sweep's prompts are built to their length, so the estimate is
-// the length asked) does on a window of window tokens: skipped when n plus
-// maxTok is beyond it, since an engine would refuse it (llama.cpp, vLLM,
-// SGLang), stop before max_tokens, or cut the prompt (Ollama) and the
-// point would describe a shorter prompt; nil when it fits.
-func judgeSweep(fe fitEngine, n, maxTok, window int, method string) *runner.ContextFit {
+// judgeSweep decides what a prompt built to n tokens (a context sweep's
+// point, a profile's long prompt; counted by method: such prompts are built
+// to their length, so the estimate is the length asked) does on a window
+// of window tokens: skipped when n plus maxTok is beyond it, since an
+// engine would refuse it (llama.cpp, vLLM, SGLang), stop before
+// max_tokens, or cut the prompt (Ollama) and the point would describe a
+// shorter prompt; nil when it fits. label begins the message.
+func judgeSweep(fe fitEngine, n, maxTok, window int, method, label string) *runner.ContextFit {
 	if n+maxTok <= window {
 		return nil
 	}
@@ -199,8 +225,8 @@ func judgeSweep(fe fitEngine, n, maxTok, window int, method string) *runner.Cont
 		what = fe.truncate
 	}
 	return &runner.ContextFit{PromptTokens: n, MaxTokens: maxTok, ContextLength: window, Method: method, Action: runner.FitSkipped,
-		Message: fmt.Sprintf("context sweep: %d input tokens + max_tokens %d = %d, beyond the context window of %d tokens (%s): not sent (%s)",
-			n, maxTok, n+maxTok, window, fe.window, what)}
+		Message: fmt.Sprintf("%s: %d input tokens + max_tokens %d = %d, beyond the context window of %d tokens (%s): not sent (%s)",
+			label, n, maxTok, n+maxTok, window, fe.window, what)}
 }
 
 // judgeFit decides what a prompt of n tokens (counted by method), asking

@@ -88,7 +88,7 @@ func Prepare(ctx context.Context, r *Resolved, eng *Engine, logf Logf) (*runner.
 	}
 	fixedOutput(logf, info, &cfg, r)
 	windows := contextWindows(ctx, logf, info, &cfg, hc)
-	inputs, lengths, err := resolveInputs(ctx, logf, info, engine.NewManager(info, hc), sender, &cfg, r.Scenarios, sweepSkip(info, &cfg, windows))
+	inputs, lengths, err := resolveInputs(ctx, logf, info, engine.NewManager(info, hc), sender, &cfg, r.Scenarios, sweepSkip(info, &cfg, r.Scenarios, windows))
 	if err != nil {
 		return nil, err
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"flperf/internal/inputlen"
 	"flperf/internal/load"
 	"flperf/internal/profile"
 	"flperf/internal/runner"
@@ -28,7 +29,8 @@ type ProfileRun struct {
 // Engine, models, seed, sample_interval and engine_pid stay the user's.
 var ProfileFixes = []string{"suite", "scenarios", "mode", "concurrency", "rate", "sweep", "arrival", "max_in_flight",
 	"requests", "duration", "warmup", "timeout", "max_tokens", "temperature", "stream", "slo", "cache_bust", "cold",
-	"ollama_native", "fixed_output", "retries", "on_full", "oversaturation", "dataset", "dataset_sample", "dataset_filter"}
+	"ollama_native", "fixed_output", "retries", "on_full", "oversaturation", "dataset", "dataset_sample", "dataset_filter",
+	"prefix_tokens", "prefix_cache", "context_sweep", "force", "input_tokens"}
 
 // profileTimeout is every profile request's deadline: long enough for a
 // 32k-token prompt on a slow machine.
@@ -97,6 +99,11 @@ func specGiven(s *Spec) []string {
 	add(s.Dataset != "", "dataset")
 	add(s.DatasetSample != 0, "dataset_sample")
 	add(s.DatasetFilter != "", "dataset_filter")
+	add(s.PrefixTokens != 0, "prefix_tokens")
+	add(s.PrefixCache != "", "prefix_cache")
+	add(s.ContextSweep != "", "context_sweep")
+	add(s.Force, "force")
+	add(s.InputTokens != "", "input_tokens")
 	return out
 }
 
@@ -153,6 +160,18 @@ models:
 		}
 	}
 	return res, err
+}
+
+// ProfileCommand is the command line that repeats a profiled run of the
+// profile id on eng (what RunProfile records), known before Prepare: the
+// app stores it with the run as the run starts, so that a run stopped
+// while its long prompts are being resolved still says how to repeat it.
+func ProfileCommand(eng *Engine, id string, cfg *runner.Config) []string {
+	cmd := []string{"flperf", "run", "--engine", "sim"}
+	if !eng.Builtin {
+		cmd = []string{"flperf", "run", "--endpoint", eng.Endpoint}
+	}
+	return profileCommand(cmd, id, cfg)
 }
 
 // profileCommand is the command line that repeats a profiled run: the
@@ -220,6 +239,9 @@ func ProfileFigures(res *runner.Result, model string) profile.ModelResult {
 					m.Values[len(m.Values)-1].Note = cf.String()
 				}
 			}
+			if why := inexactInput(res, model, scenario); why != "" && m.Values[len(m.Values)-1].Note == "" {
+				m.Values[len(m.Values)-1].Note = why
+			}
 		}
 	}
 	ttft(profile.ChatTTFT, profile.ScenarioChat)
@@ -259,6 +281,27 @@ func ProfileFigures(res *runner.Result, model string) profile.ModelResult {
 		m.Missing = missing
 	}
 	return m
+}
+
+// inexactInput says why the prompts of an input-length stage (standard/2's
+// long prompts) may not be the length asked for: estimated, because the
+// engine could not count them, or not hit exactly. "" when they are exact.
+func inexactInput(res *runner.Result, model, scenario string) string {
+	if res.Suite.InputLengths == nil {
+		return ""
+	}
+	for _, p := range res.Suite.InputLengths.Prompts {
+		if p.Model != model || p.Scenario != scenario {
+			continue
+		}
+		switch {
+		case p.Method == inputlen.MethodEstimate:
+			return fmt.Sprintf("the prompt's %s tokens are estimated (the engine could not count them): approximate", p.Spec)
+		case p.Missed > 0:
+			return fmt.Sprintf("no prompt counts exactly %s tokens by %s: the nearest shorter one was sent", p.Spec, p.Method)
+		}
+	}
+	return ""
 }
 
 // stageWindow reads one figure of a stage's resource window; why says why

@@ -113,7 +113,7 @@ func newRunFlagSet(f *runFlags) *flag.FlagSet {
 func runCmd(ctx context.Context, env *Env, args []string) int {
 	var f runFlags
 	fs := newRunFlagSet(&f)
-	fs.StringVar(&f.profile, "profile", "", "run a fixed, versioned `workload` whose figures compare across machines and score against a reference: standard (or standard@sustain=10m); it takes no workload flag (README: For teams)")
+	fs.StringVar(&f.profile, "profile", "", "run a fixed, versioned `workload` whose figures compare across machines and score against a reference: standard (its newest version, standard/2), standard/1, or a variant like standard@sustain=10m; it takes no workload flag (README: For teams)")
 	fs.StringVar(&f.push, "push", "", "when the run has ended (finished or interrupted), push it to the team server at `URL` (as flperf push does); the local copy stays")
 	fs.StringVar(&f.pushToken, "push-token", "", "the team server's access `token` for --push (default: FLPERF_TOKEN)")
 	fs.BoolVar(&f.pushInsecure, "push-insecure", false, "--push may send the token over plain http to a host beyond loopback (anyone on the way can read it)")

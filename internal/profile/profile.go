@@ -2,6 +2,7 @@ package profile
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -12,10 +13,17 @@ import (
 // Standard is the name of the standard profile.
 const Standard = "standard"
 
-// StandardVersion is the standard profile's current version. Any change to
-// its scenarios, stages or reference makes a new version: runs of another
-// version are another column, never ranked against this one.
-const StandardVersion = 1
+// StandardVersion is the standard profile's newest version, the one
+// "standard" names. Any change to its scenarios, stages or reference makes
+// a new version: runs of another version are another column, never ranked
+// against this one. Version 1 (long prompts sized by the token estimate)
+// stays runnable as "standard/1", so that a machine can be measured again
+// in the column of its older runs.
+const StandardVersion = 2
+
+// OldestStandardVersion is the oldest version of the standard profile this
+// flperf still runs.
+const OldestStandardVersion = 1
 
 // DefaultSustain is how long the standard profile generates without pause
 // before it measures the sustained decode rate again.
@@ -44,9 +52,10 @@ const (
 	StageSustainEnd = "sustain-end"
 )
 
-// Input lengths of the long-prompt stages, in the model's tokens. The
-// prompts are built to this length by PromptOfTokens (the one place that
-// defines it).
+// Input lengths of the long-prompt stages, in the model's tokens. Version
+// 2 asks for them as the scenarios' input_tokens, made exact in the
+// engine's own count, chat template included (internal/inputlen); version
+// 1 built its prompts to this length by the estimate (PromptOfTokens).
 const (
 	Prompt4kTokens  = 4096
 	Prompt32kTokens = 32768
@@ -67,7 +76,7 @@ type Stage struct {
 // Definition is one version (and variant) of a profile.
 type Definition struct {
 	Name    string        // "standard"
-	Version int           // StandardVersion
+	Version int           // StandardVersion, or an older version still run
 	Sustain time.Duration // continuous generation before the sustained measurement
 	// Scenarios are the profile's prompts; Stages what it runs, in order,
 	// for every model.
@@ -76,8 +85,8 @@ type Definition struct {
 	Reference Reference
 }
 
-// ID names the definition's workload: "standard/1", or
-// "standard/1@sustain=10m" for a variant with another sustained duration.
+// ID names the definition's workload: "standard/2", or
+// "standard/2@sustain=10m" for a variant with another sustained duration.
 // Runs are ranked together only when their IDs are equal.
 func (d *Definition) ID() string {
 	id := fmt.Sprintf("%s/%d", d.Name, d.Version)
@@ -95,17 +104,22 @@ func (d *Definition) Suite() *suite.Suite {
 		Description: "flperf's " + d.Name + " profile, version " + fmt.Sprint(d.Version) + " (docs/metrics.md §11)", Scenarios: scs}
 }
 
-// Parse reads a --profile value: "standard" (the current version),
-// "standard/1", optionally followed by "@sustain=DURATION" (a variant:
-// ranked apart from the default's runs).
+// Parse reads a --profile value: "standard" (the newest version),
+// "standard/2" or "standard/1", optionally followed by
+// "@sustain=DURATION" (a variant: ranked apart from the default's runs).
 func Parse(s string) (*Definition, error) {
 	name, variant, hasVariant := strings.Cut(s, "@")
 	name, version, hasVersion := strings.Cut(name, "/")
 	if name != Standard {
 		return nil, fmt.Errorf("unknown profile %q: the one profile is %q", s, Standard)
 	}
-	if hasVersion && version != fmt.Sprint(StandardVersion) {
-		return nil, fmt.Errorf("profile %q: this flperf runs version %d of the standard profile only", s, StandardVersion)
+	v := StandardVersion
+	if hasVersion {
+		n, err := strconv.Atoi(version)
+		if err != nil || fmt.Sprint(n) != version || n < OldestStandardVersion || n > StandardVersion {
+			return nil, fmt.Errorf("profile %q: this flperf runs versions %d to %d of the standard profile (%q is version %d)", s, OldestStandardVersion, StandardVersion, Standard, StandardVersion)
+		}
+		v = n
 	}
 	sustain := DefaultSustain
 	if hasVariant {
@@ -121,24 +135,46 @@ func Parse(s string) (*Definition, error) {
 		}
 		sustain = d
 	}
-	return StandardDefinition(sustain), nil
+	return StandardOf(v, sustain), nil
 }
 
-// StandardDefinition is version StandardVersion of the standard profile
-// with the given sustained duration.
+// StandardDefinition is the newest version (StandardVersion) of the
+// standard profile with the given sustained duration.
 func StandardDefinition(sustain time.Duration) *Definition {
+	return StandardOf(StandardVersion, sustain)
+}
+
+// StandardOf is the given version of the standard profile with the given
+// sustained duration; version must be from OldestStandardVersion to
+// StandardVersion (it panics otherwise: Parse checks what users give).
+// The versions differ in their long prompts only: version 1 sends
+// documents of Prompt4kTokens and Prompt32kTokens tokens as the estimate
+// counts them (PromptOfTokens), version 2 asks for those lengths as
+// input_tokens, exact in the model's own tokens with its chat template
+// (docs/metrics.md §11); each has its own reference.
+func StandardOf(version int, sustain time.Duration) *Definition {
+	ref, ok := StandardReferences[version]
+	if !ok {
+		panic(fmt.Sprintf("profile: no version %d of the standard profile", version))
+	}
 	zero := 0.0
 	short, decode, ingest := 128, DecodeTokens, 16
 	chat := suite.Scenario{Name: ScenarioChat, Category: "profile", Description: "a short chat turn: time to first token and whole answer",
 		System: "You are a helpful assistant.", Prompt: "In three sentences, explain why the sky is blue.", MaxTokens: &short, Temperature: &zero}
-	p4 := suite.Scenario{Name: ScenarioPrompt4k, Category: "profile", Description: "long-prompt ingestion: a 4,096-token document, a short answer",
-		Prompt: PromptOfTokens(Prompt4kTokens), MaxTokens: &ingest, Temperature: &zero}
-	p32 := suite.Scenario{Name: ScenarioPrompt32, Category: "profile", Description: "long-prompt ingestion: a 32,768-token document, a short answer",
-		Prompt: PromptOfTokens(Prompt32kTokens), MaxTokens: &ingest, Temperature: &zero}
+	p4 := suite.Scenario{Name: ScenarioPrompt4k, Category: "profile", MaxTokens: &ingest, Temperature: &zero}
+	p32 := suite.Scenario{Name: ScenarioPrompt32, Category: "profile", MaxTokens: &ingest, Temperature: &zero}
+	if version == 1 {
+		p4.Description, p4.Prompt = "long-prompt ingestion: a 4,096-token document (by the estimate), a short answer", PromptOfTokens(Prompt4kTokens)
+		p32.Description, p32.Prompt = "long-prompt ingestion: a 32,768-token document (by the estimate), a short answer", PromptOfTokens(Prompt32kTokens)
+	} else {
+		l4, l32 := suite.InputLength{Kind: suite.InputFixed, N: Prompt4kTokens}, suite.InputLength{Kind: suite.InputFixed, N: Prompt32kTokens}
+		p4.Description, p4.InputTokens = "long-prompt ingestion: exactly 4,096 input tokens in the model's own count, chat template included; a short answer", &l4
+		p32.Description, p32.InputTokens = "long-prompt ingestion: exactly 32,768 input tokens in the model's own count, chat template included; a short answer", &l32
+	}
 	dec := suite.Scenario{Name: ScenarioDecode, Category: "profile", Description: "sustained decode: exactly 256 output tokens where the engine allows",
 		Prompt: "Write a long story about a lighthouse keeper.", MaxTokens: &decode, Temperature: &zero, FixedOutput: true}
 	return &Definition{
-		Name: Standard, Version: StandardVersion, Sustain: sustain,
+		Name: Standard, Version: version, Sustain: sustain,
 		Scenarios: []suite.Scenario{chat, p4, p32, dec},
 		Stages: []Stage{
 			{Scenario: ScenarioChat, Label: StageC1, Concurrency: 1, Requests: 10},
@@ -149,7 +185,7 @@ func StandardDefinition(sustain time.Duration) *Definition {
 			{Scenario: ScenarioDecode, Label: StageSustain, Concurrency: 1, Duration: sustain},
 			{Scenario: ScenarioDecode, Label: StageSustainEnd, Concurrency: 1, Requests: 5},
 		},
-		Reference: StandardReference,
+		Reference: ref,
 	}
 }
 
@@ -159,9 +195,9 @@ func StandardDefinition(sustain time.Duration) *Definition {
 var promptWords = strings.Fields("the keeper of the light walked up the stairs at dusk and looked out over the grey water where ships passed in the night")
 
 // PromptOfTokens is a document of n tokens as the estimate counts them
-// (docs/metrics.md §2), ending with the question the model answers. It is
-// the one definition of the long-prompt stages' input length: exact input
-// lengths in the model's own tokens replace it here.
+// (docs/metrics.md §2), ending with the question the model answers: the
+// long prompts of version 1, kept so that its runs stay reproducible
+// (version 2 asks for exact input lengths instead).
 func PromptOfTokens(n int) string {
 	const question = "\nSummarise the text above in one sentence."
 	q := tokens.Estimate(question)

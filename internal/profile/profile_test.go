@@ -15,11 +15,30 @@ func TestPromptOfTokensIsExactlyThatLong(t *testing.T) {
 }
 
 func TestStandardSuiteIsValid(t *testing.T) {
-	s := StandardDefinition(DefaultSustain).Suite()
-	if err := s.Validate(); err != nil {
-		t.Fatal(err)
+	for v := OldestStandardVersion; v <= StandardVersion; v++ {
+		s := StandardOf(v, DefaultSustain).Suite()
+		if err := s.Validate(); err != nil {
+			t.Fatalf("version %d: %v", v, err)
+		}
+		if want := "profile:standard/" + string(rune('0'+v)); s.Name != want {
+			t.Errorf("suite name %q, want %q", s.Name, want)
+		}
 	}
-	if s.Name != "profile:standard/1" {
-		t.Errorf("suite name %q", s.Name)
+	if d := StandardDefinition(DefaultSustain); d.Version != StandardVersion || d.Reference.Name != StandardReference.Name {
+		t.Errorf("the newest definition is version %d against %s", d.Version, d.Reference.Name)
+	}
+}
+
+func TestEveryVersionHasItsReference(t *testing.T) {
+	for v := OldestStandardVersion; v <= StandardVersion; v++ {
+		ref, ok := StandardReferences[v]
+		if !ok || ref.Name != "reference-laptop/"+string(rune('0'+v)) {
+			t.Errorf("version %d: reference %q", v, ref.Name)
+		}
+		for _, f := range Figures {
+			if _, has := ref.Figures[f.Key]; has != f.Scored {
+				t.Errorf("version %d: figure %s scored %v, in the reference %v", v, f.Key, f.Scored, has)
+			}
+		}
 	}
 }

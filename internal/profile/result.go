@@ -4,9 +4,9 @@ package profile
 // configuration (runner.Config.Profile): per model, every figure and the
 // composite score.
 type Result struct {
-	ID        string        `json:"id"`        // the workload, e.g. "standard/1" (Definition.ID)
+	ID        string        `json:"id"`        // the workload, e.g. "standard/2" (Definition.ID)
 	Name      string        `json:"name"`      // "standard"
-	Version   int           `json:"version"`   // 1
+	Version   int           `json:"version"`   // 2 (or 1: the version run)
 	SustainS  float64       `json:"sustain_s"` // the sustained stage's length, seconds
 	Reference Reference     `json:"reference"` // what the score is relative to
 	Power     string        `json:"power"`     // "ac", "battery" or "unknown": what powered the machine

@@ -293,7 +293,7 @@ func (s *Server) handleStartProfile(w http.ResponseWriter, r *http.Request) erro
 		return err
 	}
 	if req.Profile == "" {
-		return badRequest("profile", "give profile: %q (or %q, or a variant like %q)", profile.Standard, "standard/1", "standard@sustain=10m")
+		return badRequest("profile", "give profile: %q (its newest version, %q; or %q, or a variant like %q)", profile.Standard, "standard/2", "standard/1", "standard@sustain=10m")
 	}
 	def, err := profile.Parse(req.Profile)
 	if err != nil {

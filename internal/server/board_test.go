@@ -135,6 +135,13 @@ func TestStartProfileRefusesOverrides(t *testing.T) {
 		{map[string]any{"profile": "standard", "engine": "sim", "models": []string{"sim-fast"}, "requests": 3}, "requests"},
 		{map[string]any{"profile": "standard", "engine": "sim", "models": []string{"sim-fast"}, "max_tokens": 64}, "max_tokens"},
 		{map[string]any{"profile": "standard", "engine": "sim"}, "models"},
+		{map[string]any{"profile": "standard/3", "engine": "sim", "models": []string{"sim-fast"}}, "profile"},
+		// The profile sizes its own prompts: no input length, context
+		// sweep or forced stage of the user's (once silently dropped).
+		{map[string]any{"profile": "standard", "engine": "sim", "models": []string{"sim-fast"}, "input_tokens": "512"}, "input_tokens"},
+		{map[string]any{"profile": "standard/1", "engine": "sim", "models": []string{"sim-fast"}, "force": true}, "force"},
+		{map[string]any{"profile": "standard", "engine": "sim", "models": []string{"sim-fast"}, "context_sweep": "1k,2k"}, "context_sweep"},
+		{map[string]any{"profile": "standard", "engine": "sim", "models": []string{"sim-fast"}, "prefix_cache": "warm"}, "prefix_cache"},
 	} {
 		e := a.fail(http.MethodPost, "/api/v1/profile", c.body, http.StatusBadRequest)
 		if e.Field != c.field {

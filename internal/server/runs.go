@@ -203,6 +203,11 @@ func (s *Server) startRun(w http.ResponseWriter, r *http.Request, rs *bench.Reso
 	}
 	cfg := rs.Config
 	cfg.Endpoint = v.info.Endpoint
+	if kind.profile != nil {
+		// Known now: a profiled run stopped while its long prompts are
+		// resolved (before any stage) still says how to repeat it.
+		cfg.Command = bench.ProfileCommand(v.benchEngine(), kind.profile.Def.ID(), &cfg)
+	}
 	begin := &runner.Result{ID: id, Tool: runner.CurrentTool(), Status: store.Running, Started: time.Now(),
 		Engine: v.info, Config: cfg, Suite: runner.NewSuiteInfo(rs.Suite, rs.Scenarios)}
 	if err := s.db.BeginRun(context.WithoutCancel(ctx), begin); err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -335,6 +336,69 @@ func BenchmarkBoard10000Runs(b *testing.B) {
 		}
 		if m := board.Build(cfg, rows, ""); len(m.Cells) != 80 {
 			b.Fatalf("%d cells", len(m.Cells))
+		}
+	}
+}
+
+// TestProfileVersionsAreColumnsApart: a standard/1 and a standard/2 run of
+// the same model on the same machine are two configurations, each ranked
+// on its own; a new profile version never joins the older one's column.
+func TestProfileVersionsAreColumnsApart(t *testing.T) {
+	db := openTest(t)
+	ctx := context.Background()
+	for i, id := range []string{"standard/1", "standard/2"} {
+		run := fmt.Sprintf("p%d", i+1)
+		res := testResult(run)
+		res.Config.Models = []string{"m1"}
+		res.Config.Scenarios = []string{profile.ScenarioChat, profile.ScenarioDecode}
+		res.Suite.Name = "profile:" + id
+		score := 100.0 + float64(i)
+		res.Config.Profile = &profile.Result{ID: id, Models: []profile.ModelResult{{Model: "m1", Score: &score, Complete: true}}}
+		if err := db.BeginRun(ctx, res); err != nil {
+			t.Fatal(err)
+		}
+		recs := makeRecords(10, 4)
+		for j := range recs {
+			recs[j].Model = "m1"
+			recs[j].Scenario = []string{profile.ScenarioChat, profile.ScenarioDecode}[j%2]
+			recs[j].Stage = profile.StageC1
+		}
+		w := db.NewRecordWriter(run, WriterOptions{})
+		for j := range recs {
+			if err := w.Add(&recs[j]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		finish(t, db, res, recs)
+	}
+	cfgs, err := db.BoardConfigs(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var profiles []string
+	for _, c := range cfgs {
+		profiles = append(profiles, c.Profile)
+	}
+	slices.Sort(profiles)
+	if !slices.Equal(profiles, []string{"standard/1", "standard/2"}) {
+		t.Fatalf("configurations of profiles %v, want standard/1 and standard/2 apart", profiles)
+	}
+	for i, id := range []string{"standard/1", "standard/2"} {
+		var c board.Config
+		for _, bc := range cfgs {
+			if bc.Profile == id {
+				c = bc.Config
+			}
+		}
+		rows, err := db.BoardRows(ctx, BoardFilter{Config: c})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rows) != 1 || rows[0].RunID != fmt.Sprintf("p%d", i+1) || *rows[0].Score != 100+float64(i) {
+			t.Errorf("%s: rows %+v, want run p%d alone", id, rows, i+1)
 		}
 	}
 }

@@ -133,7 +133,7 @@ export async function render(ctx) {
   // Standard profile (POST /profile, docs/metrics.md §11): a fixed,
   // versioned workload scored against a reference; it takes the engine,
   // the models and the seed above, and nothing else.
-  const profileSel = input('profile', { type: 'text', value: 'standard', title: 'standard, or a variant such as standard@sustain=10m' });
+  const profileSel = input('profile', { type: 'text', value: 'standard', title: 'standard (its newest version, standard/2), standard/1, or a variant such as standard@sustain=10m' });
   const profileButton = h('button', { type: 'button', id: 'profile-button' }, 'Run the standard profile');
 
   const out = h('div', { id: 'form-out' });
@@ -182,7 +182,7 @@ export async function render(ctx) {
       null,
       h('legend', null, 'Standard profile'),
       note('A fixed workload whose figures compare across machines: chat latency, 4k and 32k prompts, decode, 4 streams ÷ 1, sustained decode after 5 minutes, energy; each model scored against the profile\'s reference (= 100) and shown on the Leaderboard. It uses the engine, models and seed above, nothing else.'),
-      h('div', { class: 'toolbar' }, field('Profile', profileSel, 'standard, or standard@sustain=10m (a variant, ranked apart)'), profileButton),
+      h('div', { class: 'toolbar' }, field('Profile', profileSel, 'standard (standard/2), standard/1, or standard@sustain=10m (versions and variants are ranked apart)'), profileButton),
     ),
     h('div', { class: 'actions' }, runButton),
     out,
