@@ -16,6 +16,7 @@ import (
 // TestSuiteValidate checks POST /suites/validate: the CLI's messages, each
 // problem located by its path, nothing saved.
 func TestSuiteValidate(t *testing.T) {
+	sqliteOnly(t, "saved suites are files beside the SQLite file (on PostgreSQL, in the user's data directory, which the pass's tests share)")
 	a := newApp(t, Options{})
 	var v validation
 	a.data(http.MethodPost, "/api/v1/suites/validate", mySuite, http.StatusOK, &v)
