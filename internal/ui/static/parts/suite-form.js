@@ -367,6 +367,7 @@ export function suiteForm(doc, opts) {
         'div',
         { class: 'form-grid' },
         box('Name', nameCtl, at('name'), 'the part before " - " is the category when none is given'),
+        kindBox,
         box('Category', text(sc, 'category', at('category')), at('category')),
         box('Language', text(sc, 'language', at('language'), { placeholder: 'e.g. en, zh-Hans' }), at('language'), 'BCP 47 tag'),
         box('max_tokens', text(sc, 'max_tokens', at('max_tokens'), { number: true, placeholder: '100' }), at('max_tokens')),
@@ -375,7 +376,6 @@ export function suiteForm(doc, opts) {
         h('div', { class: 'field sf-field', dataset: { path: at('fixed_output') } }, h('label', { class: 'check' }, fixed, ' fixed output length (exactly max_tokens where the engine allows it)'), h('div', { class: 'field-errors', dataset: { errorsFor: at('fixed_output') } })),
         box('Description', text(sc, 'description', at('description')), at('description'), null, 'wide'),
         box('System prompt', text(sc, 'system', at('system'), { multi: true, rows: 2 }), at('system'), null, 'wide'),
-        kindBox,
         kind === 'prompt' || sc.prompt !== undefined ? box('Prompt', text(sc, 'prompt', at('prompt'), { multi: true, rows: 4 }), at('prompt'), 'sent as the last user message', 'wide') : null,
         kindFields.grid,
       ),
@@ -383,7 +383,7 @@ export function suiteForm(doc, opts) {
       kind === 'input' && !Array.isArray(sc.messages) ? null : h(
         'div',
         { class: 'sf-list', dataset: { path: at('messages') } },
-        h('span', { class: 'label' }, 'Messages (a conversation sent before the prompt)'),
+        h('span', { class: 'label' }, kind === 'prompt' ? 'Messages (a conversation sent before the prompt)' : 'Messages (a conversation sent before the first turn)'),
         h('div', { class: 'field-errors', dataset: { errorsFor: at('messages') } }),
         msgRows,
         button('Add message', { 'data-act': 'add-message' }, () => {
