@@ -36,6 +36,7 @@ type testRun struct {
 	text      string // every ok record's text
 	turns     int    // > 0: the requests are the turns of conversations of this many turns
 	sweep     []int  // a context sweep of these lengths: its scenarios, input tokens as asked
+	requested int    // > 0: every request asked for this input length (suite input_tokens), resolved by calibration
 }
 
 // write stores the run in db: every 25th request times out, latencies
@@ -60,6 +61,15 @@ func (s testRun) write(t *testing.T, db *store.DB) *runner.Result {
 		}
 		res.Config.ContextSweep, res.Config.Scenarios, res.Suite.Scenarios = s.sweep, s.scenarios, s.scenarios
 	}
+	if s.requested > 0 {
+		il := &runner.InputLengths{CalibrationRequests: 9}
+		for _, m := range s.models {
+			for _, sc := range s.scenarios {
+				il.Prompts = append(il.Prompts, runner.InputLength{Model: m, Scenario: sc, Spec: fmt.Sprint(s.requested), Method: "calibration", Lengths: 1})
+			}
+		}
+		res.Suite.InputLengths = il
+	}
 	if err := db.BeginRun(ctx, res); err != nil {
 		t.Fatal(err)
 	}
@@ -75,6 +85,9 @@ func (s testRun) write(t *testing.T, db *store.DB) *runner.Result {
 				seq++
 				if len(s.sweep) > 0 {
 					r.InputTokens = s.sweep[si]
+				}
+				if s.requested > 0 {
+					r.RequestedInputTokens, r.InputLengthMethod = s.requested, "calibration"
 				}
 				if s.turns > 0 {
 					r.Turn = i%s.turns + 1
@@ -445,5 +458,33 @@ func TestReportContextSweep(t *testing.T) {
 	}
 	if _, page := render(t, db, "plain"); strings.Contains(page, `<table class="sweep"`) || strings.Contains(page, `<canvas id="r0-context-ttft"`) {
 		t.Error("a run without a context sweep has its table or charts")
+	}
+}
+
+// TestReportInputLengths: a run whose requests asked for 50 input tokens
+// (and the engine counted 40) shows, per model × scenario, the method,
+// the length asked for, the count, the difference (−20 %) and the
+// requests more than 1 % off; a run that asked for none has no table.
+func TestReportInputLengths(t *testing.T) {
+	db := openDB(t)
+	res := testRun{id: "inlen", models: []string{"m-a", "m-b"}, scenarios: []string{"long"}, perGroup: 30, text: "hi", requested: 50}.write(t, db)
+	testRun{id: "plain", models: []string{"m"}, scenarios: []string{"chat"}, perGroup: 10, text: "hi"}.write(t, db)
+	_, page := render(t, db, "inlen")
+	rows := regexp.MustCompile(`<tr class="input" data-model="([^"]*)" data-scenario="long">(.*?)</tr>`).FindAllStringSubmatch(page, -1)
+	if len(rows) != 2 {
+		t.Fatalf("%d input-length rows, want 2", len(rows))
+	}
+	for i, g := range res.Summary.Groups {
+		f := g.InputLength
+		if f == nil || f.N != 29 || f.Off != 29 {
+			t.Fatalf("group %s: %+v (29 ok requests of 30, all 20 %% short)", g.Model, f)
+		}
+		want := `<td>calibration</td><td class="n">29</td><td class="n">50.0</td><td class="n">40.0</td><td class="n">-20.00 %</td><td class="n">29</td>`
+		if rows[i][1] != g.Model || !strings.Contains(rows[i][2], want) {
+			t.Errorf("row %s: %s\nwant %s", rows[i][1], rows[i][2], want)
+		}
+	}
+	if _, page := render(t, db, "plain"); strings.Contains(page, `<table class="inputs"`) {
+		t.Error("a run that asked for no input length has the table")
 	}
 }

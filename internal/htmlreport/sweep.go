@@ -1,6 +1,10 @@
 package htmlreport
 
-import "flperf/internal/report"
+import (
+	"strconv"
+
+	"flperf/internal/report"
+)
 
 // sweepRow is one input length of one model of a context sweep, as the
 // report's table shows it (docs/metrics.md §13).
@@ -55,4 +59,43 @@ func sweepCharts(prefix string) []chartView {
 		{prefix + "-context-prefill", "Prefill rate against input tokens (context sweep; p50 solid, mean dashed; log x axis)"},
 		{prefix + "-context-tpot", "TPOT against input tokens (context sweep; p50 solid, mean dashed; log x axis)"},
 	}
+}
+
+// inputRow is one model × scenario that asked for an input length (suite
+// input_tokens): the length asked for beside the engine's own count.
+type inputRow struct {
+	Model, Scenario, Stage, Method string
+	N, Off                         int
+	Requested, Measured, Diff      string
+}
+
+// inputRows are the input-length figures of r's groups (stats.Group
+// InputLength) with the method each model × scenario's prompts were made
+// by; nil when no request asked for a length.
+func inputRows(r *Run) []inputRow {
+	res := r.Result
+	methods := map[[2]string]string{}
+	if il := res.Suite.InputLengths; il != nil {
+		for _, p := range il.Prompts {
+			methods[[2]string{p.Model, p.Scenario}] = p.Method
+		}
+	}
+	var rows []inputRow
+	for i := range res.Groups {
+		g := &res.Groups[i]
+		f := g.InputLength
+		if f == nil {
+			continue
+		}
+		row := inputRow{Model: g.Model, Scenario: g.Scenario, Stage: g.Stage, Method: methods[[2]string{g.Model, g.Scenario}], N: f.N, Off: f.Off,
+			Requested: numPtr(f.RequestedMean), Measured: numPtr(f.MeasuredMean), Diff: "–"}
+		if row.Method == "" {
+			row.Method = "–"
+		}
+		if f.Diff != nil {
+			row.Diff = strconv.FormatFloat(100**f.Diff, 'f', 2, 64) + " %"
+		}
+		rows = append(rows, row)
+	}
+	return rows
 }

@@ -41,6 +41,7 @@ type runView struct {
 	Curve     []curveRow
 	Turns     []turnRow
 	Sweep     []sweepRow
+	Inputs    []inputRow
 	SweepFits []sweepFit
 	Machine   string
 	Config    []kv
@@ -376,6 +377,7 @@ func newRunView(i int, r *Run) runView {
 		}
 	}
 	v.Sweep, v.SweepFits = sweepRows(r.Sweep)
+	v.Inputs = inputRows(r)
 	for j := range res.Groups {
 		g := &res.Groups[j]
 		for _, f := range g.Turns {
