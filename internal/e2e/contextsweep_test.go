@@ -95,6 +95,7 @@ func TestContextSweepChart(t *testing.T) {
 		t.Fatalf("the report's charts failed: %s", e)
 	}
 	checkSweepCharts(t, b, doc.Sweep, "r0-context")
+	b.screenshot(t, artifactsDir(t), "report-context-sweep", true)
 	if n := eval[int](t, b, `document.querySelectorAll('table.sweep tr.sweep').length`); n != 6 {
 		t.Errorf("the report's sweep table has %d rows, want 6 (2 models × 3 lengths)", n)
 	}
