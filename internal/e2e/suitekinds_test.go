@@ -30,7 +30,7 @@ func TestSuiteEditorKinds(t *testing.T) {
 	b.setField(t, `input[data-path="name"]`, "kinds")
 	// Scenario 1: an exact input length.
 	b.setField(t, `input[data-path="scenarios[0].name"]`, "Long input")
-	b.setField(t, `select[data-path="scenarios[0].kind"]`, "input")
+	b.setField(t, `select[name="scenarios[0]:kind"]`, "input")
 	b.waitFor(t, 10*time.Second, "the input tokens field", `document.querySelector('input[data-path="scenarios[0].input_tokens"]') && !document.querySelector('textarea[data-path="scenarios[0].prompt"]')`)
 	b.setField(t, `input[data-path="scenarios[0].input_tokens"]`, "512:abc")
 	b.waitValidated(t)
@@ -50,7 +50,7 @@ func TestSuiteEditorKinds(t *testing.T) {
 	b.waitFor(t, 10*time.Second, "scenario 2", `document.querySelector('input[data-path="scenarios[1].name"]')`)
 	b.setField(t, `input[data-path="scenarios[1].name"]`, "Chat")
 	b.setField(t, `input[data-path="scenarios[1].max_tokens"]`, "8")
-	b.setField(t, `select[data-path="scenarios[1].kind"]`, "turns")
+	b.setField(t, `select[name="scenarios[1]:kind"]`, "turns")
 	b.waitFor(t, 10*time.Second, "the first turn", `document.querySelector('textarea[data-path="scenarios[1].turns[0]"]') && !document.querySelector('textarea[data-path="scenarios[1].prompt"]')`)
 	b.waitValidated(t)
 	if got := errorsBeside(t, b, "scenarios[1].turns[0]"); got != "must not be empty" {
@@ -73,7 +73,7 @@ func TestSuiteEditorKinds(t *testing.T) {
 	b.waitFor(t, 10*time.Second, "scenario 3", `document.querySelector('input[data-path="scenarios[2].name"]')`)
 	b.setField(t, `input[data-path="scenarios[2].name"]`, "Generated chat")
 	b.setField(t, `input[data-path="scenarios[2].max_tokens"]`, "8")
-	b.setField(t, `select[data-path="scenarios[2].kind"]`, "generated")
+	b.setField(t, `select[name="scenarios[2]:kind"]`, "generated")
 	b.waitFor(t, 10*time.Second, "the conversation fields", `document.querySelector('input[data-path="scenarios[2].conversation.user_tokens"]')`)
 	b.setField(t, `input[data-path="scenarios[2].conversation.user_tokens"]`, "0")
 	b.waitValidated(t)
@@ -83,9 +83,9 @@ func TestSuiteEditorKinds(t *testing.T) {
 	b.setField(t, `input[data-path="scenarios[2].conversation.turns"]`, "3")
 	b.setField(t, `input[data-path="scenarios[2].conversation.user_tokens"]`, "16")
 	// Switching kinds and back keeps what was typed.
-	b.setField(t, `select[data-path="scenarios[2].kind"]`, "prompt")
+	b.setField(t, `select[name="scenarios[2]:kind"]`, "prompt")
 	b.waitFor(t, 10*time.Second, "the prompt", `document.querySelector('textarea[data-path="scenarios[2].prompt"]')`)
-	b.setField(t, `select[data-path="scenarios[2].kind"]`, "generated")
+	b.setField(t, `select[name="scenarios[2]:kind"]`, "generated")
 	b.waitFor(t, 10*time.Second, "the conversation fields again", `document.querySelector('input[data-path="scenarios[2].conversation.turns"]') && document.querySelector('input[data-path="scenarios[2].conversation.turns"]').value === '3'`)
 	b.waitValidated(t)
 	if got := eval[string](t, b, `document.querySelector('#suite-problems').textContent`); got != "" {
@@ -99,7 +99,7 @@ func TestSuiteEditorKinds(t *testing.T) {
 
 	b.click(t, "#suite-save")
 	b.waitFor(t, 20*time.Second, "the saved suite", `location.search === '?edit=kinds' && window.__flperfReady && window.__flperfReady.page === 'suites' && document.querySelector('#suite-run:not(.hidden)')`)
-	if got := eval[string](t, b, `document.querySelector('select[data-path="scenarios[0].kind"]').value + ',' + document.querySelector('select[data-path="scenarios[1].kind"]').value + ',' + document.querySelector('select[data-path="scenarios[2].kind"]').value`); got != "input,turns,generated" {
+	if got := eval[string](t, b, `document.querySelector('select[name="scenarios[0]:kind"]').value + ',' + document.querySelector('select[name="scenarios[1]:kind"]').value + ',' + document.querySelector('select[name="scenarios[2]:kind"]').value`); got != "input,turns,generated" {
 		t.Errorf("the saved suite's kinds are shown as %s", got)
 	}
 	st, err := (&suite.Library{Dir: suite.LibraryDir(dbPath)}).Resolve("kinds")

@@ -319,16 +319,17 @@ export function suiteForm(doc, opts) {
       changed();
     });
     const kind = kindOf(sc);
-    const kindSel = h('select', { disabled: readOnly, name: at('kind'), 'data-kind': '' }, KINDS.map((k) => h('option', { value: k.value }, k.label)));
+    // The kind is no key of the document: the control is named, not
+    // given a data-path, so that no problem is ever shown on it.
+    const kindSel = h('select', { disabled: readOnly, name: `${p}:kind`, class: 'sf-kind' }, KINDS.map((k) => h('option', { value: k.value }, k.label)));
     kindSel.value = kind;
-    kindSel.dataset.path = at('kind');
     kindSel.addEventListener('change', () => {
       switchKind(sc, kindSel.value);
       restructure();
     });
     const kindBox = h(
       'div',
-      { class: 'field sf-field', dataset: { path: at('kind') } },
+      { class: 'field sf-field' },
       h('label', { class: 'label', for: `sf-kind-${i}` }, 'Kind'),
       kindSel,
       h('small', { class: 'hint' }, {
