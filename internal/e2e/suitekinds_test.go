@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
+
 	"flperf/internal/suite"
 )
 
@@ -195,6 +197,16 @@ func TestSuiteEditorKinds(t *testing.T) {
 	}
 	b.screenshot(t, shots, "suite-kinds-run", true)
 	b.noErrors(t, "suite kinds")
+
+	// A narrow window: the kinds' controls fit.
+	b.do(t, 10*time.Second, chromedp.EmulateViewport(420, 900))
+	b.open(t, a.url+"suites?edit=kinds", "suites")
+	b.waitFor(t, 20*time.Second, "the turns", `document.querySelector('textarea[data-path="scenarios[1].turns[1]"]')`)
+	if w := eval[[]int](t, b, `[document.documentElement.scrollWidth, window.innerWidth]`); w[0] > w[1] {
+		t.Errorf("the kinds at 420 px: the page is %d px wide, wider than the window", w[0])
+	}
+	b.screenshot(t, shots, "suite-editor-kinds-420px", true)
+	b.noErrors(t, "suite kinds at 420 px")
 }
 
 // clickMid scrolls the element sel to the middle of the window, out from
