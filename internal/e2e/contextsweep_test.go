@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
+
 	"flperf/internal/cli"
 	"flperf/internal/report"
 )
@@ -71,56 +73,7 @@ func TestContextSweepChart(t *testing.T) {
 	}
 	b.open(t, a.url+"runs/"+runs[0].ID, "results")
 	b.waitFor(t, 30*time.Second, "results rendered", `typeof window.__flperfRendered === 'number'`)
-	for _, c := range []struct {
-		id, p50, mean string
-		get           func(p *report.ContextSweepPoint) (*float64, *float64)
-	}{
-		{"chart-context-ttft", "p50", "mean", func(p *report.ContextSweepPoint) (*float64, *float64) { return p.TTFTP50, p.TTFTMean }},
-		{"chart-context-prefill", "p50", "mean", func(p *report.ContextSweepPoint) (*float64, *float64) { return p.PrefillP50, p.PrefillMean }},
-		{"chart-context-tpot", "p50", "mean", func(p *report.ContextSweepPoint) (*float64, *float64) { return p.TPOTP50, p.TPOTMean }},
-	} {
-		got := eval[*drawnLines](t, b, readLines+`('`+c.id+`')`)
-		if got == nil {
-			t.Fatalf("no %s drawn", c.id)
-		}
-		if got.XType != "logarithmic" || got.YType != "linear" {
-			t.Errorf("%s axes %s × %s, want a logarithmic x and a linear y", c.id, got.XType, got.YType)
-		}
-		var want []drawnLine
-		for _, m := range doc.Sweep.Models {
-			p50 := drawnLine{Label: m.Model + " p50"}
-			mean := drawnLine{Label: m.Model + " mean", Dashed: true}
-			for i := range m.Points {
-				p := &m.Points[i]
-				a, b := c.get(p)
-				if p.Skipped != "" || p.InputTokens == nil {
-					continue
-				}
-				if a != nil {
-					p50.Points = append(p50.Points, [2]float64{*p.InputTokens, *a})
-				}
-				if b != nil {
-					mean.Points = append(mean.Points, [2]float64{*p.InputTokens, *b})
-				}
-			}
-			want = append(want, p50, mean)
-		}
-		if len(got.Datasets) != len(want) {
-			t.Fatalf("%s: %d lines drawn, the API gives %d: %+v", c.id, len(got.Datasets), len(want), got.Datasets)
-		}
-		for i, w := range want {
-			g := got.Datasets[i]
-			if g.Label != w.Label || g.Dashed != w.Dashed || len(g.Points) != len(w.Points) || len(w.Points) != 3 {
-				t.Errorf("%s line %d: drawn %+v, the API's %+v", c.id, i, g, w)
-				continue
-			}
-			for j := range w.Points {
-				if g.Points[j] != w.Points[j] {
-					t.Errorf("%s %s point %d: drawn %v, the API's %v", c.id, w.Label, j, g.Points[j], w.Points[j])
-				}
-			}
-		}
-	}
+	checkSweepCharts(t, b, doc.Sweep, "chart-context")
 	fits := eval[[]string](t, b, `[...document.querySelectorAll('.context-notes li')].map((li) => li.dataset.model + '=' + li.dataset.prefill)`)
 	for i, m := range doc.Sweep.Models {
 		want := m.Model + "="
@@ -132,6 +85,21 @@ func TestContextSweepChart(t *testing.T) {
 		}
 	}
 	b.noErrors(t, "results "+runs[0].ID)
+
+	// The single-file HTML report draws the same figures, from its own
+	// JSON block, on the same axes.
+	file := download(t, a.url+"api/v1/runs/"+runs[0].ID+"/report.html", t.TempDir(), "sweep.html")
+	b.do(t, 30*time.Second, chromedp.Navigate("file://"+file))
+	b.waitFor(t, 30*time.Second, "the report's charts", `window.__flperfReport !== undefined`)
+	if e := eval[string](t, b, `window.__flperfReport.error`); e != "" {
+		t.Fatalf("the report's charts failed: %s", e)
+	}
+	checkSweepCharts(t, b, doc.Sweep, "r0-context")
+	b.screenshot(t, artifactsDir(t), "report-context-sweep", true)
+	if n := eval[int](t, b, `document.querySelectorAll('table.sweep tr.sweep').length`); n != 6 {
+		t.Errorf("the report's sweep table has %d rows, want 6 (2 models × 3 lengths)", n)
+	}
+	b.noErrors(t, "report of "+runs[0].ID)
 }
 
 // TestBenchmarksPageContextSweep: the Benchmarks page starts a context
@@ -179,4 +147,63 @@ func TestBenchmarksPageContextSweep(t *testing.T) {
 		t.Fatalf("the run's rows are %v, want context-64 then context-256", scenarios)
 	}
 	b.noErrors(t, "benchmarks")
+}
+
+// checkSweepCharts compares the context-sweep charts idPrefix-ttft,
+// -prefill and -tpot drawn in the page with the API's figures: a
+// logarithmic x axis and a linear y, per model a p50 line (solid) and a
+// mean line (dashed) whose points are each length's mean input tokens
+// against its figure, exactly.
+func checkSweepCharts(t *testing.T, b *browser, sweep *report.ContextSweep, idPrefix string) {
+	t.Helper()
+	for _, c := range []struct {
+		id, p50, mean string
+		get           func(p *report.ContextSweepPoint) (*float64, *float64)
+	}{
+		{idPrefix + "-ttft", "p50", "mean", func(p *report.ContextSweepPoint) (*float64, *float64) { return p.TTFTP50, p.TTFTMean }},
+		{idPrefix + "-prefill", "p50", "mean", func(p *report.ContextSweepPoint) (*float64, *float64) { return p.PrefillP50, p.PrefillMean }},
+		{idPrefix + "-tpot", "p50", "mean", func(p *report.ContextSweepPoint) (*float64, *float64) { return p.TPOTP50, p.TPOTMean }},
+	} {
+		got := eval[*drawnLines](t, b, readLines+`(`+js(c.id)+`)`)
+		if got == nil {
+			t.Fatalf("no %s drawn", c.id)
+		}
+		if got.XType != "logarithmic" || got.YType != "linear" {
+			t.Errorf("%s axes %s × %s, want a logarithmic x and a linear y", c.id, got.XType, got.YType)
+		}
+		var want []drawnLine
+		for _, m := range sweep.Models {
+			p50 := drawnLine{Label: m.Model + " p50"}
+			mean := drawnLine{Label: m.Model + " mean", Dashed: true}
+			for i := range m.Points {
+				p := &m.Points[i]
+				a, b := c.get(p)
+				if p.Skipped != "" || p.InputTokens == nil {
+					continue
+				}
+				if a != nil {
+					p50.Points = append(p50.Points, [2]float64{*p.InputTokens, *a})
+				}
+				if b != nil {
+					mean.Points = append(mean.Points, [2]float64{*p.InputTokens, *b})
+				}
+			}
+			want = append(want, p50, mean)
+		}
+		if len(got.Datasets) != len(want) {
+			t.Fatalf("%s: %d lines drawn, the API gives %d: %+v", c.id, len(got.Datasets), len(want), got.Datasets)
+		}
+		for i, w := range want {
+			g := got.Datasets[i]
+			if g.Label != w.Label || g.Dashed != w.Dashed || len(g.Points) != len(w.Points) || len(w.Points) != 3 {
+				t.Errorf("%s line %d: drawn %+v, the API's %+v", c.id, i, g, w)
+				continue
+			}
+			for j := range w.Points {
+				if g.Points[j] != w.Points[j] {
+					t.Errorf("%s %s point %d: drawn %v, the API's %v", c.id, w.Label, j, g.Points[j], w.Points[j])
+				}
+			}
+		}
+	}
 }

@@ -19,6 +19,7 @@ import (
 	"flperf/internal/engine"
 	"flperf/internal/load"
 	"flperf/internal/record"
+	"flperf/internal/report"
 	"flperf/internal/runner"
 	"flperf/internal/stats"
 	"flperf/internal/store"
@@ -34,6 +35,8 @@ type testRun struct {
 	perGroup  int    // measured requests per model × scenario
 	text      string // every ok record's text
 	turns     int    // > 0: the requests are the turns of conversations of this many turns
+	sweep     []int  // a context sweep of these lengths: its scenarios, input tokens as asked
+	requested int    // > 0: every request asked for this input length (suite input_tokens), resolved by calibration
 }
 
 // write stores the run in db: every 25th request times out, latencies
@@ -51,6 +54,22 @@ func (s testRun) write(t *testing.T, db *store.DB) *runner.Result {
 			Requests: s.perGroup, Timeout: runner.Duration(30 * time.Second), Stream: true, Seed: 1},
 		Suite: runner.SuiteInfo{Name: "test", Version: "1", Source: "test", Scenarios: s.scenarios},
 	}
+	if len(s.sweep) > 0 {
+		s.scenarios = nil
+		for _, l := range s.sweep {
+			s.scenarios = append(s.scenarios, runner.SweepScenario(l))
+		}
+		res.Config.ContextSweep, res.Config.Scenarios, res.Suite.Scenarios = s.sweep, s.scenarios, s.scenarios
+	}
+	if s.requested > 0 {
+		il := &runner.InputLengths{CalibrationRequests: 9}
+		for _, m := range s.models {
+			for _, sc := range s.scenarios {
+				il.Prompts = append(il.Prompts, runner.InputLength{Model: m, Scenario: sc, Spec: fmt.Sprint(s.requested), Method: "calibration", Lengths: 1})
+			}
+		}
+		res.Suite.InputLengths = il
+	}
 	if err := db.BeginRun(ctx, res); err != nil {
 		t.Fatal(err)
 	}
@@ -64,6 +83,12 @@ func (s testRun) write(t *testing.T, db *store.DB) *runner.Result {
 				r := record.Record{Seq: int64(seq), Model: m, Scenario: sc, Stream: true, MaxTok: 16, Scheduled: sent, Sent: sent,
 					Status: 200, InputTokens: 40, InputSource: record.SourceUsage}
 				seq++
+				if len(s.sweep) > 0 {
+					r.InputTokens = s.sweep[si]
+				}
+				if s.requested > 0 {
+					r.RequestedInputTokens, r.InputLengthMethod = s.requested, "calibration"
+				}
 				if s.turns > 0 {
 					r.Turn = i%s.turns + 1
 					r.InputTokens += 60 * (r.Turn - 1)
@@ -373,5 +398,93 @@ func TestReportTurns(t *testing.T) {
 	}
 	if _, page := render(t, db, "plain"); strings.Contains(page, `class="turns"`) {
 		t.Error("a run without conversations has a per-turn table")
+	}
+}
+
+// TestReportContextSweep: a context sweep's report carries the sweep's
+// figures in its JSON block exactly as report.RunContextSweep computes them
+// (what the API serves and the app draws), a canvas for each of its three
+// charts, and a table row per model × length with the same figures.
+func TestReportContextSweep(t *testing.T) {
+	db := openDB(t)
+	res := testRun{id: "sweep", models: []string{"m-a", "m-b"}, perGroup: 20, text: "hi", sweep: []int{64, 256, 1024}}.write(t, db)
+	testRun{id: "plain", models: []string{"m"}, scenarios: []string{"chat"}, perGroup: 10, text: "hi"}.write(t, db)
+	stored, err := db.Run(context.Background(), "sweep")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := report.RunContextSweep(stored)
+	if want == nil || len(want.Models) != 2 || len(want.Models[0].Points) != 3 || res.ID != "sweep" {
+		t.Fatalf("the sweep: %+v", want)
+	}
+	_, page := render(t, db, "sweep")
+	var doc struct {
+		Runs []struct {
+			Sweep json.RawMessage `json:"context_sweep"`
+		} `json:"runs"`
+	}
+	if err := json.Unmarshal([]byte(html.UnescapeString(dataRE.FindStringSubmatch(page)[1])), &doc); err != nil {
+		t.Fatal(err)
+	}
+	wantJSON, _ := json.Marshal(want)
+	if len(doc.Runs) != 1 || string(doc.Runs[0].Sweep) != string(wantJSON) {
+		t.Fatalf("the JSON block's context_sweep\n%s\nwant\n%s", doc.Runs[0].Sweep, wantJSON)
+	}
+	for _, id := range []string{"r0-context-ttft", "r0-context-prefill", "r0-context-tpot"} {
+		if !strings.Contains(page, `<canvas id="`+id+`"`) {
+			t.Errorf("no canvas %s", id)
+		}
+	}
+	rows := regexp.MustCompile(`<tr class="sweep" data-model="([^"]*)" data-scenario="([^"]*)">(.*?)</tr>`).FindAllStringSubmatch(page, -1)
+	i := 0
+	for _, m := range want.Models {
+		for _, p := range m.Points {
+			if i >= len(rows) {
+				t.Fatalf("%d sweep rows, want 6", len(rows))
+			}
+			cells := fmt.Sprintf(`<td class="n">%d</td><td class="n">%d</td><td class="n">%s</td><td class="n">%s</td><td class="n">%s</td><td class="n">%s</td><td class="n">%s</td>`,
+				p.Requested, p.N, pct(p.ErrorRate), numPtr(p.InputTokens), numPtr(p.TTFTP50), numPtr(p.PrefillP50), numPtr(p.TPOTP50))
+			if rows[i][1] != m.Model || rows[i][2] != p.Scenario || !strings.Contains(rows[i][3], cells) {
+				t.Errorf("row %d %q\nwant %s %s %s", i, rows[i][0], m.Model, p.Scenario, cells)
+			}
+			if p.InputTokens == nil || *p.InputTokens != float64(p.Requested) {
+				t.Errorf("%s %s: input tokens %v, want %d", m.Model, p.Scenario, p.InputTokens, p.Requested)
+			}
+			i++
+		}
+	}
+	if len(rows) != 6 {
+		t.Errorf("%d sweep rows, want 6", len(rows))
+	}
+	if _, page := render(t, db, "plain"); strings.Contains(page, `<table class="sweep"`) || strings.Contains(page, `<canvas id="r0-context-ttft"`) {
+		t.Error("a run without a context sweep has its table or charts")
+	}
+}
+
+// TestReportInputLengths: a run whose requests asked for 50 input tokens
+// (and the engine counted 40) shows, per model × scenario, the method,
+// the length asked for, the count, the difference (−20 %) and the
+// requests more than 1 % off; a run that asked for none has no table.
+func TestReportInputLengths(t *testing.T) {
+	db := openDB(t)
+	res := testRun{id: "inlen", models: []string{"m-a", "m-b"}, scenarios: []string{"long"}, perGroup: 30, text: "hi", requested: 50}.write(t, db)
+	testRun{id: "plain", models: []string{"m"}, scenarios: []string{"chat"}, perGroup: 10, text: "hi"}.write(t, db)
+	_, page := render(t, db, "inlen")
+	rows := regexp.MustCompile(`<tr class="input" data-model="([^"]*)" data-scenario="long">(.*?)</tr>`).FindAllStringSubmatch(page, -1)
+	if len(rows) != 2 {
+		t.Fatalf("%d input-length rows, want 2", len(rows))
+	}
+	for i, g := range res.Summary.Groups {
+		f := g.InputLength
+		if f == nil || f.N != 29 || f.Off != 29 {
+			t.Fatalf("group %s: %+v (29 ok requests of 30, all 20 %% short)", g.Model, f)
+		}
+		want := `<td>calibration</td><td class="n">29</td><td class="n">50.0</td><td class="n">40.0</td><td class="n">-20.00 %</td><td class="n">29</td>`
+		if rows[i][1] != g.Model || !strings.Contains(rows[i][2], want) {
+			t.Errorf("row %s: %s\nwant %s", rows[i][1], rows[i][2], want)
+		}
+	}
+	if _, page := render(t, db, "plain"); strings.Contains(page, `<table class="inputs"`) {
+		t.Error("a run that asked for no input length has the table")
 	}
 }

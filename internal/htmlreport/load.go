@@ -61,10 +61,13 @@ type Report struct {
 
 // Run is one run of a report.
 type Run struct {
-	Result  *runner.Result
-	Best    []report.BestClaim
-	Curve   *report.Curve // a load sweep's throughput–latency curve; nil for one level
-	Dists   []Dist        // per metric of distMetrics, per model
+	Result *runner.Result
+	Best   []report.BestClaim
+	Curve  *report.Curve // a load sweep's throughput–latency curve; nil for one level
+	// Sweep is a context sweep's figures (docs/metrics.md §13); nil for
+	// any other run.
+	Sweep   *report.ContextSweep
+	Dists   []Dist // per metric of distMetrics, per model
 	Samples []Sample
 	Text    string // the terminal report (`flperf show`)
 }
@@ -132,7 +135,7 @@ func loadRun(ctx context.Context, db *store.DB, id string) (Run, error) {
 	if err != nil {
 		return Run{}, err
 	}
-	run := Run{Result: res, Best: report.Best(res), Curve: report.RunCurve(res)}
+	run := Run{Result: res, Best: report.Best(res), Curve: report.RunCurve(res), Sweep: report.RunContextSweep(res)}
 	var text strings.Builder
 	if err := report.Table(&text, res); err != nil {
 		return Run{}, err

@@ -66,13 +66,16 @@ type data struct {
 }
 
 type runData struct {
-	Prefix string          `json:"prefix"`
-	ID     string          `json:"id"`
-	Groups []stats.Group   `json:"groups"`
-	Models []stats.Group   `json:"models"`
-	Dists  []Dist          `json:"dists"`
-	Curve  *report.Curve   `json:"curve"`
-	Best   json.RawMessage `json:"best"`
+	Prefix string        `json:"prefix"`
+	ID     string        `json:"id"`
+	Groups []stats.Group `json:"groups"`
+	Models []stats.Group `json:"models"`
+	Dists  []Dist        `json:"dists"`
+	Curve  *report.Curve `json:"curve"`
+	// ContextSweep is a context sweep's figures, the API's context_sweep;
+	// null for any other run.
+	ContextSweep *report.ContextSweep `json:"context_sweep"`
+	Best         json.RawMessage      `json:"best"`
 	// Names maps each model id the charts label that is shown otherwise
 	// (report.ModelName: a file path by its file name).
 	Names map[string]string `json:"names"`
@@ -121,7 +124,7 @@ func Write(w io.Writer, rep *Report) error {
 		if err != nil {
 			return err
 		}
-		d.Runs = append(d.Runs, runData{Prefix: v.Prefix, ID: r.Result.ID, Groups: r.Result.Groups, Models: r.Result.Models, Dists: r.Dists, Curve: r.Curve, Best: best,
+		d.Runs = append(d.Runs, runData{Prefix: v.Prefix, ID: r.Result.ID, Groups: r.Result.Groups, Models: r.Result.Models, Dists: r.Dists, Curve: r.Curve, ContextSweep: r.Sweep, Best: best,
 			Names: namesOf(r.Result.Groups, r.Result.Models)})
 	}
 	pv.Title = "FLPerformance report: run " + strings.Join(ids, " and ")

@@ -1,5 +1,7 @@
 // report.js: draws the charts of a `flperf report --html` file from its
-// JSON block (#flperf-data) with the Chart.js inlined before it. The tables
+// JSON block (#flperf-data) with the Chart.js inlined before it: the
+// per-scenario bars, distributions, a load sweep's curve and a context
+// sweep's figures against input tokens (log x axis). The tables
 // are in the page already; names reach the charts only as Chart.js labels,
 // drawn on a canvas (never markup). When done it sets
 // window.__flperfReport = { charts: N, error: '' }.
@@ -90,6 +92,33 @@
     });
   }
 
+  // sweepLines: a context sweep's figure against input tokens, x on a
+  // logarithmic axis (lengths span orders of magnitude); per model its
+  // p50 (solid) and mean (dashed) over the lengths that ran with both the
+  // input count and the figure, as the app's chart draws them.
+  function sweepLines(id, sweep, name, p50Key, meanKey, yTitle) {
+    var datasets = [];
+    sweep.models.forEach(function (m, i) {
+      [[p50Key, 'p50', false], [meanKey, 'mean', true]].forEach(function (x) {
+        var ds = {
+          label: name(m.model) + ' ' + x[1],
+          data: m.points.filter(function (p) { return !p.skipped && isNum(p.input_tokens) && isNum(p[x[0]]); })
+            .map(function (p) { return { x: p.input_tokens, y: p[x[0]] }; }),
+          borderColor: color(i),
+          backgroundColor: color(i, 0.3),
+          pointRadius: 3,
+        };
+        if (x[2]) ds.borderDash = [6, 4];
+        datasets.push(ds);
+      });
+    });
+    make(id, {
+      type: 'line',
+      data: { datasets: datasets },
+      options: { scales: { x: { type: 'logarithmic', title: axis('input tokens (log scale)') }, y: { type: 'linear', beginAtZero: true, title: axis(yTitle) } } },
+    });
+  }
+
   function drawRun(run) {
     // A model is labelled as the tables show it (report.ModelName in Go:
     // a file-path id by its file name).
@@ -140,6 +169,12 @@
         return { label: name(d.model) + ' (n = ' + d.n + ')', points: pts, color: i };
       }), metric + ' (' + (ds[0] ? ds[0].unit : '') + ')', 'requests per bin', 'before');
     });
+    var sweep = run.context_sweep;
+    if (sweep) {
+      sweepLines(p + '-context-ttft', sweep, name, 'ttft_p50_ms', 'ttft_mean_ms', 'time to first token (ms)');
+      sweepLines(p + '-context-prefill', sweep, name, 'prefill_tps_p50', 'prefill_tps_mean', 'prefill rate (tok/s)');
+      sweepLines(p + '-context-tpot', sweep, name, 'tpot_p50_ms', 'tpot_mean_ms', 'time per output token (ms)');
+    }
     var curve = run.curve;
     if (curve) {
       [['ttft', 'time to first token (ms)'], ['tpot', 'time per output token (ms)']].forEach(function (x) {

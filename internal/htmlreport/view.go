@@ -40,6 +40,9 @@ type runView struct {
 	Engines   []engineRow
 	Curve     []curveRow
 	Turns     []turnRow
+	Sweep     []sweepRow
+	Inputs    []inputRow
+	SweepFits []sweepFit
 	Machine   string
 	Config    []kv
 	Command   string
@@ -373,6 +376,8 @@ func newRunView(i int, r *Run) runView {
 			}
 		}
 	}
+	v.Sweep, v.SweepFits = sweepRows(r.Sweep)
+	v.Inputs = inputRows(r)
 	for j := range res.Groups {
 		g := &res.Groups[j]
 		for _, f := range g.Turns {
@@ -428,6 +433,9 @@ func chartsOf(prefix string, r *Run) []chartView {
 		cs = append(cs,
 			chartView{prefix + "-curve-ttft", "TTFT p50 and p99 against output throughput (load sweep)"},
 			chartView{prefix + "-curve-tpot", "TPOT p50 and p99 against output throughput (load sweep)"})
+	}
+	if r.Sweep != nil {
+		cs = append(cs, sweepCharts(prefix)...)
 	}
 	return cs
 }

@@ -35,7 +35,10 @@ func CSVHeader() []string {
 		"res_energy_j", "res_joules_per_token")
 	h = append(h, "language", "chars_per_s_n", "chars_per_s_mean", "chars_per_s_p50",
 		"output_chars", "tokens_per_char", "prompt_chars", "input_tokens_per_char")
-	return append(h, retryCSVHeader...)
+	h = append(h, retryCSVHeader...)
+	h = append(h, inputCSVHeader...)
+	h = append(h, cacheCSVHeader...)
+	return append(h, turnCSVHeader...)
 }
 
 // resourceCells are the resource figures of g's window (its stage, or its
@@ -121,7 +124,9 @@ func engineCells(g *stats.Group) []string {
 }
 
 // CSV writes one row per model × scenario, then one per model (scenario
-// empty: all scenarios pooled). Unknown figures are empty cells, never 0.
+// empty: all scenarios pooled), then one per conversation turn of each
+// model × scenario (turn set; see turnRows). Unknown figures are empty
+// cells, never 0.
 // Quoting follows RFC 4180 (encoding/csv).
 func CSV(w io.Writer, r *runner.Result) error {
 	cw := csv.NewWriter(w)
@@ -133,6 +138,11 @@ func CSV(w io.Writer, r *runner.Result) error {
 			if err := cw.Write(csvRow(r, &groups[i])); err != nil {
 				return err
 			}
+		}
+	}
+	for i := range r.Groups {
+		if err := cw.WriteAll(turnRows(r, &r.Groups[i])); err != nil {
+			return err
 		}
 	}
 	cw.Flush()
@@ -177,7 +187,10 @@ func csvRow(r *runner.Result, g *stats.Group) []string {
 	row = append(row, engineCells(g)...)
 	row = append(row, resourceCells(r, g)...)
 	row = append(row, charCells(r, g)...)
-	return append(row, retryCSVCells(g)...)
+	row = append(row, retryCSVCells(g)...)
+	row = append(row, inputCSVCells(r, g)...)
+	row = append(row, cacheCSVCells(g)...)
+	return append(row, make([]string, len(turnCSVHeader))...)
 }
 
 // charCells are g's language (its scenario's; empty for pooled rows) and

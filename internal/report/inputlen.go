@@ -67,3 +67,40 @@ func dash(s string) string {
 	}
 	return s
 }
+
+// mdInputLengths writes inputLengthBlock's figures as a Markdown table: per
+// group that asked for an input length, the method, the mean length asked
+// for and the engine's own mean count, their difference and the requests
+// more than 1 % off, then what resolving the prompts cost.
+func mdInputLengths(ew *errWriter, r *runner.Result) {
+	methods := map[[2]string]string{}
+	if il := r.Suite.InputLengths; il != nil {
+		for _, p := range il.Prompts {
+			methods[[2]string{p.Model, p.Scenario}] = p.Method
+		}
+	}
+	t := mdTable{head: []string{"Model", "Scenario", "Load", "Method", "N", "Requested", "Measured", "Diff", "Off >1%"},
+		right: []bool{false, false, false, false, true, true, true, true, true}}
+	for i := range r.Groups {
+		g := &r.Groups[i]
+		f := g.InputLength
+		if f == nil {
+			continue
+		}
+		diff := "–"
+		if f.Diff != nil {
+			diff = strconv.FormatFloat(100**f.Diff, 'f', 2, 64) + "%"
+		}
+		t.rows = append(t.rows, []string{mdText(ModelName(g.Model)), mdText(g.Scenario), mdText(g.Stage), mdText(dash(methods[[2]string{g.Model, g.Scenario}])),
+			strconv.Itoa(f.N), mean1(f.RequestedMean), mean1(f.MeasuredMean), diff, strconv.Itoa(f.Off)})
+	}
+	if len(t.rows) == 0 {
+		return
+	}
+	ew.printf("\n#### Input lengths\n\nTokens asked for vs the engine's own count, means over ok requests.\n\n")
+	t.write(ew)
+	if il := r.Suite.InputLengths; il != nil {
+		ew.printf("\nResolved before the run: %d tokenizer counts, %d calibration requests taking %.2f s (not recorded, in no figure).\n",
+			il.TokenizerCounts, il.CalibrationRequests, il.CalibrationSeconds)
+	}
+}

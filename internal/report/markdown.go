@@ -67,6 +67,8 @@ func Markdown(w io.Writer, r *runner.Result) error {
 	mdOpenLoop(ew, r)
 	mdColdStarts(ew, r)
 	mdEngineFigures(ew, r)
+	mdInputLengths(ew, r)
+	mdPrefix(ew, r)
 	mdTurns(ew, r)
 	if len(r.Warnings) > 0 || len(notes.list) > 0 {
 		ew.printf("\n#### Warnings\n\n")

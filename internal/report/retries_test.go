@@ -65,11 +65,11 @@ func TestRetriesShown(t *testing.T) {
 		t.Fatal(err)
 	}
 	head, row := rows[0], rows[1]
-	tail := head[len(head)-len(retryCSVHeader):]
 	cells := map[string]string{}
-	for i, h := range tail {
-		cells[h] = row[len(row)-len(retryCSVHeader)+i]
+	for i, h := range head {
+		cells[h] = row[i]
 	}
+	tail := retryCSVHeader
 	want := map[string]string{"transient": "1", "permanent": "1", "other_failures": "0", "attempts": "6", "retries": "2", "recovered": "1",
 		"failed_after_retries": "1", "first_attempt_error_rate": "0.75", "first_attempt_good_fraction": ""}
 	for k, v := range want {

@@ -1,7 +1,9 @@
 // parts/suite-form.js: the form of a suite document, built from the
 // document object itself and writing every edit back into it. The form
-// knows the common fields; every other key (a scenario kind this page does
-// not know yet, default_config, ignore_eos…) stays in an "other fields"
+// knows the common fields and the kinds of scenario (a prompt, an exact
+// input length, a conversation of fixed or generated turns: a "Kind"
+// selector shows each kind's own controls); every other key (a field this
+// page does not know yet, default_config, ignore_eos…) stays in an "other fields"
 // JSON box, so that nothing is hard-wired beyond what the form shows and
 // nothing is lost. Validation is the server's (POST /suites/validate):
 // each control carries the document path of its value (data-path), where
@@ -11,7 +13,52 @@ import { h } from '../dom.js';
 
 // Keys the form edits itself; every other key goes to "other fields".
 const SUITE_KEYS = ['name', 'version', 'description', 'scenarios'];
-const SCENARIO_KEYS = ['name', 'category', 'language', 'description', 'system', 'prompt', 'messages', 'max_tokens', 'temperature', 'stop', 'expected_output_length', 'fixed_output'];
+const SCENARIO_KEYS = ['name', 'category', 'language', 'description', 'system', 'prompt', 'messages', 'max_tokens', 'temperature', 'stop', 'expected_output_length', 'fixed_output', 'input_tokens', 'turns', 'conversation'];
+// The kinds of scenario, each with the keys that make it (README: suite
+// fields): a prompt (and messages), an exact input length that replaces
+// them, a conversation of the user's own turns, or of generated ones.
+const KINDS = [
+  { value: 'prompt', label: 'prompt', keys: ['prompt', 'messages'] },
+  { value: 'input', label: 'exact input length', keys: ['input_tokens'] },
+  { value: 'turns', label: 'conversation (fixed turns)', keys: ['turns'] },
+  { value: 'generated', label: 'conversation (generated)', keys: ['conversation'] },
+];
+
+// kindOf is the kind of scenario sc: the first whose key it carries.
+function kindOf(sc) {
+  if (sc.input_tokens !== undefined) return 'input';
+  if (sc.turns !== undefined) return 'turns';
+  if (sc.conversation !== undefined) return 'generated';
+  return 'prompt';
+}
+
+// switchKind makes sc a scenario of kind to: the keys of the other kinds
+// go to sc's stash (so that switching back restores them) and the new kind's
+// come back from it, or start with a value the server will ask to fill.
+const stashes = new WeakMap();
+function switchKind(sc, to) {
+  if (!stashes.has(sc)) stashes.set(sc, {});
+  const stash = stashes.get(sc);
+  for (const k of KINDS) {
+    if (k.value === to) continue;
+    for (const key of k.keys) {
+      if (sc[key] !== undefined) {
+        stash[key] = sc[key];
+        delete sc[key];
+      }
+    }
+  }
+  const fresh = { prompt: { prompt: '' }, input: { input_tokens: 512 }, turns: { turns: [''] }, generated: { conversation: { turns: 4, user_tokens: 64 } } }[to];
+  let restored = false;
+  for (const key of KINDS.find((k) => k.value === to).keys) {
+    if (stash[key] !== undefined) {
+      sc[key] = stash[key];
+      delete stash[key];
+      restored = true;
+    }
+  }
+  if (!restored) Object.assign(sc, fresh);
+}
 const ROLES = ['system', 'user', 'assistant'];
 const LENGTHS = ['', 'short', 'medium', 'long'];
 
@@ -149,6 +196,69 @@ export function suiteForm(doc, opts) {
   const scs = Array.isArray(doc.scenarios) ? doc.scenarios : [];
   const cards = scs.map((sc, i) => scenarioCard(sc, i));
 
+  // kindControls are the controls of sc's kind beyond the prompt: the
+  // input length field, the list of user turns, or the generated
+  // conversation's two numbers ({grid: in the grid, list: below it}).
+  function kindControls(sc, kind, at) {
+    if (kind === 'input') {
+      return {
+        grid: box('Input tokens', text(sc, 'input_tokens', at('input_tokens'), { number: true, placeholder: '512' }), at('input_tokens'),
+          'N, MEAN:STDDEV (e.g. 512:64) or uniform:A-B (e.g. uniform:256-2048), in the model\'s own tokens with its chat template; the system prompt is kept and counted'),
+        list: null,
+      };
+    }
+    if (kind === 'generated') {
+      const cv = sc.conversation !== null && typeof sc.conversation === 'object' && !Array.isArray(sc.conversation) ? sc.conversation : null;
+      if (!cv) return { grid: h('div', { class: 'field-errors', dataset: { errorsFor: at('conversation') } }), list: null };
+      return {
+        grid: [
+          box('User turns', text(cv, 'turns', at('conversation.turns'), { number: true, placeholder: '4' }), at('conversation.turns'), '1 to 100'),
+          box('Tokens per user turn', text(cv, 'user_tokens', at('conversation.user_tokens'), { number: true, placeholder: '64' }), at('conversation.user_tokens'), 'each generated turn\'s length (the labelled estimate)'),
+          h('div', { class: 'field-errors', dataset: { errorsFor: at('conversation') } }),
+        ],
+        list: null,
+      };
+    }
+    if (kind !== 'turns') return { grid: null, list: null };
+    const turns = Array.isArray(sc.turns) ? sc.turns : null;
+    const rows = (turns || []).map((t, j) => {
+      const tp = at(`turns[${j}]`);
+      const el = h('textarea', { rows: 2, spellcheck: 'false', disabled: readOnly, name: tp });
+      el.value = shown(t);
+      el.addEventListener('input', () => {
+        turns[j] = el.value;
+        changed();
+      });
+      return h(
+        'div',
+        { class: 'sf-turn', dataset: { path: tp } },
+        box(`User turn ${j + 1}`, el, tp, null, 'wide'),
+        h(
+          'div',
+          { class: 'toolbar' },
+          button('Move up', { 'data-act': 'turn-up', disabled: readOnly || j === 0 }, () => turns.splice(j - 1, 0, turns.splice(j, 1)[0])),
+          button('Move down', { 'data-act': 'turn-down', disabled: readOnly || j === turns.length - 1 }, () => turns.splice(j + 1, 0, turns.splice(j, 1)[0])),
+          button('Remove turn', { class: 'danger', 'data-act': 'remove-turn' }, () => turns.splice(j, 1)),
+        ),
+      );
+    });
+    return {
+      grid: null,
+      list: h(
+        'div',
+        { class: 'sf-list', dataset: { path: at('turns') } },
+        h('span', { class: 'label' }, 'User turns'),
+        h('small', { class: 'hint' }, ' each sent with the whole history before it, the model\'s real answers included'),
+        h('div', { class: 'field-errors', dataset: { errorsFor: at('turns') } }),
+        rows,
+        button('Add turn', { 'data-act': 'add-turn' }, () => {
+          if (!Array.isArray(sc.turns)) sc.turns = [];
+          sc.turns.push('');
+        }),
+      ),
+    };
+  }
+
   function scenarioCard(sc, i) {
     const p = `scenarios[${i}]`;
     if (sc === null || typeof sc !== 'object' || Array.isArray(sc)) {
@@ -208,6 +318,29 @@ export function suiteForm(doc, opts) {
       setKey(sc, 'fixed_output', fixed.checked ? true : undefined);
       changed();
     });
+    const kind = kindOf(sc);
+    // The kind is no key of the document: the control is named, not
+    // given a data-path, so that no problem is ever shown on it.
+    const kindSel = h('select', { disabled: readOnly, name: `${p}:kind`, class: 'sf-kind' }, KINDS.map((k) => h('option', { value: k.value }, k.label)));
+    kindSel.value = kind;
+    kindSel.addEventListener('change', () => {
+      switchKind(sc, kindSel.value);
+      restructure();
+    });
+    const kindBox = h(
+      'div',
+      { class: 'field sf-field' },
+      h('label', { class: 'label', for: `sf-kind-${i}` }, 'Kind'),
+      kindSel,
+      h('small', { class: 'hint' }, {
+        prompt: 'a prompt, optionally after messages',
+        input: 'a generated prompt of an exact length in the model\'s own tokens; replaces prompt and messages',
+        turns: 'user turns sent one by one, each with the whole history and the model\'s real answers',
+        generated: 'N generated user turns of a given length, each with the whole history',
+      }[kind]),
+    );
+    kindSel.id = `sf-kind-${i}`;
+    const kindFields = kindControls(sc, kind, at);
     const title = typeof sc.name === 'string' && sc.name ? sc.name : '(unnamed)';
     const titleEl = h('span', { class: 'sf-title' }, title);
     const nameCtl = text(sc, 'name', at('name'), { placeholder: 'e.g. Code - Small function' });
@@ -235,6 +368,7 @@ export function suiteForm(doc, opts) {
         'div',
         { class: 'form-grid' },
         box('Name', nameCtl, at('name'), 'the part before " - " is the category when none is given'),
+        kindBox,
         box('Category', text(sc, 'category', at('category')), at('category')),
         box('Language', text(sc, 'language', at('language'), { placeholder: 'e.g. en, zh-Hans' }), at('language'), 'BCP 47 tag'),
         box('max_tokens', text(sc, 'max_tokens', at('max_tokens'), { number: true, placeholder: '100' }), at('max_tokens')),
@@ -243,12 +377,14 @@ export function suiteForm(doc, opts) {
         h('div', { class: 'field sf-field', dataset: { path: at('fixed_output') } }, h('label', { class: 'check' }, fixed, ' fixed output length (exactly max_tokens where the engine allows it)'), h('div', { class: 'field-errors', dataset: { errorsFor: at('fixed_output') } })),
         box('Description', text(sc, 'description', at('description')), at('description'), null, 'wide'),
         box('System prompt', text(sc, 'system', at('system'), { multi: true, rows: 2 }), at('system'), null, 'wide'),
-        box('Prompt', text(sc, 'prompt', at('prompt'), { multi: true, rows: 4 }), at('prompt'), 'sent as the last user message', 'wide'),
+        kind === 'prompt' || sc.prompt !== undefined ? box('Prompt', text(sc, 'prompt', at('prompt'), { multi: true, rows: 4 }), at('prompt'), 'sent as the last user message', 'wide') : null,
+        kindFields.grid,
       ),
-      h(
+      kindFields.list,
+      kind === 'input' && !Array.isArray(sc.messages) ? null : h(
         'div',
         { class: 'sf-list', dataset: { path: at('messages') } },
-        h('span', { class: 'label' }, 'Messages (a conversation sent before the prompt)'),
+        h('span', { class: 'label' }, kind === 'prompt' ? 'Messages (a conversation sent before the prompt)' : 'Messages (a conversation sent before the first turn)'),
         h('div', { class: 'field-errors', dataset: { errorsFor: at('messages') } }),
         msgRows,
         button('Add message', { 'data-act': 'add-message' }, () => {
