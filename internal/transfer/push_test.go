@@ -118,15 +118,23 @@ func TestPushConflict(t *testing.T) {
 // every records chunk after the first keep ones (for cuts times; -1: for
 // good), before the server sees the chunk.
 type cutter struct {
-	keep, cuts int
-	chunks     atomic.Int64
-	cut        atomic.Int64
+	keep   int
+	cuts   atomic.Int64 // changed by the test while the server runs
+	chunks atomic.Int64
+	cut    atomic.Int64
+}
+
+// newCutter returns a cutter that keeps keep chunks, then cuts cuts times.
+func newCutter(keep, cuts int) *cutter {
+	c := &cutter{keep: keep}
+	c.cuts.Store(int64(cuts))
+	return c
 }
 
 func (c *cutter) wrap(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodPut && strings.HasSuffix(r.URL.Path, "/records") {
-			if n := c.chunks.Add(1); n > int64(c.keep) && (c.cuts < 0 || c.cut.Load() < int64(c.cuts)) {
+			if n := c.chunks.Add(1); n > int64(c.keep) && (c.cuts.Load() < 0 || c.cut.Load() < c.cuts.Load()) {
 				c.cut.Add(1)
 				conn, _, err := http.NewResponseController(w).Hijack()
 				if err == nil {
@@ -149,7 +157,7 @@ func TestPushResumesAfterDroppedConnection(t *testing.T) {
 	want := exportJSON(t, src, a.ID)
 
 	t.Run("retried", func(t *testing.T) {
-		cut := &cutter{keep: 3, cuts: 2}
+		cut := newCutter(3, 2)
 		ts := startServer(t, cut.wrap)
 		c := ts.client(t)
 		c.ChunkRecords = 100
@@ -168,7 +176,7 @@ func TestPushResumesAfterDroppedConnection(t *testing.T) {
 	})
 
 	t.Run("resumed", func(t *testing.T) {
-		cut := &cutter{keep: 4, cuts: -1}
+		cut := newCutter(4, -1)
 		ts := startServer(t, cut.wrap)
 		c := ts.client(t)
 		c.ChunkRecords, c.Retries = 100, 2
@@ -183,7 +191,7 @@ func TestPushResumesAfterDroppedConnection(t *testing.T) {
 		if runs, _ := ts.db.Runs(ctx, store.Filter{}); len(runs) != 0 {
 			t.Fatal("a half-received run is listed")
 		}
-		cut.cuts = 0 // the network is back
+		cut.cuts.Store(0) // the network is back
 		var logs []string
 		c.Log = func(m string) { logs = append(logs, m) }
 		res, err := c.Push(ctx, src, a.ID)
@@ -267,7 +275,7 @@ func TestPushResumesAcrossServerRestart(t *testing.T) {
 		hs.Start()
 		return db, hs.URL, func() { hs.Close(); s.Close(); db.Close() }
 	}
-	cut := &cutter{keep: 2, cuts: -1}
+	cut := newCutter(2, -1)
 	_, url1, stop1 := serve(cut.wrap)
 	c, _ := NewClient(url1, testToken, false)
 	c.ChunkRecords, c.Retries, c.Backoff = 100, 1, func(int) time.Duration { return time.Millisecond }
