@@ -153,6 +153,17 @@ func (db *DB) beginWrite() string {
 	return "BEGIN IMMEDIATE"
 }
 
+// forUpdate ends a SELECT of rows the transaction then changes: on
+// PostgreSQL, FOR UPDATE locks them until it ends, so that a concurrent
+// writer waits and then reads what this one wrote; SQLite serialises
+// write transactions itself and has no such clause.
+func (db *DB) forUpdate() string {
+	if db.pg != nil {
+		return " FOR UPDATE"
+	}
+	return ""
+}
+
 // runLockKey is the advisory lock key of run id: a 64-bit hash of the
 // schema and the id, so that flperf databases in several schemas of one
 // PostgreSQL database do not share locks.
