@@ -304,10 +304,10 @@ func (db *DB) PushRecords(ctx context.Context, id string, offset int64, lines []
 }
 
 // isStoreFailure reports whether err comes from the database itself (disk
-// full, locked) rather than from the content: such a commit may be retried
-// with the session kept.
+// full, locked, its connection lost, a deadlock) rather than from the
+// content: such a commit may be retried with the session kept.
 func isStoreFailure(err error) bool {
-	return sqliteCode(err) != 0 || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
+	return sqliteCode(err) != 0 || isPostgresFailure(err) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
 }
 
 // DropPush abandons the push of run id (nothing stored as a run).
