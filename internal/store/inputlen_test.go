@@ -89,7 +89,7 @@ func TestInputLengthStored(t *testing.T) {
 func TestMigrateInputLength(t *testing.T) {
 	ctx := context.Background()
 	path := t.TempDir() + "/flperf.db"
-	old, err := open(ctx, path, openOptions{target: inputLenSchema - 1})
+	old, err := open(ctx, loc(t, path), openOptions{target: inputLenSchema - 1})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -91,7 +91,7 @@ func TestTurnsStoredAndRecomputed(t *testing.T) {
 func TestMigrateTurns(t *testing.T) {
 	ctx := context.Background()
 	path := t.TempDir() + "/flperf.db"
-	old, err := open(ctx, path, openOptions{target: turnSchema - 1})
+	old, err := open(ctx, loc(t, path), openOptions{target: turnSchema - 1})
 	if err != nil {
 		t.Fatal(err)
 	}
