@@ -164,6 +164,20 @@ func (db *DB) forUpdate() string {
 	return ""
 }
 
+// lockPushBegins makes tx wait for the other push begins of this
+// database to end, on PostgreSQL (a transaction-scoped advisory lock, per
+// schema): sessions are counted against MaxPushSessions, and an idle one
+// replaced, one begin at a time. SQLite serialises writers itself.
+func (db *DB) lockPushBegins(ctx context.Context, tx *sql.Tx) error {
+	if db.pg == nil {
+		return nil
+	}
+	h := fnv.New64a()
+	h.Write([]byte("flperf push begin\x00" + db.pg.schema))
+	_, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(?)", int64(h.Sum64()))
+	return err
+}
+
 // runLockKey is the advisory lock key of run id: a 64-bit hash of the
 // schema and the id, so that flperf databases in several schemas of one
 // PostgreSQL database do not share locks.

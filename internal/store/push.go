@@ -119,6 +119,9 @@ func (db *DB) beginPush(ctx context.Context, b PushBegin, again bool) (*PushStat
 		return nil, explain(db.path, "opening the push of run "+a.ID, err)
 	}
 	defer tx.Rollback()
+	if err := db.lockPushBegins(ctx, tx); err != nil { // before any row lock: no begin waits on another holding one
+		return nil, explain(db.path, "opening the push of run "+a.ID, err)
+	}
 	now := time.Now()
 	st := &PushState{ID: a.ID, State: PushReceiving, Total: b.Total, Digest: b.Digest}
 	var digest string

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 )
@@ -64,5 +65,55 @@ func TestPushRacingWriters(t *testing.T) {
 	}
 	if got, _ := ArchiveDigest(b); got != d {
 		t.Errorf("stored run's digest %s, pushed %s", got, d)
+	}
+}
+
+// TestPushSessionLimitUnderRace: with MaxPushSessions-4 pushes in
+// progress, 12 pushes of other runs begin at once: exactly 4 are opened
+// and 8 told the server is busy, on either store (PostgreSQL counts the
+// sessions under a lock that begins take in turn).
+func TestPushSessionLimitUnderRace(t *testing.T) {
+	ctx := context.Background()
+	src, dst := openTest(t), openTest(t)
+	a := fullRun(t, src, "20260101-000000-11m170000000000", 3)
+	d, _ := ArchiveDigest(a)
+	begin := func(i int) error {
+		b := *a
+		b.ID = fmt.Sprintf("20260101-000000-11m17%010d", i)
+		h, err := PushHeader(&b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = dst.BeginPush(ctx, PushBegin{Header: h, Total: 3, Digest: d})
+		return err
+	}
+	for i := range MaxPushSessions - 4 {
+		if err := begin(i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const racers = 12
+	var wg sync.WaitGroup
+	errs := make([]error, racers)
+	for r := range racers {
+		wg.Go(func() { errs[r] = begin(1000 + r) })
+	}
+	wg.Wait()
+	opened, busy := 0, 0
+	for r, err := range errs {
+		switch {
+		case err == nil:
+			opened++
+		case pushKind(err) == PushBusy:
+			busy++
+		default:
+			t.Errorf("racer %d: %v", r, err)
+		}
+	}
+	if opened != 4 || busy != racers-4 {
+		t.Errorf("%d opened and %d busy, want 4 and %d", opened, busy, racers-4)
+	}
+	if n := count(t, dst, "SELECT count(*) FROM push_sessions"); n != MaxPushSessions {
+		t.Errorf("%d sessions, want %d", n, MaxPushSessions)
 	}
 }
