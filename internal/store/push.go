@@ -172,7 +172,7 @@ func (db *DB) beginPush(ctx context.Context, b PushBegin, again bool) (*PushStat
 	} else if n == 0 {
 		tx.Rollback()
 		if again {
-			return nil, fmt.Errorf("store: opening the push of run %s: another push of it began at the same time twice running: try again", a.ID)
+			return nil, fmt.Errorf("store: opening the push of run %s: its session was taken by another begin twice in a row: try again", a.ID)
 		}
 		return db.beginPush(ctx, b, true)
 	}
