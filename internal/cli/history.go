@@ -180,8 +180,18 @@ func runsCmd(ctx context.Context, env *Env, args []string) int {
 		}
 		return ExitOK
 	}
+	// An ORIGIN column when some run was pushed here or pulled from a
+	// server: a team server's list says which machine sent each.
+	origins := false
+	for _, r := range runs {
+		origins = origins || r.Origin != nil
+	}
 	tw := tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tSTARTED\tSTATUS\tENGINE\tMODELS\tSUITE\tOK/N\tERR\tTTFT p50\tDECODE p50\tOUT tok/s")
+	head := "ID\tSTARTED\tSTATUS\tENGINE\tMODELS\tSUITE\tOK/N\tERR\tTTFT p50\tDECODE p50\tOUT tok/s"
+	if origins {
+		head += "\tORIGIN"
+	}
+	fmt.Fprintln(tw, head)
 	for _, r := range runs {
 		eng := string(r.Engine.Kind)
 		if r.Engine.Simulated {
@@ -190,8 +200,16 @@ func runsCmd(ctx context.Context, env *Env, args []string) int {
 		if r.Legacy { // the original's figures are not flperf's: none shown here
 			eng = "LEGACY (original FLPerformance)"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Started.Local().Format("2006-01-02 15:04"), r.Status, eng,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s", r.ID, r.Started.Local().Format("2006-01-02 15:04"), r.Status, eng,
 			strings.Join(r.Models, ","), r.Suite, okOf(r), optPct(r.ErrorRate), optNum(r.TTFTP50, "ms"), optNum(r.DecodeP50, "tok/s"), optNum(r.OutputTokensPerS, ""))
+		if origins {
+			o := r.Origin.Describe()
+			if o == "" {
+				o = "here"
+			}
+			fmt.Fprintf(tw, "\t%s", o)
+		}
+		fmt.Fprintln(tw)
 	}
 	tw.Flush()
 	return ExitOK
@@ -258,7 +276,11 @@ func showCmd(ctx context.Context, env *Env, args []string) int {
 		if res.EngineSeries, err = db.EngineSeries(ctx, id); err != nil {
 			return c.fail(err)
 		}
-		err = report.Table(env.Stdout, res)
+		origin, err := db.RunOrigin(ctx, id)
+		if err != nil {
+			return c.fail(err)
+		}
+		err = report.TableFrom(env.Stdout, res, origin.Describe())
 	case "json":
 		err = report.JSON(env.Stdout, res)
 	case "csv":

@@ -20,7 +20,12 @@ var failureOrder = []record.Outcome{record.Timeout, record.HTTPError, record.Str
 // Table writes the human report: a header naming the engine and the load,
 // one row per model × scenario, pooled rows per model, the best model per
 // headline metric with the scenario it came from, and numbered warnings.
-func Table(w io.Writer, r *runner.Result) error {
+func Table(w io.Writer, r *runner.Result) error { return TableFrom(w, r, "") }
+
+// TableFrom is Table with an "Origin" line in the header saying where a
+// pushed or pulled run came from (store.PushOrigin.Describe), when origin
+// is not empty.
+func TableFrom(w io.Writer, r *runner.Result, origin string) error {
 	ew := &errWriter{w: w}
 	c := &r.Config
 	ew.printf("FLPerformance run %s  %s  %s  (%s)\n", r.ID, r.Status, r.Started.Local().Format("2006-01-02 15:04:05"), r.Ended.Sub(r.Started).Round(100*time.Millisecond))
@@ -36,6 +41,9 @@ func Table(w io.Writer, r *runner.Result) error {
 	ew.printf("Request  %s\n", requestLabel(c))
 	if h := hardwareLine(r.Hardware); h != "" {
 		ew.printf("Machine  %s\n", h)
+	}
+	if origin != "" {
+		ew.printf("Origin   %s\n", origin)
 	}
 	ew.printf("\n")
 

@@ -107,3 +107,14 @@ func sqliteOnly(t testing.TB, why string) {
 		t.Skip("SQLite only: " + why)
 	}
 }
+
+// privateDataDir gives test t a data directory of its own in the
+// PostgreSQL pass, where the app keeps saved suites in the user's data
+// directory (store.DB.DataDir), not next to a database file: tests that
+// save suites then do not see each other's.
+func privateDataDir(t *testing.T) {
+	t.Helper()
+	if onPostgres {
+		t.Setenv("XDG_DATA_HOME", t.TempDir())
+	}
+}

@@ -122,6 +122,10 @@ func (s *Server) handleRun(w http.ResponseWriter, r *http.Request) error {
 	for i, e := range evs {
 		log[i] = logLine{Time: e.At, Level: e.Level, Message: e.Message}
 	}
+	origin, err := s.db.RunOrigin(r.Context(), id) // a pushed or pulled run's: null for one made here
+	if err != nil {
+		return err
+	}
 	var live *liveProgress
 	if j := s.jobs.get(id); j != nil {
 		live = j.feed.live()
@@ -132,7 +136,7 @@ func (s *Server) handleRun(w http.ResponseWriter, r *http.Request) error {
 	// best: the "best model for…" cards, ranked here by the same rule as
 	// the terminal report, so the page only draws them; curve: a sweep's
 	// throughput–latency curve with its knee (null for one level), alike.
-	return writeData(w, http.StatusOK, map[string]any{"run": res, "best": report.Best(res), "curve": report.RunCurve(res), "context_sweep": report.RunContextSweep(res), "live": live, "log": log})
+	return writeData(w, http.StatusOK, map[string]any{"run": res, "best": report.Best(res), "curve": report.RunCurve(res), "context_sweep": report.RunContextSweep(res), "live": live, "log": log, "origin": origin})
 }
 
 // handleStartRun answers POST /runs.

@@ -16,7 +16,7 @@ import (
 // TestSuiteValidate checks POST /suites/validate: the CLI's messages, each
 // problem located by its path, nothing saved.
 func TestSuiteValidate(t *testing.T) {
-	sqliteOnly(t, "saved suites are files beside the SQLite file (on PostgreSQL, in the user's data directory, which the pass's tests share)")
+	privateDataDir(t)
 	a := newApp(t, Options{})
 	var v validation
 	a.data(http.MethodPost, "/api/v1/suites/validate", mySuite, http.StatusOK, &v)
@@ -85,7 +85,7 @@ func TestSuiteValidate(t *testing.T) {
 	big := `{"name":"big","description":"` + strings.Repeat("x", maxSuiteBody) + `","scenarios":[]}`
 	a.fail(http.MethodPost, "/api/v1/suites/validate", big, http.StatusRequestEntityTooLarge)
 	a.fail(http.MethodPost, "/api/v1/suites/validate", mySuite, http.StatusBadRequest, "Content-Type", "text/plain")
-	if _, err := os.Stat(filepath.Join(filepath.Dir(a.db.Path()), "suites")); !os.IsNotExist(err) {
+	if _, err := os.Stat(filepath.Join(a.db.DataDir(), "suites")); !os.IsNotExist(err) {
 		t.Errorf("validate wrote the suites directory: %v", err)
 	}
 }
@@ -95,9 +95,9 @@ func TestSuiteValidate(t *testing.T) {
 // delete, and that a saved suite is the file `flperf run --suite NAME`
 // reads.
 func TestSuiteEdit(t *testing.T) {
-	sqliteOnly(t, "saved suites are files beside the SQLite file (on PostgreSQL, in the user's data directory, which the pass's tests share)")
+	privateDataDir(t)
 	a := newApp(t, Options{})
-	dir := suite.LibraryDir(a.db.Path())
+	dir := filepath.Join(a.db.DataDir(), "suites")
 	r := a.do(http.MethodPost, "/api/v1/suites", mySuite)
 	var sum suiteSummary
 	decodeData(t, r, http.StatusCreated, &sum)
@@ -201,9 +201,9 @@ func TestSuiteEdit(t *testing.T) {
 // TestSuiteDocumentDamaged checks that a saved file that does not parse
 // is listed with its error and opens in the editor, so it can be fixed.
 func TestSuiteDocumentDamaged(t *testing.T) {
-	sqliteOnly(t, "saved suites are files beside the SQLite file (on PostgreSQL, in the user's data directory, which the pass's tests share)")
+	privateDataDir(t)
 	a := newApp(t, Options{})
-	dir := suite.LibraryDir(a.db.Path())
+	dir := filepath.Join(a.db.DataDir(), "suites")
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		t.Fatal(err)
 	}
@@ -264,7 +264,7 @@ func compactJSON(t *testing.T, b []byte) string {
 // TestSuiteEditCrossSite checks that another site's page can neither
 // create, replace, duplicate nor delete a suite.
 func TestSuiteEditCrossSite(t *testing.T) {
-	sqliteOnly(t, "saved suites are files beside the SQLite file (on PostgreSQL, in the user's data directory, which the pass's tests share)")
+	privateDataDir(t)
 	a := newApp(t, Options{})
 	a.data(http.MethodPost, "/api/v1/suites", mySuite, http.StatusCreated, nil)
 	for _, h := range [][]string{{"Sec-Fetch-Site", "cross-site"}, {"Origin", "http://evil.example"}} {
@@ -273,7 +273,7 @@ func TestSuiteEditCrossSite(t *testing.T) {
 		a.fail(http.MethodPost, "/api/v1/suites/mine/duplicate", map[string]string{"name": "evil"}, http.StatusForbidden, h...)
 		a.fail(http.MethodDelete, "/api/v1/suites/mine", nil, http.StatusForbidden, h...)
 	}
-	names, err := (&suite.Library{Dir: suite.LibraryDir(a.db.Path())}).Names()
+	names, err := (&suite.Library{Dir: filepath.Join(a.db.DataDir(), "suites")}).Names()
 	if err != nil || strings.Join(names, ",") != "mine" {
 		t.Errorf("saved suites %v, %v", names, err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -23,6 +24,14 @@ const boardSchema = 17
 func (db *DB) saveBoard(ctx context.Context, tx *sql.Tx, res *result.Result, sum *stats.Summary) error {
 	if db.version < boardSchema {
 		return nil
+	}
+	if db.pg != nil {
+		// The run's row stays locked until tx ends: two saves of one run
+		// at once (two readers indexing it, a recompute) take turns, the
+		// second replacing the first's rows, never clashing on their key.
+		if _, err := tx.ExecContext(ctx, "SELECT 1 FROM runs WHERE id = ?"+db.forUpdate(), res.ID); err != nil {
+			return err
+		}
 	}
 	if _, err := tx.ExecContext(ctx, "DELETE FROM board WHERE run_id = ?", res.ID); err != nil {
 		return err
@@ -75,7 +84,16 @@ func (db *DB) indexBoard(ctx context.Context) error {
 			if err != nil {
 				return explain(db.path, "indexing run "+id+" for the board", err)
 			}
-			err = db.saveBoard(ctx, tx, res, &res.Summary)
+			// Another reader may have indexed it meanwhile (locked on
+			// PostgreSQL until this one's turn): once is enough.
+			var indexed int
+			err = tx.QueryRowContext(ctx, "SELECT board FROM runs WHERE id = ?"+db.forUpdate(), id).Scan(&indexed)
+			if err == nil && indexed == 0 {
+				err = db.saveBoard(ctx, tx, res, &res.Summary)
+			}
+			if errors.Is(err, sql.ErrNoRows) { // deleted meanwhile
+				err = nil
+			}
 			if err == nil {
 				err = tx.Commit()
 			}

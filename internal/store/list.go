@@ -41,6 +41,9 @@ type RunInfo struct {
 	// Legacy marks a run imported from the original FLPerformance: its
 	// figures are the original's (Result.Legacy), never flperf's.
 	Legacy bool `json:"legacy,omitempty"`
+	// Origin says where a pushed or pulled run came from; absent for a
+	// run made here.
+	Origin *PushOrigin `json:"origin,omitempty"`
 }
 
 // Runs lists stored runs, newest first.
@@ -56,9 +59,13 @@ func (db *DB) Runs(ctx context.Context, f Filter) ([]RunInfo, error) {
 	if db.version < legacySchema {
 		legacyCol = "0"
 	}
+	originCol, originJoin := "NULL", ""
+	if db.version >= pushSchema {
+		originCol, originJoin = "o.origin", " LEFT JOIN run_origins o ON o.run_id = r.id"
+	}
 	rows, err := db.sql.QueryContext(ctx, `SELECT r.id, r.started, r.ended, r.status, r.engine, r.config, r.suite, r.records, `+legacyCol+`,
-			s.requests, s.ok, s.error_rate, s.ttft_p50_ms, s.decode_p50_tps, s.output_tokens_per_s
-		FROM runs r LEFT JOIN summaries s ON s.run_id = r.id AND s.kind = 'total'
+			s.requests, s.ok, s.error_rate, s.ttft_p50_ms, s.decode_p50_tps, s.output_tokens_per_s, `+originCol+`
+		FROM runs r LEFT JOIN summaries s ON s.run_id = r.id AND s.kind = 'total'`+originJoin+`
 		WHERE (?1 = '' OR r.status = ?1)
 		  AND (?2 = '' OR `+db.jsonField("r.engine", "kind")+` = ?2)
 		  AND (?3 = '' OR `+db.jsonField("r.suite", "name")+` = ?3)
@@ -76,9 +83,17 @@ func (db *DB) Runs(ctx context.Context, f Filter) ([]RunInfo, error) {
 		var ended, requests, ok sql.NullInt64
 		var errRate, ttft, decode, outTPS sql.NullFloat64
 		var status, eng, cfg, suite string
+		var origin sql.NullString
 		if err := rows.Scan(&ri.ID, &started, &ended, &status, &eng, &cfg, &suite, &ri.Records, &ri.Legacy,
-			&requests, &ok, &errRate, &ttft, &decode, &outTPS); err != nil {
+			&requests, &ok, &errRate, &ttft, &decode, &outTPS, &origin); err != nil {
 			return nil, explain(db.path, "listing runs", err)
+		}
+		if origin.Valid {
+			o, err := decodeOrigin(ri.ID, origin.String)
+			if err != nil {
+				return nil, fmt.Errorf("database %s: %w", db.path, err)
+			}
+			ri.Origin = o
 		}
 		ri.Started = time.Unix(0, started).UTC()
 		if ended.Valid {

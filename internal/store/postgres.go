@@ -153,6 +153,31 @@ func (db *DB) beginWrite() string {
 	return "BEGIN IMMEDIATE"
 }
 
+// forUpdate ends a SELECT of rows the transaction then changes: on
+// PostgreSQL, FOR UPDATE locks them until it ends, so that a concurrent
+// writer waits and then reads what this one wrote; SQLite serialises
+// write transactions itself and has no such clause.
+func (db *DB) forUpdate() string {
+	if db.pg != nil {
+		return " FOR UPDATE"
+	}
+	return ""
+}
+
+// lockPushBegins makes tx wait for the other push begins of this
+// database to end, on PostgreSQL (a transaction-scoped advisory lock, per
+// schema): sessions are counted against MaxPushSessions, and an idle one
+// replaced, one begin at a time. SQLite serialises writers itself.
+func (db *DB) lockPushBegins(ctx context.Context, tx *sql.Tx) error {
+	if db.pg == nil {
+		return nil
+	}
+	h := fnv.New64a()
+	h.Write([]byte("flperf push begin\x00" + db.pg.schema))
+	_, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(?)", int64(h.Sum64()))
+	return err
+}
+
 // runLockKey is the advisory lock key of run id: a 64-bit hash of the
 // schema and the id, so that flperf databases in several schemas of one
 // PostgreSQL database do not share locks.

@@ -91,6 +91,12 @@ type PushBegin struct {
 // is resumed (Received says from where); of other content, a PushConflict
 // unless it has been idle for PushIdle, when it is replaced.
 func (db *DB) BeginPush(ctx context.Context, b PushBegin) (*PushState, error) {
+	return db.beginPush(ctx, b, false)
+}
+
+// beginPush is BeginPush; again is true when it begins again after a
+// concurrent begin of the same run took the session's place.
+func (db *DB) beginPush(ctx context.Context, b PushBegin, again bool) (*PushState, error) {
 	a, err := DecodePushHeader(b.Header)
 	if err != nil {
 		return nil, err
@@ -113,15 +119,20 @@ func (db *DB) BeginPush(ctx context.Context, b PushBegin) (*PushState, error) {
 		return nil, explain(db.path, "opening the push of run "+a.ID, err)
 	}
 	defer tx.Rollback()
-	if runExists(ctx, tx, a.ID) == nil { // stored meanwhile by another push
-		tx.Rollback()
-		return db.storedPush(ctx, a.ID, b.Digest)
+	if err := db.lockPushBegins(ctx, tx); err != nil { // before any row lock: no begin waits on another holding one
+		return nil, explain(db.path, "opening the push of run "+a.ID, err)
 	}
 	now := time.Now()
 	st := &PushState{ID: a.ID, State: PushReceiving, Total: b.Total, Digest: b.Digest}
 	var digest string
 	var updated int64
-	err = tx.QueryRowContext(ctx, "SELECT digest, total, received, updated FROM push_sessions WHERE run_id = ?", a.ID).Scan(&digest, &st.Total, &st.Received, &updated)
+	// The session's row, if any, is locked first: a commit of the run in
+	// progress is waited for, and the run it stored is seen next.
+	err = tx.QueryRowContext(ctx, "SELECT digest, total, received, updated FROM push_sessions WHERE run_id = ?"+db.forUpdate(), a.ID).Scan(&digest, &st.Total, &st.Received, &updated)
+	if runExists(ctx, tx, a.ID) == nil { // stored meanwhile by another push
+		tx.Rollback()
+		return db.storedPush(ctx, a.ID, b.Digest)
+	}
 	switch {
 	case err == nil && digest == b.Digest:
 		return st, nil // resume
@@ -148,9 +159,22 @@ func (db *DB) BeginPush(ctx context.Context, b PushBegin) (*PushState, error) {
 	if open >= MaxPushSessions {
 		return nil, pushErrorf(PushBusy, nil, "%d pushes are in progress, the most this server holds: try again later", open)
 	}
-	if _, err := tx.ExecContext(ctx, "INSERT INTO push_sessions (run_id, header, total, received, digest, origin, started, updated) VALUES (?, ?, ?, 0, ?, ?, ?, ?)",
-		a.ID, b.Header, b.Total, b.Digest, string(origin), now.UnixNano(), now.UnixNano()); err != nil {
+	// Two begins of one run at once (on PostgreSQL, whose transactions run
+	// side by side) both find no session: the second to insert adds none,
+	// and begins again, to resume the first's session or be refused by it.
+	res, err := tx.ExecContext(ctx, "INSERT INTO push_sessions (run_id, header, total, received, digest, origin, started, updated) VALUES (?, ?, ?, 0, ?, ?, ?, ?) ON CONFLICT (run_id) DO NOTHING",
+		a.ID, b.Header, b.Total, b.Digest, string(origin), now.UnixNano(), now.UnixNano())
+	if err != nil {
 		return nil, explain(db.path, "opening the push of run "+a.ID, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return nil, explain(db.path, "opening the push of run "+a.ID, err)
+	} else if n == 0 {
+		tx.Rollback()
+		if again {
+			return nil, fmt.Errorf("store: opening the push of run %s: its session was taken by another begin twice in a row: try again", a.ID)
+		}
+		return db.beginPush(ctx, b, true)
 	}
 	return st, explain(db.path, "opening the push of run "+a.ID, tx.Commit())
 }
@@ -245,7 +269,11 @@ func (db *DB) PushRecords(ctx context.Context, id string, offset int64, lines []
 	}
 	defer tx.Rollback()
 	st := &PushState{ID: id, State: PushReceiving}
-	err = tx.QueryRowContext(ctx, "SELECT digest, total, received FROM push_sessions WHERE run_id = ?", id).Scan(&st.Digest, &st.Total, &st.Received)
+	// The session's row stays locked until the chunk is stored: a chunk
+	// racing another at the same offset (a retry and its original, two
+	// machines pushing one run) waits, then reads the records received
+	// after it, and skips the lines already held.
+	err = tx.QueryRowContext(ctx, "SELECT digest, total, received FROM push_sessions WHERE run_id = ?"+db.forUpdate(), id).Scan(&st.Digest, &st.Total, &st.Received)
 	if errors.Is(err, sql.ErrNoRows) {
 		tx.Rollback()
 		if st, _ := db.PushStatus(ctx, id); st != nil && st.State == PushStored {
@@ -279,10 +307,10 @@ func (db *DB) PushRecords(ctx context.Context, id string, offset int64, lines []
 }
 
 // isStoreFailure reports whether err comes from the database itself (disk
-// full, locked) rather than from the content: such a commit may be retried
-// with the session kept.
+// full, locked, its connection lost, a deadlock) rather than from the
+// content: such a commit may be retried with the session kept.
 func isStoreFailure(err error) bool {
-	return sqliteCode(err) != 0 || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
+	return sqliteCode(err) != 0 || isPostgresFailure(err) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
 }
 
 // DropPush abandons the push of run id (nothing stored as a run).

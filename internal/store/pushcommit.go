@@ -57,7 +57,9 @@ func (db *DB) CommitPush(ctx context.Context, id string) (*PushState, error) {
 	st := &PushState{ID: id, State: PushReceiving}
 	var header []byte
 	var originJSON string
-	err = tx.QueryRowContext(ctx, "SELECT header, digest, total, received, origin FROM push_sessions WHERE run_id = ?", id).Scan(&header, &st.Digest, &st.Total, &st.Received, &originJSON)
+	// Locked until the run is stored: a commit racing this one waits, then
+	// finds the session gone and answers the stored run.
+	err = tx.QueryRowContext(ctx, "SELECT header, digest, total, received, origin FROM push_sessions WHERE run_id = ?"+db.forUpdate(), id).Scan(&header, &st.Digest, &st.Total, &st.Received, &originJSON)
 	if errors.Is(err, sql.ErrNoRows) {
 		tx.Rollback()
 		return db.PushStatus(ctx, id)

@@ -101,11 +101,16 @@ func (db *DB) AddUser(ctx context.Context, name string, role Role, tokenHash []b
 	u := User{Name: name, Role: role, Created: now}
 	err := db.tx(ctx, "adding user "+name, func(tx *sql.Tx) error {
 		var revoked int64
-		err := tx.QueryRowContext(ctx, "SELECT revoked FROM users WHERE name = ?", name).Scan(&revoked)
+		// Locked (PostgreSQL): a revoked name given again twice at once is
+		// replaced once; the second sees the first's user.
+		err := tx.QueryRowContext(ctx, "SELECT revoked FROM users WHERE name = ?"+db.forUpdate(), name).Scan(&revoked)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 			_, err = tx.ExecContext(ctx, "INSERT INTO users (name, role, token_hash, created, revoked) VALUES (?, ?, ?, ?, 0)",
 				name, string(role), tokenHash, now.UnixNano())
+			if isConstraint(err) { // added by another at the same time
+				return fmt.Errorf("user %q: %w (revoke it first, or choose another name)", name, ErrUserExists)
+			}
 			return err
 		case err != nil:
 			return err

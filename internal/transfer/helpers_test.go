@@ -113,11 +113,12 @@ type teamServer struct {
 	url string
 }
 
-// startServer starts a team server with testToken; wrap, when set, wraps
-// its handler (a proxy that cuts connections, say).
+// startServer starts a team server with testToken over a fresh database
+// (serverDB: on PostgreSQL in that pass); wrap, when set, wraps its
+// handler (a proxy that cuts connections, say).
 func startServer(t testing.TB, wrap func(h httpHandler) httpHandler) *teamServer {
 	t.Helper()
-	db := openDB(t)
+	db := serverDB(t)
 	ts := httptest.NewUnstartedServer(nil)
 	s, err := server.New(server.Options{DB: db, Listen: ts.Listener.Addr().String(), Token: testToken})
 	if err != nil {

@@ -23,7 +23,11 @@ func TestMain(m *testing.M) {
 	if os.Getenv("FLPERF_TRANSFER_CHILD") == "push" {
 		os.Exit(childPush(os.Args[1:]))
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	if pg := postgresPass(); code == 0 {
+		code = pg
+	}
+	os.Exit(code)
 }
 
 // childPush is a child process's work: URL DB CHUNK RUN... pushes each

@@ -299,3 +299,41 @@ func TestPushResumesAcrossServerRestart(t *testing.T) {
 		t.Fatal("the run differs after a push resumed on a restarted server")
 	}
 }
+
+// TestPushersOfOneRun: 8 machines push the same run at once, in the same
+// chunks (a retried chunk racing its original, a copied database pushed
+// twice): every push succeeds, and the run is stored once, exact, on
+// either store (on PostgreSQL the session row is locked per chunk).
+func TestPushersOfOneRun(t *testing.T) {
+	ctx := context.Background()
+	ts := startServer(t, nil)
+	const machines = 8
+	id := "20260301-120000-0ne0ne0ne0ne0ne0"
+	src, _ := localRun(t, id, 700)
+	var wg sync.WaitGroup
+	errs := make(chan error, machines)
+	for range machines {
+		wg.Go(func() {
+			c := ts.client(t)
+			c.ChunkRecords = 50
+			if _, err := c.Push(ctx, src, id); err != nil {
+				errs <- err
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	runs, err := ts.db.Runs(ctx, store.Filter{})
+	if err != nil || len(runs) != 1 || runs[0].Records != 700 {
+		t.Fatalf("the server holds %+v (%v), want one run of 700 records", runs, err)
+	}
+	if got := exportJSON(t, ts.db, id); got != exportJSON(t, src, id) {
+		t.Errorf("run %s differs on the server", id)
+	}
+	if st, err := ts.db.PushStatus(ctx, id); err != nil || st.State != store.PushStored || st.Origin == nil || st.Origin.Host != "laptop-1" {
+		t.Errorf("push status: %+v, %v", st, err)
+	}
+}

@@ -39,6 +39,15 @@ function picker(ctx, listP, run) {
   return select;
 }
 
+// originText says where a pushed or pulled run came from, as
+// store.PushOrigin.Describe does for the terminal, with when it arrived.
+function originText(o) {
+  const when = o.at ? ` on ${dateTime(o.at)}` : '';
+  if (o.via === 'pull') return `pulled from ${o.remote || '?'}${when}`;
+  const by = o.user ? ` by ${o.user}` : '';
+  return `pushed from ${o.host || o.remote || '?'}${by}${when}`;
+}
+
 function exports(id) {
   return h(
     'div',
@@ -152,6 +161,7 @@ export async function render(ctx) {
       { class: 'run-head' },
       h('h2', { class: 'run-title' }, runTitle(run)),
       h('p', null, statusBadge(run.status), ' ', simBadge(run.engine && run.engine.simulated), ' ', legacyBadge(!!run.legacy), ' ', h('span', { class: 'id' }, `run ${run.id}`), ' · ', dateTime(run.started)),
+      doc.origin ? h('p', { class: 'note run-origin' }, originText(doc.origin)) : null,
       exports(run.id),
     ),
     run.status === 'running' ? liveBanner(ctx, run) : null,
