@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 	"testing"
 
 	"flperf/internal/board"
@@ -57,6 +58,7 @@ func listAndBoardQueries(db *DB, cfg board.Config) []planQuery {
 	qs = append(qs, planQuery{"board choices", q, args})
 	qs = append(qs, planQuery{"board configurations", boardConfigsQuery, nil})
 	qs = append(qs, planQuery{"runs to index", unindexedQuery, []any{string(result.Completed), 200}})
+	qs = append(qs, planQuery{"running runs (MarkStale, on every list)", db.runningQuery(), []any{string(Running)}})
 	return qs
 }
 
@@ -87,6 +89,11 @@ func TestListAndBoardNeverReadRecords(t *testing.T) {
 		}
 		if len(tables) == 0 {
 			t.Errorf("%s: the plan reads no table", q.name)
+		}
+		if db.pg == nil && strings.HasPrefix(q.name, "running runs") {
+			if plan := sqliteQueryPlan(t, db, q); !strings.Contains(plan, "USING INDEX runs_board") {
+				t.Errorf("%s: plan %q, want a search of index runs_board", q.name, plan)
+			}
 		}
 		for _, tb := range tables {
 			if !slices.Contains(summaryTables, tb) {
@@ -145,6 +152,26 @@ func sqlitePlanTables(t *testing.T, db *DB, q planQuery) []string {
 		t.Fatalf("%s: %v", q.name, err)
 	}
 	return sortedKeys(seen)
+}
+
+// sqliteQueryPlan is q's EXPLAIN QUERY PLAN, its lines joined by "; ".
+func sqliteQueryPlan(t *testing.T, db *DB, q planQuery) string {
+	t.Helper()
+	rows, err := db.sql.QueryContext(context.Background(), "EXPLAIN QUERY PLAN "+q.sql, q.args...)
+	if err != nil {
+		t.Fatalf("%s: %v", q.name, err)
+	}
+	defer rows.Close()
+	var lines []string
+	for rows.Next() {
+		var id, parent, unused int64
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatalf("%s: %v", q.name, err)
+		}
+		lines = append(lines, detail)
+	}
+	return strings.Join(lines, "; ")
 }
 
 // pgPlanTables lists the relations of q's PostgreSQL plan (EXPLAIN's
