@@ -27,7 +27,7 @@ import (
 
 // Defaults of a Client.
 const (
-	DefaultChunkRecords = 10000
+	DefaultChunkRecords = 5000
 	DefaultChunkBytes   = 8 << 20
 	DefaultRetries      = 5
 	maxAnswer           = 1 << 20 // an envelope answer read from the server
