@@ -105,9 +105,13 @@ func (db *DB) indexBoard(ctx context.Context) error {
 	}
 }
 
+// unindexedQuery lists up to ?2 runs of status ?1 not yet on the board
+// (index runs_board).
+const unindexedQuery = "SELECT id FROM runs WHERE board = 0 AND status = ? LIMIT ?"
+
 // unindexed lists up to n completed runs not yet on the board.
 func (db *DB) unindexed(ctx context.Context, n int) ([]string, error) {
-	rows, err := db.sql.QueryContext(ctx, "SELECT id FROM runs WHERE board = 0 AND status = ? LIMIT ?", string(result.Completed), n)
+	rows, err := db.sql.QueryContext(ctx, unindexedQuery, string(result.Completed), n)
 	if err != nil {
 		return nil, explain(db.path, "reading the runs to index", err)
 	}
@@ -191,8 +195,14 @@ func (db *DB) BoardRows(ctx context.Context, f BoardFilter) ([]board.Row, error)
 	if err := db.indexBoard(ctx); err != nil {
 		return nil, err
 	}
+	q, args := boardRowsQuery(f)
+	return db.scanBoard(ctx, q, args, false)
+}
+
+// boardRowsQuery is BoardRows' query of f and its arguments.
+func boardRowsQuery(f BoardFilter) (string, []any) {
 	w, args := f.where("b.")
-	return db.scanBoard(ctx, "SELECT "+boardColumns+" FROM board b WHERE "+w+" ORDER BY b.started, b.run_id, b.model, b.stage", args, false)
+	return "SELECT " + boardColumns + " FROM board b WHERE " + w + " ORDER BY b.started, b.run_id, b.model, b.stage", args
 }
 
 // BoardCells returns, for each model × machine with rows that match f,
@@ -206,13 +216,8 @@ func (db *DB) BoardCells(ctx context.Context, f BoardFilter) ([]board.Row, error
 	if err := db.indexBoard(ctx); err != nil {
 		return nil, err
 	}
-	wi, ai := f.where("")
-	wo, ao := f.where("b.")
-	q := "SELECT " + boardColumns + `, g.runs FROM board b JOIN
-		(SELECT model, machine, max(started) AS newest, count(*) AS runs FROM board WHERE ` + wi + ` GROUP BY model, machine) g
-		ON b.model = g.model AND b.machine = g.machine AND b.started = g.newest
-		WHERE ` + wo + " ORDER BY b.started, b.run_id, b.model, b.stage"
-	rows, err := db.scanBoard(ctx, q, append(ai, ao...), true)
+	q, args := boardCellsQuery(f)
+	rows, err := db.scanBoard(ctx, q, args, true)
 	if err != nil {
 		return nil, err
 	}
@@ -230,6 +235,16 @@ func (db *DB) BoardCells(ctx context.Context, f BoardFilter) ([]board.Row, error
 		out = append(out, r)
 	}
 	return out, nil
+}
+
+// boardCellsQuery is BoardCells' query of f and its arguments.
+func boardCellsQuery(f BoardFilter) (string, []any) {
+	wi, ai := f.where("")
+	wo, ao := f.where("b.")
+	return "SELECT " + boardColumns + `, g.runs FROM board b JOIN
+		(SELECT model, machine, max(started) AS newest, count(*) AS runs FROM board WHERE ` + wi + ` GROUP BY model, machine) g
+		ON b.model = g.model AND b.machine = g.machine AND b.started = g.newest
+		WHERE ` + wo + " ORDER BY b.started, b.run_id, b.model, b.stage", append(ai, ao...)
 }
 
 // scanBoard runs a query of boardColumns (and g.runs when withRuns).
@@ -278,9 +293,8 @@ func (db *DB) BoardChoices(ctx context.Context, c board.Config) (engines, versio
 	if db.version < boardSchema {
 		return nil, nil, nil, ErrOldSchema
 	}
-	f := BoardFilter{Config: c}
-	w, args := f.where("")
-	rows, err := db.sql.QueryContext(ctx, "SELECT DISTINCT engine, engine_version, quant FROM board WHERE "+w, args...)
+	q, args := boardChoicesQuery(c)
+	rows, err := db.sql.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, nil, nil, explain(db.path, "reading the board", err)
 	}
@@ -305,6 +319,14 @@ func (db *DB) BoardChoices(ctx context.Context, c board.Config) (engines, versio
 	return engines, versions, quants, nil
 }
 
+// boardChoicesQuery is BoardChoices' query of configuration c and its
+// arguments.
+func boardChoicesQuery(c board.Config) (string, []any) {
+	f := BoardFilter{Config: c}
+	w, args := f.where("")
+	return "SELECT DISTINCT engine, engine_version, quant FROM board WHERE " + w, args
+}
+
 // BoardConfig is one configuration on the board, with how much it holds.
 type BoardConfig struct {
 	board.Config
@@ -322,8 +344,7 @@ func (db *DB) BoardConfigs(ctx context.Context) ([]BoardConfig, error) {
 	if err := db.indexBoard(ctx); err != nil {
 		return nil, err
 	}
-	rows, err := db.sql.QueryContext(ctx, `SELECT suite, scenarios, load, profile, count(DISTINCT run_id), count(DISTINCT model), count(DISTINCT machine), max(started)
-		FROM board GROUP BY suite, scenarios, load, profile ORDER BY count(DISTINCT run_id) DESC, max(started) DESC`)
+	rows, err := db.sql.QueryContext(ctx, boardConfigsQuery)
 	if err != nil {
 		return nil, explain(db.path, "reading the board", err)
 	}
@@ -340,6 +361,10 @@ func (db *DB) BoardConfigs(ctx context.Context) ([]BoardConfig, error) {
 	}
 	return out, explain(db.path, "reading the board", rows.Err())
 }
+
+// boardConfigsQuery is BoardConfigs' query.
+const boardConfigsQuery = `SELECT suite, scenarios, load, profile, count(DISTINCT run_id), count(DISTINCT model), count(DISTINCT machine), max(started)
+		FROM board GROUP BY suite, scenarios, load, profile ORDER BY count(DISTINCT run_id) DESC, max(started) DESC`
 
 // nullable is *v, or nil (NULL).
 func nullable(v *float64) any {

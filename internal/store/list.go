@@ -48,30 +48,8 @@ type RunInfo struct {
 
 // Runs lists stored runs, newest first.
 func (db *DB) Runs(ctx context.Context, f Filter) ([]RunInfo, error) {
-	var limit any = f.Limit
-	if f.Limit <= 0 {
-		limit = -1 // SQLite: no limit
-		if db.pg != nil {
-			limit = nil // PostgreSQL: no limit
-		}
-	}
-	legacyCol := "r.legacy IS NOT NULL"
-	if db.version < legacySchema {
-		legacyCol = "0"
-	}
-	originCol, originJoin := "NULL", ""
-	if db.version >= pushSchema {
-		originCol, originJoin = "o.origin", " LEFT JOIN run_origins o ON o.run_id = r.id"
-	}
-	rows, err := db.sql.QueryContext(ctx, `SELECT r.id, r.started, r.ended, r.status, r.engine, r.config, r.suite, r.records, `+legacyCol+`,
-			s.requests, s.ok, s.error_rate, s.ttft_p50_ms, s.decode_p50_tps, s.output_tokens_per_s, `+originCol+`
-		FROM runs r LEFT JOIN summaries s ON s.run_id = r.id AND s.kind = 'total'`+originJoin+`
-		WHERE (?1 = '' OR r.status = ?1)
-		  AND (?2 = '' OR `+db.jsonField("r.engine", "kind")+` = ?2)
-		  AND (?3 = '' OR `+db.jsonField("r.suite", "name")+` = ?3)
-		  AND (?4 = '' OR EXISTS (SELECT 1 FROM `+db.jsonArray("r.config", "models")+` WHERE value = ?4))
-		ORDER BY r.started DESC, r.id DESC LIMIT ?5`,
-		f.Status, f.Engine, f.Suite, f.Model, limit)
+	q, args := db.runsQuery(f)
+	rows, err := db.sql.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, explain(db.path, "listing runs", err)
 	}
@@ -119,6 +97,35 @@ func (db *DB) Runs(ctx context.Context, f Filter) ([]RunInfo, error) {
 		out = append(out, ri)
 	}
 	return out, explain(db.path, "listing runs", rows.Err())
+}
+
+// runsQuery is Runs' query of f and its arguments. It reads the runs and
+// their total summaries only, never the records (the run list answers from
+// stored summaries: TestListAndBoardNeverReadRecords checks its plan).
+func (db *DB) runsQuery(f Filter) (string, []any) {
+	var limit any = f.Limit
+	if f.Limit <= 0 {
+		limit = -1 // SQLite: no limit
+		if db.pg != nil {
+			limit = nil // PostgreSQL: no limit
+		}
+	}
+	legacyCol := "r.legacy IS NOT NULL"
+	if db.version < legacySchema {
+		legacyCol = "0"
+	}
+	originCol, originJoin := "NULL", ""
+	if db.version >= pushSchema {
+		originCol, originJoin = "o.origin", " LEFT JOIN run_origins o ON o.run_id = r.id"
+	}
+	return `SELECT r.id, r.started, r.ended, r.status, r.engine, r.config, r.suite, r.records, ` + legacyCol + `,
+			s.requests, s.ok, s.error_rate, s.ttft_p50_ms, s.decode_p50_tps, s.output_tokens_per_s, ` + originCol + `
+		FROM runs r LEFT JOIN summaries s ON s.run_id = r.id AND s.kind = 'total'` + originJoin + `
+		WHERE (?1 = '' OR r.status = ?1)
+		  AND (?2 = '' OR ` + db.jsonField("r.engine", "kind") + ` = ?2)
+		  AND (?3 = '' OR ` + db.jsonField("r.suite", "name") + ` = ?3)
+		  AND (?4 = '' OR EXISTS (SELECT 1 FROM ` + db.jsonArray("r.config", "models") + ` WHERE value = ?4))
+		ORDER BY r.started DESC, r.id DESC LIMIT ?5`, []any{f.Status, f.Engine, f.Suite, f.Model, limit}
 }
 
 func optInt(v sql.NullInt64) *int {

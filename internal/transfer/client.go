@@ -193,21 +193,32 @@ func (c *Client) backoff(n int) time.Duration {
 	return min(d, 5*time.Second)
 }
 
-// request builds a request to path (below /api/v1) with body, gzip-
-// compressed when zip is set.
-func (c *Client) request(ctx context.Context, method, path string, body []byte, contentType string, zip bool) (*http.Request, error) {
+// minGzip is the smallest body a request sends gzip-compressed.
+const minGzip = 1024
+
+// encodeBody returns body as a request sends it: gzip-compressed (at the
+// fastest level) when it holds more than minGzip bytes, with its
+// Content-Encoding, or as it is.
+func encodeBody(body []byte) (encoded []byte, encoding string) {
+	if len(body) <= minGzip {
+		return body, ""
+	}
+	var b bytes.Buffer
+	b.Grow(len(body) / 4)
+	zw, _ := gzip.NewWriterLevel(&b, gzip.BestSpeed)
+	zw.Write(body)
+	zw.Close()
+	return b.Bytes(), "gzip"
+}
+
+// request builds a request to path (below /api/v1) with body, already in
+// Content-Encoding encoding ("" or "gzip").
+func (c *Client) request(ctx context.Context, method, path string, body []byte, contentType, encoding string) (*http.Request, error) {
 	u := *c.base
 	path, u.RawQuery, _ = strings.Cut(path, "?")
 	u.Path += "/api/v1" + path
 	var rd io.Reader
 	if body != nil {
-		if zip {
-			var b bytes.Buffer
-			zw, _ := gzip.NewWriterLevel(&b, gzip.BestSpeed)
-			zw.Write(body)
-			zw.Close()
-			body = b.Bytes()
-		}
 		rd = bytes.NewReader(body)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, u.String(), rd)
@@ -216,8 +227,8 @@ func (c *Client) request(ctx context.Context, method, path string, body []byte, 
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", contentType)
-		if zip {
-			req.Header.Set("Content-Encoding", "gzip")
+		if encoding != "" {
+			req.Header.Set("Content-Encoding", encoding)
 		}
 	}
 	req.Header.Set("Accept", "application/json")
@@ -229,7 +240,14 @@ func (c *Client) request(ctx context.Context, method, path string, body []byte, 
 
 // call sends one request and decodes the envelope's data into out.
 func (c *Client) call(ctx context.Context, method, path string, body []byte, contentType string, out any) error {
-	req, err := c.request(ctx, method, path, body, contentType, len(body) > 1024)
+	body, encoding := encodeBody(body)
+	return c.callEncoded(ctx, method, path, body, contentType, encoding, out)
+}
+
+// callEncoded is call with a body already in Content-Encoding encoding
+// (encodeBody's).
+func (c *Client) callEncoded(ctx context.Context, method, path string, body []byte, contentType, encoding string, out any) error {
+	req, err := c.request(ctx, method, path, body, contentType, encoding)
 	if err != nil {
 		return err
 	}

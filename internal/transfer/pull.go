@@ -34,7 +34,7 @@ type PullResult struct {
 func (c *Client) Pull(ctx context.Context, db *store.DB, id string) (*PullResult, error) {
 	var resp *http.Response
 	err := c.retry(ctx, "fetching run "+id, func() error {
-		req, err := c.request(ctx, http.MethodGet, "/runs/"+url.PathEscape(id)+"/pull", nil, "", false)
+		req, err := c.request(ctx, http.MethodGet, "/runs/"+url.PathEscape(id)+"/pull", nil, "", "")
 		if err != nil {
 			return err
 		}

@@ -1,6 +1,7 @@
 package transfer
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -93,7 +94,9 @@ var errRestart = errors.New("restart from the server's count")
 
 // sendFrom sends run id's record lines from the server's count
 // st.Received to the end, a chunk at a time, updating st from each
-// answer.
+// answer. The chunks are read and compressed by chunksFrom one ahead of
+// the sending: the next chunk is ready while the server stores the
+// previous one.
 func (c *Client) sendFrom(ctx context.Context, db *store.DB, path, id string, total int64, st *store.PushState, res *PushResult) error {
 	maxRecs, maxBytes := c.ChunkRecords, c.ChunkBytes
 	if maxRecs <= 0 {
@@ -102,15 +105,12 @@ func (c *Client) sendFrom(ctx context.Context, db *store.DB, path, id string, to
 	if maxBytes <= 0 {
 		maxBytes = DefaultChunkBytes
 	}
-	var body []byte
-	var off, n int64 // the chunk's first record; its records
 	conflicts := 0
-	send := func() error {
-		q := fmt.Sprintf("%s/records?offset=%d", path, off)
-		err := c.retry(ctx, fmt.Sprintf("sending records %d–%d of run %s", off, off+n-1, id), func() error {
-			return c.call(ctx, http.MethodPut, q, body, "application/x-ndjson", st)
+	send := func(ch pushChunk) error {
+		q := fmt.Sprintf("%s/records?offset=%d", path, ch.off)
+		err := c.retry(ctx, fmt.Sprintf("sending records %d–%d of run %s", ch.off, ch.off+ch.n-1, id), func() error {
+			return c.callEncoded(ctx, http.MethodPut, q, ch.body, "application/x-ndjson", ch.encoding, st)
 		})
-		body, n = body[:0], 0
 		var se *ServerError
 		if errors.As(err, &se) && se.Status == http.StatusConflict && conflicts < 3 { // the server holds fewer: ask it
 			conflicts++
@@ -124,46 +124,41 @@ func (c *Client) sendFrom(ctx context.Context, db *store.DB, path, id string, to
 		}
 		conflicts = 0
 		if st.State == store.PushStored { // committed by a concurrent push of the same run
-			return nil
+			return errRestart
 		}
-		if st.Received <= off {
-			return fmt.Errorf("run %s: the server took none of records from %d", id, off)
+		if st.Received <= ch.off {
+			return fmt.Errorf("run %s: the server took none of records from %d", id, ch.off)
 		}
-		res.Sent += st.Received - off
+		res.Sent += st.Received - ch.off
 		if c.Progress != nil {
 			c.Progress(st.Received, total)
+		}
+		if st.Received != ch.off+ch.n {
+			return errRestart
 		}
 		return nil
 	}
 	for st.State != store.PushStored && st.Received < total {
-		from := st.Received
-		err := db.PushLines(ctx, id, from, func(i int64, line []byte) error {
-			if n > 0 && (n >= int64(maxRecs) || len(body)+len(line)+1 > maxBytes) {
-				sentTo := off + n
-				if err := send(); err != nil {
-					return err
-				}
-				if st.State == store.PushStored || st.Received != sentTo {
-					return errRestart
-				}
+		rctx, stop := context.WithCancel(ctx)
+		chunks := make(chan pushChunk, 1)
+		readErr := make(chan error, 1)
+		go func(from int64) {
+			readErr <- chunksFrom(rctx, db, id, from, int64(maxRecs), maxBytes, chunks)
+		}(st.Received)
+		var err error
+		for ch := range chunks {
+			if err = send(ch); err != nil {
+				break
 			}
-			if n == 0 {
-				off = i
-			}
-			body = append(append(body, line...), '\n')
-			n++
-			return nil
-		})
-		if err == nil && n > 0 {
-			sentTo := off + n
-			err = send()
-			if err == nil && st.State != store.PushStored && st.Received != sentTo {
-				err = errRestart
-			}
+		}
+		stop()
+		for range chunks { // let the reader see its context canceled and end
+		}
+		if rerr := <-readErr; err == nil {
+			err = rerr
 		}
 		switch {
 		case errors.Is(err, errRestart):
-			body, n = body[:0], 0
 			continue
 		case err != nil:
 			return err
@@ -172,6 +167,56 @@ func (c *Client) sendFrom(ctx context.Context, db *store.DB, path, id string, to
 		}
 	}
 	return nil
+}
+
+// pushChunk is one chunk of a run's record lines as sent: records off to
+// off+n-1, body in Content-Encoding encoding (encodeBody's).
+type pushChunk struct {
+	off, n   int64
+	body     []byte
+	encoding string
+}
+
+// chunksFrom reads run id's record lines from record from on and sends
+// them to out in chunks of at most maxRecs records and maxBytes bytes,
+// each compressed as it goes on the wire, then closes out. out holds one
+// chunk: the reader runs one chunk ahead of the sending and no further,
+// so at most three chunks are in memory (one being read, one waiting,
+// one in flight). It stops with ctx's error once ctx is done.
+func chunksFrom(ctx context.Context, db *store.DB, id string, from, maxRecs int64, maxBytes int, out chan<- pushChunk) error {
+	defer close(out)
+	var body []byte
+	var off, n int64 // the chunk's first record; its records
+	emit := func() error {
+		enc, encoding := encodeBody(body)
+		if encoding == "" {
+			enc = bytes.Clone(body) // body's buffer is reused for the next chunk
+		}
+		select {
+		case out <- pushChunk{off: off, n: n, body: enc, encoding: encoding}:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		body, n = body[:0], 0
+		return nil
+	}
+	err := db.PushLines(ctx, id, from, func(i int64, line []byte) error {
+		if n > 0 && (n >= maxRecs || len(body)+len(line)+1 > maxBytes) {
+			if err := emit(); err != nil {
+				return err
+			}
+		}
+		if n == 0 {
+			off = i
+		}
+		body = append(append(body, line...), '\n')
+		n++
+		return nil
+	})
+	if err == nil && n > 0 {
+		err = emit()
+	}
+	return err
 }
 
 // status asks the server where the push stands.
