@@ -29,19 +29,9 @@ func (db *DB) ReadPushSource(ctx context.Context, id string) (*PushSource, error
 		return nil, err
 	}
 	defer tx.Rollback()
-	r, err := db.readRun(ctx, tx, id)
+	a, r, err := db.readArchiveHead(ctx, tx, id)
 	if err != nil {
 		return nil, err
-	}
-	a := &Archive{}
-	if a.Events, err = readEvents(ctx, tx, db.path, id); err != nil {
-		return nil, err
-	}
-	if a.Series, err = readSeries(ctx, tx, id); err != nil {
-		return nil, explain(db.path, "reading the resource samples of run "+id, err)
-	}
-	if a.EngineSeries, err = db.readEngineSeries(ctx, tx, id); err != nil {
-		return nil, explain(db.path, "reading the engine series of run "+id, err)
 	}
 	var agg stats.Aggregator
 	d := newLinesDigest()
@@ -58,9 +48,7 @@ func (db *DB) ReadPushSource(ctx context.Context, id string) (*PushSource, error
 	}); err != nil {
 		return nil, err
 	}
-	r.Summary = agg.Summary(stats.Options{SLO: r.Config.SLO})
-	r.Records = n
-	a.Result = *r
+	setArchiveSummary(a, r, &agg, n)
 	src := &PushSource{ID: id, Records: int64(n), Status: string(r.Status)}
 	if src.Header, err = PushHeader(a); err != nil {
 		return nil, err
