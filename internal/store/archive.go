@@ -41,23 +41,13 @@ func (db *DB) Export(ctx context.Context, id string) (*Archive, error) {
 		return nil, err
 	}
 	a.Records = []record.Record{}
-	rows, err := tx.QueryContext(ctx, selectRecordsSQL(db.version, false), id)
-	if err != nil {
-		return nil, explain(db.path, "reading records of run "+id, err)
-	}
-	defer rows.Close()
 	var agg stats.Aggregator
-	s := newRecordScanner()
-	for rows.Next() {
-		rec, err := s.scan(rows)
-		if err != nil {
-			return nil, explain(db.path, "reading records of run "+id, err)
-		}
+	if err := db.scanRecords(ctx, tx, id, 0, func(_ int64, rec *record.Record) error {
 		agg.Add(rec)
 		a.Records = append(a.Records, *rec)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, explain(db.path, "reading records of run "+id, err)
+		return nil
+	}); err != nil {
+		return nil, err
 	}
 	setArchiveSummary(a, r, &agg, len(a.Records))
 	return a, nil

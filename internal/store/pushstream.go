@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 
 	"flperf/internal/record"
 	"flperf/internal/stats"
@@ -77,28 +76,4 @@ func (db *DB) PushLines(ctx context.Context, id string, from int64, fn func(i in
 		}
 		return fn(i, line)
 	})
-}
-
-// scanRecords calls fn with run id's records in Export's order, from the
-// from-th on (the ones before are read and skipped).
-func (db *DB) scanRecords(ctx context.Context, tx *sql.Tx, id string, from int64, fn func(i int64, rec *record.Record) error) error {
-	rows, err := tx.QueryContext(ctx, selectRecordsSQL(db.version, false), id)
-	if err != nil {
-		return explain(db.path, "reading records of run "+id, err)
-	}
-	defer rows.Close()
-	s := newRecordScanner()
-	for i := int64(0); rows.Next(); i++ {
-		if i < from {
-			continue
-		}
-		rec, err := s.scan(rows)
-		if err != nil {
-			return explain(db.path, "reading records of run "+id, err)
-		}
-		if err := fn(i, rec); err != nil {
-			return err
-		}
-	}
-	return explain(db.path, "reading records of run "+id, rows.Err())
 }
