@@ -2,8 +2,6 @@ package cli
 
 import (
 	"context"
-	"database/sql"
-	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -11,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/jackc/pgx/v5/stdlib"
+	"flperf/internal/pgtest"
 )
 
 // postgresDB returns the URL of a fresh schema (dropped at cleanup) on the
@@ -20,34 +18,18 @@ import (
 // FLPERF_REQUIRE_POSTGRES.
 func postgresDB(t *testing.T) string {
 	t.Helper()
-	base := os.Getenv("FLPERF_TEST_POSTGRES")
-	if base == "" {
+	if os.Getenv(pgtest.URLEnv) == "" {
 		if os.Getenv("FLPERF_REQUIRE_POSTGRES") != "" {
 			t.Fatal("FLPERF_REQUIRE_POSTGRES is set but FLPERF_TEST_POSTGRES is not")
 		}
 		t.Skip("set FLPERF_TEST_POSTGRES to a PostgreSQL server URL (eval \"$(.ci/postgres.sh start DIR)\")")
 	}
-	admin, err := sql.Open("pgx", base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { admin.Close() })
-	schema := fmt.Sprintf("cli%d_%s", os.Getpid(), strings.ToLower(strings.NewReplacer("/", "_", "-", "_").Replace(t.Name())))
-	if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { admin.Exec("DROP SCHEMA " + schema + " CASCADE") })
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
+	return cliPG.SchemaURL(t)
 }
 
-var _ = stdlib.GetDefaultDriver // registers the "pgx" database/sql driver
+// cliPG names the CLI tests' schemas; the CLI has no second pass of its
+// own (its PostgreSQL tests say so in their names: -run Postgres).
+var cliPG = &pgtest.Pass{SchemaPrefix: "cli"}
 
 // TestPostgresEndToEnd: `flperf run --db postgres://…` saves the run in
 // PostgreSQL; `flperf runs` and `flperf show` (with --db, and with

@@ -36,43 +36,53 @@ func (db *DB) Export(ctx context.Context, id string) (*Archive, error) {
 		return nil, err
 	}
 	defer tx.Rollback()
-	r, err := db.readRun(ctx, tx, id)
+	a, r, err := db.readArchiveHead(ctx, tx, id)
 	if err != nil {
 		return nil, err
 	}
-	a := &Archive{Records: []record.Record{}}
-	if a.Events, err = readEvents(ctx, tx, db.path, id); err != nil {
-		return nil, err
-	}
-	if a.Series, err = readSeries(ctx, tx, id); err != nil {
-		return nil, explain(db.path, "reading the resource samples of run "+id, err)
-	}
-	if a.EngineSeries, err = db.readEngineSeries(ctx, tx, id); err != nil {
-		return nil, explain(db.path, "reading the engine series of run "+id, err)
-	}
-	rows, err := tx.QueryContext(ctx, selectRecordsSQL(db.version, false), id)
-	if err != nil {
-		return nil, explain(db.path, "reading records of run "+id, err)
-	}
-	defer rows.Close()
+	a.Records = []record.Record{}
 	var agg stats.Aggregator
-	s := newRecordScanner()
-	for rows.Next() {
-		rec, err := s.scan(rows)
-		if err != nil {
-			return nil, explain(db.path, "reading records of run "+id, err)
-		}
+	if err := db.scanRecords(ctx, tx, id, 0, func(_ int64, rec *record.Record) error {
 		agg.Add(rec)
 		a.Records = append(a.Records, *rec)
+		return nil
+	}); err != nil {
+		return nil, err
 	}
-	if err := rows.Err(); err != nil {
-		return nil, explain(db.path, "reading records of run "+id, err)
+	setArchiveSummary(a, r, &agg, len(a.Records))
+	return a, nil
+}
+
+// readArchiveHead reads everything of run id's archive but its records,
+// from tx: the run (returned apart, its summary still to be computed from
+// the records), its events, resource samples and engine series. Export
+// and ReadPushSource share it, so that a push header is Export's.
+func (db *DB) readArchiveHead(ctx context.Context, tx *sql.Tx, id string) (*Archive, *result.Result, error) {
+	r, err := db.readRun(ctx, tx, id)
+	if err != nil {
+		return nil, nil, err
 	}
+	a := &Archive{}
+	if a.Events, err = readEvents(ctx, tx, db.path, id); err != nil {
+		return nil, nil, err
+	}
+	if a.Series, err = readSeries(ctx, tx, id); err != nil {
+		return nil, nil, explain(db.path, "reading the resource samples of run "+id, err)
+	}
+	if a.EngineSeries, err = db.readEngineSeries(ctx, tx, id); err != nil {
+		return nil, nil, explain(db.path, "reading the engine series of run "+id, err)
+	}
+	return a, r, nil
+}
+
+// setArchiveSummary completes a's run document r from its n records
+// summed in agg: the summary (recomputed, not the stored one), the
+// groups' truncation warnings (result.MarkTruncated) and the record count.
+func setArchiveSummary(a *Archive, r *result.Result, agg *stats.Aggregator, n int) {
 	r.Summary = agg.Summary(stats.Options{SLO: r.Config.SLO})
 	result.MarkTruncated(r)
-	r.Records = len(a.Records)
+	r.Records = n
 	a.Result = *r
-	return a, nil
 }
 
 // Import inserts an exported run, records and events, in one transaction.

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 
 	"flperf/internal/record"
 	"flperf/internal/stats"
@@ -29,19 +28,9 @@ func (db *DB) ReadPushSource(ctx context.Context, id string) (*PushSource, error
 		return nil, err
 	}
 	defer tx.Rollback()
-	r, err := db.readRun(ctx, tx, id)
+	a, r, err := db.readArchiveHead(ctx, tx, id)
 	if err != nil {
 		return nil, err
-	}
-	a := &Archive{}
-	if a.Events, err = readEvents(ctx, tx, db.path, id); err != nil {
-		return nil, err
-	}
-	if a.Series, err = readSeries(ctx, tx, id); err != nil {
-		return nil, explain(db.path, "reading the resource samples of run "+id, err)
-	}
-	if a.EngineSeries, err = db.readEngineSeries(ctx, tx, id); err != nil {
-		return nil, explain(db.path, "reading the engine series of run "+id, err)
 	}
 	var agg stats.Aggregator
 	d := newLinesDigest()
@@ -58,9 +47,7 @@ func (db *DB) ReadPushSource(ctx context.Context, id string) (*PushSource, error
 	}); err != nil {
 		return nil, err
 	}
-	r.Summary = agg.Summary(stats.Options{SLO: r.Config.SLO})
-	r.Records = n
-	a.Result = *r
+	setArchiveSummary(a, r, &agg, n)
 	src := &PushSource{ID: id, Records: int64(n), Status: string(r.Status)}
 	if src.Header, err = PushHeader(a); err != nil {
 		return nil, err
@@ -89,28 +76,4 @@ func (db *DB) PushLines(ctx context.Context, id string, from int64, fn func(i in
 		}
 		return fn(i, line)
 	})
-}
-
-// scanRecords calls fn with run id's records in Export's order, from the
-// from-th on (the ones before are read and skipped).
-func (db *DB) scanRecords(ctx context.Context, tx *sql.Tx, id string, from int64, fn func(i int64, rec *record.Record) error) error {
-	rows, err := tx.QueryContext(ctx, selectRecordsSQL(db.version, false), id)
-	if err != nil {
-		return explain(db.path, "reading records of run "+id, err)
-	}
-	defer rows.Close()
-	s := newRecordScanner()
-	for i := int64(0); rows.Next(); i++ {
-		if i < from {
-			continue
-		}
-		rec, err := s.scan(rows)
-		if err != nil {
-			return explain(db.path, "reading records of run "+id, err)
-		}
-		if err := fn(i, rec); err != nil {
-			return err
-		}
-	}
-	return explain(db.path, "reading records of run "+id, rows.Err())
 }

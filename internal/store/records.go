@@ -322,18 +322,29 @@ func (db *DB) Records(ctx context.Context, id string, fn func(*record.Record) er
 	if err := runExists(ctx, tx, id); err != nil {
 		return err
 	}
+	return db.scanRecords(ctx, tx, id, 0, func(_ int64, r *record.Record) error { return fn(r) })
+}
+
+// scanRecords calls fn with run id's records from tx in seq order, with
+// each one's index, from the from-th on (the ones before are read and
+// skipped). Each record is a fresh value. Records, Export, ReadPushSource
+// and PushLines read through it.
+func (db *DB) scanRecords(ctx context.Context, tx *sql.Tx, id string, from int64, fn func(i int64, rec *record.Record) error) error {
 	rows, err := tx.QueryContext(ctx, selectRecordsSQL(db.version, false), id)
 	if err != nil {
-		return explain(db.path, "reading records", err)
+		return explain(db.path, "reading records of run "+id, err)
 	}
 	defer rows.Close()
 	s := newRecordScanner()
-	for rows.Next() {
-		r, err := s.scan(rows)
+	for i := int64(0); rows.Next(); i++ {
+		if i < from {
+			continue
+		}
+		rec, err := s.scan(rows)
 		if err != nil {
 			return explain(db.path, "reading records of run "+id, err)
 		}
-		if err := fn(r); err != nil {
+		if err := fn(i, rec); err != nil {
 			return err
 		}
 	}
