@@ -20,7 +20,7 @@ import (
 
 // dbFlag adds --db to fs; the FLPERF_DB variable sets it too.
 func dbFlag(fs *flag.FlagSet) *string {
-	return fs.String("db", "", "SQLite database `file`, or a PostgreSQL URL postgres://user@host/db (default: a file in the user's data directory; [env FLPERF_DB])")
+	return fs.String("db", "", "SQLite database `file`, or a PostgreSQL URL postgres://user@host/db (default: a file in the user's data directory)")
 }
 
 // dbEnv lets FLPERF_DB set --db on every command that has it.
