@@ -27,6 +27,17 @@ type AuditEntry struct {
 // character boundary) so that a hostile request cannot grow the log.
 const maxAuditField = 256
 
+// The audit log keeps the newest auditKeep entries: every auditPruneEvery
+// entries added, older ones are deleted, so that a user's requests (at
+// most the rate limit's, 20 a second by default) cannot grow the database
+// without bound. A million entries of at most ~1.3 KB each (text fields
+// clipped to maxAuditField) are some months of a busy team's changes.
+// Variables for tests.
+var (
+	auditKeep       = 1_000_000
+	auditPruneEvery = int64(256)
+)
+
 // MaxAuditPage is the most entries one Audit call returns.
 const MaxAuditPage = 1000
 
@@ -55,7 +66,20 @@ func (db *DB) AddAudit(ctx context.Context, e AuditEntry) error {
 	_, err := db.sql.ExecContext(ctx, `INSERT INTO audit_log (id, at, user_name, role, method, route, target, status, remote)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, clip(e.ID), e.At.UnixNano(), clip(e.User), clip(string(e.Role)), clip(e.Method),
 		clip(e.Route), clip(e.Target), e.Status, clip(e.Remote))
-	return explain(db.path, "writing the audit log", err)
+	if err != nil {
+		return explain(db.path, "writing the audit log", err)
+	}
+	if db.audits.Add(1)%auditPruneEvery == 0 {
+		return db.pruneAudit(ctx)
+	}
+	return nil
+}
+
+// pruneAudit deletes the entries older than the newest auditKeep (through
+// the audit_log_at index).
+func (db *DB) pruneAudit(ctx context.Context) error {
+	_, err := db.sql.ExecContext(ctx, `DELETE FROM audit_log WHERE at < (SELECT at FROM (SELECT at FROM audit_log ORDER BY at DESC LIMIT 1 OFFSET ?) AS kept)`, auditKeep-1)
+	return explain(db.path, "pruning the audit log", err)
 }
 
 // Audit returns up to limit entries (1 to MaxAuditPage) older than before

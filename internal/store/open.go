@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -51,6 +52,9 @@ type DB struct {
 	host    string
 	pid     int
 	pg      *pgState // nil: SQLite
+	// audits counts AddAudit calls, to prune the audit log every
+	// auditPruneEvery entries (audit.go).
+	audits atomic.Int64
 }
 
 // openOptions are Open's internal knobs, for tests.

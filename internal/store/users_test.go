@@ -146,3 +146,27 @@ func FuzzCheckUserName(f *testing.F) {
 		}
 	})
 }
+
+// TestAuditLogBounded checks that the audit log keeps the newest auditKeep
+// entries: a stream of requests cannot grow the database without bound.
+func TestAuditLogBounded(t *testing.T) {
+	keep, every := auditKeep, auditPruneEvery
+	auditKeep, auditPruneEvery = 10, 4
+	t.Cleanup(func() { auditKeep, auditPruneEvery = keep, every })
+	ctx := context.Background()
+	db := openTest(t)
+	t0 := time.Date(2026, 12, 7, 4, 0, 0, 0, time.UTC)
+	for i := range 40 {
+		if err := db.AddAudit(ctx, AuditEntry{At: t0.Add(time.Duration(i) * time.Second), User: "bob", Role: RoleRunner,
+			Method: "POST", Route: "POST /api/v1/runs", Status: 201}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := count(t, db, "SELECT count(*) FROM audit_log"); n != 10 {
+		t.Fatalf("%d entries after 40 added, want the newest 10", n)
+	}
+	es, err := db.Audit(ctx, 100, time.Time{})
+	if err != nil || len(es) != 10 || !es[9].At.Equal(t0.Add(30*time.Second)) || !es[0].At.Equal(t0.Add(39*time.Second)) {
+		t.Fatalf("kept %+v %v, want seconds 30 to 39", es, err)
+	}
+}
