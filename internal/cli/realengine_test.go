@@ -294,6 +294,7 @@ func testCIOllama(t *testing.T, o *ciOllama) {
 	}
 	t.Run("engine-facing", func(t *testing.T) { ciEngineFacing(t, o) })
 	t.Run("input-lengths", func(t *testing.T) { ciInputLengths(t, o) })
+	t.Run("conversation-and-num-ctx", func(t *testing.T) { ciConversationNumCtx(t, o) })
 }
 
 // ciEngineFacing checks on the real Ollama what flperf assumes of it

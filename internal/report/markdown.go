@@ -163,31 +163,11 @@ func mdBest(ew *errWriter, r *runner.Result) {
 	ew.printf("\n#### Best model per scenario\n\nGroups with more than %.0f%% errors are never ranked.\n\n", 100*MaxRankedErrorRate)
 	for _, key := range []string{"ttft", "decode", "e2e", "throughput"} {
 		p := headlineByKey(key)
-		byScenario := map[string]*stats.Group{}
-		var order []string
-		for i := range r.Groups {
-			g := &r.Groups[i]
-			v, ok := p.rankable(g)
-			if !ok {
-				continue
-			}
-			k := g.Scenario + "\x00" + g.Stage
-			cur, seen := byScenario[k]
-			if !seen {
-				order = append(order, k)
-			}
-			if cv, _ := p.get(orDefault(cur)); !seen || (p.low && v < cv) || (!p.low && v > cv) {
-				byScenario[k] = g
-			}
-		}
-		wins := map[string]int{}
-		for _, s := range order {
-			wins[byScenario[s].Model]++
-		}
+		wins, n := bestWins(r, p)
 		var parts []string
 		for _, m := range r.Config.Models {
 			if wins[m] > 0 {
-				parts = append(parts, fmt.Sprintf("%s in %d of %d %s", mdText(ModelName(m)), wins[m], len(order), what))
+				parts = append(parts, fmt.Sprintf("%s in %d of %d %s", mdText(ModelName(m)), wins[m], n, what))
 			}
 		}
 		if len(parts) == 0 {

@@ -249,31 +249,11 @@ func best(ew *errWriter, r *runner.Result) {
 	ew.printf("\nBest model per scenario (load %s; groups with > %.0f%% errors are never ranked)\n", under, 100*MaxRankedErrorRate)
 	for _, key := range []string{"ttft", "decode", "e2e", "throughput"} {
 		p := headlineByKey(key)
-		byScenario := map[string]*stats.Group{}
-		var order []string
-		for i := range r.Groups {
-			g := &r.Groups[i]
-			v, ok := p.rankable(g)
-			if !ok {
-				continue
-			}
-			key := g.Scenario + "\x00" + g.Stage // in a sweep, each scenario at each load level
-			cur, seen := byScenario[key]
-			if !seen {
-				order = append(order, key)
-			}
-			if cv, _ := p.get(orDefault(cur)); !seen || (p.low && v < cv) || (!p.low && v > cv) {
-				byScenario[key] = g
-			}
-		}
-		wins := map[string]int{}
-		for _, s := range order {
-			wins[byScenario[s].Model]++
-		}
+		wins, n := bestWins(r, p)
 		var parts []string
 		for _, m := range r.Config.Models {
 			if wins[m] > 0 {
-				parts = append(parts, fmt.Sprintf("%s in %d of %d %s", ModelName(m), wins[m], len(order), what))
+				parts = append(parts, fmt.Sprintf("%s in %d of %d %s", ModelName(m), wins[m], n, what))
 			}
 		}
 		if len(parts) == 0 {
@@ -281,6 +261,35 @@ func best(ew *errWriter, r *runner.Result) {
 		}
 		ew.printf("  %-27s %s\n", p.name+":", strings.Join(parts, "; "))
 	}
+}
+
+// bestWins counts, per model, the groups (a scenario, at each load level
+// in a sweep) where it is best by p among the rankable ones, and how many
+// groups had any rankable figure: the "best model per scenario" rule of the
+// table and the Markdown report alike.
+func bestWins(r *runner.Result, p *headline) (wins map[string]int, groups int) {
+	byScenario := map[string]*stats.Group{}
+	var order []string
+	for i := range r.Groups {
+		g := &r.Groups[i]
+		v, ok := p.rankable(g)
+		if !ok {
+			continue
+		}
+		key := g.Scenario + "\x00" + g.Stage // in a sweep, each scenario at each load level
+		cur, seen := byScenario[key]
+		if !seen {
+			order = append(order, key)
+		}
+		if cv, _ := p.get(orDefault(cur)); !seen || (p.low && v < cv) || (!p.low && v > cv) {
+			byScenario[key] = g
+		}
+	}
+	wins = map[string]int{}
+	for _, s := range order {
+		wins[byScenario[s].Model]++
+	}
+	return wins, len(order)
 }
 
 func orDefault(g *stats.Group) *stats.Group {
