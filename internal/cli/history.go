@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -42,21 +43,18 @@ func openDB(ctx context.Context, path string) (*store.DB, error) {
 	return db, nil
 }
 
-// savedSuites is the library of suites saved next to the database at
-// dbPath (the default one when ""), where the app's suite editor saves
-// them: `flperf run --suite NAME` finds them there. It has no directory
-// when the data directory cannot be found (built-in suites and files
-// still resolve). With a PostgreSQL --db they are the local data
-// directory's, as the app's (store.DB.DataDir).
+// savedSuites is the library of suites saved in the "suites" folder of
+// the database's local data directory (store.DataDirOf: beside the SQLite
+// file, or the user's data directory for the default database or a
+// PostgreSQL one), where the app's suite editor saves them: `flperf run
+// --suite NAME` finds them there. It has no directory when the data
+// directory cannot be found (built-in suites and files still resolve).
 func savedSuites(dbPath string) *suite.Library {
-	if dbPath == "" || store.IsPostgres(dbPath) { // a PostgreSQL store: the local data directory's
-		p, err := store.DefaultPath()
-		if err != nil {
-			return &suite.Library{}
-		}
-		dbPath = p
+	dir := store.DataDirOf(dbPath)
+	if dir == "" {
+		return &suite.Library{}
 	}
-	return &suite.Library{Dir: suite.LibraryDir(dbPath)}
+	return &suite.Library{Dir: filepath.Join(dir, "suites")}
 }
 
 // simpleCmd parses a history command's flags and opens the database.

@@ -340,12 +340,16 @@ func (db *DB) Path() string { return db.path }
 func (db *DB) Local() bool { return db.pg == nil }
 
 // DataDir is the local directory that goes with the database, for the
-// files flperf keeps beside it (the app's suites): the SQLite file's
-// directory, or, for PostgreSQL, the user's data directory (that of
-// DefaultPath; "" when there is none).
-func (db *DB) DataDir() string {
-	if db.pg == nil {
-		return filepath.Dir(db.path)
+// files flperf keeps beside it (the app's suites): DataDirOf its path.
+func (db *DB) DataDir() string { return DataDirOf(db.path) }
+
+// DataDirOf is the local directory that goes with the database at path:
+// the SQLite file's directory, or, for a PostgreSQL URL or "" (the default
+// database), the user's data directory (that of DefaultPath; "" when there
+// is none).
+func DataDirOf(path string) string {
+	if path != "" && !IsPostgres(path) {
+		return filepath.Dir(path)
 	}
 	p, err := DefaultPath()
 	if err != nil {
