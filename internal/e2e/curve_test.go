@@ -150,23 +150,10 @@ func TestBenchmarksPageSweep(t *testing.T) {
 	b.setField(t, "#f-warmup", "0")
 
 	b.setField(t, "#f-concurrency", "1,x")
-	b.click(t, "#run-button")
-	b.waitFor(t, 20*time.Second, "the refusal", `document.querySelector('#form-out .error')`)
-	if !eval[bool](t, b, `document.querySelector('#f-concurrency').classList.contains('invalid')`) {
-		t.Errorf("a bad list: the concurrency field is not marked; the page says %q", eval[string](t, b, `document.querySelector('#form-out').textContent`))
-	}
+	b.submitRefused(t, "#f-concurrency", "a bad list")
 
 	b.setField(t, "#f-concurrency", "2, 1")
-	b.click(t, "#run-button")
-	b.waitFor(t, 30*time.Second, "the live panel", `document.querySelector('.live-panel') || document.querySelector('#form-out .error')`)
-	if msg := eval[string](t, b, `(document.querySelector('#form-out .error') || {}).textContent || ''`); msg != "" {
-		t.Fatalf("the sweep was not started: %s", msg)
-	}
-	id := eval[string](t, b, `document.querySelector('.live-panel').dataset.run`)
-	if st := a.waitStatus(t, id, 2*time.Minute, "completed", "interrupted", "canceled", "failed"); st != "completed" {
-		t.Fatalf("sweep run ended %s", st)
-	}
-	doc := a.run(t, id)
+	doc := b.submitCompleted(t, a)
 	var stages []string
 	for _, g := range doc.Run.Groups {
 		stages = append(stages, g["stage"].(string))

@@ -161,23 +161,10 @@ func TestBenchmarksPagePrefixWarm(t *testing.T) {
 	b.setField(t, "#f-requests", "3")
 	b.setField(t, "#f-warmup", "0")
 	b.setField(t, "#f-prefix_cache", "warm")
-	b.click(t, "#run-button")
-	b.waitFor(t, 20*time.Second, "the refusal", `document.querySelector('#form-out .error')`)
-	if !eval[bool](t, b, `document.querySelector('#f-prefix_cache').classList.contains('invalid')`) {
-		t.Errorf("warm without a prefix: the field is not marked; the page says %q", eval[string](t, b, `document.querySelector('#form-out').textContent`))
-	}
+	b.submitRefused(t, "#f-prefix_cache", "warm without a prefix")
 
 	b.setField(t, "#f-prefix_tokens", "800")
-	b.click(t, "#run-button")
-	b.waitFor(t, 30*time.Second, "the live panel", `document.querySelector('.live-panel') || document.querySelector('#form-out .error')`)
-	if msg := eval[string](t, b, `(document.querySelector('#form-out .error') || {}).textContent || ''`); msg != "" {
-		t.Fatalf("the run was not started: %s", msg)
-	}
-	id := eval[string](t, b, `document.querySelector('.live-panel').dataset.run`)
-	if st := a.waitStatus(t, id, 2*time.Minute, "completed", "interrupted", "canceled", "failed"); st != "completed" {
-		t.Fatalf("run ended %s", st)
-	}
-	doc := a.run(t, id)
+	doc := b.submitCompleted(t, a)
 	shares := map[string]any{}
 	for _, g := range doc.Run.Groups {
 		shares[g["stage"].(string)] = g["cached_share"]
@@ -186,7 +173,7 @@ func TestBenchmarksPagePrefixWarm(t *testing.T) {
 	if _, ok := shares["prefix cold"]; !ok || shares["prefix cold"] != nil || warm < 0.5 {
 		t.Fatalf("stages and cached shares %v: want a cold stage without hits and a warm one mostly cached", shares)
 	}
-	b.open(t, a.url+"runs/"+id, "results")
+	b.open(t, a.url+"runs/"+doc.Run.ID, "results")
 	b.waitFor(t, 30*time.Second, "results rendered", `typeof window.__flperfRendered === 'number'`)
 	got := eval[string](t, b, `(document.querySelector('#prefix-table [data-metric="warm_cached_share"]') || {}).dataset?.value || ''`)
 	if v, err := strconv.ParseFloat(got, 64); err != nil || v != warm {
