@@ -72,19 +72,8 @@ func TestCharsStoredAndRecomputed(t *testing.T) {
 // figures, and that the migrated database stores them.
 func TestMigrateChars(t *testing.T) {
 	ctx := context.Background()
-	path := t.TempDir() + "/flperf.db"
-	old, err := open(ctx, loc(t, path), openOptions{target: charsSchema - 1})
-	if err != nil {
-		t.Fatal(err)
-	}
 	recs := charRecords()
-	writeRun(t, old, "before", recs) // the old schema cannot keep them
-	old.Close()
-
-	db := openAt(t, path)
-	if db.SchemaVersion() < charsSchema {
-		t.Fatalf("at schema %d", db.SchemaVersion())
-	}
+	db := migratedFrom(t, charsSchema, recs) // the old schema cannot keep them
 	if err := db.Records(ctx, "before", func(r *record.Record) error {
 		if r.TextChars != 0 || r.PromptChars != 0 {
 			t.Errorf("old record %d: %d / %d chars, want 0", r.Seq, r.TextChars, r.PromptChars)

@@ -62,18 +62,7 @@ func TestConnRetriesStoredAndRecomputed(t *testing.T) {
 // written afterwards keep theirs.
 func TestMigrateConnRetries(t *testing.T) {
 	ctx := context.Background()
-	path := t.TempDir() + "/flperf.db"
-	old, err := open(ctx, loc(t, path), openOptions{target: retrySchema - 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	writeRun(t, old, "before", retriedRecords()) // the old schema cannot keep them
-	old.Close()
-
-	db := openAt(t, path)
-	if db.SchemaVersion() < retrySchema {
-		t.Fatalf("at schema %d", db.SchemaVersion())
-	}
+	db := migratedFrom(t, retrySchema, retriedRecords()) // the old schema cannot keep them
 	if n := count(t, db, "SELECT count(*) FROM records WHERE run_id = 'before' AND connection_retries != 0"); n != 0 {
 		t.Errorf("%d old records with connection retries, want 0", n)
 	}

@@ -256,3 +256,22 @@ func liveSummary(t testing.TB, res *runner.Result, recs []record.Record) stats.S
 	}
 	return agg.Summary(stats.Options{SLO: slo})
 }
+
+// migratedFrom writes recs as run "before" into a database at the schema
+// before schema, then opens it with this build, which migrates it, and
+// checks that it reached schema: the set-up of each migration test.
+func migratedFrom(t *testing.T, schema int, recs []record.Record) *DB {
+	t.Helper()
+	path := t.TempDir() + "/flperf.db"
+	old, err := open(context.Background(), loc(t, path), openOptions{target: schema - 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeRun(t, old, "before", recs)
+	old.Close()
+	db := openAt(t, path)
+	if db.SchemaVersion() < schema {
+		t.Fatalf("at schema %d, want %d or later", db.SchemaVersion(), schema)
+	}
+	return db
+}

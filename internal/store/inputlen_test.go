@@ -88,19 +88,8 @@ func TestInputLengthStored(t *testing.T) {
 // no requested length, and the migrated database stores them.
 func TestMigrateInputLength(t *testing.T) {
 	ctx := context.Background()
-	path := t.TempDir() + "/flperf.db"
-	old, err := open(ctx, loc(t, path), openOptions{target: inputLenSchema - 1})
-	if err != nil {
-		t.Fatal(err)
-	}
 	recs := inputLenRecords()
-	writeRun(t, old, "before", recs)
-	old.Close()
-
-	db := openAt(t, path)
-	if db.SchemaVersion() < inputLenSchema {
-		t.Fatalf("at schema %d", db.SchemaVersion())
-	}
+	db := migratedFrom(t, inputLenSchema, recs)
 	if err := db.Records(ctx, "before", func(r *record.Record) error {
 		if r.RequestedInputTokens != 0 || r.InputLengthMethod != "" {
 			t.Errorf("old record %d: %d %q, want none", r.Seq, r.RequestedInputTokens, r.InputLengthMethod)

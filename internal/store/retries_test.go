@@ -81,19 +81,8 @@ func TestUserRetriesStoredAndRecomputed(t *testing.T) {
 // older and kept), and that their run still recomputes.
 func TestMigrateUserRetries(t *testing.T) {
 	ctx := context.Background()
-	path := t.TempDir() + "/flperf.db"
-	old, err := open(ctx, loc(t, path), openOptions{target: userRetrySchema - 1})
-	if err != nil {
-		t.Fatal(err)
-	}
 	recs := userRetriedRecords()
-	writeRun(t, old, "before", recs) // the old schema cannot keep them
-	old.Close()
-
-	db := openAt(t, path)
-	if db.SchemaVersion() < userRetrySchema {
-		t.Fatalf("at schema %d", db.SchemaVersion())
-	}
+	db := migratedFrom(t, userRetrySchema, recs) // the old schema cannot keep them
 	i := 0
 	if err := db.Records(ctx, "before", func(r *record.Record) error {
 		if r.Attempt != recs[i].Attempt || r.RetryOf != 0 || r.Retried || r.RetryWait != 0 {

@@ -90,18 +90,7 @@ func TestTurnsStoredAndRecomputed(t *testing.T) {
 // as turn 0 and that the migrated database stores turns.
 func TestMigrateTurns(t *testing.T) {
 	ctx := context.Background()
-	path := t.TempDir() + "/flperf.db"
-	old, err := open(ctx, loc(t, path), openOptions{target: turnSchema - 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	writeRun(t, old, "before", turnRecords()) // the old schema cannot keep turns
-	old.Close()
-
-	db := openAt(t, path)
-	if db.SchemaVersion() < turnSchema {
-		t.Fatalf("at schema %d", db.SchemaVersion())
-	}
+	db := migratedFrom(t, turnSchema, turnRecords()) // the old schema cannot keep turns
 	n := 0
 	if err := db.Records(ctx, "before", func(r *record.Record) error {
 		if r.Turn != 0 {
