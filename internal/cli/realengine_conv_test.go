@@ -158,11 +158,12 @@ func ciConversationNumCtx(t *testing.T, o *ciOllama) {
 	if len(recs) != 1 || recs[0].Outcome != record.OK || recs[0].InputTokens != direct.PromptEvalCount || recs[0].InputSource != record.SourceEngine {
 		t.Errorf("a literal prompt over num_ctx: records %+v, want one ok with Ollama's count %d", recs, direct.PromptEvalCount)
 	}
+	// Ollama 0.6.5 does not say its num_ctx: flperf flags a count of
+	// exactly its default as a cut (runner truncation).
 	suite, _ := doc["suite"].(map[string]any)
-	if _, flagged := suite["truncated"]; !flagged {
-		t.Logf("a literal prompt over num_ctx: Ollama counted %d (its num_ctx) and flperf recorded it, but did not flag the cut: "+
-			"Ollama %s does not say its num_ctx, so the window is unknown and no length was asked", recs[0].InputTokens, o.version)
+	if tr, _ := suite["truncated"].([]any); len(tr) != 1 {
+		t.Errorf("a literal prompt over num_ctx (Ollama counted %d): suite.truncated %v, want the cut flagged", recs[0].InputTokens, suite["truncated"])
 	} else {
-		t.Logf("a literal prompt over num_ctx: flagged as cut: %v", suite["truncated"])
+		t.Logf("a literal prompt over num_ctx: flagged as cut: %v", tr[0])
 	}
 }

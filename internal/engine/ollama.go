@@ -13,6 +13,11 @@ import (
 	"time"
 )
 
+// OllamaDefaultNumCtx is the context Ollama loads a model with when nothing
+// sets num_ctx (OLLAMA_CONTEXT_LENGTH, a Modelfile, options): 2048 tokens in
+// the 0.6 releases CI runs. A longer prompt is cut to it without an error.
+const OllamaDefaultNumCtx = 2048
+
 // OllamaManager manages the models of an Ollama server through its native
 // API (docs/engines.md §2): downloaded models from /api/tags, loaded ones from
 // /api/ps, downloads with /api/pull, loads and unloads with /api/generate

@@ -18,7 +18,8 @@ const TruncationTolerance = 0.01
 // tokens than the prompts asked for (input_tokens, by more than
 // TruncationTolerance on average), or an engine that cuts overlong
 // prompts without an error (Ollama; its prompt_eval_count is then exactly
-// the loaded num_ctx) that counted the whole context window. The figures
+// the loaded num_ctx, or its default when the window is unknown) that
+// counted the whole context window. The figures
 // of such a group describe a shorter prompt than the one sent. It guards
 // every scenario, not only sweeps.
 func truncation(res *Result) {
@@ -44,6 +45,10 @@ func truncation(res *Result) {
 			}
 		case silent && t.Window > 0 && t.CountedMax >= t.Window:
 			msg = fmt.Sprintf("prompts cut: the engine counted %d input tokens, its whole context window (num_ctx %d)", t.CountedMax, t.Window)
+		case silent && t.Window == 0 && t.CountedMax == engine.OllamaDefaultNumCtx:
+			// Ollama 0.6 does not say the loaded num_ctx (CI's real-engine
+			// test): a count of exactly its default is a cut prompt.
+			msg = fmt.Sprintf("prompts cut: the engine counted %d input tokens, exactly Ollama's default context (num_ctx %d; the loaded context is not reported)", t.CountedMax, engine.OllamaDefaultNumCtx)
 		default:
 			continue
 		}

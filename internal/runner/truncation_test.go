@@ -46,4 +46,14 @@ func TestTruncation(t *testing.T) {
 		!strings.HasPrefix(tr[0].Message, "prompts cut: the engine counted 2048 input tokens, its whole context window (num_ctx 2048): the engine kept only part of the prompt without an error") {
 		t.Fatalf("Ollama: truncated %+v", tr)
 	}
+
+	// Ollama 0.6 does not report the loaded num_ctx: a count of exactly
+	// its default 2048 is a cut, any other count is not judged.
+	res = &Result{Engine: engine.Info{Kind: engine.Ollama}}
+	res.Groups = []stats.Group{group("long", 2048, 2048, nil), group("fits", 300, 2047, nil), group("big", 100, 4000, nil)}
+	truncation(res)
+	if tr := res.Suite.Truncated; len(tr) != 1 || tr[0].Scenario != "long" || tr[0].Window != 0 ||
+		!strings.HasPrefix(tr[0].Message, "prompts cut: the engine counted 2048 input tokens, exactly Ollama's default context (num_ctx 2048; the loaded context is not reported)") {
+		t.Fatalf("Ollama, window unknown: truncated %+v", tr)
+	}
 }

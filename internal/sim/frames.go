@@ -39,9 +39,9 @@ func (g *gen) endFrame(b []byte, completed int) []byte {
 // appendUsage appends a usage object for completed completion tokens.
 func (g *gen) appendUsage(b []byte, completed int, details bool) []byte {
 	prompt := g.par.promptTokens
-	cached := g.m.cache != nil
-	if cached && g.p.CacheAsEvaluated {
-		prompt, cached = prompt-g.par.cachedTokens, false
+	cached := g.m.cache != nil && !g.p.CacheUnreported
+	if g.m.cache != nil && g.p.CacheAsEvaluated {
+		prompt = prompt - g.par.cachedTokens
 	}
 	b = append(b, `{"prompt_tokens":`...)
 	b = strconv.AppendInt(b, int64(prompt), 10)

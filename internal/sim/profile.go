@@ -36,10 +36,15 @@ type Profile struct {
 	// prompt_tokens_details.cached_tokens and timings carry cache_n and
 	// prompt_n = N_in − cached. Least recently used prefixes go first.
 	PrefixCache int
-	// CacheAsEvaluated reports a prefix-cache hit as Ollama does: usage
-	// prompt_tokens counts only the prompt tokens prefilled (its
-	// prompt_eval_count), with no prompt_tokens_details.
+	// CacheAsEvaluated counts in usage prompt_tokens (and Ollama's
+	// prompt_eval_count) only the prompt tokens prefilled, so a cache hit
+	// shows as a drop: an engine that counts what it evaluated. The real
+	// Ollama 0.6.5 does not (it counts the whole prompt); newer builds may.
 	CacheAsEvaluated bool
+	// CacheUnreported leaves prompt_tokens_details out of usage: the engine
+	// never says what its cache served (Ollama's /v1), whichever way it
+	// counts the prompt.
+	CacheUnreported bool
 	// TemplateTokens is the chat template's overhead: tokens every chat
 	// request's prompt counts beyond its messages' text (the roles and
 	// markers a real template adds), in usage, Ollama's prompt_eval_count,

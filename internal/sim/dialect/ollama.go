@@ -148,7 +148,13 @@ func NewOllama(profiles ...sim.Profile) (*Ollama, error) {
 	ps := make([]sim.Profile, len(profiles))
 	for i, p := range profiles {
 		p.Usage, p.NoDone, p.RejectStreamOptions, p.Timings, p.RoleChunk, p.ContinuousUsage = true, false, false, false, false, false
-		p.CacheAsEvaluated = true // a cache hit shows as fewer prompt tokens, on /api/chat and /v1 alike
+		p.CacheUnreported = true // no prompt_tokens_details, on /v1 either
+		// p.CacheAsEvaluated stays as the profile says. By default a cache
+		// hit is not seen in the counts: the real Ollama 0.6.5 (CI's
+		// TestRealEngines/ollama-ci/conversation-and-num-ctx) counts the
+		// whole prompt, history included, in prompt_eval_count and usage on
+		// every turn of a conversation. A profile with CacheAsEvaluated
+		// plays an Ollama that counts only the tokens it evaluated.
 		if p.TemplateTokens == 0 {
 			p.TemplateTokens = OllamaTemplateTokens
 		}

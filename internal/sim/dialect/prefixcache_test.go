@@ -140,55 +140,73 @@ func TestPrefixCacheOpenAIDialects(t *testing.T) {
 	}
 }
 
-// TestPrefixCacheOllamaNative checks that Ollama's /api/chat, as the real
-// Ollama does when it reuses its cache, counts in prompt_eval_count only
-// the tokens after the cached prefix: turn 2's new user message.
+// TestPrefixCacheOllamaNative checks Ollama's /api/chat on turn 2 of a
+// conversation whose prefix it has cached: by default prompt_eval_count
+// counts the whole prompt, history included, as the real Ollama 0.6.5 does
+// (CI's TestRealEngines/ollama-ci/conversation-and-num-ctx); a profile with
+// CacheAsEvaluated counts only the tokens after the cached prefix.
 func TestPrefixCacheOllamaNative(t *testing.T) {
-	_, url := newOllamaFake(t, cacheTestProfile("m:1b"))
-	post := func(msgs string) (string, []byte) {
-		resp, body := ollamaDo(t, "POST", url+"/api/chat", `{"model":"m:1b","stream":false,"options":{"num_predict":6},"messages":`+msgs+`}`)
-		var one map[string]any
-		if resp.StatusCode != 200 || json.Unmarshal(body, &one) != nil {
-			t.Fatalf("%d %s", resp.StatusCode, body)
+	for _, evaluated := range []bool{false, true} {
+		p := cacheTestProfile("m:1b")
+		p.CacheAsEvaluated = evaluated
+		_, url := newOllamaFake(t, p)
+		post := func(msgs string) (string, []byte) {
+			resp, body := ollamaDo(t, "POST", url+"/api/chat", `{"model":"m:1b","stream":false,"options":{"num_predict":6},"messages":`+msgs+`}`)
+			var one map[string]any
+			if resp.StatusCode != 200 || json.Unmarshal(body, &one) != nil {
+				t.Fatalf("%d %s", resp.StatusCode, body)
+			}
+			return ollamaMsg(one, "content"), body
 		}
-		return ollamaMsg(one, "content"), body
-	}
-	b1, b2, prompt1, _ := twoTurns(t, post)
-	prompt1 += templateOverhead("ollama")
-	var one, two map[string]any
-	json.Unmarshal(b1, &one)
-	json.Unmarshal(b2, &two)
-	if got := ollamaNum(one, "prompt_eval_count"); got != float64(prompt1) {
-		t.Fatalf("turn 1 prompt_eval_count %v, want %d: %s", got, prompt1, b1)
-	}
-	if got, want := ollamaNum(two, "prompt_eval_count"), float64(tokens.Estimate("second question")); got != want {
-		t.Fatalf("turn 2 prompt_eval_count %v, want only the new %v tokens: %s", got, want, b2)
-	}
-	if !strings.Contains(string(b2), `"eval_count":6`) {
-		t.Fatalf("turn 2: %s", b2)
+		b1, b2, prompt1, answer1 := twoTurns(t, post)
+		prompt1 += templateOverhead("ollama")
+		var one, two map[string]any
+		json.Unmarshal(b1, &one)
+		json.Unmarshal(b2, &two)
+		if got := ollamaNum(one, "prompt_eval_count"); got != float64(prompt1) {
+			t.Fatalf("evaluated only %v: turn 1 prompt_eval_count %v, want %d: %s", evaluated, got, prompt1, b1)
+		}
+		want := prompt1 + answer1 + tokens.Estimate("second question")
+		if evaluated {
+			want = tokens.Estimate("second question")
+		}
+		if got := ollamaNum(two, "prompt_eval_count"); got != float64(want) {
+			t.Fatalf("evaluated only %v: turn 2 prompt_eval_count %v, want %d: %s", evaluated, got, want, b2)
+		}
+		if !strings.Contains(string(b2), `"eval_count":6`) {
+			t.Fatalf("turn 2: %s", b2)
+		}
 	}
 }
 
-// TestPrefixCacheOllamaOpenAI checks Ollama's OpenAI route: like its own
-// API it reports a cache hit only as fewer prompt tokens, with no
-// prompt_tokens_details.
+// TestPrefixCacheOllamaOpenAI checks Ollama's OpenAI route the same way:
+// never prompt_tokens_details; the whole prompt in prompt_tokens by
+// default, only the new tokens with CacheAsEvaluated.
 func TestPrefixCacheOllamaOpenAI(t *testing.T) {
-	_, url := newOllamaFake(t, cacheTestProfile("m:1b"))
-	post := func(msgs string) (string, []byte) {
-		resp, body := ollamaDo(t, "POST", url+"/v1/chat/completions", `{"model":"m:1b","max_tokens":6,"messages":`+msgs+`}`)
-		var a openAIAnswer
-		if resp.StatusCode != 200 || json.Unmarshal(body, &a) != nil || len(a.Choices) != 1 {
-			t.Fatalf("%d %s", resp.StatusCode, body)
+	for _, evaluated := range []bool{false, true} {
+		p := cacheTestProfile("m:1b")
+		p.CacheAsEvaluated = evaluated
+		_, url := newOllamaFake(t, p)
+		post := func(msgs string) (string, []byte) {
+			resp, body := ollamaDo(t, "POST", url+"/v1/chat/completions", `{"model":"m:1b","max_tokens":6,"messages":`+msgs+`}`)
+			var a openAIAnswer
+			if resp.StatusCode != 200 || json.Unmarshal(body, &a) != nil || len(a.Choices) != 1 {
+				t.Fatalf("%d %s", resp.StatusCode, body)
+			}
+			return a.Choices[0].Message.Content, body
 		}
-		return a.Choices[0].Message.Content, body
-	}
-	b1, b2, prompt1, _ := twoTurns(t, post)
-	prompt1 += templateOverhead("ollama")
-	var a1, a2 openAIAnswer
-	json.Unmarshal(b1, &a1)
-	json.Unmarshal(b2, &a2)
-	if a1.Usage.PromptTokens != prompt1 || a2.Usage.PromptTokens != tokens.Estimate("second question") ||
-		a1.Usage.PromptTokensDetails != nil || a2.Usage.PromptTokensDetails != nil {
-		t.Fatalf("turn 1 %s\nturn 2 %s\nwant prompt_tokens %d then only the new tokens, no details", b1, b2, prompt1)
+		b1, b2, prompt1, answer1 := twoTurns(t, post)
+		prompt1 += templateOverhead("ollama")
+		var a1, a2 openAIAnswer
+		json.Unmarshal(b1, &a1)
+		json.Unmarshal(b2, &a2)
+		want := prompt1 + answer1 + tokens.Estimate("second question")
+		if evaluated {
+			want = tokens.Estimate("second question")
+		}
+		if a1.Usage.PromptTokens != prompt1 || a2.Usage.PromptTokens != want ||
+			a1.Usage.PromptTokensDetails != nil || a2.Usage.PromptTokensDetails != nil {
+			t.Fatalf("evaluated only %v: turn 1 %s\nturn 2 %s\nwant prompt_tokens %d then %d, no details", evaluated, b1, b2, prompt1, want)
+		}
 	}
 }
